@@ -1,0 +1,198 @@
+//! Pipeline configuration, validated when the pipeline starts.
+
+use crate::{Sampler, Sink, SpanLimits};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Everything [`init`](crate::init) needs. Start from [`Config::new`] (sane defaults)
+/// and override with the `with_*` methods; values are validated by `init`, and an
+/// out-of-range value is a [`ConfigError`] naming the setting and its accepted range.
+///
+/// ```
+/// use std::time::Duration;
+/// use telemetry::{Config, InMemorySink, Sampler};
+/// let config = Config::new()
+///     .with_sampler(Sampler::parent_based(Sampler::TraceIdRatioBased(0.05)))
+///     .with_drain_interval(Duration::from_millis(500))
+///     .with_ring_capacity(8192)
+///     .with_sink(InMemorySink::new(10_000));
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct Config {
+    /// Which spans are recorded. Default: parent-based, always on for roots.
+    pub sampler: Sampler,
+    /// Per-span limits. Default: 128 attributes, events and links.
+    pub span_limits: SpanLimits,
+    /// Spans each recording thread can hold between drains. Default 4096.
+    pub ring_capacity: usize,
+    /// How often the drain moves spans to the sinks. Default 1 s.
+    pub drain_interval: Duration,
+    /// How long one sink call may take before it is abandoned and counted. Default 5 s.
+    pub sink_timeout: Duration,
+    /// Batches queued per sink before that sink's new batches are dropped. Default 64.
+    pub sink_queue_capacity: usize,
+    /// Most spans in one batch handed to a sink. Default 2048.
+    pub max_batch_size: usize,
+    /// The sinks, in order.
+    pub sinks: Vec<Arc<dyn Sink>>,
+}
+
+/// A configuration value outside its accepted range.
+///
+/// ```
+/// let err = telemetry::Config::new().with_ring_capacity(1000).validate().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid value 1000 for `ring_capacity`: accepted values are a power of two from 64 to 16777216"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid value {value} for `{setting}`: accepted values are {accepted}")]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// The setting's name.
+    pub setting: &'static str,
+    /// The refused value, as given.
+    pub value: String,
+    /// The accepted range.
+    pub accepted: &'static str,
+}
+
+/// Smallest accepted ring capacity.
+pub const MIN_RING_CAPACITY: usize = 64;
+/// Largest accepted ring capacity.
+pub const MAX_RING_CAPACITY: usize = 1 << 24;
+
+impl Config {
+    /// The defaults.
+    pub fn new() -> Self {
+        Self {
+            sampler: Sampler::default(),
+            span_limits: SpanLimits::DEFAULT,
+            ring_capacity: crate::ring::DEFAULT_CAPACITY,
+            drain_interval: Duration::from_secs(1),
+            sink_timeout: Duration::from_secs(5),
+            sink_queue_capacity: 64,
+            max_batch_size: 2048,
+            sinks: Vec::new(),
+        }
+    }
+
+    /// Adds a sink.
+    pub fn with_sink(mut self, sink: impl Sink) -> Self {
+        self.sinks.push(Arc::new(sink));
+        self
+    }
+
+    /// Adds a sink the caller keeps a handle to (to read an [`InMemorySink`](crate::InMemorySink), say).
+    pub fn with_shared_sink(mut self, sink: Arc<dyn Sink>) -> Self {
+        self.sinks.push(sink);
+        self
+    }
+
+    /// Sets the sampler.
+    pub fn with_sampler(mut self, sampler: Sampler) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// Sets the per-span limits.
+    pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
+        self.span_limits = limits;
+        self
+    }
+
+    /// Sets the per-thread ring capacity: a power of two from 64 to 2^24.
+    pub fn with_ring_capacity(mut self, capacity: usize) -> Self {
+        self.ring_capacity = capacity;
+        self
+    }
+
+    /// Sets the drain interval: 1 ms to 300 s.
+    pub fn with_drain_interval(mut self, interval: Duration) -> Self {
+        self.drain_interval = interval;
+        self
+    }
+
+    /// Sets the sink timeout: 1 ms to 600 s.
+    pub fn with_sink_timeout(mut self, timeout: Duration) -> Self {
+        self.sink_timeout = timeout;
+        self
+    }
+
+    /// Sets how many batches may wait for each sink: 1 to 65536.
+    pub fn with_sink_queue_capacity(mut self, batches: usize) -> Self {
+        self.sink_queue_capacity = batches;
+        self
+    }
+
+    /// Sets the largest batch handed to a sink: 1 to 1048576 spans.
+    pub fn with_max_batch_size(mut self, spans: usize) -> Self {
+        self.max_batch_size = spans;
+        self
+    }
+
+    /// Checks every setting against its accepted range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn check(
+            ok: bool,
+            setting: &'static str,
+            value: impl std::fmt::Debug,
+            accepted: &'static str,
+        ) -> Result<(), ConfigError> {
+            if ok {
+                Ok(())
+            } else {
+                Err(ConfigError {
+                    setting,
+                    value: format!("{value:?}"),
+                    accepted,
+                })
+            }
+        }
+        let c = self.ring_capacity;
+        check(
+            c.is_power_of_two() && (MIN_RING_CAPACITY..=MAX_RING_CAPACITY).contains(&c),
+            "ring_capacity",
+            c,
+            "a power of two from 64 to 16777216",
+        )?;
+        check(
+            (Duration::from_millis(1)..=Duration::from_secs(300)).contains(&self.drain_interval),
+            "drain_interval",
+            self.drain_interval,
+            "1ms to 300s",
+        )?;
+        check(
+            (Duration::from_millis(1)..=Duration::from_secs(600)).contains(&self.sink_timeout),
+            "sink_timeout",
+            self.sink_timeout,
+            "1ms to 600s",
+        )?;
+        check(
+            (1..=65536).contains(&self.sink_queue_capacity),
+            "sink_queue_capacity",
+            self.sink_queue_capacity,
+            "1 to 65536 batches",
+        )?;
+        check(
+            (1..=1 << 20).contains(&self.max_batch_size),
+            "max_batch_size",
+            self.max_batch_size,
+            "1 to 1048576 spans",
+        )?;
+        self.sampler.validate().map_err(|e| ConfigError {
+            setting: "sampler",
+            value: e.0.to_string(),
+            accepted: "trace id ratios from 0.0 to 1.0",
+        })
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self::new()
+    }
+}

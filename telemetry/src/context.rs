@@ -1,0 +1,254 @@
+//! The current span context, carried by the thread while a task or scope runs.
+//!
+//! The current context lives in a thread-local that is swapped in and out around each
+//! poll of an instrumented future ([`Instrumented`]): a task carries its own context,
+//! restores it on whatever worker polls it next, and takes back any change the poll
+//! made (a span guard held across `.await`). Between polls the thread holds whatever
+//! it held before, so another task on the same thread never sees this one's spans.
+
+use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use std::cell::{Cell, RefCell};
+use std::marker::PhantomData;
+
+/// The thread's current span, as plain data: copying it is a few register moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Current {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    pub(crate) is_remote: bool,
+    /// The span carries a non-empty trace state, kept in [`STATE`].
+    pub(crate) has_state: bool,
+}
+
+impl Current {
+    pub(crate) const NONE: Self = Self {
+        trace_id: TraceId::INVALID,
+        span_id: SpanId::INVALID,
+        flags: TraceFlags::NONE,
+        is_remote: false,
+        has_state: false,
+    };
+
+    #[inline]
+    pub(crate) fn is_valid(&self) -> bool {
+        self.span_id.is_valid()
+    }
+}
+
+thread_local! {
+    static CURRENT: Cell<Current> = const { Cell::new(Current::NONE) };
+    // Only touched when a context carries a non-empty `tracestate`.
+    static STATE: RefCell<TraceState> = const { RefCell::new(TraceState(None)) };
+}
+
+#[inline]
+pub(crate) fn current() -> Current {
+    CURRENT.with(Cell::get)
+}
+
+/// The trace state of the current context (empty unless `has_state`).
+#[cold]
+pub(crate) fn current_state() -> TraceState {
+    STATE.with(|s| s.borrow().clone())
+}
+
+/// What [`enter`] replaced, to put back with [`restore`].
+#[derive(Debug)]
+pub(crate) struct Saved {
+    current: Current,
+    state: Option<TraceState>,
+}
+
+/// Makes `ctx` the thread's current context.
+#[inline]
+pub(crate) fn enter(ctx: &SpanContext) -> Saved {
+    let new = Current {
+        trace_id: ctx.trace_id,
+        span_id: ctx.span_id,
+        flags: ctx.flags,
+        is_remote: ctx.is_remote,
+        has_state: !ctx.state.is_empty(),
+    };
+    let current = CURRENT.with(|c| c.replace(new));
+    let state = (new.has_state || current.has_state).then(|| swap_state(ctx.state.clone()));
+    Saved { current, state }
+}
+
+#[cold]
+fn swap_state(state: TraceState) -> TraceState {
+    STATE.with(|s| s.replace(state))
+}
+
+/// Puts back what [`enter`] replaced.
+#[inline]
+pub(crate) fn restore(saved: Saved) {
+    CURRENT.with(|c| c.set(saved.current));
+    if let Some(state) = saved.state {
+        swap_state(state);
+    }
+}
+
+/// Puts back what [`enter`] replaced only if `span_id` is still current (a guard dropped
+/// out of order must not clobber a newer context).
+#[inline]
+pub(crate) fn restore_if_current(span_id: SpanId, saved: Saved) {
+    if current().span_id == span_id {
+        restore(saved);
+    }
+}
+
+fn current_span_context() -> SpanContext {
+    let c = current();
+    if !c.is_valid() {
+        return SpanContext::INVALID;
+    }
+    SpanContext {
+        trace_id: c.trace_id,
+        span_id: c.span_id,
+        flags: c.flags,
+        state: if c.has_state {
+            current_state()
+        } else {
+            TraceState::default()
+        },
+        is_remote: c.is_remote,
+    }
+}
+
+/// The context of the span current on this task or thread, if any.
+///
+/// ```
+/// let tracer = telemetry::Tracer::new("doc");
+/// assert!(telemetry::current_span().is_none());
+/// # let _ = tracer;
+/// ```
+pub fn current_span() -> Option<SpanContext> {
+    let ctx = current_span_context();
+    ctx.is_valid().then_some(ctx)
+}
+
+/// A captured span context: what new spans take as their parent.
+///
+/// Capture it with [`Context::current`] to carry it somewhere the task-local machinery
+/// doesn't reach (a `std::thread`, a callback registry), then [`attach`](Context::attach)
+/// it there. Build one from a remote parent (a `traceparent` header) with
+/// [`Context::from_remote`].
+///
+/// ```
+/// use telemetry::Context;
+/// let ctx = Context::current();
+/// std::thread::spawn(move || {
+///     let _guard = ctx.attach();
+///     // spans started here are children of the span that was current above
+/// })
+/// .join()
+/// .unwrap();
+/// ```
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Context {
+    pub(crate) span: SpanContext,
+}
+
+impl Context {
+    /// The calling task's or thread's current context (empty if no span is current).
+    pub fn current() -> Self {
+        Self {
+            span: current_span_context(),
+        }
+    }
+
+    /// A context with no span: spans started under it begin new traces.
+    pub fn empty() -> Self {
+        Self::default()
+    }
+
+    /// A context whose parent is `span` (a local or remote span context).
+    pub fn with_span(span: SpanContext) -> Self {
+        Self { span }
+    }
+
+    /// A context continuing a trace from another process: `span.is_remote` is set.
+    pub fn from_remote(mut span: SpanContext) -> Self {
+        span.is_remote = true;
+        Self { span }
+    }
+
+    /// The span context, if one is set.
+    pub fn span(&self) -> Option<&SpanContext> {
+        self.span.is_valid().then_some(&self.span)
+    }
+
+    /// Makes this context current on this thread until the guard drops.
+    pub fn attach(&self) -> ContextGuard {
+        ContextGuard {
+            saved: Some(enter(&self.span)),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// Runs `f` with this context current.
+    pub fn run<R>(&self, f: impl FnOnce() -> R) -> R {
+        let _g = self.attach();
+        f()
+    }
+}
+
+/// Restores the previous context when dropped. Not `Send`: it belongs to the thread
+/// that attached it.
+#[must_use = "the context is detached when the guard drops"]
+#[derive(Debug)]
+pub struct ContextGuard {
+    saved: Option<Saved>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for ContextGuard {
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            restore(saved);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctx(state: TraceState) -> SpanContext {
+        SpanContext::new(
+            TraceId::random(),
+            SpanId::random(),
+            TraceFlags::SAMPLED,
+            state,
+            true,
+        )
+    }
+
+    #[test]
+    fn attach_and_restore_including_trace_state() {
+        assert!(current_span().is_none());
+        let outer = ctx(TraceState::default().insert("a", "1").unwrap());
+        let inner = ctx(TraceState::default());
+        {
+            let _g = Context::with_span(outer.clone()).attach();
+            assert_eq!(current_span().as_ref(), Some(&outer));
+            Context::with_span(inner.clone()).run(|| {
+                assert_eq!(current_span().as_ref(), Some(&inner));
+            });
+            assert_eq!(current_span().as_ref(), Some(&outer));
+        }
+        assert!(current_span().is_none());
+        assert!(current_state().is_empty());
+    }
+
+    #[test]
+    fn captured_context_crosses_threads() {
+        let parent = ctx(TraceState::default());
+        let captured = Context::with_span(parent.clone()).run(Context::current);
+        let seen = std::thread::spawn(move || captured.run(current_span))
+            .join()
+            .unwrap();
+        assert_eq!(seen, Some(parent));
+    }
+}

@@ -1,0 +1,249 @@
+//! Trace and span identifiers, trace flags, and the per-thread id generator.
+
+use std::cell::Cell;
+use std::fmt;
+
+/// A 128-bit trace identifier. The all-zero value is invalid.
+///
+/// ```
+/// use telemetry::TraceId;
+/// let id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+/// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+/// assert!(id.is_valid());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TraceId(u128);
+
+/// A 64-bit span identifier. The all-zero value is invalid.
+///
+/// ```
+/// use telemetry::SpanId;
+/// let id = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+/// assert_eq!(id.to_u64(), 0x00f0_67aa_0ba9_02b7);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SpanId(u64);
+
+/// Error returned when parsing a hex identifier fails.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {what}: expected {len} lowercase or uppercase hex digits")]
+pub struct ParseIdError {
+    what: &'static str,
+    len: usize,
+}
+
+macro_rules! id_impl {
+    ($ty:ident, $int:ty, $len:expr, $what:expr) => {
+        impl $ty {
+            /// The invalid, all-zero identifier.
+            pub const INVALID: Self = Self(0);
+
+            /// Builds an identifier from its integer value.
+            #[inline]
+            pub const fn from_raw(v: $int) -> Self {
+                Self(v)
+            }
+
+            /// Builds an identifier from big-endian bytes.
+            #[inline]
+            pub const fn from_bytes(b: [u8; $len / 2]) -> Self {
+                Self(<$int>::from_be_bytes(b))
+            }
+
+            /// The big-endian bytes of the identifier.
+            #[inline]
+            pub const fn to_bytes(self) -> [u8; $len / 2] {
+                self.0.to_be_bytes()
+            }
+
+            /// `false` for the all-zero identifier.
+            #[inline]
+            pub const fn is_valid(self) -> bool {
+                self.0 != 0
+            }
+
+            /// Parses exactly
+            #[doc = concat!(stringify!($len))]
+            /// hex digits. The all-zero value parses (check [`Self::is_valid`]).
+            pub fn from_hex(s: &str) -> Result<Self, ParseIdError> {
+                let err = ParseIdError { what: $what, len: $len };
+                if s.len() != $len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(err);
+                }
+                <$int>::from_str_radix(s, 16).map(Self).map_err(|_| err)
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:0width$x}", self.0, width = $len)
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}({self})", stringify!($ty))
+            }
+        }
+    };
+}
+
+id_impl!(TraceId, u128, 32, "trace id");
+id_impl!(SpanId, u64, 16, "span id");
+
+impl TraceId {
+    /// The integer value.
+    #[inline]
+    pub const fn to_u128(self) -> u128 {
+        self.0
+    }
+
+    /// A fresh random, valid trace id from the calling thread's generator.
+    #[inline]
+    pub fn random() -> Self {
+        let hi = next_u64();
+        let lo = next_nonzero_u64();
+        Self(((hi as u128) << 64) | lo as u128)
+    }
+}
+
+impl SpanId {
+    /// The integer value.
+    #[inline]
+    pub const fn to_u64(self) -> u64 {
+        self.0
+    }
+
+    /// A fresh random, valid span id from the calling thread's generator.
+    #[inline]
+    pub fn random() -> Self {
+        Self(next_nonzero_u64())
+    }
+}
+
+/// W3C trace flags. Only the `sampled` bit (`0x01`) is defined.
+///
+/// ```
+/// use telemetry::TraceFlags;
+/// assert!(TraceFlags::SAMPLED.is_sampled());
+/// assert!(!TraceFlags::default().is_sampled());
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct TraceFlags(u8);
+
+impl TraceFlags {
+    /// The `sampled` flag set.
+    pub const SAMPLED: Self = Self(0x01);
+    /// No flag set.
+    pub const NONE: Self = Self(0);
+
+    /// Builds flags from the wire byte (unknown bits are kept, as W3C requires for forwarding).
+    #[inline]
+    pub const fn new(bits: u8) -> Self {
+        Self(bits)
+    }
+
+    /// The wire byte.
+    #[inline]
+    pub const fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// Whether the sampled bit is set.
+    #[inline]
+    pub const fn is_sampled(self) -> bool {
+        self.0 & 1 == 1
+    }
+
+    /// These flags with the sampled bit set or cleared.
+    #[inline]
+    pub const fn with_sampled(self, sampled: bool) -> Self {
+        Self((self.0 & !1) | sampled as u8)
+    }
+}
+
+impl fmt::Debug for TraceFlags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceFlags({:02x})", self.0)
+    }
+}
+
+thread_local! {
+    // wyrand state; 0 means "not yet seeded". A const thread-local without `Drop`
+    // is a plain TLS access, with no lazy-initialisation check.
+    static RNG: Cell<u64> = const { Cell::new(0) };
+}
+
+#[cold]
+#[inline(never)]
+fn seed() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(std::process::id() as u64);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    h.write_u64(t);
+    let local = 0u8;
+    h.write_usize(&local as *const u8 as usize);
+    h.finish() | 1
+}
+
+/// wyrand: one multiply per output, passes BigCrush, and needs no syscall after seeding.
+#[inline]
+fn next_u64() -> u64 {
+    RNG.with(|s| {
+        let mut state = s.get();
+        if state == 0 {
+            state = seed();
+        }
+        state = state.wrapping_add(0xa076_1d64_78bd_642f);
+        s.set(state);
+        let t = (state as u128).wrapping_mul((state ^ 0xe703_7ed1_a0b4_28db) as u128);
+        ((t >> 64) as u64) ^ (t as u64)
+    })
+}
+
+#[inline]
+fn next_nonzero_u64() -> u64 {
+    loop {
+        let v = next_u64();
+        if v != 0 {
+            return v;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_valid_and_distinct() {
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let t = TraceId::random();
+            assert!(t.is_valid());
+            assert!(seen.insert(t));
+            assert!(SpanId::random().is_valid());
+        }
+    }
+
+    #[test]
+    fn hex_round_trip_and_rejects() {
+        let t = TraceId::random();
+        assert_eq!(TraceId::from_hex(&t.to_string()), Ok(t));
+        assert!(TraceId::from_hex("xyz").is_err());
+        assert!(TraceId::from_hex("+bf92f3577b34da6a3ce929d0e0e4736").is_err());
+        assert!(SpanId::from_hex("00f067aa0ba902b").is_err());
+        assert_eq!(SpanId::from_hex("0000000000000000"), Ok(SpanId::INVALID));
+    }
+
+    #[test]
+    fn threads_get_different_streams() {
+        let a = std::thread::spawn(SpanId::random).join().unwrap();
+        let b = std::thread::spawn(SpanId::random).join().unwrap();
+        assert_ne!(a, b);
+    }
+}

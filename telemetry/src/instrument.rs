@@ -1,0 +1,88 @@
+//! Carrying a span context with a future, across `.await` and worker threads.
+
+use crate::context::{self, current_span};
+use crate::{Context, Span, SpanContext};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+pin_project_lite::pin_project! {
+    /// A future that runs with its own span context: the context is made current
+    /// for each poll and put away between polls, on whichever thread polls it.
+    ///
+    /// Changes the future makes to the current context persist across its polls: a
+    /// [`SpanGuard`](crate::SpanGuard) held across `.await` stays current after the
+    /// task resumes on another worker. Created by [`FutureExt`].
+    #[derive(Debug)]
+    #[must_use = "futures do nothing unless polled"]
+    pub struct Instrumented<F> {
+        #[pin]
+        inner: F,
+        context: SpanContext,
+        span: Option<Span>,
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let saved = context::enter(this.context);
+        let result = this.inner.poll(cx);
+        if context::current().span_id != this.context.span_id {
+            *this.context = current_span().unwrap_or_default();
+        }
+        context::restore(saved);
+        if result.is_ready() {
+            // End the span as soon as the work is done, not when the future is dropped.
+            this.span.take();
+        }
+        result
+    }
+}
+
+/// Attaches span contexts to futures. In the [`prelude`](crate::prelude).
+///
+/// ```
+/// use telemetry::prelude::*;
+/// use telemetry::Tracer;
+///
+/// async fn fetch() -> u32 { 7 }
+///
+/// # async fn run() {
+/// let tracer = Tracer::new("doc");
+/// // `fetch` runs inside `fetch_books`, which ends when it completes.
+/// let n = fetch().in_span(tracer.span("fetch_books").start_detached()).await;
+/// assert_eq!(n, 7);
+/// # }
+/// ```
+pub trait FutureExt: Future + Sized {
+    /// Runs this future inside `span` (current in every poll) and ends the span when
+    /// the future completes or is dropped.
+    fn in_span(self, span: Span) -> Instrumented<Self> {
+        Instrumented {
+            inner: self,
+            context: span.context(),
+            span: Some(span),
+        }
+    }
+
+    /// Runs this future with the context current now, wherever it is polled later
+    /// (another task, a `join!` branch, another thread).
+    fn in_current_span(self) -> Instrumented<Self> {
+        self.with_context(Context::current())
+    }
+
+    /// Runs this future with `context` current.
+    fn with_context(self, context: Context) -> Instrumented<Self> {
+        Instrumented {
+            inner: self,
+            context: context.span,
+            span: None,
+        }
+    }
+}
+
+impl<F: Future> FutureExt for F {}

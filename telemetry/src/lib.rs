@@ -1,0 +1,73 @@
+//! Async-native tracing spans for tokio services, fast enough to leave on in production.
+//!
+//! - [`Tracer`] starts spans; a [`SpanGuard`] is the current span until dropped, and a
+//!   span started inside another becomes its child without passing anything around.
+//! - The current context follows the task: across `.await`, in each `join!`/`select!`
+//!   branch ([`FutureExt::in_span`]), through [`spawn`], [`spawn_blocking`],
+//!   [`spawn_local`], and across threads with [`Context`].
+//! - Ended spans go to a bounded, lock-free per-thread ring; a drain task started by
+//!   [`init`] hands them in batches to [`Sink`]s ([`InMemorySink`], [`StdoutSink`], yours).
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! use telemetry::prelude::*;
+//! use telemetry::{Config, StdoutSink, Tracer};
+//!
+//! static TRACER: Tracer = Tracer::new("quickstart");
+//!
+//! let pipeline = telemetry::init(Config::new().with_sink(StdoutSink::pretty())).unwrap();
+//! {
+//!     let mut request = TRACER.start_span("GET /books");
+//!     request.set_i64("http.response.status_code", 200);
+//!     async { TRACER.in_span("db.query", |_| {}) }.in_current_span().await;
+//! }
+//! pipeline.shutdown().await; // flushes every span
+//! # }
+//! ```
+//!
+//! Without the default `enable` feature every span operation compiles to nothing, so
+//! libraries can instrument themselves and leave the choice to the application.
+
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod clock;
+mod config;
+mod context;
+mod ids;
+mod instrument;
+mod pipeline;
+mod recording;
+mod ring;
+mod sampler;
+mod sink;
+mod sinks;
+mod span;
+mod span_context;
+mod span_data;
+mod spawn;
+mod stats;
+mod trace_state;
+mod value;
+
+pub use async_trait::async_trait;
+pub use config::{Config, ConfigError, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
+pub use context::{current_span, Context, ContextGuard};
+pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};
+pub use instrument::{FutureExt, Instrumented};
+pub use pipeline::{init, InitError, Telemetry};
+pub use sampler::{InvalidRatio, ParentBased, Sampler};
+pub use sink::{Sink, SinkError, SpanBatch};
+pub use sinks::{InMemorySink, StdoutFormat, StdoutSink};
+pub use span::{Span, SpanBuilder, SpanGuard, Tracer};
+pub use span_context::SpanContext;
+pub use span_data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status, INLINE_ATTRIBUTES};
+pub use spawn::{spawn, spawn_blocking, spawn_local};
+pub use stats::{MetricsSnapshot, PipelineStats, SinkStats};
+pub use trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
+pub use value::{KeyValue, Str, Value};
+
+/// Extension traits, imported anonymously: `use telemetry::prelude::*;`.
+pub mod prelude {
+    pub use crate::FutureExt as _;
+}

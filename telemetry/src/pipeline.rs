@@ -1,0 +1,396 @@
+//! The running pipeline: the drain task, one worker task per sink, and the handle.
+
+use crate::sink::SpanBatch;
+use crate::stats::{MetricsSnapshot, PipelineStats, SinkStats};
+use crate::{clock, recording, ring, sampler, Config, ConfigError, Sink, SinkError, SpanData};
+use futures::FutureExt as _;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Why [`init`] refused to start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum InitError {
+    /// `init` was called outside a tokio runtime.
+    #[error("telemetry::init must be called from within a tokio runtime (inside #[tokio::main], #[tokio::test] or Runtime::enter)")]
+    NoRuntime,
+    /// A pipeline is already running in this process.
+    #[error("a telemetry pipeline is already running; call shutdown().await on it before starting another")]
+    AlreadyRunning,
+    /// A setting is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+}
+
+static RUNNING: AtomicBool = AtomicBool::new(false);
+
+/// Clears the running state when the drain task ends, however it ends (shutdown, or
+/// its runtime dropping it).
+struct RunningGuard;
+
+impl Drop for RunningGuard {
+    fn drop(&mut self) {
+        recording::set_enabled(false);
+        RUNNING.store(false, Relaxed);
+    }
+}
+
+enum Command {
+    DrainNow(oneshot::Sender<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+enum Msg {
+    Spans(SpanBatch),
+    Metrics(Arc<MetricsSnapshot>),
+    Flush(oneshot::Sender<()>),
+    Shutdown,
+}
+
+#[derive(Default)]
+struct SinkCounters {
+    name: String,
+    spans_delivered: AtomicU64,
+    errors: AtomicU64,
+    timeouts: AtomicU64,
+    panics: AtomicU64,
+    spans_dropped: AtomicU64,
+    last_error: Mutex<Option<String>>,
+}
+
+struct Shared {
+    baseline: ring::Totals,
+    exported: AtomicU64,
+    drains: AtomicU64,
+    last_drain_nanos: AtomicU64,
+    sinks: Vec<Arc<SinkCounters>>,
+}
+
+impl Shared {
+    fn stats(&self) -> PipelineStats {
+        let t = ring::totals();
+        PipelineStats {
+            spans_recorded: t.recorded - self.baseline.recorded,
+            spans_sampled_out: t.sampled_out - self.baseline.sampled_out,
+            spans_dropped: t.dropped - self.baseline.dropped,
+            spans_exported: self.exported.load(Relaxed),
+            spans_queued: ring::queued() as u64,
+            drains: self.drains.load(Relaxed),
+            last_drain_nanos: self.last_drain_nanos.load(Relaxed),
+            sinks: self
+                .sinks
+                .iter()
+                .map(|s| SinkStats {
+                    name: s.name.clone(),
+                    spans_delivered: s.spans_delivered.load(Relaxed),
+                    errors: s.errors.load(Relaxed),
+                    timeouts: s.timeouts.load(Relaxed),
+                    panics: s.panics.load(Relaxed),
+                    spans_dropped: s.spans_dropped.load(Relaxed),
+                    last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The handle of a running pipeline, returned by [`init`].
+///
+/// Dropping it leaves the pipeline running until the runtime shuts down; call
+/// [`shutdown`](Telemetry::shutdown) to flush every span before exiting.
+#[derive(Debug, Clone)]
+pub struct Telemetry {
+    commands: mpsc::Sender<Command>,
+    drain: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline").finish_non_exhaustive()
+    }
+}
+
+/// Starts the pipeline on the current tokio runtime: turns recording on and spawns
+/// the drain task and one task per sink.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telemetry::{Config, InMemorySink, Tracer};
+/// let sink = std::sync::Arc::new(InMemorySink::new(1000));
+/// let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+///
+/// Tracer::new("doc").in_span("work", |_| {});
+///
+/// pipeline.shutdown().await;
+/// assert_eq!(sink.spans()[0].name, "work");
+/// # }
+/// ```
+pub fn init(config: Config) -> Result<Telemetry, InitError> {
+    config.validate()?;
+    let runtime = tokio::runtime::Handle::try_current().map_err(|_| InitError::NoRuntime)?;
+    if RUNNING
+        .compare_exchange(false, true, Relaxed, Relaxed)
+        .is_err()
+    {
+        return Err(InitError::AlreadyRunning);
+    }
+    let running = RunningGuard;
+    clock::warm_up();
+    sampler::install(&config.sampler);
+    recording::set_limits(config.span_limits);
+    ring::set_capacity(config.ring_capacity);
+    // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
+    ring::drain_into(&mut Vec::new());
+
+    let mut workers = Vec::new();
+    let mut senders = Vec::new();
+    let mut counters = Vec::new();
+    for sink in config.sinks {
+        let c = Arc::new(SinkCounters {
+            name: sink.name().to_owned(),
+            ..SinkCounters::default()
+        });
+        let (tx, rx) = mpsc::channel(config.sink_queue_capacity);
+        workers.push(runtime.spawn(sink_worker(sink, rx, c.clone(), config.sink_timeout)));
+        senders.push(tx);
+        counters.push(c);
+    }
+    let shared = Arc::new(Shared {
+        baseline: ring::totals(),
+        exported: AtomicU64::new(0),
+        drains: AtomicU64::new(0),
+        last_drain_nanos: AtomicU64::new(0),
+        sinks: counters,
+    });
+    let (commands, rx) = mpsc::channel(16);
+    let drain = Drain {
+        shared: shared.clone(),
+        senders,
+        workers,
+        max_batch: config.max_batch_size,
+        sink_timeout: config.sink_timeout,
+        buf: Vec::new(),
+    };
+    let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval, running));
+    recording::set_enabled(true);
+    Ok(Telemetry {
+        commands,
+        drain: Arc::new(tokio::sync::Mutex::new(Some(handle))),
+        shared,
+    })
+}
+
+impl Telemetry {
+    /// Drains the rings now and waits until every sink has processed what was
+    /// drained (or timed out). For tests and for flushing before a risky operation.
+    pub async fn drain_now(&self) {
+        let (ack, done) = oneshot::channel();
+        if self.commands.send(Command::DrainNow(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+    }
+
+    /// Stops recording and the drain, drains once more, flushes and shuts down every
+    /// sink (each within `sink_timeout`). Every span that ended before this call
+    /// reaches the sinks. Calling it again, or from a clone, does nothing.
+    pub async fn shutdown(&self) {
+        let mut drain = self.drain.lock().await;
+        let Some(handle) = drain.take() else { return };
+        let (ack, done) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(ack)).await.is_ok() {
+            let _ = done.await;
+        }
+        let _ = handle.await;
+    }
+
+    /// The pipeline's self-metrics.
+    pub fn stats(&self) -> PipelineStats {
+        self.shared.stats()
+    }
+}
+
+struct Drain {
+    shared: Arc<Shared>,
+    senders: Vec<mpsc::Sender<Msg>>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    max_batch: usize,
+    sink_timeout: Duration,
+    buf: Vec<SpanData>,
+}
+
+impl Drain {
+    async fn run(
+        mut self,
+        mut commands: mpsc::Receiver<Command>,
+        // Held so `commands` never closes: the drain outlives dropped handles.
+        _keep_open: mpsc::Sender<Command>,
+        interval: Duration,
+        _running: RunningGuard,
+    ) {
+        let mut ticks = tokio::time::interval(interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let command = tokio::select! {
+                _ = ticks.tick() => None,
+                _ = ring::high_water() => None,
+                c = commands.recv() => c,
+            };
+            match command {
+                None => self.drain_once(),
+                Some(Command::DrainNow(ack)) => {
+                    self.drain_once();
+                    self.flush_sinks().await;
+                    let _ = ack.send(());
+                }
+                Some(Command::Shutdown(ack)) => {
+                    recording::set_enabled(false);
+                    self.drain_once();
+                    self.close_sinks().await;
+                    let _ = ack.send(());
+                    return;
+                }
+            }
+        }
+    }
+
+    fn drain_once(&mut self) {
+        let started = Instant::now();
+        let shared = &self.shared;
+        ring::drain_into(&mut self.buf);
+        shared.exported.fetch_add(self.buf.len() as u64, Relaxed);
+        for span in &mut self.buf {
+            span.start_time_unix_nano = clock::to_unix_nanos(span.start_time_unix_nano);
+            span.end_time_unix_nano = clock::to_unix_nanos(span.end_time_unix_nano);
+            for e in &mut span.events {
+                e.time_unix_nano = clock::to_unix_nanos(e.time_unix_nano);
+            }
+        }
+        while !self.buf.is_empty() {
+            let n = self.buf.len().min(self.max_batch);
+            let batch: SpanBatch = self.buf.drain(..n).collect();
+            self.broadcast(Msg::Spans, batch, |c, b| {
+                c.spans_dropped.fetch_add(b.len() as u64, Relaxed);
+            });
+        }
+        shared.drains.fetch_add(1, Relaxed);
+        shared
+            .last_drain_nanos
+            .store(started.elapsed().as_nanos() as u64, Relaxed);
+        let snapshot = Arc::new(MetricsSnapshot {
+            time_unix_nano: clock::unix_nanos_now(),
+            pipeline: shared.stats(),
+        });
+        self.broadcast(Msg::Metrics, snapshot, |_, _| {});
+    }
+
+    /// Offers `item` to every sink's queue; a full queue drops it for that sink only.
+    fn broadcast<T: Clone>(
+        &self,
+        wrap: fn(T) -> Msg,
+        item: T,
+        on_full: impl Fn(&SinkCounters, &T),
+    ) {
+        for (tx, c) in self.senders.iter().zip(&self.shared.sinks) {
+            if tx.try_send(wrap(item.clone())).is_err() {
+                on_full(c, &item);
+            }
+        }
+    }
+
+    async fn flush_sinks(&self) {
+        let acks = self.senders.iter().map(|tx| async move {
+            let (ack, done) = oneshot::channel();
+            let deadline = self.sink_timeout * 2;
+            let _ = tokio::time::timeout(deadline, async {
+                if tx.send(Msg::Flush(ack)).await.is_ok() {
+                    let _ = done.await;
+                }
+            })
+            .await;
+        });
+        futures::future::join_all(acks).await;
+    }
+
+    async fn close_sinks(&mut self) {
+        let deadline = self.sink_timeout * 2;
+        for tx in self.senders.drain(..) {
+            let _ = tokio::time::timeout(deadline, tx.send(Msg::Shutdown)).await;
+        }
+        for worker in self.workers.drain(..) {
+            let abort = worker.abort_handle();
+            if tokio::time::timeout(deadline, worker).await.is_err() {
+                abort.abort();
+            }
+        }
+    }
+}
+
+enum Outcome {
+    Ok,
+    Error(SinkError),
+    Timeout,
+    Panic,
+}
+
+async fn guarded<F>(timeout: Duration, call: F) -> Outcome
+where
+    F: std::future::Future<Output = Result<(), SinkError>>,
+{
+    match tokio::time::timeout(timeout, AssertUnwindSafe(call).catch_unwind()).await {
+        Err(_) => Outcome::Timeout,
+        Ok(Err(_)) => Outcome::Panic,
+        Ok(Ok(Err(e))) => Outcome::Error(e),
+        Ok(Ok(Ok(()))) => Outcome::Ok,
+    }
+}
+
+impl SinkCounters {
+    /// Counts a failed call; `true` if the call succeeded.
+    fn record(&self, outcome: Outcome) -> bool {
+        let (counter, message) = match outcome {
+            Outcome::Ok => return true,
+            Outcome::Error(e) => (&self.errors, e.to_string()),
+            Outcome::Timeout => (&self.timeouts, "timed out".to_owned()),
+            Outcome::Panic => (&self.panics, "panicked".to_owned()),
+        };
+        counter.fetch_add(1, Relaxed);
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(message);
+        }
+        false
+    }
+}
+
+async fn sink_worker(
+    sink: Arc<dyn Sink>,
+    mut rx: mpsc::Receiver<Msg>,
+    counters: Arc<SinkCounters>,
+    timeout: Duration,
+) {
+    while let Some(msg) = rx.recv().await {
+        match msg {
+            Msg::Spans(batch) => {
+                let n = batch.len() as u64;
+                if counters.record(guarded(timeout, sink.export_spans(batch)).await) {
+                    counters.spans_delivered.fetch_add(n, Relaxed);
+                }
+            }
+            Msg::Metrics(snapshot) => {
+                counters.record(guarded(timeout, sink.export_metrics(snapshot)).await);
+            }
+            Msg::Flush(ack) => {
+                counters.record(guarded(timeout, sink.flush()).await);
+                let _ = ack.send(());
+            }
+            Msg::Shutdown => {
+                counters.record(guarded(timeout, sink.flush()).await);
+                counters.record(guarded(timeout, sink.shutdown()).await);
+                return;
+            }
+        }
+    }
+}

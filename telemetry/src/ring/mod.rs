@@ -1,0 +1,244 @@
+//! Where ended spans wait for the drain: one bounded SPSC ring per recording thread.
+//!
+//! A thread takes a ring from a global pool the first time it ends a sampled span
+//! (the only lock on the recording side, once per thread) and caches it in a
+//! `const` thread-local. From then on recording a span is a thread-local load, a
+//! capacity check, and a push into memory no other producer touches: no lock, no
+//! allocation, no shared cache line written by two cores. When the thread exits its
+//! ring goes back to the pool (still holding any spans not yet drained) for the next
+//! thread. Rings are never freed, so at most one ring per live thread per distinct
+//! configured capacity exists; memory never grows with load.
+//!
+//! Counters (recorded, dropped, sampled out) are written only by the ring's owning
+//! thread with a relaxed load and store (no locked instruction) and summed by the drain.
+
+#![allow(unsafe_code)]
+
+mod spsc;
+
+use crate::SpanData;
+use futures::task::AtomicWaker;
+use spsc::SpscRing;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// Default per-thread ring capacity.
+pub(crate) const DEFAULT_CAPACITY: usize = 4096;
+
+static CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_CAPACITY);
+
+/// Wakes the drain when a ring passes its high-water mark.
+static DRAIN_WAKER: AtomicWaker = AtomicWaker::new();
+static HIGH_WATER: AtomicBool = AtomicBool::new(false);
+
+/// Resolves when a ring has passed its high-water mark since the last call.
+pub(crate) async fn high_water() {
+    std::future::poll_fn(|cx| {
+        DRAIN_WAKER.register(cx.waker());
+        if HIGH_WATER.swap(false, Relaxed) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await
+}
+
+/// Spans lost because they ended while their thread was being torn down.
+static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+struct ThreadRing {
+    ring: SpscRing<SpanData>,
+    high_water: usize,
+    recorded: AtomicU64,
+    dropped: AtomicU64,
+    sampled_out: AtomicU64,
+    signalled: AtomicBool,
+}
+
+/// Adds one to a counter only this ring's owner writes: a plain load and store, no `lock` prefix.
+#[inline]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+impl ThreadRing {
+    fn new(capacity: usize) -> Self {
+        Self {
+            ring: SpscRing::new(capacity),
+            high_water: capacity / 2,
+            recorded: AtomicU64::new(0),
+            dropped: AtomicU64::new(0),
+            sampled_out: AtomicU64::new(0),
+            signalled: AtomicBool::new(false),
+        }
+    }
+
+    /// Only the owning thread calls this (see `LOCAL`).
+    #[inline]
+    fn push(&self, span: SpanData) {
+        bump(&self.recorded);
+        // SAFETY: `self` is reachable for pushing only through the `LOCAL` thread-local of
+        // the one thread that took it from `POOL`. A ring goes back to the pool only after
+        // that thread cleared `LOCAL` (on exit, or when it swaps rings); the next owner
+        // takes it under the `POOL` mutex, which orders the two producers.
+        match unsafe { self.ring.push(span) } {
+            Ok(len) => {
+                if len >= self.high_water && !self.signalled.load(Relaxed) {
+                    self.signal();
+                }
+            }
+            Err(_dropped) => bump(&self.dropped),
+        }
+    }
+
+    #[cold]
+    fn signal(&self) {
+        self.signalled.store(true, Relaxed);
+        HIGH_WATER.store(true, Relaxed);
+        DRAIN_WAKER.wake();
+    }
+}
+
+#[derive(Default)]
+struct Pool {
+    all: Vec<&'static ThreadRing>,
+    free: Vec<&'static ThreadRing>,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    all: Vec::new(),
+    free: Vec::new(),
+});
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Gives the thread's ring back to the pool when the thread exits.
+struct Owner(Option<&'static ThreadRing>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        LOCAL.with(|l| l.set(None));
+        if let Some(ring) = self.0.take() {
+            pool().free.push(ring);
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: Cell<Option<&'static ThreadRing>> = const { Cell::new(None) };
+    static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
+}
+
+#[inline]
+fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
+    match LOCAL.with(Cell::get) {
+        Some(ring) if ring.ring.capacity() == CAPACITY.load(Relaxed) => {
+            f(ring);
+            true
+        }
+        _ => match acquire() {
+            Some(ring) => {
+                f(ring);
+                true
+            }
+            None => false,
+        },
+    }
+}
+
+/// Records an ended, sampled span (times still raw clock readings).
+#[inline]
+pub(crate) fn push(span: SpanData) {
+    let mut span = Some(span);
+    let pushed = with_ring(|ring| {
+        if let Some(span) = span.take() {
+            ring.push(span);
+        }
+    });
+    if !pushed {
+        ORPHAN_DROPPED.fetch_add(1, Relaxed);
+    }
+}
+
+/// Counts a span the sampler decided not to record.
+#[inline]
+pub(crate) fn count_sampled_out() {
+    with_ring(|ring| bump(&ring.sampled_out));
+}
+
+#[cold]
+#[inline(never)]
+fn acquire() -> Option<&'static ThreadRing> {
+    let capacity = CAPACITY.load(Relaxed);
+    OWNER
+        .try_with(|owner| {
+            let mut owner = owner.try_borrow_mut().ok()?;
+            let mut pool = pool();
+            if let Some(old) = owner.0.take() {
+                pool.free.push(old);
+            }
+            let ring = match pool.free.iter().position(|r| r.ring.capacity() == capacity) {
+                Some(i) => pool.free.swap_remove(i),
+                None => {
+                    let ring: &'static ThreadRing = Box::leak(Box::new(ThreadRing::new(capacity)));
+                    pool.all.push(ring);
+                    ring
+                }
+            };
+            owner.0 = Some(ring);
+            LOCAL.with(|l| l.set(Some(ring)));
+            Some(ring)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Sets the capacity of rings handed out from now on; threads move to a ring of the new
+/// capacity on their next span. `capacity` is validated by the caller.
+pub(crate) fn set_capacity(capacity: usize) {
+    CAPACITY.store(capacity, Relaxed);
+}
+
+/// Moves every queued span to `out`; returns how many.
+pub(crate) fn drain_into(out: &mut Vec<SpanData>) -> usize {
+    let rings: Vec<&'static ThreadRing> = pool().all.clone();
+    let mut n = 0;
+    for ring in rings {
+        ring.signalled.store(false, Relaxed);
+        n += ring.ring.drain_into(out, usize::MAX);
+    }
+    n
+}
+
+/// Number of spans waiting in all rings.
+pub(crate) fn queued() -> usize {
+    pool().all.iter().map(|r| r.ring.len()).sum()
+}
+
+/// Cumulative counters over all rings since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Totals {
+    pub(crate) recorded: u64,
+    pub(crate) dropped: u64,
+    pub(crate) sampled_out: u64,
+}
+
+pub(crate) fn totals() -> Totals {
+    let pool = pool();
+    let orphans = ORPHAN_DROPPED.load(Relaxed);
+    let mut t = Totals {
+        recorded: orphans,
+        dropped: orphans,
+        sampled_out: 0,
+    };
+    for r in &pool.all {
+        t.recorded += r.recorded.load(Relaxed);
+        t.dropped += r.dropped.load(Relaxed);
+        t.sampled_out += r.sampled_out.load(Relaxed);
+    }
+    t
+}

@@ -1,0 +1,95 @@
+//! Where drained spans and metric snapshots go.
+
+use crate::SpanData;
+use std::sync::Arc;
+
+/// A batch of finished spans, shared by every sink (no copy per sink).
+pub type SpanBatch = Arc<[SpanData]>;
+
+/// A destination for spans and metric snapshots: stdout, memory, Prometheus, OTLP, yours.
+///
+/// Each sink runs in its own task behind a bounded queue: a sink that is slow, fails,
+/// panics or hangs past the pipeline's `sink_timeout` loses only its own batches (they
+/// are counted), never the other sinks'. Implement it with [`async_trait`](crate::async_trait):
+///
+/// ```
+/// use telemetry::{async_trait, Sink, SinkError, SpanBatch};
+///
+/// #[derive(Debug)]
+/// struct CountingSink(std::sync::atomic::AtomicUsize);
+///
+/// #[async_trait]
+/// impl Sink for CountingSink {
+///     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+///         self.0.fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+/// ```
+#[async_trait::async_trait]
+pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
+    /// A short name used in self-metrics and error reports. Defaults to the type name.
+    fn name(&self) -> &str {
+        std::any::type_name::<Self>()
+    }
+
+    /// Receives a batch of finished spans.
+    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError>;
+
+    /// Receives the metric snapshot taken at a drain tick. Default: ignore.
+    async fn export_metrics(&self, snapshot: Arc<crate::MetricsSnapshot>) -> Result<(), SinkError> {
+        let _ = snapshot;
+        Ok(())
+    }
+
+    /// Pushes out anything buffered. Default: nothing to do.
+    async fn flush(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Releases resources; called once, after a final flush. Default: nothing to do.
+    async fn shutdown(&self) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+/// A sink's failure, reported to the pipeline and counted.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SinkError {
+    message: String,
+    #[source]
+    source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl SinkError {
+    /// An error with a message.
+    ///
+    /// ```
+    /// let e = telemetry::SinkError::new("collector refused the batch");
+    /// assert_eq!(e.to_string(), "collector refused the batch");
+    /// ```
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An error with a message and its cause.
+    pub fn with_source(
+        message: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            message: message.into(),
+            source: Some(Box::new(source)),
+        }
+    }
+}
+
+impl From<std::io::Error> for SinkError {
+    fn from(e: std::io::Error) -> Self {
+        Self::with_source("I/O error", e)
+    }
+}

@@ -1,0 +1,552 @@
+//! Spans: starting, recording into, and ending them.
+
+use crate::context::{self, Saved};
+use crate::recording::{self, enabled};
+use crate::sampler::{self, Slot};
+use crate::span_data::Attributes;
+use crate::{
+    clock, ring, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
+    TraceFlags, TraceId, TraceState, Value,
+};
+use std::error::Error;
+
+/// A span: a timed operation with attributes, events, links and a status. It ends
+/// when dropped (with an error status if dropped while panicking) and goes to the
+/// thread's ring, then to the sinks.
+///
+/// A `Span` is `Send`: it may end on another thread than it started on. It is not
+/// made current by itself; [`SpanGuard`] (from [`Tracer::start_span`]) is, and
+/// [`FutureExt::in_span`](crate::FutureExt::in_span) makes it current while a future runs.
+///
+/// Every method is a no-op on a span that is not recording (unsampled, or telemetry off).
+///
+/// ```
+/// use telemetry::{Status, Tracer};
+/// let tracer = Tracer::new("doc");
+/// let mut span = tracer.span("charge_card").start_detached();
+/// span.set_attribute("payment.amount", 1299i64);
+/// span.add_event("card_authorised", []);
+/// span.set_status(Status::Ok);
+/// drop(span); // ends the span
+/// ```
+#[derive(Debug)]
+#[must_use = "a span ends when dropped"]
+pub struct Span {
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Noop,
+    Unsampled(SpanContext),
+    Recording(SpanData),
+}
+
+/// Which parent a new span takes.
+#[derive(Debug, Clone)]
+enum Parent {
+    Current,
+    Root,
+    Explicit(SpanContext),
+}
+
+impl Span {
+    /// A span that records nothing and has no context.
+    pub const fn noop() -> Self {
+        Self { inner: Inner::Noop }
+    }
+
+    #[inline]
+    fn begin(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
+        if !enabled() {
+            return Self::noop();
+        }
+        let (trace_id, parent_id, slot, parent_remote, state) = match parent {
+            Parent::Current => {
+                let cur = context::current();
+                if cur.is_valid() {
+                    let state = if cur.has_state {
+                        context::current_state()
+                    } else {
+                        TraceState::default()
+                    };
+                    let slot = Slot::of(Some((cur.is_remote, cur.flags.is_sampled())));
+                    (cur.trace_id, cur.span_id, slot, cur.is_remote, state)
+                } else {
+                    (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
+                }
+            }
+            Parent::Explicit(p) if p.is_valid() => {
+                let slot = Slot::of(Some((p.is_remote, p.is_sampled())));
+                (p.trace_id, p.span_id, slot, p.is_remote, p.state)
+            }
+            Parent::Explicit(_) | Parent::Root => {
+                (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
+            }
+        };
+        let sampled = sampler::sample_installed(slot, trace_id);
+        let context = SpanContext {
+            trace_id,
+            span_id: SpanId::random(),
+            flags: TraceFlags::NONE.with_sampled(sampled),
+            state,
+            is_remote: false,
+        };
+        if !sampled {
+            ring::count_sampled_out();
+            return Self {
+                inner: Inner::Unsampled(context),
+            };
+        }
+        Self {
+            inner: Inner::Recording(SpanData {
+                name,
+                scope: scope.clone(),
+                context,
+                parent_span_id: parent_id,
+                parent_is_remote: parent_remote,
+                kind,
+                start_time_unix_nano: clock::raw_now(),
+                end_time_unix_nano: 0,
+                attributes: Attributes::new(),
+                events: Vec::new(),
+                links: Vec::new(),
+                status: Status::Unset,
+                dropped_attributes_count: 0,
+                dropped_events_count: 0,
+                dropped_links_count: 0,
+            }),
+        }
+    }
+
+    /// This span's context: what a child or a remote service takes as its parent.
+    /// Invalid for a no-op span.
+    pub fn context(&self) -> SpanContext {
+        match &self.inner {
+            Inner::Noop => SpanContext::INVALID,
+            Inner::Unsampled(c) => c.clone(),
+            Inner::Recording(d) => d.context.clone(),
+        }
+    }
+
+    /// This span's id ([`SpanId::INVALID`] for a no-op span).
+    #[inline]
+    pub fn span_id(&self) -> SpanId {
+        match &self.inner {
+            Inner::Noop => SpanId::INVALID,
+            Inner::Unsampled(c) => c.span_id,
+            Inner::Recording(d) => d.context.span_id,
+        }
+    }
+
+    /// Whether this span records (is sampled, and telemetry is on).
+    #[inline]
+    pub fn is_recording(&self) -> bool {
+        matches!(self.inner, Inner::Recording(_))
+    }
+
+    #[inline]
+    fn data(&mut self) -> Option<&mut SpanData> {
+        match &mut self.inner {
+            Inner::Recording(d) => Some(d),
+            _ => None,
+        }
+    }
+
+    /// Sets an attribute; a key set again keeps its last value. Past the attribute
+    /// limit the attribute is dropped and counted.
+    #[inline]
+    pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<Value>) {
+        if let Some(d) = self.data() {
+            put_attribute(d, KeyValue::new(key, value));
+        }
+    }
+
+    /// Sets a string attribute. With a `&'static str` key and value, nothing allocates.
+    #[inline]
+    pub fn set_str(&mut self, key: impl Into<Str>, value: impl Into<Str>) {
+        if let Some(d) = self.data() {
+            put_attribute(d, KeyValue::new(key, Value::String(value.into())));
+        }
+    }
+
+    /// Sets an integer attribute.
+    #[inline]
+    pub fn set_i64(&mut self, key: impl Into<Str>, value: i64) {
+        if let Some(d) = self.data() {
+            put_attribute(d, KeyValue::new(key, Value::I64(value)));
+        }
+    }
+
+    /// Sets a float attribute.
+    #[inline]
+    pub fn set_f64(&mut self, key: impl Into<Str>, value: f64) {
+        if let Some(d) = self.data() {
+            put_attribute(d, KeyValue::new(key, Value::F64(value)));
+        }
+    }
+
+    /// Sets a boolean attribute.
+    #[inline]
+    pub fn set_bool(&mut self, key: impl Into<Str>, value: bool) {
+        if let Some(d) = self.data() {
+            put_attribute(d, KeyValue::new(key, Value::Bool(value)));
+        }
+    }
+
+    /// Adds a timestamped event. Past the event limit it is dropped and counted.
+    pub fn add_event(&mut self, name: impl Into<Str>, attributes: impl IntoIterator<Item = KeyValue>) {
+        if let Some(d) = self.data() {
+            put_event(d, name.into(), attributes);
+        }
+    }
+
+    /// Links this span to another span context. Past the link limit it is dropped and counted.
+    pub fn add_link(&mut self, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) {
+        if let Some(d) = self.data() {
+            put_link(d, context, attributes);
+        }
+    }
+
+    /// Sets the status with OpenTelemetry's precedence: `Ok` is final, `Error`
+    /// replaces `Unset` or an earlier error, and setting `Unset` does nothing.
+    pub fn set_status(&mut self, status: Status) {
+        if let Some(d) = self.data() {
+            match (&d.status, status) {
+                (Status::Ok, _) | (_, Status::Unset) => {}
+                (_, s) => d.status = s,
+            }
+        }
+    }
+
+    /// Records an error: an `exception` event with `exception.type` and
+    /// `exception.message` (and the chain of sources as `exception.cause`), and an
+    /// error status with the message.
+    ///
+    /// ```
+    /// # let tracer = telemetry::Tracer::new("doc");
+    /// let mut span = tracer.span("open_config").start_detached();
+    /// if let Err(e) = std::fs::read("/nonexistent/config.toml") {
+    ///     span.record_error(&e);
+    /// }
+    /// ```
+    pub fn record_error<E: Error + ?Sized>(&mut self, error: &E) {
+        let Some(d) = self.data() else { return };
+        let message = error.to_string();
+        let mut attributes = vec![
+            KeyValue::new("exception.type", std::any::type_name::<E>()),
+            KeyValue::new("exception.message", message.clone()),
+        ];
+        let mut causes = Vec::new();
+        let mut source = error.source();
+        while let Some(s) = source {
+            causes.push(Value::from(s.to_string()));
+            source = s.source();
+        }
+        if !causes.is_empty() {
+            attributes.push(KeyValue::new("exception.cause", Value::Array(causes.into())));
+        }
+        put_event(d, Str::from_static("exception"), attributes);
+        if !matches!(d.status, Status::Ok) {
+            d.status = Status::error(message);
+        }
+    }
+
+    /// Renames the span (the name is usually known at start; this is for routers
+    /// that learn the route later).
+    pub fn update_name(&mut self, name: impl Into<Str>) {
+        if let Some(d) = self.data() {
+            d.name = name.into();
+        }
+    }
+
+    /// Ends the span now (the same as dropping it).
+    pub fn end(self) {}
+
+    #[cold]
+    fn mark_panicked(d: &mut SpanData) {
+        if !d.status.is_error() {
+            d.status = Status::error("panicked");
+        }
+    }
+}
+
+impl Drop for Span {
+    #[inline]
+    fn drop(&mut self) {
+        if let Inner::Recording(_) = self.inner {
+            if let Inner::Recording(mut d) = std::mem::replace(&mut self.inner, Inner::Noop) {
+                d.end_time_unix_nano = clock::raw_now();
+                if std::thread::panicking() {
+                    Self::mark_panicked(&mut d);
+                }
+                ring::push(d);
+            }
+        }
+    }
+}
+
+#[inline]
+fn put_attribute(d: &mut SpanData, kv: KeyValue) {
+    if let Some(existing) = d.attributes.iter_mut().find(|e| e.key == kv.key) {
+        existing.value = kv.value;
+    } else if d.attributes.len() < recording::max_attributes() {
+        d.attributes.push(kv);
+    } else {
+        d.dropped_attributes_count = d.dropped_attributes_count.saturating_add(1);
+    }
+}
+
+fn limited(attributes: impl IntoIterator<Item = KeyValue>) -> (Vec<KeyValue>, u32) {
+    let max = recording::max_event_attributes();
+    let mut kept = Vec::new();
+    let mut dropped = 0u32;
+    for kv in attributes {
+        if kept.len() < max {
+            kept.push(kv);
+        } else {
+            dropped = dropped.saturating_add(1);
+        }
+    }
+    (kept, dropped)
+}
+
+fn put_event(d: &mut SpanData, name: Str, attributes: impl IntoIterator<Item = KeyValue>) {
+    if d.events.len() >= recording::max_events() {
+        d.dropped_events_count = d.dropped_events_count.saturating_add(1);
+        return;
+    }
+    let (attributes, dropped_attributes_count) = limited(attributes);
+    d.events.push(Event {
+        name,
+        // A raw clock reading until the drain converts it.
+        time_unix_nano: clock::raw_now(),
+        attributes,
+        dropped_attributes_count,
+    });
+}
+
+fn put_link(d: &mut SpanData, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) {
+    if d.links.len() >= recording::max_links() {
+        d.dropped_links_count = d.dropped_links_count.saturating_add(1);
+        return;
+    }
+    let (attributes, _) = limited(attributes);
+    d.links.push(Link {
+        context,
+        attributes,
+    });
+}
+
+/// A span that is the current span of its thread or task until dropped; then it
+/// ends and its parent becomes current again. Derefs to [`Span`].
+///
+/// `SpanGuard` is `Send`, so an `async` block spawned with [`crate::spawn`] (or
+/// wrapped with [`FutureExt::in_current_span`](crate::FutureExt::in_current_span))
+/// may hold it across `.await`: the task carries it to whichever worker polls it.
+#[derive(Debug)]
+#[must_use = "the span ends when the guard drops"]
+pub struct SpanGuard {
+    span: Span,
+    saved: Option<Saved>,
+}
+
+impl SpanGuard {
+    #[inline]
+    fn enter(span: Span) -> Self {
+        let saved = match &span.inner {
+            Inner::Noop => None,
+            Inner::Unsampled(c) => Some(context::enter(c)),
+            Inner::Recording(d) => Some(context::enter(&d.context)),
+        };
+        Self { span, saved }
+    }
+}
+
+impl std::ops::Deref for SpanGuard {
+    type Target = Span;
+    fn deref(&self) -> &Span {
+        &self.span
+    }
+}
+
+impl std::ops::DerefMut for SpanGuard {
+    fn deref_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+}
+
+impl Drop for SpanGuard {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(saved) = self.saved.take() {
+            context::restore_if_current(self.span.span_id(), saved);
+        }
+    }
+}
+
+/// Names the component that records spans (its instrumentation scope) and starts them.
+///
+/// ```
+/// use telemetry::Tracer;
+/// static TRACER: Tracer = Tracer::new("bookstore");
+///
+/// let _request = TRACER.start_span("GET /books");
+/// let total = TRACER.in_span("sum_prices", |span| {
+///     span.set_i64("books", 3);
+///     42
+/// });
+/// assert_eq!(total, 42);
+/// ```
+#[derive(Clone, Debug)]
+pub struct Tracer {
+    scope: Str,
+}
+
+impl Tracer {
+    /// A tracer for the instrumentation scope `scope` (a crate or component name).
+    pub const fn new(scope: &'static str) -> Self {
+        Self {
+            scope: Str::from_static(scope),
+        }
+    }
+
+    /// A tracer whose scope name is only known at run time.
+    pub fn with_scope(scope: impl Into<Str>) -> Self {
+        Self {
+            scope: scope.into(),
+        }
+    }
+
+    /// The scope name.
+    pub fn scope(&self) -> &str {
+        &self.scope
+    }
+
+    /// Starts a span, child of the current one, and makes it current until the guard drops.
+    #[inline]
+    pub fn start_span(&self, name: impl Into<Str>) -> SpanGuard {
+        SpanGuard::enter(Span::begin(&self.scope, name.into(), SpanKind::Internal, Parent::Current))
+    }
+
+    /// A builder for a span with a kind, attributes, links or an explicit parent.
+    pub fn span(&self, name: impl Into<Str>) -> SpanBuilder<'_> {
+        SpanBuilder {
+            tracer: self,
+            name: name.into(),
+            kind: SpanKind::Internal,
+            parent: Parent::Current,
+            attributes: Attributes::new(),
+            links: Vec::new(),
+        }
+    }
+
+    /// Runs `f` inside a new span (current while `f` runs) and ends the span after.
+    #[inline]
+    pub fn in_span<R>(&self, name: impl Into<Str>, f: impl FnOnce(&mut Span) -> R) -> R {
+        let mut guard = self.start_span(name);
+        f(&mut guard)
+    }
+}
+
+impl Default for Tracer {
+    /// The scope `telemetry`.
+    fn default() -> Self {
+        Self::new("telemetry")
+    }
+}
+
+/// Configures a span before it starts. From [`Tracer::span`].
+///
+/// ```
+/// use telemetry::{KeyValue, SpanKind, Tracer};
+/// let tracer = Tracer::new("doc");
+/// let _server = tracer
+///     .span("GET /books")
+///     .kind(SpanKind::Server)
+///     .attribute("http.request.method", "GET")
+///     .root()
+///     .start();
+/// ```
+#[derive(Debug)]
+#[must_use = "a span builder does nothing until started"]
+pub struct SpanBuilder<'a> {
+    tracer: &'a Tracer,
+    name: Str,
+    kind: SpanKind,
+    parent: Parent,
+    attributes: Attributes,
+    links: Vec<Link>,
+}
+
+impl SpanBuilder<'_> {
+    /// Sets the span kind (default internal).
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn attribute(mut self, key: impl Into<Str>, value: impl Into<Value>) -> Self {
+        if enabled() {
+            self.attributes.push(KeyValue::new(key, value));
+        }
+        self
+    }
+
+    /// Adds attributes.
+    pub fn attributes(mut self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
+        if enabled() {
+            self.attributes.extend(attributes);
+        }
+        self
+    }
+
+    /// Adds a link to another span context.
+    pub fn link(mut self, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
+        if enabled() {
+            self.links.push(Link {
+                context,
+                attributes: attributes.into_iter().collect(),
+            });
+        }
+        self
+    }
+
+    /// Uses `parent` (local or remote) as the parent instead of the current span. An
+    /// invalid context starts a new trace.
+    pub fn parent(mut self, parent: SpanContext) -> Self {
+        self.parent = Parent::Explicit(parent);
+        self
+    }
+
+    /// Starts a new trace, ignoring the current span.
+    pub fn root(mut self) -> Self {
+        self.parent = Parent::Root;
+        self
+    }
+
+    fn build(self) -> Span {
+        let mut span = Span::begin(&self.tracer.scope, self.name, self.kind, self.parent);
+        if let Some(d) = span.data() {
+            for kv in self.attributes {
+                put_attribute(d, kv);
+            }
+            for link in self.links {
+                put_link(d, link.context, link.attributes);
+            }
+        }
+        span
+    }
+
+    /// Starts the span and makes it current until the guard drops.
+    pub fn start(self) -> SpanGuard {
+        SpanGuard::enter(self.build())
+    }
+
+    /// Starts the span without making it current: for a span that a future carries
+    /// ([`FutureExt::in_span`](crate::FutureExt::in_span)) or that is ended elsewhere.
+    pub fn start_detached(self) -> Span {
+        self.build()
+    }
+}

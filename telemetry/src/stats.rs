@@ -1,0 +1,67 @@
+//! The pipeline's own counters, and the metric snapshot handed to sinks each tick.
+
+/// Counters of one sink, since the pipeline started.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SinkStats {
+    /// The sink's [`name`](crate::Sink::name).
+    pub name: String,
+    /// Spans in batches the sink accepted (`Ok`).
+    pub spans_delivered: u64,
+    /// Calls that returned an error.
+    pub errors: u64,
+    /// Calls that did not finish within `sink_timeout`.
+    pub timeouts: u64,
+    /// Calls that panicked.
+    pub panics: u64,
+    /// Spans not handed to this sink because its queue was full (the sink fell behind).
+    pub spans_dropped: u64,
+    /// The last failure, for diagnosis.
+    pub last_error: Option<String>,
+}
+
+/// The pipeline's self-metrics, since it started.
+///
+/// Spans the drain collected are either handed to the sinks' queues (`spans_exported`)
+/// or were lost to a full ring (`spans_dropped`); once the rings are drained,
+/// `spans_recorded == spans_exported + spans_dropped` exactly.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PipelineStats {
+    /// Sampled spans that ended.
+    pub spans_recorded: u64,
+    /// Spans the sampler decided not to record.
+    pub spans_sampled_out: u64,
+    /// Sampled spans lost because their thread's ring was full.
+    pub spans_dropped: u64,
+    /// Spans the drain moved out of the rings and handed to the sinks.
+    pub spans_exported: u64,
+    /// Spans waiting in the rings for the next drain, now.
+    pub spans_queued: u64,
+    /// Drain cycles run.
+    pub drains: u64,
+    /// Duration of the last drain cycle, in ns.
+    pub last_drain_nanos: u64,
+    /// One entry per sink, in configuration order.
+    pub sinks: Vec<SinkStats>,
+}
+
+impl PipelineStats {
+    /// Errors, timeouts and panics summed over all sinks.
+    pub fn sink_failures(&self) -> u64 {
+        self.sinks
+            .iter()
+            .map(|s| s.errors + s.timeouts + s.panics)
+            .sum()
+    }
+}
+
+/// What sinks receive at each drain tick alongside spans.
+#[derive(Clone, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub struct MetricsSnapshot {
+    /// When the snapshot was taken, ns since the Unix epoch.
+    pub time_unix_nano: u64,
+    /// The pipeline's own counters.
+    pub pipeline: PipelineStats,
+}

@@ -1,0 +1,215 @@
+//! W3C `tracestate`: vendor-specific key/value pairs carried with a trace.
+
+use std::fmt;
+use std::sync::Arc;
+
+/// Vendor-specific trace data, as the W3C `tracestate` header carries it.
+///
+/// Immutable and cheap to clone: the empty state holds no allocation, and a non-empty
+/// one is shared. Mutating methods return a new state, with the changed key moved to
+/// the front as W3C requires.
+///
+/// ```
+/// use telemetry::TraceState;
+/// let ts = TraceState::default().insert("congo", "t61rcWkgMzE").unwrap();
+/// let ts = ts.insert("rojo", "00f067aa0ba902b7").unwrap();
+/// assert_eq!(ts.header_value(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+/// assert_eq!(ts.get("congo"), Some("t61rcWkgMzE"));
+/// assert!(ts.insert("Bad Key", "v").is_err());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TraceState(pub(crate) Option<Arc<[(String, String)]>>);
+
+/// The most list members a `tracestate` may hold.
+pub const MAX_TRACE_STATE_MEMBERS: usize = 32;
+
+/// Why a `tracestate` key or value was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TraceStateError {
+    /// The key does not follow the W3C grammar.
+    #[error("invalid tracestate key {0:?}: expected lowercase `[a-z0-9_*/-]` (max 256) or `tenant@system`, starting with a letter or digit")]
+    InvalidKey(String),
+    /// The value does not follow the W3C grammar.
+    #[error("invalid tracestate value {0:?}: expected 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space")]
+    InvalidValue(String),
+    /// The list would exceed 32 members.
+    #[error("tracestate is limited to {MAX_TRACE_STATE_MEMBERS} list members")]
+    TooManyMembers,
+}
+
+impl TraceState {
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.0.as_ref().is_none_or(|e| e.is_empty())
+    }
+
+    /// The entries, front first.
+    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0
+            .iter()
+            .flat_map(|e| e.iter())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// The value for `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.entries().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// Builds a state from entries (front first), validating each and rejecting duplicates
+    /// by keeping the first occurrence.
+    pub fn from_entries<K, V>(
+        entries: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<Self, TraceStateError>
+    where
+        K: Into<String>,
+        V: Into<String>,
+    {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (k, v) in entries {
+            let (k, v) = (k.into(), v.into());
+            validate(&k, &v)?;
+            if out.iter().any(|(ek, _)| *ek == k) {
+                continue;
+            }
+            if out.len() == MAX_TRACE_STATE_MEMBERS {
+                return Err(TraceStateError::TooManyMembers);
+            }
+            out.push((k, v));
+        }
+        Ok(Self((!out.is_empty()).then(|| out.into())))
+    }
+
+    /// A new state with `key` set to `value` at the front (replacing an older entry for `key`).
+    pub fn insert(
+        &self,
+        key: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<Self, TraceStateError> {
+        let (key, value) = (key.into(), value.into());
+        validate(&key, &value)?;
+        let rest = self.entries().filter(|(k, _)| *k != key);
+        let mut out = vec![(key.clone(), value)];
+        out.extend(rest.map(|(k, v)| (k.to_owned(), v.to_owned())));
+        if out.len() > MAX_TRACE_STATE_MEMBERS {
+            return Err(TraceStateError::TooManyMembers);
+        }
+        Ok(Self(Some(out.into())))
+    }
+
+    /// A new state without `key`.
+    pub fn remove(&self, key: &str) -> Self {
+        let out: Vec<_> = self
+            .entries()
+            .filter(|(k, _)| *k != key)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        Self((!out.is_empty()).then(|| out.into()))
+    }
+
+    /// The `tracestate` header value: `k1=v1,k2=v2`.
+    pub fn header_value(&self) -> String {
+        let mut s = String::new();
+        for (i, (k, v)) in self.entries().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(k);
+            s.push('=');
+            s.push_str(v);
+        }
+        s
+    }
+}
+
+impl fmt::Debug for TraceState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TraceState({:?})", self.header_value())
+    }
+}
+
+fn validate(key: &str, value: &str) -> Result<(), TraceStateError> {
+    if !valid_key(key) {
+        return Err(TraceStateError::InvalidKey(key.to_owned()));
+    }
+    if !valid_value(value) {
+        return Err(TraceStateError::InvalidValue(value.to_owned()));
+    }
+    Ok(())
+}
+
+fn key_char(b: u8) -> bool {
+    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
+}
+
+fn valid_key(key: &str) -> bool {
+    let b = key.as_bytes();
+    match key.split_once('@') {
+        None => {
+            !b.is_empty()
+                && b.len() <= 256
+                && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+                && b.iter().all(|&c| key_char(c))
+        }
+        Some((tenant, system)) => {
+            let (t, s) = (tenant.as_bytes(), system.as_bytes());
+            !t.is_empty()
+                && t.len() <= 241
+                && !s.is_empty()
+                && s.len() <= 14
+                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
+                && s[0].is_ascii_lowercase()
+                && t.iter().all(|&c| key_char(c))
+                && s.iter().all(|&c| key_char(c))
+        }
+    }
+}
+
+fn valid_value(v: &str) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty()
+        && b.len() <= 256
+        && b[b.len() - 1] != b' '
+        && b
+            .iter()
+            .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys() {
+        assert!(valid_key("congo"));
+        assert!(valid_key("0vendor"));
+        assert!(valid_key("tenant@sys"));
+        assert!(!valid_key("Congo"));
+        assert!(!valid_key(""));
+        assert!(!valid_key("a@"));
+        assert!(!valid_key("a@0sys"));
+        assert!(!valid_key(&"a".repeat(257)));
+    }
+
+    #[test]
+    fn values() {
+        assert!(valid_value("t61rcWkgMzE"));
+        assert!(!valid_value("a,b"));
+        assert!(!valid_value("a=b"));
+        assert!(!valid_value("trailing "));
+        assert!(!valid_value(""));
+    }
+
+    #[test]
+    fn limit_and_duplicates() {
+        let many = (0..33).map(|i| (format!("k{i}"), "v".to_owned()));
+        assert_eq!(
+            TraceState::from_entries(many),
+            Err(TraceStateError::TooManyMembers)
+        );
+        let dup = TraceState::from_entries([("a", "1"), ("a", "2")]).unwrap();
+        assert_eq!(dup.header_value(), "a=1");
+        assert!(dup.remove("a").is_empty());
+    }
+}

@@ -1,0 +1,204 @@
+//! What a span records: attributes, events, links, status, limits, errors, panics, sampling.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+use telemetry::{Config, KeyValue, Sampler, SpanKind, SpanLimits, Status, Tracer, Value};
+
+static TRACER: Tracer = Tracer::new("span-tests");
+
+fn config() -> Config {
+    Config::new().with_drain_interval(Duration::from_millis(10))
+}
+
+#[tokio::test]
+async fn attributes_events_links_and_status_are_recorded() {
+    let p = common::start(config()).await;
+    let other = TRACER.span("other").root().start_detached();
+    let other_ctx = other.context();
+    drop(other);
+    {
+        let mut s = TRACER
+            .span("op")
+            .kind(SpanKind::Client)
+            .attribute("static", "value")
+            .link(other_ctx.clone(), [KeyValue::new("link.reason", "batch")])
+            .start();
+        s.set_str("owned.key".to_string(), "v".to_string());
+        s.set_i64("int", -5);
+        s.set_f64("float", 1.5);
+        s.set_bool("bool", true);
+        s.set_attribute("array", vec!["a", "b"]);
+        s.set_i64("int", 6); // overwrite keeps one entry
+        s.add_event("cache.miss", [KeyValue::new("key", "books")]);
+        s.set_status(Status::error("first"));
+        s.set_status(Status::Unset); // ignored
+        s.set_status(Status::Ok); // Ok is final
+        s.set_status(Status::error("ignored"));
+    }
+    let spans = p.finish().await;
+    let op = spans.get("op");
+    assert_eq!(op.kind, SpanKind::Client);
+    assert_eq!(op.scope, "span-tests");
+    assert_eq!(op.attribute("static"), Some(&Value::from("value")));
+    assert_eq!(op.attribute("owned.key"), Some(&Value::from("v")));
+    assert_eq!(op.attribute("int"), Some(&Value::I64(6)));
+    assert_eq!(op.attribute("float"), Some(&Value::F64(1.5)));
+    assert_eq!(op.attribute("bool"), Some(&Value::Bool(true)));
+    assert_eq!(op.attribute("array").unwrap().to_string(), "[a,b]");
+    assert_eq!(op.attributes.len(), 6);
+    assert_eq!(op.events.len(), 1);
+    assert_eq!(op.events[0].name, "cache.miss");
+    assert!(op.events[0].time_unix_nano >= op.start_time_unix_nano);
+    assert!(op.events[0].time_unix_nano <= op.end_time_unix_nano);
+    assert_eq!(op.links.len(), 1);
+    assert_eq!(op.links[0].context, other_ctx);
+    assert_eq!(op.status, Status::Ok);
+    assert_eq!(op.dropped_attributes_count, 0);
+}
+
+#[tokio::test]
+async fn limits_drop_and_count() {
+    let limits = SpanLimits::default()
+        .with_max_attributes(2)
+        .with_max_events(1)
+        .with_max_links(1)
+        .with_max_attributes_per_event(1);
+    let p = common::start(config().with_span_limits(limits)).await;
+    {
+        let mut s = TRACER.start_span("limited");
+        for i in 0..5 {
+            s.set_i64(format!("k{i}"), i);
+        }
+        s.set_i64("k0", 100); // overwriting an existing key is always allowed
+        s.add_event("e1", [KeyValue::new("a", 1i64), KeyValue::new("b", 2i64)]);
+        s.add_event("e2", []);
+        s.add_event("e3", []);
+        let ctx = s.context();
+        s.add_link(ctx.clone(), []);
+        s.add_link(ctx, []);
+    }
+    let spans = p.finish().await;
+    let s = spans.get("limited");
+    assert_eq!(s.attributes.len(), 2);
+    assert_eq!(s.attribute("k0"), Some(&Value::I64(100)));
+    assert_eq!(s.dropped_attributes_count, 3);
+    assert_eq!(s.events.len(), 1);
+    assert_eq!(s.dropped_events_count, 2);
+    assert_eq!(s.events[0].attributes.len(), 1);
+    assert_eq!(s.events[0].dropped_attributes_count, 1);
+    assert_eq!(s.links.len(), 1);
+    assert_eq!(s.dropped_links_count, 1);
+}
+
+#[derive(Debug)]
+struct Outer(std::io::Error);
+impl std::fmt::Display for Outer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("loading config failed")
+    }
+}
+impl std::error::Error for Outer {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[tokio::test]
+async fn record_error_adds_an_exception_event_and_error_status() {
+    let p = common::start(config()).await;
+    TRACER.in_span("failing", |s| {
+        let e = Outer(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"));
+        s.record_error(&e);
+        let dynamic: &dyn std::error::Error = &e;
+        s.record_error(dynamic);
+    });
+    let spans = p.finish().await;
+    let s = spans.get("failing");
+    assert_eq!(s.status, Status::error("loading config failed"));
+    let ev = &s.events[0];
+    assert_eq!(ev.name, "exception");
+    let attr = |k: &str| ev.attributes.iter().find(|kv| kv.key == k).map(|kv| kv.value.to_string());
+    assert_eq!(attr("exception.type").unwrap(), "spans::Outer");
+    assert_eq!(attr("exception.message").unwrap(), "loading config failed");
+    assert_eq!(attr("exception.cause").unwrap(), "[no such file]");
+    assert_eq!(s.events.len(), 2);
+}
+
+#[tokio::test]
+async fn a_panic_ends_the_span_with_error_status() {
+    let p = common::start(config()).await;
+    let r = std::panic::catch_unwind(|| {
+        let _outer = TRACER.start_span("panicking");
+        panic!("boom");
+    });
+    assert!(r.is_err());
+    // The context was restored while unwinding.
+    assert!(telemetry::current_span().is_none());
+    let spans = p.finish().await;
+    assert_eq!(spans.get("panicking").status, Status::error("panicked"));
+}
+
+#[tokio::test]
+async fn unsampled_spans_record_nothing_but_propagate() {
+    let p = common::start(config().with_sampler(Sampler::parent_based(Sampler::AlwaysOff))).await;
+    let (outer_ctx, inner_ctx) = {
+        let outer = TRACER.start_span("unsampled.outer");
+        assert!(!outer.is_recording());
+        let inner = TRACER.start_span("unsampled.inner");
+        (outer.context(), inner.context())
+    };
+    assert!(outer_ctx.is_valid() && !outer_ctx.is_sampled());
+    assert_eq!(inner_ctx.trace_id, outer_ctx.trace_id);
+    let stats = p.telemetry.stats();
+    assert_eq!(stats.spans_sampled_out, 2);
+    // A sampled remote parent still wins under parent-based sampling.
+    let remote = telemetry::SpanContext::new(
+        telemetry::TraceId::random(),
+        telemetry::SpanId::random(),
+        telemetry::TraceFlags::SAMPLED,
+        Default::default(),
+        true,
+    );
+    TRACER.span("from.remote").parent(remote).start().end_ok();
+    let spans = p.finish().await;
+    assert_eq!(spans.0.len(), 1);
+    assert_eq!(spans.0[0].name, "from.remote");
+}
+
+trait EndOk {
+    fn end_ok(self);
+}
+impl EndOk for telemetry::SpanGuard {
+    fn end_ok(mut self) {
+        self.set_status(Status::Ok);
+    }
+}
+
+#[tokio::test]
+async fn times_are_unix_nanos_and_ordered() {
+    let p = common::start(config()).await;
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    {
+        let _s = TRACER.start_span("timed");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let spans = p.finish().await;
+    let s = spans.get("timed");
+    assert!(s.duration_nanos() >= 19_000_000, "duration {}", s.duration_nanos());
+    // Anchored to wall time: within a second of the SystemTime read before the span.
+    assert!(s.start_time_unix_nano.abs_diff(before) < 1_000_000_000);
+}
+
+#[tokio::test]
+async fn without_a_pipeline_spans_are_no_ops() {
+    let _slot = common::no_pipeline().await;
+    let s = TRACER.start_span("off");
+    assert!(!s.is_recording());
+    assert!(!s.context().is_valid());
+    assert!(telemetry::current_span().is_none());
+}
