@@ -36,6 +36,8 @@ mod config;
 mod context;
 mod ids;
 mod instrument;
+#[doc(hidden)]
+pub mod macro_support;
 mod pipeline;
 mod recording;
 mod ring;
@@ -51,6 +53,7 @@ mod trace_state;
 mod value;
 
 pub use async_trait::async_trait;
+pub use telemetry_macros::trace;
 pub use config::{Config, ConfigError, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
 pub use context::{current_span, Context, ContextGuard};
 pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};

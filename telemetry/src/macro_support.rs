@@ -1,0 +1,1 @@
+//! Runtime support for the code `#[trace]` generates. Not a public API.
