@@ -12,6 +12,8 @@ use std::fmt;
 /// assert!(id.is_valid());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+// 8-byte alignment (not `u128`'s 16) keeps the structs that embed it free of padding.
+#[repr(packed(8))]
 pub struct TraceId(u128);
 
 /// A 64-bit span identifier. The all-zero value is invalid.
@@ -76,7 +78,8 @@ macro_rules! id_impl {
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:0width$x}", self.0, width = $len)
+                let v = self.0;
+                write!(f, "{:0width$x}", v, width = $len)
             }
         }
 

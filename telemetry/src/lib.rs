@@ -39,6 +39,7 @@ mod instrument;
 #[doc(hidden)]
 pub mod macro_support;
 mod pipeline;
+mod raw_span;
 mod recording;
 mod ring;
 mod sampler;

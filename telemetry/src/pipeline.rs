@@ -144,7 +144,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
     recording::set_limits(config.span_limits);
     ring::set_capacity(config.ring_capacity);
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
-    ring::drain_into(&mut Vec::new());
+    ring::drain(|_| {});
 
     let mut workers = Vec::new();
     let mut senders = Vec::new();
@@ -260,18 +260,12 @@ impl Drain {
     fn drain_once(&mut self) {
         let started = Instant::now();
         let shared = &self.shared;
-        ring::drain_into(&mut self.buf);
+        let buf = &mut self.buf;
+        ring::drain(|raw| buf.push(raw.take_span_data()));
         shared.exported.fetch_add(self.buf.len() as u64, Relaxed);
-        for span in &mut self.buf {
-            span.start_time_unix_nano = clock::to_unix_nanos(span.start_time_unix_nano);
-            span.end_time_unix_nano = clock::to_unix_nanos(span.end_time_unix_nano);
-            for e in &mut span.events {
-                e.time_unix_nano = clock::to_unix_nanos(e.time_unix_nano);
-            }
-        }
         while !self.buf.is_empty() {
             let n = self.buf.len().min(self.max_batch);
-            let batch: SpanBatch = self.buf.drain(..n).collect();
+            let batch: SpanBatch = Arc::new(self.buf.drain(..n).collect());
             self.broadcast(Msg::Spans, batch, |c, b| {
                 c.spans_dropped.fetch_add(b.len() as u64, Relaxed);
             });

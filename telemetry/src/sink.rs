@@ -4,7 +4,7 @@ use crate::SpanData;
 use std::sync::Arc;
 
 /// A batch of finished spans, shared by every sink (no copy per sink).
-pub type SpanBatch = Arc<[SpanData]>;
+pub type SpanBatch = Arc<Vec<SpanData>>;
 
 /// A destination for spans and metric snapshots: stdout, memory, Prometheus, OTLP, yours.
 ///

@@ -1,14 +1,16 @@
 //! Spans: starting, recording into, and ending them.
 
-use crate::context::{self, Saved};
+use crate::context::{self, Current, Saved};
+use crate::raw_span::RawSpan;
 use crate::recording::{self, enabled};
 use crate::sampler::{self, Slot};
 use crate::span_data::Attributes;
 use crate::{
-    clock, ring, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
-    TraceFlags, TraceId, TraceState, Value,
+    clock, ring, KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags, TraceId,
+    TraceState, Value,
 };
 use std::error::Error;
+use std::mem::ManuallyDrop;
 
 /// A span: a timed operation with attributes, events, links and a status. It ends
 /// when dropped (with an error status if dropped while panicking) and goes to the
@@ -32,20 +34,23 @@ use std::error::Error;
 #[derive(Debug)]
 #[must_use = "a span ends when dropped"]
 pub struct Span {
-    inner: Inner,
+    // `ManuallyDrop` so the compiler emits no drop glue: `Drop` below checks for a
+    // no-op span with one compare and takes the value out by `mem::replace` otherwise.
+    inner: ManuallyDrop<Inner>,
 }
 
 #[derive(Debug)]
 enum Inner {
     Noop,
-    Unsampled(SpanContext),
-    Recording(SpanData),
+    /// The span's ids (whole words, cheap to move) and its inherited trace state.
+    Unsampled(Current, TraceState),
+    Recording(Box<RawSpan>),
 }
 
 /// Which parent a new span takes.
 #[derive(Debug, Clone)]
 enum Parent {
-    Current,
+    Active,
     Root,
     Explicit(SpanContext),
 }
@@ -53,25 +58,34 @@ enum Parent {
 impl Span {
     /// A span that records nothing and has no context.
     pub const fn noop() -> Self {
-        Self { inner: Inner::Noop }
+        Self {
+            inner: ManuallyDrop::new(Inner::Noop),
+        }
     }
 
-    #[inline]
+    /// Starts a span: a no-op unless recording is on.
+    #[inline(always)]
     fn begin(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
-        if !enabled() {
-            return Self::noop();
+        if enabled() {
+            Self::begin_enabled(scope, name, kind, parent)
+        } else {
+            Self::noop()
         }
+    }
+
+    #[inline(never)]
+    fn begin_enabled(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
         let (trace_id, parent_id, slot, parent_remote, state) = match parent {
-            Parent::Current => {
+            Parent::Active => {
                 let cur = context::current();
                 if cur.is_valid() {
-                    let state = if cur.has_state {
+                    let state = if cur.has_state() {
                         context::current_state()
                     } else {
                         TraceState::default()
                     };
-                    let slot = Slot::of(Some((cur.is_remote, cur.flags.is_sampled())));
-                    (cur.trace_id, cur.span_id, slot, cur.is_remote, state)
+                    let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
+                    (cur.trace_id, cur.span_id, slot, cur.is_remote(), state)
                 } else {
                     (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
                 }
@@ -84,71 +98,65 @@ impl Span {
                 (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
             }
         };
-        let sampled = sampler::sample_installed(slot, trace_id);
-        let context = SpanContext {
-            trace_id,
-            span_id: SpanId::random(),
-            flags: TraceFlags::NONE.with_sampled(sampled),
-            state,
-            is_remote: false,
-        };
-        if !sampled {
+        if !sampler::sample_installed(slot, trace_id) {
             ring::count_sampled_out();
+            let has_state = !state.is_empty();
+            let ids = Current::new(trace_id, SpanId::random(), TraceFlags::NONE, false, has_state);
             return Self {
-                inner: Inner::Unsampled(context),
+                inner: ManuallyDrop::new(Inner::Unsampled(ids, state)),
             };
         }
         Self {
-            inner: Inner::Recording(SpanData {
-                name,
-                scope: scope.clone(),
-                context,
-                parent_span_id: parent_id,
-                parent_is_remote: parent_remote,
+            inner: ManuallyDrop::new(Inner::Recording(RawSpan::start(
+                ring::recycled(),
+                trace_id,
+                SpanId::random(),
+                parent_id,
+                parent_remote,
+                state,
+                &name,
+                scope,
                 kind,
-                start_time_unix_nano: clock::raw_now(),
-                end_time_unix_nano: 0,
-                attributes: Attributes::new(),
-                events: Vec::new(),
-                links: Vec::new(),
-                status: Status::Unset,
-                dropped_attributes_count: 0,
-                dropped_events_count: 0,
-                dropped_links_count: 0,
-            }),
+            ))),
         }
     }
 
     /// This span's context: what a child or a remote service takes as its parent.
     /// Invalid for a no-op span.
     pub fn context(&self) -> SpanContext {
-        match &self.inner {
+        match &*self.inner {
             Inner::Noop => SpanContext::INVALID,
-            Inner::Unsampled(c) => c.clone(),
-            Inner::Recording(d) => d.context.clone(),
+            Inner::Unsampled(ids, state) => SpanContext {
+                trace_id: ids.trace_id,
+                span_id: ids.span_id,
+                flags: ids.flags(),
+                state: state.clone(),
+                is_remote: false,
+            },
+            Inner::Recording(r) => r.context(),
         }
     }
 
     /// This span's id ([`SpanId::INVALID`] for a no-op span).
     #[inline]
     pub fn span_id(&self) -> SpanId {
-        match &self.inner {
+        match &*self.inner {
             Inner::Noop => SpanId::INVALID,
-            Inner::Unsampled(c) => c.span_id,
-            Inner::Recording(d) => d.context.span_id,
+            Inner::Unsampled(ids, _) => ids.span_id,
+            Inner::Recording(r) => r.span_id,
         }
     }
 
     /// Whether this span records (is sampled, and telemetry is on).
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(self.inner, Inner::Recording(_))
+        matches!(*self.inner, Inner::Recording(_))
     }
 
     #[inline]
-    fn data(&mut self) -> Option<&mut SpanData> {
-        match &mut self.inner {
-            Inner::Recording(d) => Some(d),
+    fn data(&mut self) -> Option<&mut RawSpan> {
+        match &mut *self.inner {
+            Inner::Recording(d) => Some(&mut **d),
             _ => None,
         }
     }
@@ -158,7 +166,7 @@ impl Span {
     #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Str>, value: impl Into<Value>) {
         if let Some(d) = self.data() {
-            put_attribute(d, KeyValue::new(key, value));
+            d.set_attribute(key.into(), value.into(), recording::max_attributes());
         }
     }
 
@@ -166,7 +174,7 @@ impl Span {
     #[inline]
     pub fn set_str(&mut self, key: impl Into<Str>, value: impl Into<Str>) {
         if let Some(d) = self.data() {
-            put_attribute(d, KeyValue::new(key, Value::String(value.into())));
+            d.set_attribute(key.into(), Value::String(value.into()), recording::max_attributes());
         }
     }
 
@@ -174,7 +182,7 @@ impl Span {
     #[inline]
     pub fn set_i64(&mut self, key: impl Into<Str>, value: i64) {
         if let Some(d) = self.data() {
-            put_attribute(d, KeyValue::new(key, Value::I64(value)));
+            d.set_attribute(key.into(), Value::I64(value), recording::max_attributes());
         }
     }
 
@@ -182,7 +190,7 @@ impl Span {
     #[inline]
     pub fn set_f64(&mut self, key: impl Into<Str>, value: f64) {
         if let Some(d) = self.data() {
-            put_attribute(d, KeyValue::new(key, Value::F64(value)));
+            d.set_attribute(key.into(), Value::F64(value), recording::max_attributes());
         }
     }
 
@@ -190,7 +198,7 @@ impl Span {
     #[inline]
     pub fn set_bool(&mut self, key: impl Into<Str>, value: bool) {
         if let Some(d) = self.data() {
-            put_attribute(d, KeyValue::new(key, Value::Bool(value)));
+            d.set_attribute(key.into(), Value::Bool(value), recording::max_attributes());
         }
     }
 
@@ -212,10 +220,7 @@ impl Span {
     /// replaces `Unset` or an earlier error, and setting `Unset` does nothing.
     pub fn set_status(&mut self, status: Status) {
         if let Some(d) = self.data() {
-            match (&d.status, status) {
-                (Status::Ok, _) | (_, Status::Unset) => {}
-                (_, s) => d.status = s,
-            }
+            d.set_status(status);
         }
     }
 
@@ -247,53 +252,54 @@ impl Span {
             attributes.push(KeyValue::new("exception.cause", Value::Array(causes.into())));
         }
         put_event(d, Str::from_static("exception"), attributes);
-        if !matches!(d.status, Status::Ok) {
-            d.status = Status::error(message);
-        }
+        d.set_status(Status::error(message));
     }
 
     /// Renames the span (the name is usually known at start; this is for routers
     /// that learn the route later).
     pub fn update_name(&mut self, name: impl Into<Str>) {
         if let Some(d) = self.data() {
-            d.name = name.into();
+            d.set_name(name.into());
         }
     }
 
     /// Ends the span now (the same as dropping it).
     pub fn end(self) {}
 
+    /// Moves the state out, leaving a no-op span.
+    #[inline]
+    fn take_inner(mut self) -> ManuallyDrop<Inner> {
+        std::mem::replace(&mut self.inner, ManuallyDrop::new(Inner::Noop))
+    }
+
+    /// Records the end time and hands a recording span to the thread's ring; drops an
+    /// unsampled one. Out of line so that dropping a no-op span inlines to a compare.
+    #[inline(never)]
+    fn end_recording(&mut self) {
+        let inner = std::mem::replace(&mut self.inner, ManuallyDrop::new(Inner::Noop));
+        if let Inner::Recording(mut r) = ManuallyDrop::into_inner(inner) {
+            r.end = clock::raw_now();
+            if std::thread::panicking() {
+                Self::mark_panicked(&mut r);
+            }
+            ring::push(r);
+        }
+    }
+
     #[cold]
-    fn mark_panicked(d: &mut SpanData) {
-        if !d.status.is_error() {
-            d.status = Status::error("panicked");
+    fn mark_panicked(d: &mut RawSpan) {
+        if !d.is_error() {
+            d.set_status(Status::error("panicked"));
         }
     }
 }
 
 impl Drop for Span {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if let Inner::Recording(_) = self.inner {
-            if let Inner::Recording(mut d) = std::mem::replace(&mut self.inner, Inner::Noop) {
-                d.end_time_unix_nano = clock::raw_now();
-                if std::thread::panicking() {
-                    Self::mark_panicked(&mut d);
-                }
-                ring::push(d);
-            }
+        if !matches!(*self.inner, Inner::Noop) {
+            self.end_recording();
         }
-    }
-}
-
-#[inline]
-fn put_attribute(d: &mut SpanData, kv: KeyValue) {
-    if let Some(existing) = d.attributes.iter_mut().find(|e| e.key == kv.key) {
-        existing.value = kv.value;
-    } else if d.attributes.len() < recording::max_attributes() {
-        d.attributes.push(kv);
-    } else {
-        d.dropped_attributes_count = d.dropped_attributes_count.saturating_add(1);
     }
 }
 
@@ -311,31 +317,20 @@ fn limited(attributes: impl IntoIterator<Item = KeyValue>) -> (Vec<KeyValue>, u3
     (kept, dropped)
 }
 
-fn put_event(d: &mut SpanData, name: Str, attributes: impl IntoIterator<Item = KeyValue>) {
-    if d.events.len() >= recording::max_events() {
-        d.dropped_events_count = d.dropped_events_count.saturating_add(1);
-        return;
-    }
-    let (attributes, dropped_attributes_count) = limited(attributes);
-    d.events.push(Event {
-        name,
-        // A raw clock reading until the drain converts it.
-        time_unix_nano: clock::raw_now(),
-        attributes,
-        dropped_attributes_count,
-    });
+fn put_event(d: &mut RawSpan, name: Str, attributes: impl IntoIterator<Item = KeyValue>) {
+    let (attributes, dropped) = limited(attributes);
+    d.add_event(name, attributes, dropped, recording::max_events());
 }
 
-fn put_link(d: &mut SpanData, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) {
-    if d.links.len() >= recording::max_links() {
-        d.dropped_links_count = d.dropped_links_count.saturating_add(1);
-        return;
-    }
+fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) {
     let (attributes, _) = limited(attributes);
-    d.links.push(Link {
-        context,
-        attributes,
-    });
+    d.add_link(
+        Link {
+            context,
+            attributes,
+        },
+        recording::max_links(),
+    );
 }
 
 /// A span that is the current span of its thread or task until dropped; then it
@@ -348,18 +343,55 @@ fn put_link(d: &mut SpanData, context: SpanContext, attributes: impl IntoIterato
 #[must_use = "the span ends when the guard drops"]
 pub struct SpanGuard {
     span: Span,
-    saved: Option<Saved>,
+    // No drop glue; see `Span::inner`.
+    saved: ManuallyDrop<Option<Saved>>,
 }
 
 impl SpanGuard {
-    #[inline]
+    const NOOP: Self = Self {
+        span: Span::noop(),
+        saved: ManuallyDrop::new(None),
+    };
+
+    #[inline(never)]
+    fn start(&mut self, scope: &Str, name: Str) {
+        *self.span.inner = ManuallyDrop::into_inner(
+            Span::begin_enabled(scope, name, SpanKind::Internal, Parent::Active).take_inner(),
+        );
+        self.make_current();
+    }
+
+    #[inline(always)]
     fn enter(span: Span) -> Self {
-        let saved = match &span.inner {
-            Inner::Noop => None,
-            Inner::Unsampled(c) => Some(context::enter(c)),
-            Inner::Recording(d) => Some(context::enter(&d.context)),
+        let mut guard = Self {
+            span,
+            saved: ManuallyDrop::new(None),
         };
-        Self { span, saved }
+        if !matches!(*guard.span.inner, Inner::Noop) {
+            guard.make_current();
+        }
+        guard
+    }
+
+    #[inline]
+    fn make_current(&mut self) {
+        *self.saved = match &*self.span.inner {
+            Inner::Noop => None,
+            Inner::Unsampled(ids, state) => Some(context::enter_parts(
+                ids.trace_id,
+                ids.span_id,
+                ids.flags(),
+                false,
+                ids.has_state().then_some(state),
+            )),
+            Inner::Recording(r) => Some(context::enter_parts(
+                r.trace_id,
+                r.span_id,
+                r.flags,
+                false,
+                r.state(),
+            )),
+        };
     }
 }
 
@@ -377,9 +409,19 @@ impl std::ops::DerefMut for SpanGuard {
 }
 
 impl Drop for SpanGuard {
-    #[inline]
+    #[inline(always)]
     fn drop(&mut self) {
-        if let Some(saved) = self.saved.take() {
+        if self.saved.is_some() {
+            self.leave();
+        }
+    }
+}
+
+impl SpanGuard {
+    #[inline(never)]
+    fn leave(&mut self) {
+        let saved = std::mem::replace(&mut self.saved, ManuallyDrop::new(None));
+        if let Some(saved) = ManuallyDrop::into_inner(saved) {
             context::restore_if_current(self.span.span_id(), saved);
         }
     }
@@ -424,9 +466,14 @@ impl Tracer {
     }
 
     /// Starts a span, child of the current one, and makes it current until the guard drops.
-    #[inline]
+    #[inline(always)]
     pub fn start_span(&self, name: impl Into<Str>) -> SpanGuard {
-        SpanGuard::enter(Span::begin(&self.scope, name.into(), SpanKind::Internal, Parent::Current))
+        // Built in place: the disabled path writes two tags and nothing is moved.
+        let mut guard = SpanGuard::NOOP;
+        if enabled() {
+            guard.start(&self.scope, name.into());
+        }
+        guard
     }
 
     /// A builder for a span with a kind, attributes, links or an explicit parent.
@@ -435,7 +482,7 @@ impl Tracer {
             tracer: self,
             name: name.into(),
             kind: SpanKind::Internal,
-            parent: Parent::Current,
+            parent: Parent::Active,
             attributes: Attributes::new(),
             links: Vec::new(),
         }
@@ -530,7 +577,7 @@ impl SpanBuilder<'_> {
         let mut span = Span::begin(&self.tracer.scope, self.name, self.kind, self.parent);
         if let Some(d) = span.data() {
             for kv in self.attributes {
-                put_attribute(d, kv);
+                d.set_attribute(kv.key, kv.value, recording::max_attributes());
             }
             for link in self.links {
                 put_link(d, link.context, link.attributes);

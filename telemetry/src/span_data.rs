@@ -3,8 +3,9 @@
 use crate::{KeyValue, SpanContext, SpanId, Str, Value};
 use smallvec::SmallVec;
 
-/// How many attributes a span stores inline before it allocates.
-pub const INLINE_ATTRIBUTES: usize = 4;
+/// How many attributes with static keys and scalar or static-string values a span records
+/// without allocating.
+pub const INLINE_ATTRIBUTES: usize = 3;
 
 /// A span's attributes: the first [`INLINE_ATTRIBUTES`] are stored inline, without allocation.
 pub type Attributes = SmallVec<[KeyValue; INLINE_ATTRIBUTES]>;

@@ -31,6 +31,15 @@ impl Str {
         Self(Repr::Static(s))
     }
 
+    /// The text, if it is `&'static`.
+    #[inline]
+    pub fn as_static(&self) -> Option<&'static str> {
+        match &self.0 {
+            Repr::Static(s) => Some(s),
+            Repr::Owned(_) => None,
+        }
+    }
+
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {

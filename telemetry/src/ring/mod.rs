@@ -1,5 +1,11 @@
 //! Where ended spans wait for the drain: one bounded SPSC ring per recording thread.
 //!
+//! A sampled span's record is a boxed [`RawSpan`], written in place while the span
+//! runs (so guards stay small and cheap to move); the ring carries the pointer. The
+//! drain converts each record and hands the box back through a second SPSC ring
+//! (drain → owner), and a span dropped on a full ring keeps its box as the thread's
+//! spare, so in steady state recording reuses records and never calls the allocator.
+//!
 //! A thread takes a ring from a global pool the first time it ends a sampled span
 //! (the only lock on the recording side, once per thread) and caches it in a
 //! `const` thread-local. From then on recording a span is a thread-local load, a
@@ -16,7 +22,7 @@
 
 mod spsc;
 
-use crate::SpanData;
+use crate::raw_span::RawSpan;
 use futures::task::AtomicWaker;
 use spsc::SpscRing;
 use std::cell::{Cell, RefCell};
@@ -49,7 +55,11 @@ pub(crate) async fn high_water() {
 static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 
 struct ThreadRing {
-    ring: SpscRing<SpanData>,
+    ring: SpscRing<Box<RawSpan>>,
+    /// Emptied records on their way back to the owner. Producer: the drain, holding
+    /// `drain_lock`. Consumer: the owning thread.
+    returns: SpscRing<Box<RawSpan>>,
+    drain_lock: Mutex<()>,
     high_water: usize,
     recorded: AtomicU64,
     dropped: AtomicU64,
@@ -67,6 +77,8 @@ impl ThreadRing {
     fn new(capacity: usize) -> Self {
         Self {
             ring: SpscRing::new(capacity),
+            returns: SpscRing::new(capacity),
+            drain_lock: Mutex::new(()),
             high_water: capacity / 2,
             recorded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -77,7 +89,7 @@ impl ThreadRing {
 
     /// Only the owning thread calls this (see `LOCAL`).
     #[inline]
-    fn push(&self, span: SpanData) {
+    fn push(&self, span: Box<RawSpan>) {
         bump(&self.recorded);
         // SAFETY: `self` is reachable for pushing only through the `LOCAL` thread-local of
         // the one thread that took it from `POOL`. A ring goes back to the pool only after
@@ -89,7 +101,11 @@ impl ThreadRing {
                     self.signal();
                 }
             }
-            Err(_dropped) => bump(&self.dropped),
+            Err(dropped) => {
+                bump(&self.dropped);
+                // During thread teardown the spare is gone: then the record is simply freed.
+                let _ = SPARE.try_with(|s| s.set(Some(dropped)));
+            }
         }
     }
 
@@ -129,6 +145,8 @@ impl Drop for Owner {
 }
 
 thread_local! {
+    /// A record whose span was dropped on a full ring, kept for the next span.
+    static SPARE: Cell<Option<Box<RawSpan>>> = const { Cell::new(None) };
     static LOCAL: Cell<Option<&'static ThreadRing>> = const { Cell::new(None) };
     static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
 }
@@ -150,9 +168,20 @@ fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
     }
 }
 
+/// A record to reuse, if the thread has one: handed back by the drain, or kept
+/// from a span dropped on a full ring.
+#[inline]
+pub(crate) fn recycled() -> Option<Box<RawSpan>> {
+    let ring = LOCAL.with(Cell::get)?;
+    // SAFETY: `returns` is consumed only here, by the ring's owner: `LOCAL` holds a ring
+    // only on its owning thread (see `ThreadRing::push`), and ownership changes hands
+    // under the `POOL` mutex, which orders successive consumers.
+    unsafe { ring.returns.pop() }.or_else(|| SPARE.try_with(Cell::take).ok().flatten())
+}
+
 /// Records an ended, sampled span (times still raw clock readings).
 #[inline]
-pub(crate) fn push(span: SpanData) {
+pub(crate) fn push(span: Box<RawSpan>) {
     let mut span = Some(span);
     let pushed = with_ring(|ring| {
         if let Some(span) = span.take() {
@@ -203,13 +232,22 @@ pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
-/// Moves every queued span to `out`; returns how many.
-pub(crate) fn drain_into(out: &mut Vec<SpanData>) -> usize {
+/// Empties every ring: calls `f` on each queued record (oldest first per ring), then
+/// hands the records back to their rings' owners for reuse. Returns how many.
+pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
     let rings: Vec<&'static ThreadRing> = pool().all.clone();
+    let mut batch = Vec::new();
     let mut n = 0;
     for ring in rings {
+        let _only_producer_of_returns = ring.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
         ring.signalled.store(false, Relaxed);
-        n += ring.ring.drain_into(out, usize::MAX);
+        n += ring.ring.drain_into(&mut batch, usize::MAX);
+        for mut raw in batch.drain(..) {
+            f(&mut raw);
+            // SAFETY: `returns` is pushed to only here, under `drain_lock`: one producer at
+            // a time, ordered by the mutex. A full return ring frees the record instead.
+            let _ = unsafe { ring.returns.push(raw) };
+        }
     }
     n
 }

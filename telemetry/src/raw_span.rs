@@ -1,0 +1,413 @@
+//! The compact record a recording span keeps and the ring stores.
+//!
+//! Everything a common span needs fits in one fixed-size record (static name and scope,
+//! ids, raw clock readings, up to [`INLINE_ATTRIBUTES`] attributes with static keys and
+//! scalar or static-string values). Whatever does not fit (owned names or keys, more
+//! attributes, events, links, trace state, a status description) goes to a boxed
+//! [`Extra`], allocated only for spans that use it. Keeping the record small is what
+//! keeps the hot path fast: it is copied once into the ring and once out of it, and its
+//! cache lines are what move from the recording core to the drain's.
+
+use crate::{
+    clock, Attributes, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
+    TraceFlags, TraceId, TraceState, Value, INLINE_ATTRIBUTES,
+};
+
+/// A scalar or static-string attribute value that needs no allocation.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum InlineValue {
+    Bool(bool),
+    I64(i64),
+    F64(f64),
+    Str(&'static str),
+}
+
+impl InlineValue {
+    #[inline]
+    fn of(value: &Value) -> Option<Self> {
+        Some(match value {
+            Value::Bool(v) => InlineValue::Bool(*v),
+            Value::I64(v) => InlineValue::I64(*v),
+            Value::F64(v) => InlineValue::F64(*v),
+            Value::String(s) => InlineValue::Str(s.as_static()?),
+            Value::Array(_) => return None,
+        })
+    }
+
+    fn into_value(self) -> Value {
+        match self {
+            InlineValue::Bool(v) => Value::Bool(v),
+            InlineValue::I64(v) => Value::I64(v),
+            InlineValue::F64(v) => Value::F64(v),
+            InlineValue::Str(v) => Value::String(Str::from_static(v)),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct InlineAttribute {
+    key: &'static str,
+    value: InlineValue,
+}
+
+const EMPTY_ATTRIBUTE: InlineAttribute = InlineAttribute {
+    key: "",
+    value: InlineValue::Bool(false),
+};
+
+/// What does not fit the fixed record.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    pub(crate) name: Option<Str>,
+    pub(crate) scope: Option<Str>,
+    pub(crate) state: TraceState,
+    pub(crate) attributes: Vec<KeyValue>,
+    pub(crate) events: Vec<Event>,
+    pub(crate) links: Vec<Link>,
+    pub(crate) status: Status,
+    pub(crate) dropped_attributes: u32,
+    pub(crate) dropped_events: u32,
+    pub(crate) dropped_links: u32,
+}
+
+/// Status without a description, as stored inline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum StatusCode {
+    Unset,
+    Ok,
+    /// The description (if any) is in `Extra::status`.
+    Error,
+}
+
+#[derive(Debug)]
+pub(crate) struct RawSpan {
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) parent_id: SpanId,
+    /// Raw clock readings until the drain converts them.
+    pub(crate) start: u64,
+    pub(crate) end: u64,
+    name: &'static str,
+    scope: &'static str,
+    attributes: [InlineAttribute; INLINE_ATTRIBUTES],
+    extra: Option<Box<Extra>>,
+    attribute_len: u8,
+    pub(crate) flags: TraceFlags,
+    kind: SpanKind,
+    status: StatusCode,
+    parent_is_remote: bool,
+}
+
+impl RawSpan {
+    /// A record for a span starting now, reusing `recycled` (a record the drain handed
+    /// back) when there is one, so steady-state recording does not allocate.
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    pub(crate) fn start(
+        recycled: Option<Box<RawSpan>>,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: SpanId,
+        parent_is_remote: bool,
+        state: TraceState,
+        name: &Str,
+        scope: &Str,
+        kind: SpanKind,
+    ) -> Box<Self> {
+        let mut raw = match recycled {
+            Some(mut r) => {
+                r.trace_id = trace_id;
+                r.span_id = span_id;
+                r.parent_id = parent_id;
+                r.parent_is_remote = parent_is_remote;
+                r.kind = kind;
+                r.attribute_len = 0;
+                r.status = StatusCode::Unset;
+                r.extra = None;
+                r
+            }
+            None => Box::new(RawSpan {
+                trace_id,
+                span_id,
+                parent_id,
+                start: 0,
+                end: 0,
+                name: "",
+                scope: "",
+                attributes: [EMPTY_ATTRIBUTE; INLINE_ATTRIBUTES],
+                extra: None,
+                attribute_len: 0,
+                flags: TraceFlags::SAMPLED,
+                kind,
+                status: StatusCode::Unset,
+                parent_is_remote,
+            }),
+        };
+        match name.as_static() {
+            Some(n) => raw.name = n,
+            None => raw.extra().name = Some(name.clone()),
+        }
+        match scope.as_static() {
+            Some(s) => raw.scope = s,
+            None => raw.extra().scope = Some(scope.clone()),
+        }
+        if !state.is_empty() {
+            raw.extra().state = state;
+        }
+        raw.start = clock::raw_now();
+        raw
+    }
+
+    #[cold]
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    pub(crate) fn context(&self) -> SpanContext {
+        SpanContext {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            flags: self.flags,
+            state: self
+                .extra
+                .as_ref()
+                .map(|e| e.state.clone())
+                .unwrap_or_default(),
+            is_remote: false,
+        }
+    }
+
+    /// The trace state, if not empty.
+    #[inline]
+    pub(crate) fn state(&self) -> Option<&TraceState> {
+        self.extra.as_ref().map(|e| &e.state).filter(|s| !s.is_empty())
+    }
+
+    pub(crate) fn set_name(&mut self, name: Str) {
+        match name.as_static() {
+            Some(n) => {
+                self.name = n;
+                if let Some(e) = &mut self.extra {
+                    e.name = None;
+                }
+            }
+            None => self.extra().name = Some(name),
+        }
+    }
+
+    fn attribute_count(&self) -> usize {
+        self.attribute_len as usize + self.extra.as_ref().map_or(0, |e| e.attributes.len())
+    }
+
+    /// Sets an attribute: replaces a value set before under the same key; past
+    /// `max` attributes, drops it and counts the drop.
+    #[inline]
+    pub(crate) fn set_attribute(&mut self, key: Str, value: Value, max: usize) {
+        let inline = &mut self.attributes[..self.attribute_len as usize];
+        if let Some(a) = inline.iter_mut().find(|a| a.key == key.as_str()) {
+            match InlineValue::of(&value) {
+                Some(v) => a.value = v,
+                None => {
+                    // The new value needs the heap: move the attribute out of line.
+                    self.remove_inline(key.as_str());
+                    self.extra().attributes.push(KeyValue { key, value });
+                }
+            }
+            return;
+        }
+        if let Some(e) = &mut self.extra {
+            if let Some(kv) = e.attributes.iter_mut().find(|kv| kv.key == key) {
+                kv.value = value;
+                return;
+            }
+        }
+        if self.attribute_count() >= max {
+            let e = self.extra();
+            e.dropped_attributes = e.dropped_attributes.saturating_add(1);
+            return;
+        }
+        if (self.attribute_len as usize) < INLINE_ATTRIBUTES {
+            if let (Some(k), Some(v)) = (key.as_static(), InlineValue::of(&value)) {
+                self.attributes[self.attribute_len as usize] = InlineAttribute { key: k, value: v };
+                self.attribute_len += 1;
+                return;
+            }
+        }
+        self.extra().attributes.push(KeyValue { key, value });
+    }
+
+    fn remove_inline(&mut self, key: &str) {
+        let len = self.attribute_len as usize;
+        if let Some(i) = self.attributes[..len].iter().position(|a| a.key == key) {
+            self.attributes.copy_within(i + 1..len, i);
+            self.attribute_len -= 1;
+        }
+    }
+
+    pub(crate) fn add_event(&mut self, name: Str, attributes: Vec<KeyValue>, dropped: u32, max: usize) {
+        let time = clock::raw_now();
+        let e = self.extra();
+        if e.events.len() >= max {
+            e.dropped_events = e.dropped_events.saturating_add(1);
+            return;
+        }
+        e.events.push(Event {
+            name,
+            time_unix_nano: time,
+            attributes,
+            dropped_attributes_count: dropped,
+        });
+    }
+
+    pub(crate) fn add_link(&mut self, link: Link, max: usize) {
+        let e = self.extra();
+        if e.links.len() >= max {
+            e.dropped_links = e.dropped_links.saturating_add(1);
+        } else {
+            e.links.push(link);
+        }
+    }
+
+    pub(crate) fn is_error(&self) -> bool {
+        self.status == StatusCode::Error
+    }
+
+    /// Sets the status with OpenTelemetry's precedence: `Ok` is final, `Error` replaces
+    /// `Unset` or an earlier error, `Unset` does nothing.
+    pub(crate) fn set_status(&mut self, status: Status) {
+        if self.status == StatusCode::Ok {
+            return;
+        }
+        match status {
+            Status::Unset => {}
+            Status::Ok => {
+                self.status = StatusCode::Ok;
+                if let Some(e) = &mut self.extra {
+                    e.status = Status::Unset;
+                }
+            }
+            Status::Error { description } => {
+                self.status = StatusCode::Error;
+                self.extra().status = Status::Error { description };
+            }
+        }
+    }
+
+    /// The finished span, with raw clock readings converted to Unix-epoch ns. Leaves
+    /// the record without its heap parts, ready to be recycled.
+    pub(crate) fn take_span_data(&mut self) -> SpanData {
+        let extra = self.extra.take().map(|e| *e).unwrap_or_default();
+        let mut attributes: Attributes = self.attributes[..self.attribute_len as usize]
+            .iter()
+            .map(|a| KeyValue {
+                key: Str::from_static(a.key),
+                value: a.value.into_value(),
+            })
+            .collect();
+        attributes.extend(extra.attributes);
+        let mut events = extra.events;
+        for e in &mut events {
+            e.time_unix_nano = clock::to_unix_nanos(e.time_unix_nano);
+        }
+        SpanData {
+            name: extra.name.unwrap_or(Str::from_static(self.name)),
+            scope: extra.scope.unwrap_or(Str::from_static(self.scope)),
+            context: SpanContext {
+                trace_id: self.trace_id,
+                span_id: self.span_id,
+                flags: self.flags,
+                state: extra.state,
+                is_remote: false,
+            },
+            parent_span_id: self.parent_id,
+            parent_is_remote: self.parent_is_remote,
+            kind: self.kind,
+            start_time_unix_nano: clock::to_unix_nanos(self.start),
+            end_time_unix_nano: clock::to_unix_nanos(self.end),
+            attributes,
+            events,
+            links: extra.links,
+            status: match self.status {
+                StatusCode::Unset => Status::Unset,
+                StatusCode::Ok => Status::Ok,
+                StatusCode::Error => match extra.status {
+                    s @ Status::Error { .. } => s,
+                    _ => Status::error(""),
+                },
+            },
+            dropped_attributes_count: extra.dropped_attributes,
+            dropped_events_count: extra.dropped_events,
+            dropped_links_count: extra.dropped_links,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw() -> Box<RawSpan> {
+        RawSpan::start(
+            None,
+            TraceId::random(),
+            SpanId::random(),
+            SpanId::INVALID,
+            false,
+            TraceState::default(),
+            &Str::from_static("op"),
+            &Str::from_static("scope"),
+            SpanKind::Internal,
+        )
+    }
+
+    #[test]
+    fn common_spans_stay_inline() {
+        let mut r = raw();
+        r.set_attribute("a".into(), Value::I64(1), 128);
+        r.set_attribute("b".into(), Value::from("static"), 128);
+        r.set_attribute("c".into(), Value::F64(0.5), 128);
+        assert_eq!(INLINE_ATTRIBUTES, 3);
+        assert!(r.extra.is_none(), "static keys and values must not allocate");
+        r.set_attribute("d".into(), Value::I64(5), 128);
+        assert_eq!(r.extra.as_ref().unwrap().attributes.len(), 1);
+        let d = r.take_span_data();
+        let keys: Vec<_> = d.attributes.iter().map(|kv| kv.key.as_str()).collect();
+        assert_eq!(keys, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn overwrite_moves_between_inline_and_extra() {
+        let mut r = raw();
+        r.set_attribute("k".into(), Value::I64(1), 128);
+        r.set_attribute("k".into(), Value::from(String::from("owned")), 128);
+        r.set_attribute("k".into(), Value::I64(3), 128);
+        let d = r.take_span_data();
+        assert_eq!(d.attributes.len(), 1);
+        assert_eq!(d.attribute("k"), Some(&Value::I64(3)));
+    }
+
+    #[test]
+    fn recycled_records_start_clean() {
+        let mut r = raw();
+        r.set_attribute("k".into(), Value::I64(1), 128);
+        r.set_attribute(String::from("owned").into(), Value::I64(2), 128);
+        r.set_status(Status::error("bad"));
+        let _ = r.take_span_data();
+        let mut again = RawSpan::start(
+            Some(r),
+            TraceId::random(),
+            SpanId::random(),
+            SpanId::INVALID,
+            false,
+            TraceState::default(),
+            &Str::from_static("second"),
+            &Str::from_static("scope"),
+            SpanKind::Server,
+        );
+        let d = again.take_span_data();
+        assert_eq!(d.name, "second");
+        assert!(d.attributes.is_empty());
+        assert_eq!(d.status, Status::Unset);
+        assert_eq!(d.kind, SpanKind::Server);
+    }
+}
