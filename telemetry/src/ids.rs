@@ -13,7 +13,7 @@ use std::fmt;
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 // 8-byte alignment (not `u128`'s 16) keeps the structs that embed it free of padding.
-#[repr(packed(8))]
+#[repr(Rust, packed(8))]
 pub struct TraceId(u128);
 
 /// A 64-bit span identifier. The all-zero value is invalid.

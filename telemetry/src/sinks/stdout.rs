@@ -1,0 +1,1085 @@
+//! A sink that prints finished spans to stdout (or any writer), as OTLP-shaped JSON lines
+//! or in a human-readable development format.
+
+use crate::{
+    Event, KeyValue, Link, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
+    Status, Value,
+};
+use serde_json::{json, Map, Value as Json};
+use std::fmt::{self, Write as _};
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+/// How a [`StdoutSink`] renders spans.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StdoutFormat {
+    /// One JSON object per span per line, with OpenTelemetry's OTLP/JSON field names
+    /// (`traceId`, `startTimeUnixNano`, `attributes: [{"key", "value": {"intValue"}}]`, …),
+    /// ready for `jq` or a log shipper. The default.
+    #[default]
+    Json,
+    /// A compact line per span for reading during development:
+    ///
+    /// ```text
+    /// 14:03:07.412Z  1.23ms GET /books [server] trace=4bf92f35… span=00f067aa0ba902b7 parent=- status=OK http.route=/books
+    ///   • cache.miss +210µs key=books:all
+    /// ```
+    Pretty,
+}
+
+/// A [`Sink`] that writes finished spans to stdout, or to any [`Write`]r.
+///
+/// Each batch is rendered into a buffer first, then written with one locked `write_all`
+/// and flushed, so spans from concurrent batches never interleave within a line.
+/// Metric snapshots are ignored unless [`with_metrics(true)`](Self::with_metrics).
+/// Writing is synchronous: meant for development, tests and piping to a log collector,
+/// not for slow writers.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telemetry::{Config, StdoutFormat, StdoutSink, Tracer};
+///
+/// static TRACER: Tracer = Tracer::new("doc");
+///
+/// // JSON lines on stdout; `StdoutSink::pretty()` for humans.
+/// let pipeline = telemetry::init(Config::new().with_sink(StdoutSink::new())).unwrap();
+/// TRACER.in_span("load", |span| span.set_i64("rows", 3));
+/// pipeline.shutdown().await;
+///
+/// // Or any writer: a file, a `Vec<u8>`, …
+/// let sink = StdoutSink::to_writer(std::io::sink(), StdoutFormat::Pretty).with_metrics(true);
+/// assert_eq!(sink.format(), StdoutFormat::Pretty);
+/// # }
+/// ```
+pub struct StdoutSink {
+    format: StdoutFormat,
+    metrics: bool,
+    color: bool,
+    out: Mutex<Box<dyn Write + Send>>,
+}
+
+impl StdoutSink {
+    /// JSON lines to stdout.
+    pub fn new() -> Self {
+        Self::with_format(StdoutFormat::Json)
+    }
+
+    /// The [pretty](StdoutFormat::Pretty) format to stdout, colored when stdout is a
+    /// terminal and `NO_COLOR` is not set.
+    pub fn pretty() -> Self {
+        Self::with_format(StdoutFormat::Pretty)
+    }
+
+    /// The given format to stdout.
+    pub fn with_format(format: StdoutFormat) -> Self {
+        let color = format == StdoutFormat::Pretty
+            && std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Self {
+            format,
+            metrics: false,
+            color,
+            out: Mutex::new(Box::new(std::io::stdout())),
+        }
+    }
+
+    /// The given format to any writer (a file, a buffer in tests, …). Never colored.
+    pub fn to_writer(writer: impl Write + Send + 'static, format: StdoutFormat) -> Self {
+        Self {
+            format,
+            metrics: false,
+            color: false,
+            out: Mutex::new(Box::new(writer)),
+        }
+    }
+
+    /// Whether to also write each metric snapshot: one JSON line
+    /// `{"timeUnixNano": "…", "pipeline": {"spansRecorded": "…", …}}`, or a one-line
+    /// summary in the pretty format. Off by default.
+    pub fn with_metrics(mut self, enabled: bool) -> Self {
+        self.metrics = enabled;
+        self
+    }
+
+    /// The format this sink writes.
+    pub fn format(&self) -> StdoutFormat {
+        self.format
+    }
+
+    fn render_span(&self, span: &SpanData, buf: &mut String) {
+        match self.format {
+            StdoutFormat::Json => {
+                // `Display` for `serde_json::Value` is compact JSON and cannot fail.
+                let _ = writeln!(buf, "{}", span_json(span));
+            }
+            StdoutFormat::Pretty => pretty_span(span, self.color, buf),
+        }
+    }
+
+    fn write_all(&self, buf: &str) -> Result<(), SinkError> {
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| SinkError::new("stdout sink: writer poisoned by an earlier panic"))?;
+        out.write_all(buf.as_bytes())?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+impl Default for StdoutSink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Debug for StdoutSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StdoutSink")
+            .field("format", &self.format)
+            .field("metrics", &self.metrics)
+            .field("color", &self.color)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for StdoutSink {
+    fn name(&self) -> &str {
+        "stdout"
+    }
+
+    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut buf = String::with_capacity(batch.len() * 384);
+        for span in batch.iter() {
+            self.render_span(span, &mut buf);
+        }
+        self.write_all(&buf)
+    }
+
+    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
+        if !self.metrics {
+            return Ok(());
+        }
+        let mut buf = String::with_capacity(256);
+        match self.format {
+            StdoutFormat::Json => {
+                let _ = writeln!(buf, "{}", metrics_json(&snapshot));
+            }
+            StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, &mut buf),
+        }
+        self.write_all(&buf)
+    }
+
+    async fn flush(&self) -> Result<(), SinkError> {
+        let mut out = self
+            .out
+            .lock()
+            .map_err(|_| SinkError::new("stdout sink: writer poisoned by an earlier panic"))?;
+        out.flush()?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// OTLP/JSON
+// ---------------------------------------------------------------------------------------
+
+/// A span as an OTLP/JSON `Span` object (plus `"scope": {"name": …}`): lowercase hex ids,
+/// 64-bit integers as decimal strings, attributes as `[{"key", "value": AnyValue}]`,
+/// empty optional fields and zero counts omitted.
+pub(crate) fn span_json(span: &SpanData) -> Json {
+    let mut m = Map::new();
+    m.insert("traceId".into(), span.context.trace_id.to_string().into());
+    m.insert("spanId".into(), span.context.span_id.to_string().into());
+    if span.parent_span_id != SpanId::INVALID {
+        m.insert(
+            "parentSpanId".into(),
+            span.parent_span_id.to_string().into(),
+        );
+    }
+    if !span.context.state.is_empty() {
+        m.insert(
+            "traceState".into(),
+            span.context.state.header_value().into(),
+        );
+    }
+    m.insert("name".into(), span.name.as_str().into());
+    m.insert("kind".into(), span.kind.otlp_code().into());
+    m.insert(
+        "startTimeUnixNano".into(),
+        span.start_time_unix_nano.to_string().into(),
+    );
+    m.insert(
+        "endTimeUnixNano".into(),
+        span.end_time_unix_nano.to_string().into(),
+    );
+    m.insert("attributes".into(), attributes_json(&span.attributes));
+    insert_count(
+        &mut m,
+        "droppedAttributesCount",
+        span.dropped_attributes_count,
+    );
+    if !span.events.is_empty() {
+        m.insert(
+            "events".into(),
+            span.events
+                .iter()
+                .map(event_json)
+                .collect::<Vec<_>>()
+                .into(),
+        );
+    }
+    insert_count(&mut m, "droppedEventsCount", span.dropped_events_count);
+    if !span.links.is_empty() {
+        m.insert(
+            "links".into(),
+            span.links.iter().map(link_json).collect::<Vec<_>>().into(),
+        );
+    }
+    insert_count(&mut m, "droppedLinksCount", span.dropped_links_count);
+    m.insert("status".into(), status_json(&span.status));
+    m.insert("scope".into(), json!({ "name": span.scope.as_str() }));
+    Json::Object(m)
+}
+
+fn insert_count(m: &mut Map<String, Json>, key: &str, count: u32) {
+    if count != 0 {
+        m.insert(key.into(), count.into());
+    }
+}
+
+fn attributes_json(attributes: &[KeyValue]) -> Json {
+    attributes
+        .iter()
+        .map(|kv| json!({ "key": kv.key.as_str(), "value": any_value_json(&kv.value) }))
+        .collect::<Vec<_>>()
+        .into()
+}
+
+/// An OTLP `AnyValue`. Non-finite doubles become `"NaN"`, `"Infinity"`, `"-Infinity"`,
+/// as the protobuf JSON mapping specifies.
+fn any_value_json(value: &Value) -> Json {
+    match value {
+        Value::Bool(b) => json!({ "boolValue": b }),
+        Value::I64(i) => json!({ "intValue": i.to_string() }),
+        Value::F64(f) => json!({ "doubleValue": double_json(*f) }),
+        Value::String(s) => json!({ "stringValue": s.as_str() }),
+        Value::Array(values) => {
+            let values: Vec<Json> = values.iter().map(any_value_json).collect();
+            json!({ "arrayValue": { "values": values } })
+        }
+    }
+}
+
+fn double_json(f: f64) -> Json {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f == f64::INFINITY {
+        "Infinity".into()
+    } else if f == f64::NEG_INFINITY {
+        "-Infinity".into()
+    } else {
+        // Finite: `From<f64>` gives a JSON number.
+        f.into()
+    }
+}
+
+fn event_json(event: &Event) -> Json {
+    let mut m = Map::new();
+    m.insert(
+        "timeUnixNano".into(),
+        event.time_unix_nano.to_string().into(),
+    );
+    m.insert("name".into(), event.name.as_str().into());
+    m.insert("attributes".into(), attributes_json(&event.attributes));
+    insert_count(
+        &mut m,
+        "droppedAttributesCount",
+        event.dropped_attributes_count,
+    );
+    Json::Object(m)
+}
+
+fn link_json(link: &Link) -> Json {
+    let mut m = Map::new();
+    m.insert("traceId".into(), link.context.trace_id.to_string().into());
+    m.insert("spanId".into(), link.context.span_id.to_string().into());
+    if !link.context.state.is_empty() {
+        m.insert(
+            "traceState".into(),
+            link.context.state.header_value().into(),
+        );
+    }
+    m.insert("attributes".into(), attributes_json(&link.attributes));
+    Json::Object(m)
+}
+
+fn status_json(status: &Status) -> Json {
+    let mut m = Map::new();
+    m.insert("code".into(), status.otlp_code().into());
+    if let Status::Error { description } = status {
+        if !description.is_empty() {
+            m.insert("message".into(), description.as_str().into());
+        }
+    }
+    Json::Object(m)
+}
+
+fn metrics_json(snapshot: &MetricsSnapshot) -> Json {
+    let p = &snapshot.pipeline;
+    let sinks: Vec<Json> = p
+        .sinks
+        .iter()
+        .map(|s| {
+            let mut m = Map::new();
+            m.insert("name".into(), s.name.as_str().into());
+            m.insert(
+                "spansDelivered".into(),
+                s.spans_delivered.to_string().into(),
+            );
+            m.insert("errors".into(), s.errors.to_string().into());
+            m.insert("timeouts".into(), s.timeouts.to_string().into());
+            m.insert("panics".into(), s.panics.to_string().into());
+            m.insert("spansDropped".into(), s.spans_dropped.to_string().into());
+            if let Some(e) = &s.last_error {
+                m.insert("lastError".into(), e.as_str().into());
+            }
+            Json::Object(m)
+        })
+        .collect();
+    json!({
+        "timeUnixNano": snapshot.time_unix_nano.to_string(),
+        "pipeline": {
+            "spansRecorded": p.spans_recorded.to_string(),
+            "spansSampledOut": p.spans_sampled_out.to_string(),
+            "spansDropped": p.spans_dropped.to_string(),
+            "spansExported": p.spans_exported.to_string(),
+            "spansQueued": p.spans_queued.to_string(),
+            "drains": p.drains.to_string(),
+            "lastDrainNanos": p.last_drain_nanos.to_string(),
+            "sinks": sinks,
+        }
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Pretty
+// ---------------------------------------------------------------------------------------
+
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RED: &str = "\x1b[31m";
+const RESET: &str = "\x1b[0m";
+
+/// Wraps `text` in an ANSI style when `color` is on.
+struct Styled<'a, T: fmt::Display>(bool, &'a str, T);
+
+impl<T: fmt::Display> fmt::Display for Styled<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0 {
+            write!(f, "{}{}{RESET}", self.1, self.2)
+        } else {
+            self.2.fmt(f)
+        }
+    }
+}
+
+fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
+    let _ = write!(
+        buf,
+        "{} ",
+        Styled(
+            color,
+            DIM,
+            format_args!(
+                "{} {:>7}",
+                TimeOfDay(span.start_time_unix_nano),
+                HumanDuration(span.duration_nanos())
+            )
+        )
+    );
+    let _ = write!(buf, "{}", Styled(color, BOLD, Name(&span.name)));
+    if span.kind != SpanKind::Internal {
+        let _ = write!(buf, " [{}]", span.kind.as_str());
+    }
+    let trace = span.context.trace_id.to_string();
+    let _ = write!(
+        buf,
+        " trace={}… span={} parent=",
+        trace.get(..8).unwrap_or(&trace),
+        span.context.span_id
+    );
+    if span.parent_span_id == SpanId::INVALID {
+        buf.push('-');
+    } else {
+        let _ = write!(buf, "{}", span.parent_span_id);
+        if span.parent_is_remote {
+            buf.push_str("(remote)");
+        }
+    }
+    match &span.status {
+        Status::Unset => {}
+        Status::Ok => buf.push_str(" status=OK"),
+        Status::Error { description } => {
+            let text = if description.is_empty() {
+                "ERROR".to_owned()
+            } else {
+                format!("ERROR: {description}")
+            };
+            let _ = write!(buf, " status={}", Styled(color, RED, Token(&text)));
+        }
+    }
+    push_attributes(buf, &span.attributes);
+    let dropped = [
+        ("attributes", span.dropped_attributes_count),
+        ("events", span.dropped_events_count),
+        ("links", span.dropped_links_count),
+    ];
+    for (what, n) in dropped {
+        if n != 0 {
+            let _ = write!(buf, " dropped_{what}={n}");
+        }
+    }
+    buf.push('\n');
+
+    for event in &span.events {
+        let offset = i128::from(event.time_unix_nano) - i128::from(span.start_time_unix_nano);
+        let sign = if offset < 0 { '-' } else { '+' };
+        let offset = u64::try_from(offset.unsigned_abs()).unwrap_or(u64::MAX);
+        let _ = write!(
+            buf,
+            "  • {} {sign}{}",
+            Name(&event.name),
+            HumanDuration(offset)
+        );
+        push_attributes(buf, &event.attributes);
+        if event.dropped_attributes_count != 0 {
+            let _ = write!(
+                buf,
+                " dropped_attributes={}",
+                event.dropped_attributes_count
+            );
+        }
+        buf.push('\n');
+    }
+    for link in &span.links {
+        let _ = write!(
+            buf,
+            "  ↪ link trace={} span={}",
+            link.context.trace_id, link.context.span_id
+        );
+        push_attributes(buf, &link.attributes);
+        buf.push('\n');
+    }
+}
+
+fn push_attributes(buf: &mut String, attributes: &[KeyValue]) {
+    for kv in attributes {
+        let _ = write!(buf, " {}=", Token(&kv.key));
+        match &kv.value {
+            Value::String(s) => {
+                let _ = write!(buf, "{}", Token(s));
+            }
+            other => {
+                let text = other.to_string();
+                let _ = write!(buf, "{}", Token(&text));
+            }
+        }
+    }
+}
+
+fn pretty_metrics(snapshot: &MetricsSnapshot, color: bool, buf: &mut String) {
+    let p = &snapshot.pipeline;
+    let _ = writeln!(
+        buf,
+        "{} {} recorded={} exported={} dropped={} sampled_out={} queued={} drains={} last_drain={} sink_failures={}",
+        Styled(color, DIM, TimeOfDay(snapshot.time_unix_nano)),
+        Styled(color, BOLD, "metrics"),
+        p.spans_recorded,
+        p.spans_exported,
+        p.spans_dropped,
+        p.spans_sampled_out,
+        p.spans_queued,
+        p.drains,
+        HumanDuration(p.last_drain_nanos),
+        p.sink_failures(),
+    );
+}
+
+/// A span or event name: as is, unless empty or holding control characters or quotes,
+/// which would break the one-line layout; then quoted and escaped.
+struct Name<'a>(&'a str);
+
+impl fmt::Display for Name<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() || self.0.chars().any(|c| c.is_control() || c == '"') {
+            write!(f, "{:?}", self.0)
+        } else {
+            f.write_str(self.0)
+        }
+    }
+}
+
+/// A `key=value` token: as is when it is a single plain word, otherwise quoted and escaped.
+struct Token<'a>(&'a str);
+
+impl fmt::Display for Token<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let plain = !self.0.is_empty()
+            && !self
+                .0
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=');
+        if plain {
+            f.write_str(self.0)
+        } else {
+            write!(f, "{:?}", self.0)
+        }
+    }
+}
+
+/// `HH:MM:SS.mmmZ` (UTC) from ns since the Unix epoch.
+struct TimeOfDay(u64);
+
+impl fmt::Display for TimeOfDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0 / 1_000_000_000;
+        let millis = (self.0 / 1_000_000) % 1000;
+        let of_day = secs % 86_400;
+        write!(
+            f,
+            "{:02}:{:02}:{:02}.{millis:03}Z",
+            of_day / 3600,
+            (of_day / 60) % 60,
+            of_day % 60
+        )
+    }
+}
+
+/// A duration in the largest fitting unit with about three significant digits:
+/// `850ns`, `12.3µs`, `1.23ms`, `4.56s`, `2m05s`, `1h02m`.
+struct HumanDuration(u64);
+
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0;
+        // Thresholds at x999.5 of the smaller unit so rounding never prints `1000µs`.
+        let text = if n < 1_000 {
+            format!("{n}ns")
+        } else if n < 999_500 {
+            scaled(n as f64 / 1e3, "µs")
+        } else if n < 999_500_000 {
+            scaled(n as f64 / 1e6, "ms")
+        } else if n < 59_950_000_000 {
+            scaled(n as f64 / 1e9, "s")
+        } else {
+            let secs = n.saturating_add(500_000_000) / 1_000_000_000;
+            if secs < 3600 {
+                format!("{}m{:02}s", secs / 60, secs % 60)
+            } else {
+                let mins = (secs + 30) / 60;
+                format!("{}h{:02}m", mins / 60, mins % 60)
+            }
+        };
+        // Pad as a whole, so `{:>7}` aligns the column.
+        f.pad(&text)
+    }
+}
+
+fn scaled(v: f64, unit: &str) -> String {
+    if v < 9.995 {
+        format!("{v:.2}{unit}")
+    } else if v < 99.95 {
+        format!("{v:.1}{unit}")
+    } else {
+        format!("{v:.0}{unit}")
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{SpanContext, Str, TraceFlags, TraceId, TraceState};
+
+    /// A writer tests can read back.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Shared {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    fn batch(spans: Vec<SpanData>) -> SpanBatch {
+        spans.into()
+    }
+
+    const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const SPAN: &str = "00f067aa0ba902b7";
+    const PARENT: &str = "0000000000000abc";
+    const START: u64 = 1_700_000_000_123_456_789;
+
+    fn ctx(trace: &str, span: &str, state: TraceState) -> SpanContext {
+        SpanContext::new(
+            TraceId::from_hex(trace).unwrap(),
+            SpanId::from_hex(span).unwrap(),
+            TraceFlags::SAMPLED,
+            state,
+            false,
+        )
+    }
+
+    fn root(name: impl Into<Str>) -> SpanData {
+        SpanData {
+            name: name.into(),
+            scope: "tests".into(),
+            context: ctx(TRACE, SPAN, TraceState::default()),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            kind: SpanKind::Internal,
+            start_time_unix_nano: START,
+            end_time_unix_nano: START + 1_234_567,
+            attributes: smallvec::smallvec![],
+            events: vec![],
+            links: vec![],
+            status: Status::Unset,
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        }
+    }
+
+    fn full() -> SpanData {
+        let state = TraceState::default()
+            .insert("congo", "t61rcWkgMzE")
+            .unwrap();
+        SpanData {
+            context: ctx(TRACE, SPAN, state),
+            parent_span_id: SpanId::from_hex(PARENT).unwrap(),
+            kind: SpanKind::Server,
+            attributes: [
+                KeyValue::new("s", "text"),
+                KeyValue::new("i", -123i64),
+                KeyValue::new("big", i64::MAX),
+                KeyValue::new("f", 1.5f64),
+                KeyValue::new("b", true),
+                KeyValue::new("arr", vec![1i64, 2]),
+                KeyValue::new("strs", vec!["a", "b"]),
+            ]
+            .into_iter()
+            .collect(),
+            events: vec![Event {
+                name: "cache.miss".into(),
+                time_unix_nano: START + 210_000,
+                attributes: vec![KeyValue::new("key", "books:all")],
+                dropped_attributes_count: 2,
+            }],
+            links: vec![Link {
+                context: ctx(
+                    "0af7651916cd43dd8448eb211c80319c",
+                    "b7ad6b7169203331",
+                    TraceState::default(),
+                ),
+                attributes: vec![KeyValue::new("reason", "batch")],
+            }],
+            status: Status::error("db timeout"),
+            dropped_attributes_count: 3,
+            dropped_events_count: 0,
+            dropped_links_count: 1,
+            ..root("GET /books")
+        }
+    }
+
+    fn export(format: StdoutFormat, spans: Vec<SpanData>) -> String {
+        let out = Shared::default();
+        let sink = StdoutSink::to_writer(out.clone(), format);
+        futures::executor::block_on(sink.export_spans(batch(spans))).unwrap();
+        out.text()
+    }
+
+    fn json_lines(spans: Vec<SpanData>) -> Vec<Json> {
+        let text = export(StdoutFormat::Json, spans);
+        assert!(text.ends_with('\n'));
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn json_has_every_otlp_field() {
+        let lines = json_lines(vec![full()]);
+        assert_eq!(lines.len(), 1);
+        let v = &lines[0];
+        assert_eq!(v["traceId"], TRACE);
+        assert_eq!(v["spanId"], SPAN);
+        assert_eq!(v["parentSpanId"], PARENT);
+        assert_eq!(v["traceState"], "congo=t61rcWkgMzE");
+        assert_eq!(v["name"], "GET /books");
+        assert_eq!(v["kind"], 2);
+        assert_eq!(v["startTimeUnixNano"], START.to_string());
+        assert_eq!(v["endTimeUnixNano"], (START + 1_234_567).to_string());
+        assert_eq!(v["scope"], json!({ "name": "tests" }));
+        assert_eq!(
+            v["attributes"],
+            json!([
+                { "key": "s", "value": { "stringValue": "text" } },
+                { "key": "i", "value": { "intValue": "-123" } },
+                { "key": "big", "value": { "intValue": "9223372036854775807" } },
+                { "key": "f", "value": { "doubleValue": 1.5 } },
+                { "key": "b", "value": { "boolValue": true } },
+                { "key": "arr", "value": { "arrayValue": { "values": [
+                    { "intValue": "1" }, { "intValue": "2" }
+                ] } } },
+                { "key": "strs", "value": { "arrayValue": { "values": [
+                    { "stringValue": "a" }, { "stringValue": "b" }
+                ] } } },
+            ])
+        );
+        assert_eq!(v["droppedAttributesCount"], 3);
+        assert!(v.get("droppedEventsCount").is_none());
+        assert_eq!(v["droppedLinksCount"], 1);
+        assert_eq!(
+            v["events"],
+            json!([{
+                "timeUnixNano": (START + 210_000).to_string(),
+                "name": "cache.miss",
+                "attributes": [{ "key": "key", "value": { "stringValue": "books:all" } }],
+                "droppedAttributesCount": 2,
+            }])
+        );
+        assert_eq!(
+            v["links"],
+            json!([{
+                "traceId": "0af7651916cd43dd8448eb211c80319c",
+                "spanId": "b7ad6b7169203331",
+                "attributes": [{ "key": "reason", "value": { "stringValue": "batch" } }],
+            }])
+        );
+        assert_eq!(v["status"], json!({ "code": 2, "message": "db timeout" }));
+    }
+
+    #[test]
+    fn json_root_span_omits_optional_fields() {
+        let v = &json_lines(vec![root("root")])[0];
+        let obj = v.as_object().unwrap();
+        for absent in [
+            "parentSpanId",
+            "traceState",
+            "events",
+            "links",
+            "droppedAttributesCount",
+            "droppedEventsCount",
+            "droppedLinksCount",
+        ] {
+            assert!(!obj.contains_key(absent), "{absent} should be omitted: {v}");
+        }
+        assert_eq!(v["kind"], 1);
+        assert_eq!(v["attributes"], json!([]));
+        assert_eq!(v["status"], json!({ "code": 0 }));
+
+        let ok = SpanData {
+            status: Status::Ok,
+            ..root("ok")
+        };
+        assert_eq!(json_lines(vec![ok])[0]["status"], json!({ "code": 1 }));
+        let bare_error = SpanData {
+            status: Status::error(""),
+            ..root("e")
+        };
+        assert_eq!(
+            json_lines(vec![bare_error])[0]["status"],
+            json!({ "code": 2 })
+        );
+    }
+
+    #[test]
+    fn json_escapes_quotes_and_newlines() {
+        let name = "say \"hi\"\nthen\tleave \\ \u{1} ünïcödé";
+        let span = SpanData {
+            attributes: smallvec::smallvec![KeyValue::new("k\"\n", String::from(name))],
+            status: Status::error("line1\nline2 \"q\""),
+            ..root(String::from(name))
+        };
+        let text = export(StdoutFormat::Json, vec![span]);
+        assert_eq!(text.lines().count(), 1, "one line per span: {text}");
+        let v: Json = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["name"], name);
+        assert_eq!(v["attributes"][0]["key"], "k\"\n");
+        assert_eq!(v["attributes"][0]["value"]["stringValue"], name);
+        assert_eq!(v["status"]["message"], "line1\nline2 \"q\"");
+    }
+
+    #[test]
+    fn json_non_finite_doubles_are_strings() {
+        let span = SpanData {
+            attributes: [
+                KeyValue::new("nan", f64::NAN),
+                KeyValue::new("inf", f64::INFINITY),
+                KeyValue::new("ninf", f64::NEG_INFINITY),
+                KeyValue::new("arr", vec![f64::NAN, 0.25]),
+                KeyValue::new("neg", -0.5f64),
+            ]
+            .into_iter()
+            .collect(),
+            ..root("doubles")
+        };
+        let v = &json_lines(vec![span])[0];
+        let a = &v["attributes"];
+        assert_eq!(a[0]["value"], json!({ "doubleValue": "NaN" }));
+        assert_eq!(a[1]["value"], json!({ "doubleValue": "Infinity" }));
+        assert_eq!(a[2]["value"], json!({ "doubleValue": "-Infinity" }));
+        assert_eq!(
+            a[3]["value"],
+            json!({ "arrayValue": { "values": [
+                { "doubleValue": "NaN" }, { "doubleValue": 0.25 }
+            ] } })
+        );
+        assert_eq!(a[4]["value"], json!({ "doubleValue": -0.5 }));
+    }
+
+    #[test]
+    fn json_one_line_per_span_in_order() {
+        let lines = json_lines(vec![root("a"), full(), root("c")]);
+        let names: Vec<_> = lines.iter().map(|v| v["name"].clone()).collect();
+        assert_eq!(names, ["a", "GET /books", "c"]);
+        assert_eq!(export(StdoutFormat::Json, vec![]), "");
+    }
+
+    #[test]
+    fn pretty_line() {
+        let text = export(StdoutFormat::Pretty, vec![full()]);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        let first = lines[0];
+        // 1_700_000_000 s is 2023-11-14 22:13:20 UTC.
+        assert!(
+            first.starts_with("22:13:20.123Z  1.23ms GET /books [server] "),
+            "{first}"
+        );
+        assert!(first.contains(" trace=4bf92f35… "), "{first}");
+        assert!(
+            first.contains(&format!(" span={SPAN} parent={PARENT} ")),
+            "{first}"
+        );
+        assert!(first.contains(" status=\"ERROR: db timeout\""), "{first}");
+        assert!(
+            first.contains(
+                " s=text i=-123 big=9223372036854775807 f=1.5 b=true arr=[1,2] strs=[a,b]"
+            ),
+            "{first}"
+        );
+        assert!(
+            first.contains(" dropped_attributes=3 dropped_links=1"),
+            "{first}"
+        );
+        assert_eq!(
+            lines[1],
+            "  • cache.miss +210µs key=books:all dropped_attributes=2"
+        );
+        assert_eq!(
+            lines[2],
+            "  ↪ link trace=0af7651916cd43dd8448eb211c80319c span=b7ad6b7169203331 reason=batch"
+        );
+    }
+
+    #[test]
+    fn pretty_root_and_escaping() {
+        let span = SpanData {
+            attributes: smallvec::smallvec![
+                KeyValue::new("msg", "two words"),
+                KeyValue::new("nl", "a\nb"),
+                KeyValue::new("empty", ""),
+            ],
+            events: vec![Event {
+                name: "early".into(),
+                time_unix_nano: START - 5,
+                attributes: vec![],
+                dropped_attributes_count: 0,
+            }],
+            ..root("multi\nline")
+        };
+        let text = export(StdoutFormat::Pretty, vec![span]);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].contains("\"multi\\nline\" trace="), "{}", lines[0]);
+        assert!(lines[0].contains(" parent=- "), "{}", lines[0]);
+        assert!(!lines[0].contains("status="), "{}", lines[0]);
+        assert!(
+            lines[0].ends_with(" msg=\"two words\" nl=\"a\\nb\" empty=\"\""),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines[1], "  • early -5ns");
+    }
+
+    #[test]
+    fn human_durations() {
+        let cases = [
+            (0, "0ns"),
+            (999, "999ns"),
+            (1_000, "1.00µs"),
+            (12_345, "12.3µs"),
+            (999_499, "999µs"),
+            (999_500, "1.00ms"),
+            (1_234_567, "1.23ms"),
+            (1_500_000_000, "1.50s"),
+            (59_940_000_000, "59.9s"),
+            (59_960_000_000, "1m00s"),
+            (125_000_000_000, "2m05s"),
+            (3_720_000_000_000, "1h02m"),
+            (u64::MAX, "5124095h35m"),
+        ];
+        for (n, want) in cases {
+            assert_eq!(HumanDuration(n).to_string(), want, "{n}");
+        }
+        assert_eq!(format!("{:>7}", HumanDuration(1_000)), " 1.00µs");
+        assert_eq!(TimeOfDay(0).to_string(), "00:00:00.000Z");
+        assert_eq!(TimeOfDay(86_399_999_999_999).to_string(), "23:59:59.999Z");
+    }
+
+    #[test]
+    fn extreme_times_do_not_panic() {
+        let span = SpanData {
+            start_time_unix_nano: u64::MAX,
+            end_time_unix_nano: 0,
+            events: vec![Event {
+                name: "".into(),
+                time_unix_nano: 0,
+                attributes: vec![],
+                dropped_attributes_count: 0,
+            }],
+            ..root("")
+        };
+        let text = export(StdoutFormat::Pretty, vec![span.clone()]);
+        assert!(text.contains("\"\""), "{text}");
+        assert!(text.contains(" -"), "{text}");
+        let v = &json_lines(vec![span])[0];
+        assert_eq!(v["startTimeUnixNano"], u64::MAX.to_string());
+    }
+
+    fn snapshot() -> Arc<MetricsSnapshot> {
+        Arc::new(MetricsSnapshot {
+            time_unix_nano: START,
+            pipeline: crate::PipelineStats {
+                spans_recorded: 10,
+                spans_exported: 9,
+                spans_dropped: 1,
+                sinks: vec![crate::SinkStats {
+                    name: "stdout".into(),
+                    errors: 2,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            },
+        })
+    }
+
+    #[tokio::test]
+    async fn metrics_off_by_default() {
+        let out = Shared::default();
+        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Json);
+        sink.export_metrics(snapshot()).await.unwrap();
+        assert_eq!(out.text(), "");
+    }
+
+    #[tokio::test]
+    async fn metrics_json_and_pretty() {
+        let out = Shared::default();
+        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Json).with_metrics(true);
+        sink.export_metrics(snapshot()).await.unwrap();
+        let text = out.text();
+        assert_eq!(text.lines().count(), 1);
+        let v: Json = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["timeUnixNano"], START.to_string());
+        assert_eq!(v["pipeline"]["spansRecorded"], "10");
+        assert_eq!(v["pipeline"]["spansExported"], "9");
+        assert_eq!(v["pipeline"]["spansDropped"], "1");
+        assert_eq!(v["pipeline"]["sinks"][0]["name"], "stdout");
+        assert_eq!(v["pipeline"]["sinks"][0]["errors"], "2");
+
+        let out = Shared::default();
+        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Pretty).with_metrics(true);
+        sink.export_metrics(snapshot()).await.unwrap();
+        let text = out.text();
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.starts_with("22:13:20.123Z metrics recorded=10 exported=9 dropped=1 "));
+        assert!(text.trim_end().ends_with(" sink_failures=2"), "{text}");
+    }
+
+    struct Failing;
+
+    impl Write for Failing {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            Err(std::io::Error::other("disk full"))
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Err(std::io::Error::other("disk full"))
+        }
+    }
+
+    #[tokio::test]
+    async fn io_errors_become_sink_errors() {
+        let sink = StdoutSink::to_writer(Failing, StdoutFormat::Json);
+        assert!(sink.export_spans(batch(vec![root("x")])).await.is_err());
+        assert!(sink.flush().await.is_err());
+        // An empty batch writes nothing.
+        assert!(sink.export_spans(batch(vec![])).await.is_ok());
+    }
+
+    struct Panicking;
+
+    impl Write for Panicking {
+        fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+            panic!("writer bug")
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn poisoned_writer_is_an_error_not_a_panic() {
+        let sink = Arc::new(StdoutSink::to_writer(Panicking, StdoutFormat::Json));
+        let s = sink.clone();
+        let r = std::thread::spawn(move || {
+            futures::executor::block_on(s.export_spans(batch(vec![root("x")])))
+        })
+        .join();
+        assert!(r.is_err(), "the writer panicked");
+        let e = futures::executor::block_on(sink.export_spans(batch(vec![root("y")])));
+        assert!(e.unwrap_err().to_string().contains("poisoned"));
+        assert!(futures::executor::block_on(sink.flush()).is_err());
+    }
+
+    #[test]
+    fn api_and_debug() {
+        assert_eq!(StdoutSink::new().format(), StdoutFormat::Json);
+        assert_eq!(StdoutSink::default().format(), StdoutFormat::Json);
+        assert_eq!(StdoutSink::pretty().format(), StdoutFormat::Pretty);
+        assert_eq!(StdoutFormat::default(), StdoutFormat::Json);
+        let sink = StdoutSink::to_writer(Vec::new(), StdoutFormat::Pretty).with_metrics(true);
+        assert_eq!(sink.name(), "stdout");
+        let dbg = format!("{sink:?}");
+        assert!(
+            dbg.starts_with("StdoutSink { format: Pretty, metrics: true"),
+            "{dbg}"
+        );
+    }
+}
