@@ -77,7 +77,11 @@ mod tests {
         std::thread::sleep(std::time::Duration::from_millis(5));
         let b = raw_now();
         let (ua, ub) = (to_unix_nanos(a), to_unix_nanos(b));
-        assert!(ub >= ua + 4_000_000, "5 ms sleep measured as {} ns", ub - ua);
+        assert!(
+            ub >= ua + 4_000_000,
+            "5 ms sleep measured as {} ns",
+            ub - ua
+        );
         // Within a second of the wall clock.
         assert!(ua.abs_diff(wall) < 1_000_000_000);
     }

@@ -68,7 +68,10 @@ macro_rules! id_impl {
             #[doc = concat!(stringify!($len))]
             /// hex digits. The all-zero value parses (check [`Self::is_valid`]).
             pub fn from_hex(s: &str) -> Result<Self, ParseIdError> {
-                let err = ParseIdError { what: $what, len: $len };
+                let err = ParseIdError {
+                    what: $what,
+                    len: $len,
+                };
                 if s.len() != $len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(err);
                 }

@@ -29,12 +29,14 @@ impl<F: Future> Future for Instrumented<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let saved = context::enter(this.context);
+        // Restored on drop, so also when the poll panics: the span must not leak into
+        // whatever the worker runs next.
+        let entered = Entered(Some(context::enter(this.context)));
         let result = this.inner.poll(cx);
         if context::current().span_id != this.context.span_id {
             *this.context = current_span().unwrap_or_default();
         }
-        context::restore(saved);
+        drop(entered);
         if result.is_ready() {
             // End the span as soon as the work is done, not when the future is dropped.
             this.span.take();
@@ -86,3 +88,15 @@ pub trait FutureExt: Future + Sized {
 }
 
 impl<F: Future> FutureExt for F {}
+
+/// Puts back the context an [`Instrumented`] poll replaced, also while unwinding.
+struct Entered(Option<context::Saved>);
+
+impl Drop for Entered {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(saved) = self.0.take() {
+            context::restore(saved);
+        }
+    }
+}

@@ -1,5 +1,7 @@
 //! Async-native tracing spans for tokio services, fast enough to leave on in production.
 //!
+//! - [`trace`] instruments a fn (sync, `async`, returning `impl Future`, trait methods)
+//!   with one attribute.
 //! - [`Tracer`] starts spans; a [`SpanGuard`] is the current span until dropped, and a
 //!   span started inside another becomes its child without passing anything around.
 //! - The current context follows the task: across `.await`, in each `join!`/`select!`
@@ -54,7 +56,6 @@ mod trace_state;
 mod value;
 
 pub use async_trait::async_trait;
-pub use telemetry_macros::trace;
 pub use config::{Config, ConfigError, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
 pub use context::{current_span, Context, ContextGuard};
 pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};
@@ -65,9 +66,12 @@ pub use sink::{Sink, SinkError, SpanBatch};
 pub use sinks::{InMemorySink, StdoutFormat, StdoutSink};
 pub use span::{Span, SpanBuilder, SpanGuard, Tracer};
 pub use span_context::SpanContext;
-pub use span_data::{Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status, INLINE_ATTRIBUTES};
+pub use span_data::{
+    Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status, INLINE_ATTRIBUTES,
+};
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use stats::{MetricsSnapshot, PipelineStats, SinkStats};
+pub use telemetry_macros::trace;
 pub use trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
 pub use value::{KeyValue, Str, Value};
 

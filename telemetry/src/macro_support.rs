@@ -273,15 +273,6 @@ mod sealed {
 pub trait Typed: sealed::Sealed {
     /// The attribute value (strings are copied into a shared string).
     fn to_value(&self) -> Value;
-
-    /// The attribute value, moving owned strings in.
-    #[inline]
-    fn into_value(self) -> Value
-    where
-        Self: Sized,
-    {
-        self.to_value()
-    }
 }
 
 macro_rules! typed_lossless {
@@ -330,10 +321,6 @@ impl Typed for String {
     fn to_value(&self) -> Value {
         self.as_str().to_value()
     }
-    #[inline]
-    fn into_value(self) -> Value {
-        Value::from(self)
-    }
 }
 
 impl sealed::Sealed for Box<str> {}
@@ -358,13 +345,6 @@ impl Typed for Cow<'_, str> {
     fn to_value(&self) -> Value {
         (**self).to_value()
     }
-    #[inline]
-    fn into_value(self) -> Value {
-        match self {
-            Cow::Borrowed(s) => s.to_value(),
-            Cow::Owned(s) => s.into_value(),
-        }
-    }
 }
 
 impl sealed::Sealed for Str {}
@@ -380,10 +360,6 @@ impl Typed for Value {
     #[inline]
     fn to_value(&self) -> Value {
         self.clone()
-    }
-    #[inline]
-    fn into_value(self) -> Value {
-        self
     }
 }
 
@@ -438,13 +414,7 @@ impl<T: fmt::Debug + ?Sized> DebugKind for Kind<T> {}
 pub struct TypedTag;
 
 impl TypedTag {
-    /// The attribute value of a `fields(key = expr)` expression.
-    #[inline]
-    pub fn into_value<T: Typed>(self, value: T) -> Value {
-        value.into_value()
-    }
-
-    /// The attribute value of a `record(arg)` argument.
+    /// The attribute value of a `fields(key = expr)` value or a `record(arg)` argument.
     #[inline]
     pub fn to_value<T: Typed + ?Sized>(self, value: &T) -> Value {
         value.to_value()
@@ -456,13 +426,7 @@ impl TypedTag {
 pub struct DisplayTag;
 
 impl DisplayTag {
-    /// The attribute value of a `fields(key = expr)` expression.
-    #[inline]
-    pub fn into_value<T: fmt::Display>(self, value: T) -> Value {
-        format_value(format_args!("{value}"))
-    }
-
-    /// The attribute value of a `record(arg)` argument.
+    /// The attribute value of a `fields(key = expr)` value or a `record(arg)` argument.
     #[inline]
     pub fn to_value<T: fmt::Display + ?Sized>(self, value: &T) -> Value {
         format_value(format_args!("{value}"))
@@ -474,13 +438,7 @@ impl DisplayTag {
 pub struct DebugTag;
 
 impl DebugTag {
-    /// The attribute value of a `fields(key = expr)` expression.
-    #[inline]
-    pub fn into_value<T: fmt::Debug>(self, value: T) -> Value {
-        format_value(format_args!("{value:?}"))
-    }
-
-    /// The attribute value of a `record(arg)` argument.
+    /// The attribute value of a `fields(key = expr)` value or a `record(arg)` argument.
     #[inline]
     pub fn to_value<T: fmt::Debug + ?Sized>(self, value: &T) -> Value {
         format_value(format_args!("{value:?}"))
@@ -835,10 +793,10 @@ mod tests {
             (&&&kind(&s)).telemetry_kind().to_value(&s),
             Value::from("hi")
         );
-        let owned = String::from("moved");
+        let owned = String::from("copied");
         assert_eq!(
-            (&&&kind(&owned)).telemetry_kind().into_value(owned),
-            Value::from("moved")
+            (&&&kind(&owned)).telemetry_kind().to_value(&owned),
+            Value::from("copied")
         );
         assert_eq!(
             (&&&kind(&Both)).telemetry_kind().to_value(&Both),
@@ -850,7 +808,7 @@ mod tests {
         );
         let c = 'x';
         assert_eq!(
-            (&&&kind(&c)).telemetry_kind().into_value(c),
+            (&&&kind(&c)).telemetry_kind().to_value(&c),
             Value::from("x")
         );
     }

@@ -180,7 +180,10 @@ impl RawSpan {
     /// The trace state, if not empty.
     #[inline]
     pub(crate) fn state(&self) -> Option<&TraceState> {
-        self.extra.as_ref().map(|e| &e.state).filter(|s| !s.is_empty())
+        self.extra
+            .as_ref()
+            .map(|e| &e.state)
+            .filter(|s| !s.is_empty())
     }
 
     pub(crate) fn set_name(&mut self, name: Str) {
@@ -244,7 +247,13 @@ impl RawSpan {
         }
     }
 
-    pub(crate) fn add_event(&mut self, name: Str, attributes: Vec<KeyValue>, dropped: u32, max: usize) {
+    pub(crate) fn add_event(
+        &mut self,
+        name: Str,
+        attributes: Vec<KeyValue>,
+        dropped: u32,
+        max: usize,
+    ) {
         let time = clock::raw_now();
         let e = self.extra();
         if e.events.len() >= max {
@@ -367,7 +376,10 @@ mod tests {
         r.set_attribute("b".into(), Value::from("static"), 128);
         r.set_attribute("c".into(), Value::F64(0.5), 128);
         assert_eq!(INLINE_ATTRIBUTES, 3);
-        assert!(r.extra.is_none(), "static keys and values must not allocate");
+        assert!(
+            r.extra.is_none(),
+            "static keys and values must not allocate"
+        );
         r.set_attribute("d".into(), Value::I64(5), 128);
         assert_eq!(r.extra.as_ref().unwrap().attributes.len(), 1);
         let d = r.take_span_data();

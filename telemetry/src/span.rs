@@ -87,21 +87,37 @@ impl Span {
                     let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
                     (cur.trace_id, cur.span_id, slot, cur.is_remote(), state)
                 } else {
-                    (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
+                    (
+                        TraceId::random(),
+                        SpanId::INVALID,
+                        Slot::Root,
+                        false,
+                        TraceState::default(),
+                    )
                 }
             }
             Parent::Explicit(p) if p.is_valid() => {
                 let slot = Slot::of(Some((p.is_remote, p.is_sampled())));
                 (p.trace_id, p.span_id, slot, p.is_remote, p.state)
             }
-            Parent::Explicit(_) | Parent::Root => {
-                (TraceId::random(), SpanId::INVALID, Slot::Root, false, TraceState::default())
-            }
+            Parent::Explicit(_) | Parent::Root => (
+                TraceId::random(),
+                SpanId::INVALID,
+                Slot::Root,
+                false,
+                TraceState::default(),
+            ),
         };
         if !sampler::sample_installed(slot, trace_id) {
             ring::count_sampled_out();
             let has_state = !state.is_empty();
-            let ids = Current::new(trace_id, SpanId::random(), TraceFlags::NONE, false, has_state);
+            let ids = Current::new(
+                trace_id,
+                SpanId::random(),
+                TraceFlags::NONE,
+                false,
+                has_state,
+            );
             return Self {
                 inner: ManuallyDrop::new(Inner::Unsampled(ids, state)),
             };
@@ -174,7 +190,11 @@ impl Span {
     #[inline]
     pub fn set_str(&mut self, key: impl Into<Str>, value: impl Into<Str>) {
         if let Some(d) = self.data() {
-            d.set_attribute(key.into(), Value::String(value.into()), recording::max_attributes());
+            d.set_attribute(
+                key.into(),
+                Value::String(value.into()),
+                recording::max_attributes(),
+            );
         }
     }
 
@@ -203,14 +223,22 @@ impl Span {
     }
 
     /// Adds a timestamped event. Past the event limit it is dropped and counted.
-    pub fn add_event(&mut self, name: impl Into<Str>, attributes: impl IntoIterator<Item = KeyValue>) {
+    pub fn add_event(
+        &mut self,
+        name: impl Into<Str>,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
         if let Some(d) = self.data() {
             put_event(d, name.into(), attributes);
         }
     }
 
     /// Links this span to another span context. Past the link limit it is dropped and counted.
-    pub fn add_link(&mut self, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) {
+    pub fn add_link(
+        &mut self,
+        context: SpanContext,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) {
         if let Some(d) = self.data() {
             put_link(d, context, attributes);
         }
@@ -249,7 +277,10 @@ impl Span {
             source = s.source();
         }
         if !causes.is_empty() {
-            attributes.push(KeyValue::new("exception.cause", Value::Array(causes.into())));
+            attributes.push(KeyValue::new(
+                "exception.cause",
+                Value::Array(causes.into()),
+            ));
         }
         put_event(d, Str::from_static("exception"), attributes);
         d.set_status(Status::error(message));
@@ -550,7 +581,11 @@ impl SpanBuilder<'_> {
     }
 
     /// Adds a link to another span context.
-    pub fn link(mut self, context: SpanContext, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
+    pub fn link(
+        mut self,
+        context: SpanContext,
+        attributes: impl IntoIterator<Item = KeyValue>,
+    ) -> Self {
         if enabled() {
             self.links.push(Link {
                 context,

@@ -171,8 +171,7 @@ fn valid_value(v: &str) -> bool {
     !b.is_empty()
         && b.len() <= 256
         && b[b.len() - 1] != b' '
-        && b
-            .iter()
+        && b.iter()
             .all(|&c| (0x20..=0x7e).contains(&c) && c != b',' && c != b'=')
 }
 

@@ -31,7 +31,11 @@ async fn guard_held_across_await_in_spawned_task_stays_current_on_any_worker() {
             threads.insert(std::thread::current().id());
             hop(1).await;
             // Still current after resuming, wherever we resumed.
-            assert_eq!(telemetry::current_span().unwrap().span_id, _root.span_id(), "iteration {i}");
+            assert_eq!(
+                telemetry::current_span().unwrap().span_id,
+                _root.span_id(),
+                "iteration {i}"
+            );
         }
         TRACER.in_span("child", |_| {});
         threads.len()
@@ -63,7 +67,10 @@ async fn a_task_never_sees_another_tasks_span_between_polls() {
     let spans = p.finish().await;
     spans.assert_parent("a.child", "a");
     spans.assert_root("b.root");
-    assert_ne!(spans.get("a").context.trace_id, spans.get("b.root").context.trace_id);
+    assert_ne!(
+        spans.get("a").context.trace_id,
+        spans.get("b.root").context.trace_id
+    );
 }
 
 async fn branch(name: &'static str, child: &'static str, delay_ms: u64) {
@@ -213,7 +220,9 @@ async fn remote_parent_is_honoured() {
         telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
         telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
         telemetry::TraceFlags::SAMPLED,
-        telemetry::TraceState::default().insert("congo", "t61rcWkgMzE").unwrap(),
+        telemetry::TraceState::default()
+            .insert("congo", "t61rcWkgMzE")
+            .unwrap(),
         true,
     );
     async {

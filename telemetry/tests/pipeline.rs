@@ -27,11 +27,13 @@ async fn invalid_settings_name_the_setting_and_range() {
     );
     let err = telemetry::init(Config::new().with_drain_interval(Duration::ZERO)).unwrap_err();
     assert!(err.to_string().contains("`drain_interval`"), "{err}");
-    let err = telemetry::init(
-        Config::new().with_sampler(telemetry::Sampler::TraceIdRatioBased(2.0)),
-    )
-    .unwrap_err();
-    assert!(err.to_string().contains("`sampler`") && err.to_string().contains("0.0 to 1.0"), "{err}");
+    let err =
+        telemetry::init(Config::new().with_sampler(telemetry::Sampler::TraceIdRatioBased(2.0)))
+            .unwrap_err();
+    assert!(
+        err.to_string().contains("`sampler`") && err.to_string().contains("0.0 to 1.0"),
+        "{err}"
+    );
     // Nothing was started: a valid init now succeeds.
     let t = telemetry::init(Config::new()).unwrap();
     t.shutdown().await;
@@ -40,7 +42,10 @@ async fn invalid_settings_name_the_setting_and_range() {
 #[tokio::test]
 async fn a_second_pipeline_is_refused_until_shutdown() {
     let p = common::start(Config::new()).await;
-    assert!(matches!(telemetry::init(Config::new()), Err(InitError::AlreadyRunning)));
+    assert!(matches!(
+        telemetry::init(Config::new()),
+        Err(InitError::AlreadyRunning)
+    ));
     p.telemetry.shutdown().await;
     let again = telemetry::init(Config::new()).unwrap();
     again.shutdown().await;
@@ -186,7 +191,10 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
     let by_name = |n: &str| stats.sinks.iter().find(|s| s.name == n).unwrap().clone();
     let memory = by_name("memory");
     assert_eq!(memory.spans_delivered, total as u64);
-    assert_eq!(memory.errors + memory.panics + memory.timeouts + memory.spans_dropped, 0);
+    assert_eq!(
+        memory.errors + memory.panics + memory.timeouts + memory.spans_dropped,
+        0
+    );
     let failing = by_name("failing");
     assert!(failing.errors > 0 && failing.spans_delivered == 0);
     assert_eq!(failing.last_error.as_deref(), Some("collector said no"));
@@ -226,12 +234,23 @@ async fn overload_accounting_is_exact_and_memory_is_bounded() {
     p.telemetry.shutdown().await;
     let stats = p.telemetry.stats();
     assert_eq!(stats.spans_recorded, 4 * per_thread);
-    assert_eq!(stats.spans_recorded, stats.spans_exported + stats.spans_dropped);
-    assert!(stats.spans_dropped > 0, "the producers never outran the drain: {stats:?}");
+    assert_eq!(
+        stats.spans_recorded,
+        stats.spans_exported + stats.spans_dropped
+    );
+    assert!(
+        stats.spans_dropped > 0,
+        "the producers never outran the drain: {stats:?}"
+    );
     // Memory: the sink keeps its 1000; each producer thread held at most one 256-slot ring.
     assert!(sink.len() <= 1_000);
     assert_eq!(
         sink.evicted() + sink.len() as u64,
-        stats.sinks.iter().find(|s| s.name == "memory").unwrap().spans_delivered
+        stats
+            .sinks
+            .iter()
+            .find(|s| s.name == "memory")
+            .unwrap()
+            .spans_delivered
     );
 }

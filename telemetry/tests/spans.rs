@@ -109,7 +109,10 @@ impl std::error::Error for Outer {
 async fn record_error_adds_an_exception_event_and_error_status() {
     let p = common::start(config()).await;
     TRACER.in_span("failing", |s| {
-        let e = Outer(std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"));
+        let e = Outer(std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "no such file",
+        ));
         s.record_error(&e);
         let dynamic: &dyn std::error::Error = &e;
         s.record_error(dynamic);
@@ -119,7 +122,12 @@ async fn record_error_adds_an_exception_event_and_error_status() {
     assert_eq!(s.status, Status::error("loading config failed"));
     let ev = &s.events[0];
     assert_eq!(ev.name, "exception");
-    let attr = |k: &str| ev.attributes.iter().find(|kv| kv.key == k).map(|kv| kv.value.to_string());
+    let attr = |k: &str| {
+        ev.attributes
+            .iter()
+            .find(|kv| kv.key == k)
+            .map(|kv| kv.value.to_string())
+    };
     assert_eq!(attr("exception.type").unwrap(), "spans::Outer");
     assert_eq!(attr("exception.message").unwrap(), "loading config failed");
     assert_eq!(attr("exception.cause").unwrap(), "[no such file]");
@@ -189,7 +197,11 @@ async fn times_are_unix_nanos_and_ordered() {
     }
     let spans = p.finish().await;
     let s = spans.get("timed");
-    assert!(s.duration_nanos() >= 19_000_000, "duration {}", s.duration_nanos());
+    assert!(
+        s.duration_nanos() >= 19_000_000,
+        "duration {}",
+        s.duration_nanos()
+    );
     // Anchored to wall time: within a second of the SystemTime read before the span.
     assert!(s.start_time_unix_nano.abs_diff(before) < 1_000_000_000);
 }

@@ -65,11 +65,18 @@ impl Spans {
             c.parent_span_id, p.context.span_id,
             "{child:?} should be a child of {parent:?}"
         );
-        assert_eq!(c.context.trace_id, p.context.trace_id, "{child:?} and {parent:?} should share a trace");
+        assert_eq!(
+            c.context.trace_id, p.context.trace_id,
+            "{child:?} and {parent:?} should share a trace"
+        );
     }
 
     pub(crate) fn assert_root(&self, name: &str) {
-        assert_eq!(self.get(name).parent_span_id, SpanId::INVALID, "{name:?} should be a root span");
+        assert_eq!(
+            self.get(name).parent_span_id,
+            SpanId::INVALID,
+            "{name:?} should be a root span"
+        );
     }
 
     pub(crate) fn by_id(&self) -> HashMap<SpanId, &SpanData> {

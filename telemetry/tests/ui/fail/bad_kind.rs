@@ -1,0 +1,8 @@
+use telemetry::trace;
+
+#[trace(kind = sever)]
+fn f() {}
+
+fn main() {
+    f();
+}

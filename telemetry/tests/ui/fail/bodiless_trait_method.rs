@@ -1,0 +1,8 @@
+use telemetry::trace;
+
+trait Store {
+    #[trace]
+    fn load(&self) -> u32;
+}
+
+fn main() {}

@@ -1,0 +1,10 @@
+use telemetry::trace;
+
+#[trace]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

@@ -1,0 +1,10 @@
+use telemetry::trace;
+
+#[trace(err)]
+fn count() -> u32 {
+    3
+}
+
+fn main() {
+    count();
+}

@@ -1,0 +1,8 @@
+use telemetry::trace;
+
+#[trace(level = "info")]
+fn f() {}
+
+fn main() {
+    f();
+}
