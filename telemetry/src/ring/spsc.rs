@@ -34,10 +34,10 @@
 //!   Release store, so the consumer is done reading the slots it freed) only when the
 //!   cached copy says the ring is at least half full. So while the consumer keeps up,
 //!   a push touches only the producer's cache line and the slot, and reads the
-//!   consumer's line once every `capacity / 2` pushes. (Reloading already at half full,
-//!   rather than only when full, keeps the length estimate `push` returns accurate at
-//!   and above half full, where callers compare it with their high-water mark; a stale
-//!   estimate there would wake the drain on every push.)
+//!   consumer's line roughly once per `capacity / 2` pushes. (Reloading already at
+//!   half full, rather than only when full, keeps the length estimate `push` returns
+//!   accurate at and above half full, where callers compare it with their high-water
+//!   mark; a stale estimate there would wake the drain on every push.)
 //!
 //! # Why `unsafe`
 //!
@@ -130,9 +130,9 @@ pub(crate) struct SpscRing<T> {
     consumer: CachePadded<ConsumerSide>,
     /// `capacity - 1`; `capacity` is a power of two.
     mask: usize,
-    /// The producer reloads `head` when the ring holds at least this many values
-    /// (`capacity / 2 - 1`, so every length estimate of `capacity / 2` or more that
-    /// `push` returns is computed from a fresh `head`).
+    /// `capacity / 2 - 1`: the producer reloads `head` when its cached view says the
+    /// ring holds at least this many values, so every length estimate of
+    /// `capacity / 2` or more that `push` returns is computed from a fresh `head`.
     refresh_at: usize,
     slots: Box<[UnsafeCell<MaybeUninit<T>>]>,
 }
@@ -642,18 +642,40 @@ mod tests {
 
 #[cfg(all(test, telemetry_loom))]
 mod loom_tests {
+    //! The thread roles are chosen around loom 0.7's DPOR gaps (tokio-rs/loom#392,
+    //! #166): a spawned thread whose first operation is an atomic load, such as a
+    //! producer (`push` starts by loading `tail`), can make loom stop after a single
+    //! execution. So the test thread produces and spawned threads consume (or start
+    //! by taking a mutex), and every model asserts that loom explored several
+    //! executions.
     use super::SpscRing;
     use loom::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     use loom::sync::{Arc, Mutex};
     use loom::thread;
 
-    /// Pushes 0..n from the calling thread; returns (accepted, rejected count).
-    fn produce(ring: &SpscRing<u32>, n: u32) -> (Vec<u32>, u32) {
+    /// Runs `f` under loom and asserts that more than `min` executions were explored.
+    fn model(min: usize, f: impl Fn() + Sync + Send + 'static) {
+        let executions = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = executions.clone();
+        loom::model(move || {
+            counter.fetch_add(1, Relaxed);
+            f();
+        });
+        let executions = executions.load(Relaxed);
+        eprintln!("loom explored {executions} executions");
+        assert!(
+            executions > min,
+            "loom explored only {executions} executions"
+        );
+    }
+
+    /// Pushes `values` from the calling thread; returns (accepted, rejected count).
+    fn produce(ring: &SpscRing<u32>, values: std::ops::Range<u32>) -> (Vec<u32>, usize) {
         let mut accepted = Vec::new();
         let mut rejected = 0;
-        for i in 0..n {
-            // SAFETY: each model has one producing thread at a time; the calling
-            // thread is it.
+        for i in values {
+            // SAFETY: in every model at most one thread produces at a time (the test
+            // thread, or the holder of the handover mutex).
             match unsafe { ring.push(i) } {
                 Ok(_) => accepted.push(i),
                 Err(v) => {
@@ -667,65 +689,67 @@ mod loom_tests {
 
     #[test]
     fn push_against_drain_into_loses_nothing() {
-        loom::model(|| {
+        model(10, || {
             let ring = Arc::new(SpscRing::new(2));
-            let producer = {
+            let consumer = {
                 let ring = ring.clone();
-                thread::spawn(move || produce(&ring, 3))
+                thread::spawn(move || {
+                    let mut received = Vec::new();
+                    ring.drain_into(&mut received, usize::MAX);
+                    ring.drain_into(&mut received, 1);
+                    received
+                })
             };
-            let mut received = Vec::new();
-            ring.drain_into(&mut received, usize::MAX);
-            let (accepted, rejected) = producer.join().expect("producer panicked");
+            let (accepted, rejected) = produce(&ring, 0..3);
+            let mut received = consumer.join().expect("consumer panicked");
             ring.drain_into(&mut received, usize::MAX);
             assert_eq!(received, accepted);
-            assert_eq!(accepted.len() as u32 + rejected, 3);
+            assert_eq!(accepted.len() + rejected, 3);
         });
     }
 
     #[test]
     fn push_against_pop_loses_nothing() {
-        loom::model(|| {
+        model(10, || {
             let ring = Arc::new(SpscRing::new(2));
-            let producer = {
+            let consumer = {
                 let ring = ring.clone();
-                thread::spawn(move || produce(&ring, 3))
+                thread::spawn(move || {
+                    // SAFETY: this thread is the only consumer until it is joined.
+                    let first = unsafe { ring.pop() };
+                    // SAFETY: as above.
+                    let second = unsafe { ring.pop() };
+                    first.into_iter().chain(second).collect::<Vec<_>>()
+                })
             };
-            let mut received = Vec::new();
-            for _ in 0..2 {
-                // SAFETY: this thread is the model's only consumer.
-                received.extend(unsafe { ring.pop() });
-            }
-            let (accepted, rejected) = producer.join().expect("producer panicked");
+            let (accepted, rejected) = produce(&ring, 0..3);
+            let mut received = consumer.join().expect("consumer panicked");
             ring.drain_into(&mut received, usize::MAX);
             assert_eq!(received, accepted);
-            assert_eq!(accepted.len() as u32 + rejected, 3);
+            assert_eq!(accepted.len() + rejected, 3);
         });
     }
 
     #[test]
     fn producer_handover_through_a_mutex_loses_nothing() {
-        loom::model(|| {
+        model(10, || {
             let ring = Arc::new(SpscRing::new(2));
-            // The producer role, handed from one thread to the next by the mutex.
+            // Holding this lock is the right to push; it orders successive producers.
             let producer_role = Arc::new(Mutex::new(Vec::new()));
-            let producers: Vec<_> = [10u32, 20]
+            let producers: Vec<_> = [0..2, 10..11]
                 .into_iter()
-                .map(|base| {
+                .map(|values| {
                     let (ring, role) = (ring.clone(), producer_role.clone());
                     thread::spawn(move || {
                         let mut accepted = role.lock().expect("poisoned");
-                        // SAFETY: pushes happen only while holding `role`, which
-                        // orders successive producers.
-                        if unsafe { ring.push(base) }.is_ok() {
-                            accepted.push(base);
-                        }
+                        accepted.extend(produce(&ring, values).0);
                     })
                 })
                 .collect();
             let mut received = Vec::new();
             ring.drain_into(&mut received, usize::MAX);
-            for p in producers {
-                p.join().expect("producer panicked");
+            for producer in producers {
+                producer.join().expect("producer panicked");
             }
             ring.drain_into(&mut received, usize::MAX);
             let accepted = producer_role.lock().expect("poisoned").clone();
@@ -744,30 +768,31 @@ mod loom_tests {
 
     #[test]
     fn dropping_the_ring_drops_queued_values_once() {
-        loom::model(|| {
+        model(10, || {
             let drops = Arc::new(AtomicUsize::new(0));
             let ring = Arc::new(SpscRing::new(2));
-            let producer = {
-                let (ring, drops) = (ring.clone(), drops.clone());
+            let consumer = {
+                let ring = ring.clone();
                 thread::spawn(move || {
-                    for _ in 0..3 {
-                        // SAFETY: this thread is the model's only producer.
-                        // A rejected value comes back in `Err` and is dropped here.
-                        let _ = unsafe { ring.push(Tracked(drops.clone())) };
-                    }
+                    let mut taken = Vec::new();
+                    ring.drain_into(&mut taken, 1);
+                    taken.len() // the taken values are dropped here
                 })
             };
-            let mut taken = Vec::new();
-            ring.drain_into(&mut taken, 1);
-            drop(taken);
-            producer.join().expect("producer panicked");
+            for _ in 0..3 {
+                // SAFETY: the test thread is the only producer. A rejected value
+                // comes back in `Err` and is dropped right here.
+                let _ = unsafe { ring.push(Tracked(drops.clone())) };
+            }
+            consumer.join().expect("consumer panicked");
             let ring = Arc::try_unwrap(ring).unwrap_or_else(|_| panic!("ring still shared"));
             let queued = ring.len();
             let before = drops.load(Relaxed);
             drop(ring);
             assert_eq!(drops.load(Relaxed), before + queued);
-            // Each of the 3 values dropped exactly once: taken, rejected or queued.
-            // (loom also reports any `Arc<AtomicUsize>` clone leaked.)
+            // Each of the 3 values was dropped exactly once: taken by the consumer,
+            // rejected, or still queued. (loom also fails the model if a clone of the
+            // `Arc` leaks.)
             assert_eq!(drops.load(Relaxed), 3);
         });
     }
