@@ -75,6 +75,11 @@ impl Span {
 
     #[inline(never)]
     fn begin_enabled(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
+        Self::begin_inline(scope, name, kind, parent)
+    }
+
+    #[inline(always)]
+    fn begin_inline(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
         let (trace_id, parent_id, slot, parent_remote, state) = match parent {
             Parent::Active => {
                 let cur = context::current();
@@ -297,16 +302,15 @@ impl Span {
     /// Ends the span now (the same as dropping it).
     pub fn end(self) {}
 
-    /// Moves the state out, leaving a no-op span.
-    #[inline]
-    fn take_inner(mut self) -> ManuallyDrop<Inner> {
-        std::mem::replace(&mut self.inner, ManuallyDrop::new(Inner::Noop))
-    }
-
     /// Records the end time and hands a recording span to the thread's ring; drops an
     /// unsampled one. Out of line so that dropping a no-op span inlines to a compare.
     #[inline(never)]
     fn end_recording(&mut self) {
+        self.end_inline();
+    }
+
+    #[inline(always)]
+    fn end_inline(&mut self) {
         let inner = std::mem::replace(&mut self.inner, ManuallyDrop::new(Inner::Noop));
         if let Inner::Recording(mut r) = ManuallyDrop::into_inner(inner) {
             r.end = clock::raw_now();
@@ -386,9 +390,7 @@ impl SpanGuard {
 
     #[inline(never)]
     fn start(&mut self, scope: &Str, name: Str) {
-        *self.span.inner = ManuallyDrop::into_inner(
-            Span::begin_enabled(scope, name, SpanKind::Internal, Parent::Active).take_inner(),
-        );
+        self.span = Span::begin_inline(scope, name, SpanKind::Internal, Parent::Active);
         self.make_current();
     }
 
@@ -443,18 +445,20 @@ impl Drop for SpanGuard {
     #[inline(always)]
     fn drop(&mut self) {
         if self.saved.is_some() {
-            self.leave();
+            self.finish();
         }
     }
 }
 
 impl SpanGuard {
+    /// Puts the previous context back, then ends the span: one out-of-line call.
     #[inline(never)]
-    fn leave(&mut self) {
+    fn finish(&mut self) {
         let saved = std::mem::replace(&mut self.saved, ManuallyDrop::new(None));
         if let Some(saved) = ManuallyDrop::into_inner(saved) {
             context::restore_if_current(self.span.span_id(), saved);
         }
+        self.span.end_inline();
     }
 }
 
