@@ -12,9 +12,13 @@ use std::fmt;
 /// assert!(id.is_valid());
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-// 8-byte alignment (not `u128`'s 16) keeps the structs that embed it free of padding.
-#[repr(Rust, packed(8))]
-pub struct TraceId(u128);
+// Two words, not a `u128`: 8-byte alignment keeps the structs that embed it free of
+// padding, and copies use 8-byte moves that store-to-load forwarding handles (a 16-byte
+// load of a value written as two halves stalls).
+pub struct TraceId {
+    hi: u64,
+    lo: u64,
+}
 
 /// A 64-bit span identifier. The all-zero value is invalid.
 ///
@@ -35,33 +39,27 @@ pub struct ParseIdError {
 }
 
 macro_rules! id_impl {
-    ($ty:ident, $int:ty, $len:expr, $what:expr) => {
+    ($ty:ident, $int:ty, $to:ident, $len:expr, $what:expr) => {
         impl $ty {
             /// The invalid, all-zero identifier.
-            pub const INVALID: Self = Self(0);
-
-            /// Builds an identifier from its integer value.
-            #[inline]
-            pub const fn from_raw(v: $int) -> Self {
-                Self(v)
-            }
+            pub const INVALID: Self = Self::from_raw(0);
 
             /// Builds an identifier from big-endian bytes.
             #[inline]
             pub const fn from_bytes(b: [u8; $len / 2]) -> Self {
-                Self(<$int>::from_be_bytes(b))
+                Self::from_raw(<$int>::from_be_bytes(b))
             }
 
             /// The big-endian bytes of the identifier.
             #[inline]
             pub const fn to_bytes(self) -> [u8; $len / 2] {
-                self.0.to_be_bytes()
+                self.$to().to_be_bytes()
             }
 
             /// `false` for the all-zero identifier.
             #[inline]
             pub const fn is_valid(self) -> bool {
-                self.0 != 0
+                self.$to() != 0
             }
 
             /// Parses exactly
@@ -75,14 +73,15 @@ macro_rules! id_impl {
                 if s.len() != $len || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
                     return Err(err);
                 }
-                <$int>::from_str_radix(s, 16).map(Self).map_err(|_| err)
+                <$int>::from_str_radix(s, 16)
+                    .map(Self::from_raw)
+                    .map_err(|_| err)
             }
         }
 
         impl fmt::Display for $ty {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                let v = self.0;
-                write!(f, "{:0width$x}", v, width = $len)
+                write!(f, "{:0width$x}", self.$to(), width = $len)
             }
         }
 
@@ -94,26 +93,48 @@ macro_rules! id_impl {
     };
 }
 
-id_impl!(TraceId, u128, 32, "trace id");
-id_impl!(SpanId, u64, 16, "span id");
+id_impl!(TraceId, u128, to_u128, 32, "trace id");
+id_impl!(SpanId, u64, to_u64, 16, "span id");
 
 impl TraceId {
+    /// Builds an identifier from its integer value.
+    #[inline]
+    pub const fn from_raw(v: u128) -> Self {
+        Self {
+            hi: (v >> 64) as u64,
+            lo: v as u64,
+        }
+    }
+
     /// The integer value.
     #[inline]
     pub const fn to_u128(self) -> u128 {
-        self.0
+        ((self.hi as u128) << 64) | self.lo as u128
+    }
+
+    /// The low 64 bits (the random part W3C level 2 sampling decisions use).
+    #[inline]
+    pub(crate) const fn low_u64(self) -> u64 {
+        self.lo
     }
 
     /// A fresh random, valid trace id from the calling thread's generator.
     #[inline]
     pub fn random() -> Self {
-        let hi = next_u64();
-        let lo = next_nonzero_u64();
-        Self(((hi as u128) << 64) | lo as u128)
+        Self {
+            hi: next_u64(),
+            lo: next_nonzero_u64(),
+        }
     }
 }
 
 impl SpanId {
+    /// Builds an identifier from its integer value.
+    #[inline]
+    pub const fn from_raw(v: u64) -> Self {
+        Self(v)
+    }
+
     /// The integer value.
     #[inline]
     pub const fn to_u64(self) -> u64 {

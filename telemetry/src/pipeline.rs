@@ -173,7 +173,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         workers,
         max_batch: config.max_batch_size,
         sink_timeout: config.sink_timeout,
-        buf: Vec::new(),
+        enqueue_wait: config.sink_timeout.min(config.drain_interval),
     };
     let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval, running));
     recording::set_enabled(true);
@@ -219,7 +219,8 @@ struct Drain {
     workers: Vec<tokio::task::JoinHandle<()>>,
     max_batch: usize,
     sink_timeout: Duration,
-    buf: Vec<SpanData>,
+    /// How long the drain waits for room in a full sink queue; see `offer`.
+    enqueue_wait: Duration,
 }
 
 impl Drain {
@@ -240,15 +241,15 @@ impl Drain {
                 c = commands.recv() => c,
             };
             match command {
-                None => self.drain_once(),
+                None => self.drain_once().await,
                 Some(Command::DrainNow(ack)) => {
-                    self.drain_once();
+                    self.drain_once().await;
                     self.flush_sinks().await;
                     let _ = ack.send(());
                 }
                 Some(Command::Shutdown(ack)) => {
                     recording::set_enabled(false);
-                    self.drain_once();
+                    self.drain_once().await;
                     self.close_sinks().await;
                     let _ = ack.send(());
                     return;
@@ -257,18 +258,32 @@ impl Drain {
         }
     }
 
-    fn drain_once(&mut self) {
+    async fn drain_once(&mut self) {
         let started = Instant::now();
-        let shared = &self.shared;
-        let buf = &mut self.buf;
-        ring::drain(|raw| buf.push(raw.take_span_data()));
-        shared.exported.fetch_add(self.buf.len() as u64, Relaxed);
-        while !self.buf.is_empty() {
-            let n = self.buf.len().min(self.max_batch);
-            let batch: SpanBatch = Arc::new(self.buf.drain(..n).collect());
-            self.broadcast(Msg::Spans, batch, |c, b| {
-                c.spans_dropped.fetch_add(b.len() as u64, Relaxed);
-            });
+        let max = self.max_batch;
+        let mut batches: Vec<SpanBatch> = Vec::new();
+        let mut batch: Vec<SpanData> = Vec::new();
+        let drained = ring::drain(|raw| {
+            if batch.capacity() == 0 {
+                batch.reserve_exact(max);
+            }
+            batch.push(raw.take_span_data());
+            if batch.len() == max {
+                batches.push(Arc::new(std::mem::take(&mut batch)));
+            }
+        });
+        if !batch.is_empty() {
+            batches.push(Arc::new(batch));
+        }
+        let shared = self.shared.clone();
+        shared.exported.fetch_add(drained as u64, Relaxed);
+        let mut stalled = vec![false; self.senders.len()];
+        for batch in batches {
+            let n = batch.len() as u64;
+            self.offer(Msg::Spans, batch, &mut stalled, |c| {
+                c.spans_dropped.fetch_add(n, Relaxed);
+            })
+            .await;
         }
         shared.drains.fetch_add(1, Relaxed);
         shared
@@ -278,19 +293,37 @@ impl Drain {
             time_unix_nano: clock::unix_nanos_now(),
             pipeline: shared.stats(),
         });
-        self.broadcast(Msg::Metrics, snapshot, |_, _| {});
+        self.offer(Msg::Metrics, snapshot, &mut stalled, |_| {})
+            .await;
     }
 
-    /// Offers `item` to every sink's queue; a full queue drops it for that sink only.
-    fn broadcast<T: Clone>(
+    /// Offers `item` to every sink's queue. A full queue gets up to `enqueue_wait` to
+    /// make room (its worker may simply not have run yet); a sink that still has no room
+    /// is marked stalled for the rest of this drain cycle and loses the item, counted,
+    /// so one slow or hung sink costs the others at most one wait per cycle.
+    async fn offer<T: Clone>(
         &self,
         wrap: fn(T) -> Msg,
         item: T,
-        on_full: impl Fn(&SinkCounters, &T),
+        stalled: &mut [bool],
+        on_drop: impl Fn(&SinkCounters),
     ) {
-        for (tx, c) in self.senders.iter().zip(&self.shared.sinks) {
-            if tx.try_send(wrap(item.clone())).is_err() {
-                on_full(c, &item);
+        let sinks = self.senders.iter().zip(&self.shared.sinks);
+        for ((tx, counters), stalled) in sinks.zip(stalled.iter_mut()) {
+            let msg = match tx.try_send(wrap(item.clone())) {
+                Ok(()) => continue,
+                Err(mpsc::error::TrySendError::Full(msg)) if !*stalled => msg,
+                Err(_) => {
+                    on_drop(counters);
+                    continue;
+                }
+            };
+            match tokio::time::timeout(self.enqueue_wait, tx.send(msg)).await {
+                Ok(Ok(())) => {}
+                _ => {
+                    *stalled = true;
+                    on_drop(counters);
+                }
             }
         }
     }

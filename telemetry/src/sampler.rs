@@ -149,7 +149,7 @@ impl Slot {
 
 #[inline]
 fn decide(threshold: u64, trace_id: TraceId) -> bool {
-    (trace_id.to_u128() as u64 & MASK) < threshold
+    (trace_id.low_u64() & MASK) < threshold
 }
 
 /// The installed sampler, compiled to one threshold per parent situation, so the hot

@@ -390,8 +390,11 @@ impl SpanGuard {
 
     #[inline(never)]
     fn start(&mut self, scope: &Str, name: Str) {
-        self.span = Span::begin_inline(scope, name, SpanKind::Internal, Parent::Active);
-        self.make_current();
+        let span = Span::begin_inline(scope, name, SpanKind::Internal, Parent::Active);
+        // Enter from the local (ids still in registers), then store: reading the ids
+        // back from `self` right after writing them stalls store-to-load forwarding.
+        *self.saved = Self::enter_span(&span);
+        self.span = span;
     }
 
     #[inline(always)]
@@ -408,7 +411,12 @@ impl SpanGuard {
 
     #[inline]
     fn make_current(&mut self) {
-        *self.saved = match &*self.span.inner {
+        *self.saved = Self::enter_span(&self.span);
+    }
+
+    #[inline(always)]
+    fn enter_span(span: &Span) -> Option<Saved> {
+        match &*span.inner {
             Inner::Noop => None,
             Inner::Unsampled(ids, state) => Some(context::enter_parts(
                 ids.trace_id,
@@ -424,7 +432,7 @@ impl SpanGuard {
                 false,
                 r.state(),
             )),
-        };
+        }
     }
 }
 

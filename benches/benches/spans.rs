@@ -1,0 +1,428 @@
+//! Span start+end of `telemetry` beside fastrace, `tracing` (Registry + a trivial
+//! layer), `tracing` + `tracing-opentelemetry` + the OpenTelemetry SDK, and the SDK's
+//! tracer directly, in one run:
+//!
+//! ```sh
+//! cargo bench -p telemetry-benches --features peers
+//! ```
+//!
+//! Groups: `disabled`, `unsampled`, `sampled`, `sampled_3_attrs`, `nested_child`,
+//! `drain_throughput`. Only one `telemetry` pipeline can run per process, so each group
+//! that needs one starts it and shuts it down at its end, printing its stats. The
+//! fastrace reporter is a process global and is set once, before `sampled`; `tracing`
+//! subscribers are scoped to each benchmark with `with_default`.
+//!
+//! fastrace benchmarks with its collector running time each sample on a fresh thread and
+//! flush the collector after it (`fastrace_sample`): its collector falls behind a tight
+//! loop, and the backlog would otherwise slow every later benchmark. Those figures are the
+//! recording thread's cost while the collector is not backlogged; `src/bin/memory.rs`
+//! shows the sustained behaviour (memory of both libraries under load).
+#![forbid(unsafe_code)]
+
+use criterion::{Criterion, SamplingMode, Throughput};
+use fastrace::collector::{Config as FastraceConfig, SpanContext as FastraceContext};
+use fastrace::local::LocalSpan;
+use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
+use opentelemetry::KeyValue as OtelKeyValue;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    Sampler as OtelSampler, SdkTracerProvider, SpanData as OtelSpanData, SpanExporter,
+};
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+use telemetry::{Config, Sampler, Telemetry, Tracer};
+use telemetry_benches::{DiscardReporter, DiscardSink};
+use tokio::runtime::Runtime;
+use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt as _};
+
+static TRACER: Tracer = Tracer::new("bench");
+
+/// Local spans per fastrace root in the "sustained local span" benchmarks. fastrace keeps
+/// a root's local spans in a thread-local queue of 10,240 until the root's local parent
+/// guard drops; past that, new local spans are no-ops. So the loop ends the root (which
+/// submits its local spans to the collector) every `FASTRACE_CHUNK` spans, and that cost,
+/// amortised, is part of the figure.
+const FASTRACE_CHUNK: u64 = 1000;
+
+/// Spans pushed before each timed `drain_now` in `drain_throughput`.
+const DRAIN_SPANS: u64 = 100_000;
+
+/// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
+/// creating, entering and closing a span.
+struct NoopLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
+    fn on_new_span(
+        &self,
+        _attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: LayerContext<'_, S>,
+    ) {
+    }
+
+    fn on_close(&self, _id: tracing::span::Id, _ctx: LayerContext<'_, S>) {}
+}
+
+/// An OpenTelemetry SDK exporter that drops every batch.
+#[derive(Debug)]
+struct DiscardExporter;
+
+impl SpanExporter for DiscardExporter {
+    fn export(
+        &self,
+        batch: Vec<OtelSpanData>,
+    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
+/// An SDK tracer provider with a batch span processor feeding [`DiscardExporter`].
+fn otel_provider(sampler: OtelSampler) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_sampler(sampler)
+        .with_batch_exporter(DiscardExporter)
+        .build()
+}
+
+/// Starts our pipeline on `rt` with a discarding sink.
+fn start_pipeline(rt: &Runtime, config: Config) -> Telemetry {
+    let _enter = rt.enter();
+    telemetry::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
+}
+
+/// Shuts our pipeline down and prints its stats once.
+fn stop_pipeline(rt: &Runtime, pipeline: Telemetry, group: &str) {
+    rt.block_on(pipeline.shutdown());
+    let s = pipeline.stats();
+    let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();
+    eprintln!(
+        "[{group}] telemetry stats: recorded {} sampled_out {} exported {} dropped (ring full) {} \
+         dropped (sink queue full) {} drains {}",
+        s.spans_recorded,
+        s.spans_sampled_out,
+        s.spans_exported,
+        s.spans_dropped,
+        sink_dropped,
+        s.drains
+    );
+}
+
+/// Times `run(iters)` on a new thread, then flushes fastrace's collector.
+///
+/// fastrace's collector falls behind a thread recording in a tight loop, and the commands
+/// it has not taken yet queue without bound in that thread's thread-local sender (RSS grew
+/// by ~270 MB/s in `sampled/fastrace/local_span_in_root` here). A fresh thread per sample,
+/// whose exit discards that backlog, and a flush after it keep one sample's backlog from
+/// slowing the next sample or benchmark (ours included).
+fn fastrace_sample(iters: u64, run: fn(u64) -> Duration) -> Duration {
+    let elapsed = std::thread::spawn(move || {
+        // Registers the thread with the collector before the clock starts.
+        drop(fastrace::Span::root("warm-up", FastraceContext::random()));
+        run(iters)
+    })
+    .join()
+    .expect("fastrace sample thread panicked");
+    fastrace::flush();
+    elapsed
+}
+
+/// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] local spans
+/// each (with a local span `parent` around them if `nested`), timing everything, root
+/// start and end included.
+fn fastrace_in_roots(iters: u64, nested: bool, body: fn()) -> Duration {
+    let start = Instant::now();
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(FASTRACE_CHUNK);
+        let root = fastrace::Span::root("root", FastraceContext::random());
+        let guard = root.set_local_parent();
+        let parent = nested.then(|| LocalSpan::enter_with_local_parent("parent"));
+        for _ in 0..n {
+            body();
+        }
+        drop(parent);
+        drop(guard);
+        drop(root);
+        left -= n;
+    }
+    start.elapsed()
+}
+
+/// A fastrace root span started and ended `iters` times.
+fn fastrace_roots(iters: u64) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iters {
+        let root = fastrace::Span::root("bench", FastraceContext::random());
+        black_box(&root);
+    }
+    start.elapsed()
+}
+
+fn tracing_registry() -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::registry().with(NoopLayer)
+}
+
+/// 1. Nothing initialised: ours before `init`, fastrace with no local parent, `tracing`
+///    with no subscriber.
+fn disabled(c: &mut Criterion) {
+    let mut g = c.benchmark_group("disabled");
+    g.bench_function("telemetry/start_span", |b| {
+        b.iter(|| {
+            let span = TRACER.start_span("bench");
+            black_box(&span);
+        })
+    });
+    g.bench_function("fastrace/local_span_no_parent", |b| {
+        b.iter(|| {
+            let span = LocalSpan::enter_with_local_parent("bench");
+            black_box(&span);
+        })
+    });
+    g.bench_function("tracing/no_subscriber", |b| {
+        b.iter(|| {
+            let span = tracing::info_span!("bench");
+            let _entered = span.enter();
+            black_box(&span);
+        })
+    });
+    g.finish();
+}
+
+/// 2. Parent-based AlwaysOff: the span is started, gets ids, and records nothing.
+fn unsampled(c: &mut Criterion, rt: &Runtime) {
+    let pipeline = start_pipeline(
+        rt,
+        Config::new().with_sampler(Sampler::parent_based(Sampler::AlwaysOff)),
+    );
+    let provider = otel_provider(OtelSampler::ParentBased(Box::new(OtelSampler::AlwaysOff)));
+    let tracer = provider.tracer("bench");
+
+    let mut g = c.benchmark_group("unsampled");
+    g.bench_function("telemetry/start_span", |b| {
+        b.iter(|| {
+            let span = TRACER.start_span("bench");
+            black_box(&span);
+        })
+    });
+    g.bench_function("otel_sdk/tracer_start_end", |b| {
+        b.iter(|| {
+            let mut span = tracer.start("bench");
+            black_box(&mut span);
+            span.end();
+        })
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "unsampled");
+    let _ = provider.shutdown();
+}
+
+/// 3. Every span recorded and exported to a sink that discards it.
+fn sampled(c: &mut Criterion, rt: &Runtime, otel: &SdkTracerProvider) {
+    let pipeline = start_pipeline(rt, Config::new().with_ring_capacity(1 << 16));
+    let tracer = otel.tracer("bench");
+
+    let mut g = c.benchmark_group("sampled");
+    g.bench_function("telemetry/start_span", |b| {
+        b.iter(|| {
+            let span = TRACER.start_span("bench");
+            black_box(&span);
+        })
+    });
+    g.bench_function("fastrace/local_span_in_root", |b| {
+        b.iter_custom(|iters| {
+            fastrace_sample(iters, |n| {
+                fastrace_in_roots(n, false, || {
+                    let span = LocalSpan::enter_with_local_parent("bench");
+                    black_box(&span);
+                })
+            })
+        })
+    });
+    tracing::subscriber::with_default(tracing_registry(), || {
+        g.bench_function("tracing/registry_noop_layer", |b| {
+            b.iter(|| {
+                let span = tracing::info_span!("bench");
+                let _entered = span.enter();
+                black_box(&span);
+            })
+        });
+    });
+    let otel_layer = tracing_opentelemetry::layer().with_tracer(otel.tracer("bench"));
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(otel_layer), || {
+        g.bench_function("tracing_opentelemetry/sdk_batch", |b| {
+            b.iter(|| {
+                let span = tracing::info_span!("bench");
+                let _entered = span.enter();
+                black_box(&span);
+            })
+        });
+    });
+    g.bench_function("otel_sdk/tracer_batch", |b| {
+        b.iter(|| {
+            let mut span = tracer.start("bench");
+            black_box(&mut span);
+            span.end();
+        })
+    });
+    g.bench_function("fastrace/root_span", |b| {
+        b.iter_custom(|iters| fastrace_sample(iters, fastrace_roots))
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "sampled");
+}
+
+/// 4. Sampled, with 3 attributes set on the span.
+fn sampled_3_attrs(c: &mut Criterion, rt: &Runtime, otel: &SdkTracerProvider) {
+    let pipeline = start_pipeline(rt, Config::new().with_ring_capacity(1 << 16));
+    let tracer = otel.tracer("bench");
+
+    let mut g = c.benchmark_group("sampled_3_attrs");
+    g.bench_function("telemetry/start_span", |b| {
+        b.iter(|| {
+            let mut span = TRACER.start_span("bench");
+            span.set_str("http.request.method", "GET");
+            span.set_i64("http.response.status_code", 200);
+            span.set_str("http.route", "/books");
+            black_box(&span);
+        })
+    });
+    g.bench_function("fastrace/local_span_in_root", |b| {
+        b.iter_custom(|iters| {
+            fastrace_sample(iters, |n| {
+                fastrace_in_roots(n, false, || {
+                    let span = LocalSpan::enter_with_local_parent("bench")
+                        .with_property(|| ("http.request.method", "GET"))
+                        .with_property(|| ("http.response.status_code", "200"))
+                        .with_property(|| ("http.route", "/books"));
+                    black_box(&span);
+                })
+            })
+        })
+    });
+    tracing::subscriber::with_default(tracing_registry(), || {
+        g.bench_function("tracing/registry_noop_layer", |b| {
+            b.iter(|| {
+                let span = tracing::info_span!(
+                    "bench",
+                    http.request.method = "GET",
+                    http.response.status_code = 200,
+                    http.route = "/books"
+                );
+                let _entered = span.enter();
+                black_box(&span);
+            })
+        });
+    });
+    g.bench_function("otel_sdk/tracer_batch", |b| {
+        b.iter(|| {
+            let mut span = tracer.start("bench");
+            span.set_attribute(OtelKeyValue::new("http.request.method", "GET"));
+            span.set_attribute(OtelKeyValue::new("http.response.status_code", 200));
+            span.set_attribute(OtelKeyValue::new("http.route", "/books"));
+            black_box(&mut span);
+            span.end();
+        })
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "sampled_3_attrs");
+}
+
+/// 5. A child span started inside a parent that is already current.
+fn nested_child(c: &mut Criterion, rt: &Runtime) {
+    let pipeline = start_pipeline(rt, Config::new().with_ring_capacity(1 << 16));
+
+    let mut g = c.benchmark_group("nested_child");
+    g.bench_function("telemetry/start_span", |b| {
+        let _parent = TRACER.start_span("parent");
+        b.iter(|| {
+            let span = TRACER.start_span("child");
+            black_box(&span);
+        })
+    });
+    g.bench_function("fastrace/local_span_in_local_parent", |b| {
+        b.iter_custom(|iters| {
+            fastrace_sample(iters, |n| {
+                fastrace_in_roots(n, true, || {
+                    let span = LocalSpan::enter_with_local_parent("child");
+                    black_box(&span);
+                })
+            })
+        })
+    });
+    tracing::subscriber::with_default(tracing_registry(), || {
+        g.bench_function("tracing/registry_noop_layer", |b| {
+            let parent = tracing::info_span!("parent");
+            let _parent = parent.enter();
+            b.iter(|| {
+                let span = tracing::info_span!("child");
+                let _entered = span.enter();
+                black_box(&span);
+            })
+        });
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "nested_child");
+}
+
+/// 6. How fast the drain empties the rings: [`DRAIN_SPANS`] spans pushed (untimed), then
+///    `drain_now` timed, which returns when the sink has taken every batch.
+fn drain_throughput(c: &mut Criterion, rt: &Runtime) {
+    // Half the ring (the high-water mark that wakes the drain) is above DRAIN_SPANS, and
+    // the periodic drain is rare, so the timed `drain_now` finds all of them.
+    let pipeline = start_pipeline(
+        rt,
+        Config::new()
+            .with_ring_capacity(1 << 18)
+            .with_drain_interval(Duration::from_secs(300)),
+    );
+
+    let mut g = c.benchmark_group("drain_throughput");
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .throughput(Throughput::Elements(DRAIN_SPANS));
+    g.bench_function("telemetry/drain_now_100k", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                for _ in 0..DRAIN_SPANS {
+                    let span = TRACER.start_span("bench");
+                    black_box(&span);
+                }
+                let start = Instant::now();
+                rt.block_on(pipeline.drain_now());
+                total += start.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "drain_throughput");
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+
+    disabled(&mut c);
+    unsampled(&mut c, &rt);
+
+    fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default());
+    let otel = otel_provider(OtelSampler::ParentBased(Box::new(OtelSampler::AlwaysOn)));
+    sampled(&mut c, &rt, &otel);
+    sampled_3_attrs(&mut c, &rt, &otel);
+    nested_child(&mut c, &rt);
+    let _ = otel.shutdown();
+
+    drain_throughput(&mut c, &rt);
+
+    c.final_summary();
+}
