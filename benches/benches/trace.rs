@@ -1,0 +1,239 @@
+//! Cost of the `#[telemetry::trace]` attribute beside the same span written by hand,
+//! fastrace's `#[fastrace::trace]` and `tracing`'s `#[tracing::instrument]`, on empty
+//! fns, in one run:
+//!
+//! ```sh
+//! cargo bench -p telemetry-benches --features peers --bench trace
+//! ```
+//!
+//! One group, `trace`, with our pipeline running (AlwaysOn sampler, rings of `1 << 16`,
+//! a sink that discards) for its `sync`, `method` and `async` cases, then shut down for
+//! its `off` cases (only one pipeline can run per process):
+//!
+//! - `sync/*`: an empty sync fn: `#[telemetry::trace]`, `TRACER.start_span` by hand,
+//!   `#[fastrace::trace]` (a local span, inside a local parent), `#[tracing::instrument]`
+//!   (Registry + a layer that does nothing, set with `with_default`).
+//! - `method/*`: an empty `&self` method of an inherent impl: `#[telemetry::trace]`
+//!   (named `S::m`, the name cached after the first call) and by hand.
+//! - `async/*`: an empty `async fn`, created and polled once to completion with a no-op
+//!   waker (no executor): `#[telemetry::trace]`, `in_span` by hand, `#[fastrace::trace]`,
+//!   `#[tracing::instrument]`.
+//! - `off/*`: the sync fn with no pipeline running: `#[telemetry::trace]` and by hand.
+//!
+//! fastrace's local spans are kept until their root ends, so its cases run in roots of
+//! [`FASTRACE_CHUNK`] calls, each sample on a fresh thread with the collector flushed
+//! after it, as in `benches/spans.rs` (root start and end included, amortised).
+#![forbid(unsafe_code)]
+
+use criterion::Criterion;
+use fastrace::collector::{Config as FastraceConfig, SpanContext as FastraceContext};
+use std::future::Future;
+use std::hint::black_box;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+use std::time::{Duration, Instant};
+use telemetry::prelude::*;
+use telemetry::{Config, Sampler, Telemetry, Tracer};
+use telemetry_benches::{DiscardReporter, DiscardSink};
+use tokio::runtime::Runtime;
+use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt as _};
+
+/// The hand-written spans' tracer, with the scope `#[telemetry::trace]` gives its spans
+/// (the crate's name).
+static TRACER: Tracer = Tracer::new("telemetry-benches");
+
+/// Calls per fastrace root (see `benches/spans.rs`: a root keeps at most 10,240 local
+/// spans, so it is ended and re-created every `FASTRACE_CHUNK` calls).
+const FASTRACE_CHUNK: u64 = 1000;
+
+#[telemetry::trace]
+fn telemetry_sync() {}
+
+fn hand_sync() {
+    let _s = TRACER.start_span("hand_sync");
+}
+
+#[fastrace::trace]
+fn fastrace_sync() {}
+
+#[tracing::instrument]
+fn tracing_sync() {}
+
+/// The type whose method is instrumented.
+struct S;
+
+impl S {
+    #[telemetry::trace]
+    fn m(&self) {}
+
+    fn m_by_hand(&self) {
+        let _s = TRACER.start_span("S::m_by_hand");
+    }
+}
+
+#[telemetry::trace]
+async fn telemetry_async() {}
+
+fn hand_async() -> impl Future<Output = ()> {
+    async {}.in_span(TRACER.span("hand_async").start_detached())
+}
+
+#[fastrace::trace]
+async fn fastrace_async() {}
+
+#[tracing::instrument]
+async fn tracing_async() {}
+
+/// Polls `fut` once with a no-op waker; it must complete in that poll.
+fn poll_ready<F: Future<Output = ()>>(fut: F) {
+    let fut = pin!(fut);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    match fut.poll(&mut cx) {
+        Poll::Ready(()) => {}
+        Poll::Pending => panic!("an empty async fn was pending"),
+    }
+}
+
+/// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
+/// creating, entering and closing a span.
+struct NoopLayer;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
+    fn on_new_span(
+        &self,
+        _attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: LayerContext<'_, S>,
+    ) {
+    }
+
+    fn on_close(&self, _id: tracing::span::Id, _ctx: LayerContext<'_, S>) {}
+}
+
+fn tracing_registry() -> impl tracing::Subscriber + Send + Sync {
+    tracing_subscriber::registry().with(NoopLayer)
+}
+
+/// Times `run(iters)` on a new thread, then flushes fastrace's collector (see
+/// `fastrace_sample` in `benches/spans.rs`).
+fn fastrace_sample(iters: u64, run: fn(u64) -> Duration) -> Duration {
+    let elapsed = std::thread::spawn(move || {
+        // Registers the thread with the collector before the clock starts.
+        drop(fastrace::Span::root("warm-up", FastraceContext::random()));
+        run(iters)
+    })
+    .join()
+    .expect("fastrace sample thread panicked");
+    fastrace::flush();
+    elapsed
+}
+
+/// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] calls each, each
+/// root its local parent, timing everything, root start and end included.
+fn fastrace_in_roots(iters: u64, body: fn()) -> Duration {
+    let start = Instant::now();
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(FASTRACE_CHUNK);
+        let root = fastrace::Span::root("root", FastraceContext::random());
+        let guard = root.set_local_parent();
+        for _ in 0..n {
+            body();
+        }
+        drop(guard);
+        drop(root);
+        left -= n;
+    }
+    start.elapsed()
+}
+
+/// Starts our pipeline on `rt`: every span sampled, large rings, a discarding sink.
+fn start_pipeline(rt: &Runtime) -> Telemetry {
+    let _enter = rt.enter();
+    telemetry::init(
+        Config::new()
+            .with_sampler(Sampler::AlwaysOn)
+            .with_ring_capacity(1 << 16)
+            .with_sink(DiscardSink),
+    )
+    .expect("no other pipeline is running")
+}
+
+/// Shuts our pipeline down and prints its stats once.
+fn stop_pipeline(rt: &Runtime, pipeline: Telemetry) {
+    rt.block_on(pipeline.shutdown());
+    let s = pipeline.stats();
+    let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();
+    eprintln!(
+        "[trace] telemetry stats: recorded {} sampled_out {} exported {} dropped (ring full) {} \
+         dropped (sink queue full) {} drains {}",
+        s.spans_recorded,
+        s.spans_sampled_out,
+        s.spans_exported,
+        s.spans_dropped,
+        sink_dropped,
+        s.drains
+    );
+}
+
+fn trace(c: &mut Criterion, rt: &Runtime) {
+    let pipeline = start_pipeline(rt);
+    let mut g = c.benchmark_group("trace");
+
+    // Sync empty fn.
+    g.bench_function("sync/telemetry_trace", |b| b.iter(telemetry_sync));
+    g.bench_function("sync/telemetry_by_hand", |b| b.iter(hand_sync));
+    g.bench_function("sync/fastrace_trace", |b| {
+        b.iter_custom(|iters| fastrace_sample(iters, |n| fastrace_in_roots(n, fastrace_sync)))
+    });
+    tracing::subscriber::with_default(tracing_registry(), || {
+        g.bench_function("sync/tracing_instrument", |b| b.iter(tracing_sync));
+    });
+
+    // Sync inherent method.
+    let s = S;
+    g.bench_function("method/telemetry_trace", |b| b.iter(|| black_box(&s).m()));
+    g.bench_function("method/telemetry_by_hand", |b| {
+        b.iter(|| black_box(&s).m_by_hand())
+    });
+
+    // Async empty fn, created and polled once to completion.
+    g.bench_function("async/telemetry_trace", |b| {
+        b.iter(|| poll_ready(telemetry_async()))
+    });
+    g.bench_function("async/telemetry_by_hand_in_span", |b| {
+        b.iter(|| poll_ready(hand_async()))
+    });
+    g.bench_function("async/fastrace_trace", |b| {
+        b.iter_custom(|iters| {
+            fastrace_sample(iters, |n| {
+                fastrace_in_roots(n, || poll_ready(fastrace_async()))
+            })
+        })
+    });
+    tracing::subscriber::with_default(tracing_registry(), || {
+        g.bench_function("async/tracing_instrument", |b| {
+            b.iter(|| poll_ready(tracing_async()))
+        });
+    });
+
+    // No pipeline running.
+    stop_pipeline(rt, pipeline);
+    g.bench_function("off/telemetry_trace", |b| b.iter(telemetry_sync));
+    g.bench_function("off/telemetry_by_hand", |b| b.iter(hand_sync));
+
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default());
+
+    trace(&mut c, &rt);
+
+    c.final_summary();
+}
