@@ -33,7 +33,9 @@ pub struct Config {
     pub sink_timeout: Duration,
     /// Batches queued per sink before that sink's new batches are dropped. Default 64.
     pub sink_queue_capacity: usize,
-    /// Most spans in one batch handed to a sink. Default 512 (OpenTelemetry's).
+    /// Most spans in one batch handed to a sink. Default 256 (a batch stays under the
+    /// allocator's mmap threshold, so the drain reuses heap pages instead of faulting in
+    /// fresh ones; exporters re-batch as their protocol prefers).
     pub max_batch_size: usize,
     /// The sinks, in order.
     pub sinks: Vec<Arc<dyn Sink>>,
@@ -75,7 +77,7 @@ impl Config {
             drain_interval: Duration::from_secs(1),
             sink_timeout: Duration::from_secs(5),
             sink_queue_capacity: 64,
-            max_batch_size: 512,
+            max_batch_size: 256,
             sinks: Vec::new(),
         }
     }

@@ -174,6 +174,8 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         max_batch: config.max_batch_size,
         sink_timeout: config.sink_timeout,
         enqueue_wait: config.sink_timeout.min(config.drain_interval),
+        lent_batches: Vec::new(),
+        free_batches: Vec::new(),
     };
     let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval, running));
     recording::set_enabled(true);
@@ -221,7 +223,13 @@ struct Drain {
     sink_timeout: Duration,
     /// How long the drain waits for room in a full sink queue; see `offer`.
     enqueue_wait: Duration,
+    /// Batches handed to sinks, to reuse once every sink has dropped them.
+    lent_batches: Vec<SpanBatch>,
+    free_batches: Vec<Vec<SpanData>>,
 }
+
+/// Most batch buffers the drain keeps for reuse.
+const MAX_LENT_BATCHES: usize = 64;
 
 impl Drain {
     async fn run(
@@ -261,11 +269,12 @@ impl Drain {
     async fn drain_once(&mut self) {
         let started = Instant::now();
         let max = self.max_batch;
+        let mut free = self.reclaim_batches();
         let mut batches: Vec<SpanBatch> = Vec::new();
         let mut batch: Vec<SpanData> = Vec::new();
         let drained = ring::drain(|raw| {
             if batch.capacity() == 0 {
-                batch.reserve_exact(max);
+                batch = free.pop().unwrap_or_else(|| Vec::with_capacity(max));
             }
             batch.push(raw.take_span_data());
             if batch.len() == max {
@@ -275,15 +284,17 @@ impl Drain {
         if !batch.is_empty() {
             batches.push(Arc::new(batch));
         }
+        self.free_batches = free;
         let shared = self.shared.clone();
         shared.exported.fetch_add(drained as u64, Relaxed);
         let mut stalled = vec![false; self.senders.len()];
         for batch in batches {
             let n = batch.len() as u64;
-            self.offer(Msg::Spans, batch, &mut stalled, |c| {
+            self.offer(Msg::Spans, batch.clone(), &mut stalled, |c| {
                 c.spans_dropped.fetch_add(n, Relaxed);
             })
             .await;
+            self.lent_batches.push(batch);
         }
         shared.drains.fetch_add(1, Relaxed);
         shared
@@ -295,6 +306,27 @@ impl Drain {
         });
         self.offer(Msg::Metrics, snapshot, &mut stalled, |_| {})
             .await;
+    }
+
+    /// Batch buffers whose sinks are done with them, emptied for reuse: in steady state
+    /// the drain allocates nothing and never faults in fresh pages for batches.
+    fn reclaim_batches(&mut self) -> Vec<Vec<SpanData>> {
+        let mut free = std::mem::take(&mut self.free_batches);
+        let mut held = Vec::new();
+        for batch in self.lent_batches.drain(..) {
+            match Arc::try_unwrap(batch) {
+                Ok(mut spans) => {
+                    spans.clear();
+                    free.push(spans);
+                }
+                Err(batch) => held.push(batch),
+            }
+        }
+        // A sink that keeps batches (an in-memory sink) must not make this list grow.
+        held.truncate(MAX_LENT_BATCHES);
+        free.truncate(MAX_LENT_BATCHES);
+        self.lent_batches = held;
+        free
     }
 
     /// Offers `item` to every sink's queue. A full queue gets up to `enqueue_wait` to

@@ -235,18 +235,27 @@ pub(crate) fn set_capacity(capacity: usize) {
 /// Empties every ring: calls `f` on each queued record (oldest first per ring), then
 /// hands the records back to their rings' owners for reuse. Returns how many.
 pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
+    /// Records moved per step: small enough that the scratch buffer stays in cache and
+    /// never needs fresh pages.
+    const STEP: usize = 256;
     let rings: Vec<&'static ThreadRing> = pool().all.clone();
-    let mut batch = Vec::new();
+    let mut batch = Vec::with_capacity(STEP);
     let mut n = 0;
     for ring in rings {
         let _only_producer_of_returns = ring.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
         ring.signalled.store(false, Relaxed);
-        n += ring.ring.drain_into(&mut batch, usize::MAX);
-        for mut raw in batch.drain(..) {
-            f(&mut raw);
-            // SAFETY: `returns` is pushed to only here, under `drain_lock`: one producer at
-            // a time, ordered by the mutex. A full return ring frees the record instead.
-            let _ = unsafe { ring.returns.push(raw) };
+        loop {
+            let moved = ring.ring.drain_into(&mut batch, STEP);
+            n += moved;
+            for mut raw in batch.drain(..) {
+                f(&mut raw);
+                // SAFETY: `returns` is pushed to only here, under `drain_lock`: one producer
+                // at a time, ordered by the mutex. A full return ring frees the record.
+                let _ = unsafe { ring.returns.push(raw) };
+            }
+            if moved < STEP {
+                break;
+            }
         }
     }
     n
