@@ -244,8 +244,12 @@ pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
     for ring in rings {
         let _only_producer_of_returns = ring.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
         ring.signalled.store(false, Relaxed);
-        loop {
-            let moved = ring.ring.drain_into(&mut batch, STEP);
+        // Only what is queued now: a producer refilling as fast as we drain must not
+        // keep this cycle (and its batches) going forever.
+        let mut remaining = ring.ring.len();
+        while remaining > 0 {
+            let moved = ring.ring.drain_into(&mut batch, STEP.min(remaining));
+            remaining -= moved;
             n += moved;
             for mut raw in batch.drain(..) {
                 f(&mut raw);
@@ -253,7 +257,7 @@ pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
                 // at a time, ordered by the mutex. A full return ring frees the record.
                 let _ = unsafe { ring.returns.push(raw) };
             }
-            if moved < STEP {
+            if moved == 0 {
                 break;
             }
         }
@@ -288,4 +292,57 @@ pub(crate) fn totals() -> Totals {
         t.sampled_out += r.sampled_out.load(Relaxed);
     }
     t
+}
+
+#[cfg(all(test, not(telemetry_loom)))]
+mod tests {
+    use super::*;
+    use crate::{SpanId, SpanKind, Str, TraceId, TraceState};
+
+    /// `drain` empties every thread's ring: tests that count must not overlap.
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn record() -> Box<RawSpan> {
+        RawSpan::start(
+            recycled(),
+            TraceId::random(),
+            SpanId::random(),
+            SpanId::INVALID,
+            false,
+            TraceState::default(),
+            &Str::from_static("test"),
+            &Str::from_static("ring-tests"),
+            SpanKind::Internal,
+        )
+    }
+
+    #[test]
+    fn a_drain_cycle_takes_only_what_was_queued_when_it_started() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        for _ in 0..10 {
+            push(record());
+        }
+        // The callback refills this thread's ring as fast as the drain empties it, as a
+        // busy producer would: the cycle must still end, after the 10 queued records.
+        let mut refills = 0;
+        let drained = drain(|_| {
+            if refills < 1_000 {
+                push(record());
+                refills += 1;
+            }
+        });
+        assert_eq!(drained, 10);
+        assert_eq!(drain(|_| {}), 10, "the refills wait for the next cycle");
+    }
+
+    #[test]
+    fn drained_records_come_back_for_reuse() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        push(record());
+        assert_eq!(drain(|_| {}), 1);
+        assert!(
+            recycled().is_some(),
+            "the drain hands the record back to its owner"
+        );
+    }
 }
