@@ -136,7 +136,7 @@ use proc_macro::TokenStream;
 /// What the same span costs written by hand: each fn has a `static` call site holding
 /// its tracer and name, so starting its span costs what `Tracer::start_span` does, plus
 /// one load of the cached name. With telemetry off (before `init`) that is one relaxed
-/// load and a branch; without the `enable` feature of `telemetry` the span is a no-op,
+/// load and a branch plus an inert guard; without the `enable` feature of `telemetry` the span is a no-op,
 /// `fields`/`record` are never evaluated, and an async fn's future is polled as it is.
 ///
 /// # Errors
