@@ -30,38 +30,17 @@ use opentelemetry_sdk::trace::{
 };
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use telemetry::{Config, Sampler, Telemetry, Tracer};
-use telemetry_benches::{DiscardReporter, DiscardSink};
+use telemetry::{Config, Sampler, Tracer};
+use telemetry_benches::{
+    fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer, FASTRACE_CHUNK,
+};
 use tokio::runtime::Runtime;
-use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt as _};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 static TRACER: Tracer = Tracer::new("bench");
 
-/// Local spans per fastrace root in the "sustained local span" benchmarks. fastrace keeps
-/// a root's local spans in a thread-local queue of 10,240 until the root's local parent
-/// guard drops; past that, new local spans are no-ops. So the loop ends the root (which
-/// submits its local spans to the collector) every `FASTRACE_CHUNK` spans, and that cost,
-/// amortised, is part of the figure.
-const FASTRACE_CHUNK: u64 = 1000;
-
 /// Spans pushed before each timed `drain_now` in `drain_throughput`.
 const DRAIN_SPANS: u64 = 100_000;
-
-/// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
-/// creating, entering and closing a span.
-struct NoopLayer;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
-    fn on_new_span(
-        &self,
-        _attrs: &tracing::span::Attributes<'_>,
-        _id: &tracing::span::Id,
-        _ctx: LayerContext<'_, S>,
-    ) {
-    }
-
-    fn on_close(&self, _id: tracing::span::Id, _ctx: LayerContext<'_, S>) {}
-}
 
 /// An OpenTelemetry SDK exporter that drops every batch.
 #[derive(Debug)]
@@ -83,48 +62,6 @@ fn otel_provider(sampler: OtelSampler) -> SdkTracerProvider {
         .with_sampler(sampler)
         .with_batch_exporter(DiscardExporter)
         .build()
-}
-
-/// Starts our pipeline on `rt` with a discarding sink.
-fn start_pipeline(rt: &Runtime, config: Config) -> Telemetry {
-    let _enter = rt.enter();
-    telemetry::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
-}
-
-/// Shuts our pipeline down and prints its stats once.
-fn stop_pipeline(rt: &Runtime, pipeline: Telemetry, group: &str) {
-    rt.block_on(pipeline.shutdown());
-    let s = pipeline.stats();
-    let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();
-    eprintln!(
-        "[{group}] telemetry stats: recorded {} sampled_out {} exported {} dropped (ring full) {} \
-         dropped (sink queue full) {} drains {}",
-        s.spans_recorded,
-        s.spans_sampled_out,
-        s.spans_exported,
-        s.spans_dropped,
-        sink_dropped,
-        s.drains
-    );
-}
-
-/// Times `run(iters)` on a new thread, then flushes fastrace's collector.
-///
-/// fastrace's collector falls behind a thread recording in a tight loop, and the commands
-/// it has not taken yet queue without bound in that thread's thread-local sender (RSS grew
-/// by ~270 MB/s in `sampled/fastrace/local_span_in_root` here). A fresh thread per sample,
-/// whose exit discards that backlog, and a flush after it keep one sample's backlog from
-/// slowing the next sample or benchmark (ours included).
-fn fastrace_sample(iters: u64, run: fn(u64) -> Duration) -> Duration {
-    let elapsed = std::thread::spawn(move || {
-        // Registers the thread with the collector before the clock starts.
-        drop(fastrace::Span::root("warm-up", FastraceContext::random()));
-        run(iters)
-    })
-    .join()
-    .expect("fastrace sample thread panicked");
-    fastrace::flush();
-    elapsed
 }
 
 /// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] local spans

@@ -33,18 +33,16 @@ use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
 use std::time::{Duration, Instant};
 use telemetry::prelude::*;
-use telemetry::{Config, Sampler, Telemetry, Tracer};
-use telemetry_benches::{DiscardReporter, DiscardSink};
+use telemetry::{Config, Sampler, Tracer};
+use telemetry_benches::{
+    fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer, FASTRACE_CHUNK,
+};
 use tokio::runtime::Runtime;
-use tracing_subscriber::layer::{Context as LayerContext, SubscriberExt as _};
+use tracing_subscriber::layer::SubscriberExt as _;
 
 /// The hand-written spans' tracer, with the scope `#[telemetry::trace]` gives its spans
 /// (the crate's name).
 static TRACER: Tracer = Tracer::new("telemetry-benches");
-
-/// Calls per fastrace root (see `benches/spans.rs`: a root keeps at most 10,240 local
-/// spans, so it is ended and re-created every `FASTRACE_CHUNK` calls).
-const FASTRACE_CHUNK: u64 = 1000;
 
 #[telemetry::trace]
 fn telemetry_sync() {}
@@ -94,38 +92,8 @@ fn poll_ready<F: Future<Output = ()>>(fut: F) {
     }
 }
 
-/// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
-/// creating, entering and closing a span.
-struct NoopLayer;
-
-impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
-    fn on_new_span(
-        &self,
-        _attrs: &tracing::span::Attributes<'_>,
-        _id: &tracing::span::Id,
-        _ctx: LayerContext<'_, S>,
-    ) {
-    }
-
-    fn on_close(&self, _id: tracing::span::Id, _ctx: LayerContext<'_, S>) {}
-}
-
 fn tracing_registry() -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::registry().with(NoopLayer)
-}
-
-/// Times `run(iters)` on a new thread, then flushes fastrace's collector (see
-/// `fastrace_sample` in `benches/spans.rs`).
-fn fastrace_sample(iters: u64, run: fn(u64) -> Duration) -> Duration {
-    let elapsed = std::thread::spawn(move || {
-        // Registers the thread with the collector before the clock starts.
-        drop(fastrace::Span::root("warm-up", FastraceContext::random()));
-        run(iters)
-    })
-    .join()
-    .expect("fastrace sample thread panicked");
-    fastrace::flush();
-    elapsed
 }
 
 /// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] calls each, each
@@ -147,37 +115,13 @@ fn fastrace_in_roots(iters: u64, body: fn()) -> Duration {
     start.elapsed()
 }
 
-/// Starts our pipeline on `rt`: every span sampled, large rings, a discarding sink.
-fn start_pipeline(rt: &Runtime) -> Telemetry {
-    let _enter = rt.enter();
-    telemetry::init(
+fn trace(c: &mut Criterion, rt: &Runtime) {
+    let pipeline = start_pipeline(
+        rt,
         Config::new()
             .with_sampler(Sampler::AlwaysOn)
-            .with_ring_capacity(1 << 16)
-            .with_sink(DiscardSink),
-    )
-    .expect("no other pipeline is running")
-}
-
-/// Shuts our pipeline down and prints its stats once.
-fn stop_pipeline(rt: &Runtime, pipeline: Telemetry) {
-    rt.block_on(pipeline.shutdown());
-    let s = pipeline.stats();
-    let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();
-    eprintln!(
-        "[trace] telemetry stats: recorded {} sampled_out {} exported {} dropped (ring full) {} \
-         dropped (sink queue full) {} drains {}",
-        s.spans_recorded,
-        s.spans_sampled_out,
-        s.spans_exported,
-        s.spans_dropped,
-        sink_dropped,
-        s.drains
+            .with_ring_capacity(1 << 16),
     );
-}
-
-fn trace(c: &mut Criterion, rt: &Runtime) {
-    let pipeline = start_pipeline(rt);
     let mut g = c.benchmark_group("trace");
 
     // Sync empty fn.
@@ -218,7 +162,7 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
     });
 
     // No pipeline running.
-    stop_pipeline(rt, pipeline);
+    stop_pipeline(rt, pipeline, "trace");
     g.bench_function("off/telemetry_trace", |b| b.iter(telemetry_sync));
     g.bench_function("off/telemetry_by_hand", |b| b.iter(hand_sync));
 

@@ -5,7 +5,8 @@
 //! `cargo run --release -p telemetry-benches --bin memory -- 30`.
 #![forbid(unsafe_code)]
 
-use telemetry::{Sink, SinkError, SpanBatch};
+use telemetry::{Config, Sink, SinkError, SpanBatch, Telemetry};
+use tokio::runtime::Runtime;
 
 /// A [`Sink`] that drops every batch it is given, so a measurement sees the cost of
 /// recording and draining spans and nothing of exporting them.
@@ -51,4 +52,76 @@ impl fastrace::collector::Reporter for DiscardReporter {
         self.reported
             .fetch_add(spans.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
+}
+
+/// Starts a pipeline on `rt` with `config` plus a [`DiscardSink`].
+///
+/// # Panics
+/// If another pipeline is running: a benchmark runs one at a time.
+pub fn start_pipeline(rt: &Runtime, config: Config) -> Telemetry {
+    let _enter = rt.enter();
+    telemetry::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
+}
+
+/// Shuts `pipeline` down and prints its stats once, labelled `group`.
+pub fn stop_pipeline(rt: &Runtime, pipeline: Telemetry, group: &str) {
+    rt.block_on(pipeline.shutdown());
+    let s = pipeline.stats();
+    let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();
+    eprintln!(
+        "[{group}] telemetry stats: recorded {} sampled_out {} exported {} dropped (ring full) {} \
+         dropped (sink queue full) {} drains {}",
+        s.spans_recorded,
+        s.spans_sampled_out,
+        s.spans_exported,
+        s.spans_dropped,
+        sink_dropped,
+        s.drains
+    );
+}
+
+/// Local spans per fastrace root in the "sustained local span" benchmarks. fastrace keeps
+/// a root's local spans in a thread-local queue of 10,240 until the root's local parent
+/// guard drops; past that, new local spans are no-ops. So the loops end the root (which
+/// submits its local spans to the collector) every `FASTRACE_CHUNK` spans, and that cost,
+/// amortised, is part of the figure.
+#[cfg(feature = "peers")]
+pub const FASTRACE_CHUNK: u64 = 1000;
+
+/// Times `run(iters)` on a fresh thread, then flushes fastrace's collector. fastrace's
+/// collector cannot keep up with a tight loop; a fresh thread per sample keeps one
+/// sample's backlog from slowing the next (and every later benchmark in the process).
+#[cfg(feature = "peers")]
+pub fn fastrace_sample(iters: u64, run: fn(u64) -> std::time::Duration) -> std::time::Duration {
+    let elapsed = std::thread::spawn(move || {
+        // Registers the thread with the collector before the clock starts.
+        drop(fastrace::Span::root(
+            "warm-up",
+            fastrace::collector::SpanContext::random(),
+        ));
+        run(iters)
+    })
+    .join()
+    .expect("fastrace sample thread panicked");
+    fastrace::flush();
+    elapsed
+}
+
+/// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
+/// creating, entering and closing a span.
+#[cfg(feature = "peers")]
+#[derive(Debug)]
+pub struct NoopLayer;
+
+#[cfg(feature = "peers")]
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
+    fn on_new_span(
+        &self,
+        _attrs: &tracing::span::Attributes<'_>,
+        _id: &tracing::span::Id,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+    }
+
+    fn on_close(&self, _id: tracing::span::Id, _ctx: tracing_subscriber::layer::Context<'_, S>) {}
 }
