@@ -272,7 +272,7 @@ impl Drain {
         let mut free = self.reclaim_batches();
         let mut batches: Vec<SpanBatch> = Vec::new();
         let mut batch: Vec<SpanData> = Vec::new();
-        let drained = ring::drain(|raw| {
+        let drained = ring::drain(|mut raw| {
             if batch.capacity() == 0 {
                 batch = free.pop().unwrap_or_else(|| Vec::with_capacity(max));
             }

@@ -302,6 +302,28 @@ impl RawSpan {
         }
     }
 
+    /// Moves the record out by value, leaving this one without its heap parts (a box
+    /// ready to be reused).
+    #[inline(always)]
+    pub(crate) fn take_record(&mut self) -> RawSpan {
+        RawSpan {
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            parent_id: self.parent_id,
+            start: self.start,
+            end: self.end,
+            name: self.name,
+            scope: self.scope,
+            attributes: self.attributes,
+            extra: self.extra.take(),
+            attribute_len: self.attribute_len,
+            flags: self.flags,
+            kind: self.kind,
+            status: self.status,
+            parent_is_remote: self.parent_is_remote,
+        }
+    }
+
     /// The finished span, with raw clock readings converted to Unix-epoch ns. Leaves
     /// the record without its heap parts, ready to be recycled.
     pub(crate) fn take_span_data(&mut self) -> SpanData {

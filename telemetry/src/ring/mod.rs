@@ -1,10 +1,10 @@
 //! Where ended spans wait for the drain: one bounded SPSC ring per recording thread.
 //!
-//! A sampled span's record is a boxed [`RawSpan`], written in place while the span
-//! runs (so guards stay small and cheap to move); the ring carries the pointer. The
-//! drain converts each record and hands the box back through a second SPSC ring
-//! (drain → owner), and a span dropped on a full ring keeps its box as the thread's
-//! spare, so in steady state recording reuses records and never calls the allocator.
+//! A sampled span's record is a boxed [`RawSpan`] while the span runs (so guards stay
+//! small and cheap to move). When it ends, the record is copied by value into the next
+//! ring slot (a sequential write the hardware prefetcher sees coming) and the box stays
+//! on the thread, warm, for its next span: records never cross cores as heap objects,
+//! and in steady state recording never calls the allocator.
 //!
 //! A thread takes a ring from a global pool the first time it ends a sampled span
 //! (the only lock on the recording side, once per thread) and caches it in a
@@ -25,7 +25,7 @@ mod spsc;
 use crate::raw_span::RawSpan;
 use futures::task::AtomicWaker;
 use spsc::SpscRing;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
@@ -54,18 +54,26 @@ pub(crate) async fn high_water() {
 /// Spans lost because they ended while their thread was being torn down.
 static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 
+/// Boxes kept per thread for the next spans (more are open at once only when spans nest
+/// deeper than this; those allocate).
+const SPARES: usize = 8;
+
 struct ThreadRing {
-    ring: SpscRing<Box<RawSpan>>,
-    /// Emptied records on their way back to the owner. Producer: the drain, holding
-    /// `drain_lock`. Consumer: the owning thread.
-    returns: SpscRing<Box<RawSpan>>,
-    drain_lock: Mutex<()>,
+    ring: SpscRing<RawSpan>,
+    /// Boxes of ended spans, for the owner's next spans. Touched only by the owner.
+    spares: UnsafeCell<Vec<Box<RawSpan>>>,
     high_water: usize,
     recorded: AtomicU64,
     dropped: AtomicU64,
     sampled_out: AtomicU64,
     signalled: AtomicBool,
 }
+
+// SAFETY: a `ThreadRing` is shared (`&'static`) by its owner thread and the drain. The
+// drain touches only the SPSC ring's consumer side (internally synchronised), the
+// atomics and `signalled`; `spares` is touched only by the owner thread (see
+// `ThreadRing::push`), and ownership passes between threads under the `POOL` mutex.
+unsafe impl Sync for ThreadRing {}
 
 /// Adds one to a counter only this ring's owner writes: a plain load and store, no `lock` prefix.
 #[inline]
@@ -77,8 +85,7 @@ impl ThreadRing {
     fn new(capacity: usize) -> Self {
         Self {
             ring: SpscRing::new(capacity),
-            returns: SpscRing::new(capacity),
-            drain_lock: Mutex::new(()),
+            spares: UnsafeCell::new(Vec::with_capacity(SPARES)),
             high_water: capacity / 2,
             recorded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -89,24 +96,33 @@ impl ThreadRing {
 
     /// Only the owning thread calls this (see `LOCAL`).
     #[inline]
-    fn push(&self, span: Box<RawSpan>) {
+    fn push(&self, mut span: Box<RawSpan>) {
         bump(&self.recorded);
-        // SAFETY: `self` is reachable for pushing only through the `LOCAL` thread-local of
-        // the one thread that took it from `POOL`. A ring goes back to the pool only after
-        // that thread cleared `LOCAL` (on exit, or when it swaps rings); the next owner
-        // takes it under the `POOL` mutex, which orders the two producers.
-        match unsafe { self.ring.push(span) } {
+        let record = span.take_record();
+        // SAFETY: `spares` is touched only by the ring's owner: `self` is reachable for
+        // recording only through the `LOCAL` thread-local of the one thread that took it
+        // from `POOL`, and a ring changes owner under the `POOL` mutex.
+        let spares = unsafe { &mut *self.spares.get() };
+        if spares.len() < SPARES {
+            spares.push(span);
+        }
+        // SAFETY: as above, the owner is the ring's only producer, and successive owners
+        // are ordered by the `POOL` mutex.
+        match unsafe { self.ring.push(record) } {
             Ok(len) => {
                 if len >= self.high_water && !self.signalled.load(Relaxed) {
                     self.signal();
                 }
             }
-            Err(dropped) => {
-                bump(&self.dropped);
-                // During thread teardown the spare is gone: then the record is simply freed.
-                let _ = SPARE.try_with(|s| s.set(Some(dropped)));
-            }
+            Err(_dropped) => bump(&self.dropped),
         }
+    }
+
+    /// Only the owning thread calls this (see `LOCAL`).
+    #[inline]
+    fn spare(&self) -> Option<Box<RawSpan>> {
+        // SAFETY: see `push`: only the owner touches `spares`.
+        unsafe { &mut *self.spares.get() }.pop()
     }
 
     #[cold]
@@ -145,8 +161,6 @@ impl Drop for Owner {
 }
 
 thread_local! {
-    /// A record whose span was dropped on a full ring, kept for the next span.
-    static SPARE: Cell<Option<Box<RawSpan>>> = const { Cell::new(None) };
     static LOCAL: Cell<Option<&'static ThreadRing>> = const { Cell::new(None) };
     static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
 }
@@ -168,15 +182,10 @@ fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
     }
 }
 
-/// A record to reuse, if the thread has one: handed back by the drain, or kept
-/// from a span dropped on a full ring.
+/// A box to reuse for a new span's record, if the thread has one.
 #[inline]
 pub(crate) fn recycled() -> Option<Box<RawSpan>> {
-    let ring = LOCAL.with(Cell::get)?;
-    // SAFETY: `returns` is consumed only here, by the ring's owner: `LOCAL` holds a ring
-    // only on its owning thread (see `ThreadRing::push`), and ownership changes hands
-    // under the `POOL` mutex, which orders successive consumers.
-    unsafe { ring.returns.pop() }.or_else(|| SPARE.try_with(Cell::take).ok().flatten())
+    LOCAL.with(Cell::get)?.spare()
 }
 
 /// Records an ended, sampled span (times still raw clock readings).
@@ -232,34 +241,27 @@ pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
-/// Empties every ring: calls `f` on each queued record (oldest first per ring), then
-/// hands the records back to their rings' owners for reuse. Returns how many.
-pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
-    /// Records moved per step: small enough that the scratch buffer stays in cache and
-    /// never needs fresh pages.
+/// Empties every ring: hands each queued record to `f`, oldest first per ring. Returns
+/// how many.
+pub(crate) fn drain(mut f: impl FnMut(RawSpan)) -> usize {
+    /// Records moved per step: a scratch buffer small enough to stay in cache.
     const STEP: usize = 256;
     let rings: Vec<&'static ThreadRing> = pool().all.clone();
     let mut batch = Vec::with_capacity(STEP);
     let mut n = 0;
     for ring in rings {
-        let _only_producer_of_returns = ring.drain_lock.lock().unwrap_or_else(|p| p.into_inner());
         ring.signalled.store(false, Relaxed);
         // Only what is queued now: a producer refilling as fast as we drain must not
         // keep this cycle (and its batches) going forever.
         let mut remaining = ring.ring.len();
         while remaining > 0 {
             let moved = ring.ring.drain_into(&mut batch, STEP.min(remaining));
-            remaining -= moved;
-            n += moved;
-            for mut raw in batch.drain(..) {
-                f(&mut raw);
-                // SAFETY: `returns` is pushed to only here, under `drain_lock`: one producer
-                // at a time, ordered by the mutex. A full return ring frees the record.
-                let _ = unsafe { ring.returns.push(raw) };
-            }
             if moved == 0 {
                 break;
             }
+            remaining -= moved;
+            n += moved;
+            batch.drain(..).for_each(&mut f);
         }
     }
     n

@@ -255,6 +255,9 @@ impl<T: Send> SpscRing<T> {
     ///
     /// No other thread consumes (`pop` or `drain_into`) concurrently, and successive
     /// consumers are ordered by happens-before.
+    // Only the tests and loom models consume one value at a time; the crate drains in
+    // batches with `drain_into`.
+    #[cfg(test)]
     #[inline]
     pub(crate) unsafe fn pop(&self) -> Option<T> {
         let consumer = &self.consumer.0;
