@@ -61,6 +61,8 @@ const SPARES: usize = 8;
 struct ThreadRing {
     ring: SpscRing<RawSpan>,
     /// Boxes of ended spans, for the owner's next spans. Touched only by the owner.
+    // Boxes, not records: each is handed whole to a new span's guard.
+    #[allow(clippy::vec_box)]
     spares: UnsafeCell<Vec<Box<RawSpan>>>,
     high_water: usize,
     recorded: AtomicU64,
