@@ -268,30 +268,26 @@ impl Drain {
 
     async fn drain_once(&mut self) {
         let started = Instant::now();
-        let max = self.max_batch;
-        let mut free = self.reclaim_batches();
-        let mut batches: Vec<SpanBatch> = Vec::new();
-        let mut batch: Vec<SpanData> = Vec::new();
-        let drained = ring::drain(|mut raw| {
-            if batch.capacity() == 0 {
-                batch = free.pop().unwrap_or_else(|| Vec::with_capacity(max));
-            }
-            batch.push(raw.take_span_data());
-            if batch.len() == max {
-                batches.push(Arc::new(std::mem::take(&mut batch)));
-            }
-        });
-        if !batch.is_empty() {
-            batches.push(Arc::new(batch));
-        }
-        self.free_batches = free;
         let shared = self.shared.clone();
-        shared.exported.fetch_add(drained as u64, Relaxed);
         let mut stalled = vec![false; self.senders.len()];
-        for batch in batches {
-            let n = batch.len() as u64;
+        let mut cycle = ring::Cycle::start();
+        loop {
+            // Hand each batch on before cutting the next: with sinks keeping up, their
+            // buffers come back for reuse within the cycle.
+            self.reclaim_batches();
+            let mut batch = self
+                .free_batches
+                .pop()
+                .unwrap_or_else(|| Vec::with_capacity(self.max_batch));
+            let moved = cycle.next(self.max_batch, |mut raw| batch.push(raw.take_span_data()));
+            if moved == 0 {
+                self.free_batches.push(batch);
+                break;
+            }
+            shared.exported.fetch_add(moved as u64, Relaxed);
+            let batch: SpanBatch = Arc::new(batch);
             self.offer(Msg::Spans, batch.clone(), &mut stalled, |c| {
-                c.spans_dropped.fetch_add(n, Relaxed);
+                c.spans_dropped.fetch_add(moved as u64, Relaxed);
             })
             .await;
             self.lent_batches.push(batch);
@@ -308,25 +304,27 @@ impl Drain {
             .await;
     }
 
-    /// Batch buffers whose sinks are done with them, emptied for reuse: in steady state
-    /// the drain allocates nothing and never faults in fresh pages for batches.
-    fn reclaim_batches(&mut self) -> Vec<Vec<SpanData>> {
-        let mut free = std::mem::take(&mut self.free_batches);
-        let mut held = Vec::new();
-        for batch in self.lent_batches.drain(..) {
-            match Arc::try_unwrap(batch) {
-                Ok(mut spans) => {
+    /// Moves batch buffers every sink is done with back to `free_batches`, emptied: in
+    /// steady state the drain allocates nothing and never faults in fresh pages.
+    fn reclaim_batches(&mut self) {
+        let mut i = 0;
+        while i < self.lent_batches.len() {
+            if Arc::strong_count(&self.lent_batches[i]) == 1 {
+                let batch = self.lent_batches.swap_remove(i);
+                if let Ok(mut spans) = Arc::try_unwrap(batch) {
                     spans.clear();
-                    free.push(spans);
+                    self.free_batches.push(spans);
                 }
-                Err(batch) => held.push(batch),
+            } else {
+                i += 1;
             }
         }
-        // A sink that keeps batches (an in-memory sink) must not make this list grow.
-        held.truncate(MAX_LENT_BATCHES);
-        free.truncate(MAX_LENT_BATCHES);
-        self.lent_batches = held;
-        free
+        // A sink that keeps batches (an in-memory sink) must not make these lists grow.
+        if self.lent_batches.len() > MAX_LENT_BATCHES {
+            self.lent_batches
+                .drain(..self.lent_batches.len() - MAX_LENT_BATCHES);
+        }
+        self.free_batches.truncate(MAX_LENT_BATCHES);
     }
 
     /// Offers `item` to every sink's queue. A full queue gets up to `enqueue_wait` to

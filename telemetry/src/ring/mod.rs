@@ -243,30 +243,65 @@ pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
-/// Empties every ring: hands each queued record to `f`, oldest first per ring. Returns
-/// how many.
-pub(crate) fn drain(mut f: impl FnMut(RawSpan)) -> usize {
-    /// Records moved per step: a scratch buffer small enough to stay in cache.
-    const STEP: usize = 256;
-    let rings: Vec<&'static ThreadRing> = pool().all.clone();
-    let mut batch = Vec::with_capacity(STEP);
-    let mut n = 0;
-    for ring in rings {
-        ring.signalled.store(false, Relaxed);
-        // Only what is queued now: a producer refilling as fast as we drain must not
-        // keep this cycle (and its batches) going forever.
-        let mut remaining = ring.ring.len();
-        while remaining > 0 {
-            let moved = ring.ring.drain_into(&mut batch, STEP.min(remaining));
-            if moved == 0 {
-                break;
-            }
-            remaining -= moved;
-            n += moved;
-            batch.drain(..).for_each(&mut f);
+/// One drain cycle over every ring: takes only what each ring held when the cycle
+/// started, so a producer refilling as fast as the drain empties cannot keep a cycle
+/// (and its memory) going forever. Pulled in steps, so the caller can hand each batch on
+/// before cutting the next.
+pub(crate) struct Cycle {
+    rings: Vec<(&'static ThreadRing, usize)>,
+    scratch: Vec<RawSpan>,
+}
+
+impl Cycle {
+    /// Starts a cycle: notes how much each ring holds now.
+    pub(crate) fn start() -> Self {
+        let rings = pool()
+            .all
+            .iter()
+            .map(|&ring| {
+                ring.signalled.store(false, Relaxed);
+                (ring, ring.ring.len())
+            })
+            .filter(|&(_, queued)| queued > 0)
+            .collect();
+        Self {
+            rings,
+            scratch: Vec::new(),
         }
     }
-    n
+
+    /// Hands up to `max` records to `f`, oldest first per ring; returns how many (0 when
+    /// the cycle is over).
+    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(RawSpan)) -> usize {
+        let mut n = 0;
+        while n < max {
+            let Some((ring, remaining)) = self.rings.last_mut() else {
+                break;
+            };
+            let moved = ring
+                .ring
+                .drain_into(&mut self.scratch, (max - n).min(*remaining));
+            *remaining -= moved;
+            if moved == 0 || *remaining == 0 {
+                self.rings.pop();
+            }
+            n += moved;
+            self.scratch.drain(..).for_each(&mut f);
+        }
+        n
+    }
+}
+
+/// Drains every ring once, handing each record to `f`; returns how many.
+pub(crate) fn drain(mut f: impl FnMut(RawSpan)) -> usize {
+    let mut cycle = Cycle::start();
+    let mut n = 0;
+    loop {
+        match cycle.next(256, &mut f) {
+            0 => return n,
+            moved => n += moved,
+        }
+    }
 }
 
 /// Number of spans waiting in all rings.
