@@ -32,7 +32,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telemetry::{Config, Sampler, Tracer};
 use telemetry_benches::{
-    fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer, FASTRACE_CHUNK,
+    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -62,28 +62,6 @@ fn otel_provider(sampler: OtelSampler) -> SdkTracerProvider {
         .with_sampler(sampler)
         .with_batch_exporter(DiscardExporter)
         .build()
-}
-
-/// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] local spans
-/// each (with a local span `parent` around them if `nested`), timing everything, root
-/// start and end included.
-fn fastrace_in_roots(iters: u64, nested: bool, body: fn()) -> Duration {
-    let start = Instant::now();
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(FASTRACE_CHUNK);
-        let root = fastrace::Span::root("root", FastraceContext::random());
-        let guard = root.set_local_parent();
-        let parent = nested.then(|| LocalSpan::enter_with_local_parent("parent"));
-        for _ in 0..n {
-            body();
-        }
-        drop(parent);
-        drop(guard);
-        drop(root);
-        left -= n;
-    }
-    start.elapsed()
 }
 
 /// A fastrace root span started and ended `iters` times.

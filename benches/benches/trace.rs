@@ -21,21 +21,20 @@
 //! - `off/*`: the sync fn with no pipeline running: `#[telemetry::trace]` and by hand.
 //!
 //! fastrace's local spans are kept until their root ends, so its cases run in roots of
-//! [`FASTRACE_CHUNK`] calls, each sample on a fresh thread with the collector flushed
+//! [`telemetry_benches::FASTRACE_CHUNK`] calls, each sample on a fresh thread with the collector flushed
 //! after it, as in `benches/spans.rs` (root start and end included, amortised).
 #![forbid(unsafe_code)]
 
 use criterion::Criterion;
-use fastrace::collector::{Config as FastraceConfig, SpanContext as FastraceContext};
+use fastrace::collector::Config as FastraceConfig;
 use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
-use std::time::{Duration, Instant};
 use telemetry::prelude::*;
 use telemetry::{Config, Sampler, Tracer};
 use telemetry_benches::{
-    fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer, FASTRACE_CHUNK,
+    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -96,25 +95,6 @@ fn tracing_registry() -> impl tracing::Subscriber + Send + Sync {
     tracing_subscriber::registry().with(NoopLayer)
 }
 
-/// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] calls each, each
-/// root its local parent, timing everything, root start and end included.
-fn fastrace_in_roots(iters: u64, body: fn()) -> Duration {
-    let start = Instant::now();
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(FASTRACE_CHUNK);
-        let root = fastrace::Span::root("root", FastraceContext::random());
-        let guard = root.set_local_parent();
-        for _ in 0..n {
-            body();
-        }
-        drop(guard);
-        drop(root);
-        left -= n;
-    }
-    start.elapsed()
-}
-
 fn trace(c: &mut Criterion, rt: &Runtime) {
     let pipeline = start_pipeline(
         rt,
@@ -128,7 +108,9 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
     g.bench_function("sync/telemetry_trace", |b| b.iter(telemetry_sync));
     g.bench_function("sync/telemetry_by_hand", |b| b.iter(hand_sync));
     g.bench_function("sync/fastrace_trace", |b| {
-        b.iter_custom(|iters| fastrace_sample(iters, |n| fastrace_in_roots(n, fastrace_sync)))
+        b.iter_custom(|iters| {
+            fastrace_sample(iters, |n| fastrace_in_roots(n, false, fastrace_sync))
+        })
     });
     tracing::subscriber::with_default(tracing_registry(), || {
         g.bench_function("sync/tracing_instrument", |b| b.iter(tracing_sync));
@@ -151,7 +133,7 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
     g.bench_function("async/fastrace_trace", |b| {
         b.iter_custom(|iters| {
             fastrace_sample(iters, |n| {
-                fastrace_in_roots(n, || poll_ready(fastrace_async()))
+                fastrace_in_roots(n, false, || poll_ready(fastrace_async()))
             })
         })
     });

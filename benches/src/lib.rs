@@ -107,6 +107,29 @@ pub fn fastrace_sample(iters: u64, run: fn(u64) -> std::time::Duration) -> std::
     elapsed
 }
 
+/// Runs `body` `iters` times inside fastrace roots of [`FASTRACE_CHUNK`] calls each, each
+/// root its thread's local parent (with a local span `parent` around the calls if
+/// `nested`), timing everything, root start and end included.
+#[cfg(feature = "peers")]
+pub fn fastrace_in_roots(iters: u64, nested: bool, body: fn()) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(FASTRACE_CHUNK);
+        let root = fastrace::Span::root("root", fastrace::collector::SpanContext::random());
+        let guard = root.set_local_parent();
+        let parent = nested.then(|| fastrace::local::LocalSpan::enter_with_local_parent("parent"));
+        for _ in 0..n {
+            body();
+        }
+        drop(parent);
+        drop(guard);
+        drop(root);
+        left -= n;
+    }
+    start.elapsed()
+}
+
 /// A `tracing` layer that does nothing, so `Registry` + this layer is `tracing`'s cost of
 /// creating, entering and closing a span.
 #[cfg(feature = "peers")]
