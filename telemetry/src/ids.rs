@@ -112,6 +112,18 @@ impl TraceId {
         ((self.hi as u128) << 64) | self.lo as u128
     }
 
+    /// From its two halves (high, low).
+    #[inline]
+    pub(crate) const fn from_words(hi: u64, lo: u64) -> Self {
+        Self { hi, lo }
+    }
+
+    /// Its two halves (high, low).
+    #[inline]
+    pub(crate) const fn words(self) -> (u64, u64) {
+        (self.hi, self.lo)
+    }
+
     /// The low 64 bits (the random part W3C level 2 sampling decisions use).
     #[inline]
     pub(crate) const fn low_u64(self) -> u64 {

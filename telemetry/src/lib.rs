@@ -36,6 +36,7 @@
 mod clock;
 mod config;
 mod context;
+mod frame;
 mod ids;
 mod instrument;
 #[doc(hidden)]

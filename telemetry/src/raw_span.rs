@@ -99,12 +99,32 @@ pub(crate) struct RawSpan {
 }
 
 impl RawSpan {
-    /// A record for a span starting now, reusing `recycled` (a record the drain handed
-    /// back) when there is one, so steady-state recording does not allocate.
+    /// An empty record, for a new frame.
+    pub(crate) const fn blank() -> Self {
+        RawSpan {
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            parent_id: SpanId::INVALID,
+            start: 0,
+            end: 0,
+            name: "",
+            scope: "",
+            attributes: [EMPTY_ATTRIBUTE; INLINE_ATTRIBUTES],
+            extra: None,
+            attribute_len: 0,
+            flags: TraceFlags::NONE,
+            kind: SpanKind::Internal,
+            status: StatusCode::Unset,
+            parent_is_remote: false,
+        }
+    }
+
+    /// Makes this record a sampled span starting now. Only the fields a span always
+    /// sets are written (an ended record's heap parts were taken by the ring).
     #[allow(clippy::too_many_arguments)]
-    #[inline]
-    pub(crate) fn start(
-        recycled: Option<Box<RawSpan>>,
+    #[inline(always)]
+    pub(crate) fn init_recording(
+        &mut self,
         trace_id: TraceId,
         span_id: SpanId,
         parent_id: SpanId,
@@ -113,49 +133,50 @@ impl RawSpan {
         name: &Str,
         scope: &Str,
         kind: SpanKind,
-    ) -> Box<Self> {
-        let mut raw = match recycled {
-            Some(mut r) => {
-                r.trace_id = trace_id;
-                r.span_id = span_id;
-                r.parent_id = parent_id;
-                r.parent_is_remote = parent_is_remote;
-                r.kind = kind;
-                r.attribute_len = 0;
-                r.status = StatusCode::Unset;
-                r.extra = None;
-                r
-            }
-            None => Box::new(RawSpan {
-                trace_id,
-                span_id,
-                parent_id,
-                start: 0,
-                end: 0,
-                name: "",
-                scope: "",
-                attributes: [EMPTY_ATTRIBUTE; INLINE_ATTRIBUTES],
-                extra: None,
-                attribute_len: 0,
-                flags: TraceFlags::SAMPLED,
-                kind,
-                status: StatusCode::Unset,
-                parent_is_remote,
-            }),
-        };
+    ) {
+        self.trace_id = trace_id;
+        self.span_id = span_id;
+        self.parent_id = parent_id;
+        self.parent_is_remote = parent_is_remote;
+        self.flags = TraceFlags::SAMPLED;
+        self.kind = kind;
+        self.attribute_len = 0;
+        self.status = StatusCode::Unset;
+        if self.extra.is_some() {
+            self.extra = None;
+        }
         match name.as_static() {
-            Some(n) => raw.name = n,
-            None => raw.extra().name = Some(name.clone()),
+            Some(n) => self.name = n,
+            None => self.extra().name = Some(name.clone()),
         }
         match scope.as_static() {
-            Some(s) => raw.scope = s,
-            None => raw.extra().scope = Some(scope.clone()),
+            Some(s) => self.scope = s,
+            None => self.extra().scope = Some(scope.clone()),
         }
         if !state.is_empty() {
-            raw.extra().state = state;
+            self.extra().state = state;
         }
-        raw.start = clock::raw_now();
-        raw
+        self.start = clock::raw_now();
+    }
+
+    /// Makes this record an unsampled span: ids and trace state only, never exported.
+    #[inline(always)]
+    pub(crate) fn init_unsampled(&mut self, trace_id: TraceId, span_id: SpanId, state: TraceState) {
+        self.trace_id = trace_id;
+        self.span_id = span_id;
+        self.flags = TraceFlags::NONE;
+        if self.extra.is_some() {
+            self.extra = None;
+        }
+        if !state.is_empty() {
+            self.extra().state = state;
+        }
+    }
+
+    /// Whether this record is a sampled span's (unsampled ones only carry ids).
+    #[inline(always)]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.flags.is_sampled()
     }
 
     #[cold]
@@ -377,9 +398,9 @@ impl RawSpan {
 mod tests {
     use super::*;
 
-    fn raw() -> Box<RawSpan> {
-        RawSpan::start(
-            None,
+    fn raw() -> RawSpan {
+        let mut r = RawSpan::blank();
+        r.init_recording(
             TraceId::random(),
             SpanId::random(),
             SpanId::INVALID,
@@ -388,7 +409,8 @@ mod tests {
             &Str::from_static("op"),
             &Str::from_static("scope"),
             SpanKind::Internal,
-        )
+        );
+        r
     }
 
     #[test]
@@ -427,8 +449,8 @@ mod tests {
         r.set_attribute(String::from("owned").into(), Value::I64(2), 128);
         r.set_status(Status::error("bad"));
         let _ = r.take_span_data();
-        let mut again = RawSpan::start(
-            Some(r),
+        let mut again = r;
+        again.init_recording(
             TraceId::random(),
             SpanId::random(),
             SpanId::INVALID,

@@ -1,6 +1,7 @@
 //! Spans: starting, recording into, and ending them.
 
-use crate::context::{self, Current, Saved};
+use crate::context::{self, Current};
+use crate::frame::{Frame, Restore};
 use crate::raw_span::RawSpan;
 use crate::recording::{self, enabled};
 use crate::sampler::{self, Slot};
@@ -10,7 +11,6 @@ use crate::{
     TraceState, Value,
 };
 use std::error::Error;
-use std::mem::ManuallyDrop;
 
 /// A span: a timed operation with attributes, events, links and a status. It ends
 /// when dropped (with an error status if dropped while panicking) and goes to the
@@ -34,17 +34,8 @@ use std::mem::ManuallyDrop;
 #[derive(Debug)]
 #[must_use = "a span ends when dropped"]
 pub struct Span {
-    // `ManuallyDrop` so the compiler emits no drop glue: `Drop` below checks for a
-    // no-op span with one compare and takes the value out by `mem::replace` otherwise.
-    inner: ManuallyDrop<Inner>,
-}
-
-#[derive(Debug)]
-enum Inner {
-    Noop,
-    /// The span's ids (whole words, cheap to move) and its inherited trace state.
-    Unsampled(Current, TraceState),
-    Recording(Box<RawSpan>),
+    /// `None` for a no-op span: with telemetry off a span is one null word.
+    frame: Option<Box<Frame>>,
 }
 
 /// Which parent a new span takes.
@@ -58,9 +49,7 @@ enum Parent {
 impl Span {
     /// A span that records nothing and has no context.
     pub const fn noop() -> Self {
-        Self {
-            inner: ManuallyDrop::new(Inner::Noop),
-        }
+        Self { frame: None }
     }
 
     /// Starts a span: a no-op unless recording is on.
@@ -75,11 +64,6 @@ impl Span {
 
     #[inline(never)]
     fn begin_enabled(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
-        Self::begin_inline(scope, name, kind, parent)
-    }
-
-    #[inline(always)]
-    fn begin_inline(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
         let (trace_id, parent_id, slot, parent_remote, state) = match parent {
             Parent::Active => {
                 let cur = context::current();
@@ -113,73 +97,48 @@ impl Span {
                 TraceState::default(),
             ),
         };
-        if !sampler::sample_installed(slot, trace_id) {
-            ring::count_sampled_out();
-            let has_state = !state.is_empty();
-            let ids = Current::new(
-                trace_id,
-                SpanId::random(),
-                TraceFlags::NONE,
-                false,
-                has_state,
-            );
-            return Self {
-                inner: ManuallyDrop::new(Inner::Unsampled(ids, state)),
-            };
-        }
+        let sampled = sampler::sample_installed(slot, trace_id);
+        let ids = Ids {
+            trace_id,
+            span_id: SpanId::random(),
+            parent_id,
+            parent_remote,
+        };
         Self {
-            inner: ManuallyDrop::new(Inner::Recording(RawSpan::start(
-                ring::recycled(),
-                trace_id,
-                SpanId::random(),
-                parent_id,
-                parent_remote,
-                state,
-                &name,
-                scope,
-                kind,
-            ))),
+            frame: Some(new_frame(sampled, ids, state, &name, scope, kind)),
         }
     }
 
     /// This span's context: what a child or a remote service takes as its parent.
     /// Invalid for a no-op span.
     pub fn context(&self) -> SpanContext {
-        match &*self.inner {
-            Inner::Noop => SpanContext::INVALID,
-            Inner::Unsampled(ids, state) => SpanContext {
-                trace_id: ids.trace_id,
-                span_id: ids.span_id,
-                flags: ids.flags(),
-                state: state.clone(),
-                is_remote: false,
-            },
-            Inner::Recording(r) => r.context(),
+        match &self.frame {
+            None => SpanContext::INVALID,
+            Some(f) => f.record.context(),
         }
     }
 
     /// This span's id ([`SpanId::INVALID`] for a no-op span).
     #[inline]
     pub fn span_id(&self) -> SpanId {
-        match &*self.inner {
-            Inner::Noop => SpanId::INVALID,
-            Inner::Unsampled(ids, _) => ids.span_id,
-            Inner::Recording(r) => r.span_id,
+        match &self.frame {
+            None => SpanId::INVALID,
+            Some(f) => f.record.span_id,
         }
     }
 
     /// Whether this span records (is sampled, and telemetry is on).
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(*self.inner, Inner::Recording(_))
+        self.frame.as_ref().is_some_and(|f| f.record.is_recording())
     }
 
     #[inline]
     fn data(&mut self) -> Option<&mut RawSpan> {
-        match &mut *self.inner {
-            Inner::Recording(d) => Some(&mut **d),
-            _ => None,
-        }
+        self.frame
+            .as_mut()
+            .map(|f| &mut f.record)
+            .filter(|r| r.is_recording())
     }
 
     /// Sets an attribute; a key set again keeps its last value. Past the attribute
@@ -301,40 +260,83 @@ impl Span {
 
     /// Ends the span now (the same as dropping it).
     pub fn end(self) {}
-
-    /// Records the end time and hands a recording span to the thread's ring; drops an
-    /// unsampled one. Out of line so that dropping a no-op span inlines to a compare.
-    #[inline(never)]
-    fn end_recording(&mut self) {
-        self.end_inline();
-    }
-
-    #[inline(always)]
-    fn end_inline(&mut self) {
-        let inner = std::mem::replace(&mut self.inner, ManuallyDrop::new(Inner::Noop));
-        if let Inner::Recording(mut r) = ManuallyDrop::into_inner(inner) {
-            r.end = clock::raw_now();
-            if std::thread::panicking() {
-                Self::mark_panicked(&mut r);
-            }
-            ring::push(r);
-        }
-    }
-
-    #[cold]
-    fn mark_panicked(d: &mut RawSpan) {
-        if !d.is_error() {
-            d.set_status(Status::error("panicked"));
-        }
-    }
 }
 
 impl Drop for Span {
     #[inline(always)]
     fn drop(&mut self) {
-        if !matches!(*self.inner, Inner::Noop) {
-            self.end_recording();
+        if let Some(frame) = self.frame.take() {
+            end(frame);
         }
+    }
+}
+
+/// A new span's ids.
+#[derive(Clone, Copy)]
+struct Ids {
+    trace_id: TraceId,
+    span_id: SpanId,
+    parent_id: SpanId,
+    parent_remote: bool,
+}
+
+/// A frame holding a new span: a record that starts the clock if `sampled`, ids alone
+/// otherwise.
+#[inline(always)]
+fn new_frame(
+    sampled: bool,
+    ids: Ids,
+    state: TraceState,
+    name: &Str,
+    scope: &Str,
+    kind: SpanKind,
+) -> Box<Frame> {
+    let mut frame = Frame::take();
+    if sampled {
+        frame.record.init_recording(
+            ids.trace_id,
+            ids.span_id,
+            ids.parent_id,
+            ids.parent_remote,
+            state,
+            name,
+            scope,
+            kind,
+        );
+    } else {
+        ring::count_sampled_out();
+        frame
+            .record
+            .init_unsampled(ids.trace_id, ids.span_id, state);
+    }
+    frame
+}
+
+/// Ends a span: a recording one gets its end time and goes to the thread's ring; an
+/// unsampled one only gives its frame back. Out of line so that dropping a no-op span
+/// inlines to a test of one word.
+#[inline(never)]
+fn end(frame: Box<Frame>) {
+    end_inline(frame);
+}
+
+#[inline(always)]
+fn end_inline(mut frame: Box<Frame>) {
+    if frame.record.is_recording() {
+        frame.record.end = clock::raw_now();
+        if std::thread::panicking() {
+            mark_panicked(&mut frame.record);
+        }
+        ring::push(frame);
+    } else {
+        ring::recycle(frame);
+    }
+}
+
+#[cold]
+fn mark_panicked(d: &mut RawSpan) {
+    if !d.is_error() {
+        d.set_status(Status::error("panicked"));
     }
 }
 
@@ -378,60 +380,100 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
 #[must_use = "the span ends when the guard drops"]
 pub struct SpanGuard {
     span: Span,
-    // No drop glue; see `Span::inner`.
-    saved: ManuallyDrop<Option<Saved>>,
 }
 
 impl SpanGuard {
-    const NOOP: Self = Self {
-        span: Span::noop(),
-        saved: ManuallyDrop::new(None),
-    };
+    const NOOP: Self = Self { span: Span::noop() };
 
+    /// Starts a child of the current span (or a root) and makes it current: the hot
+    /// path of [`Tracer::start_span`], one out-of-line call returning one word.
     #[inline(never)]
-    fn start(&mut self, scope: &Str, name: Str) {
-        let span = Span::begin_inline(scope, name, SpanKind::Internal, Parent::Active);
-        // Enter from the local (ids still in registers), then store: reading the ids
-        // back from `self` right after writing them stalls store-to-load forwarding.
-        *self.saved = Self::enter_span(&span);
-        self.span = span;
-    }
-
-    #[inline(always)]
-    fn enter(span: Span) -> Self {
-        let mut guard = Self {
-            span,
-            saved: ManuallyDrop::new(None),
+    fn start(scope: &Str, name: Str) -> Self {
+        let cur = context::current();
+        let (trace_id, parent_id, slot) = if cur.is_valid() {
+            let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
+            (cur.trace_id, cur.span_id, slot)
+        } else {
+            (TraceId::random(), SpanId::INVALID, Slot::Root)
         };
-        if !matches!(*guard.span.inner, Inner::Noop) {
-            guard.make_current();
-        }
-        guard
-    }
-
-    #[inline]
-    fn make_current(&mut self) {
-        *self.saved = Self::enter_span(&self.span);
-    }
-
-    #[inline(always)]
-    fn enter_span(span: &Span) -> Option<Saved> {
-        match &*span.inner {
-            Inner::Noop => None,
-            Inner::Unsampled(ids, state) => Some(context::enter_parts(
-                ids.trace_id,
+        let state = if cur.has_state() {
+            context::current_state()
+        } else {
+            TraceState::default()
+        };
+        let sampled = sampler::sample_installed(slot, trace_id);
+        let ids = Ids {
+            trace_id,
+            span_id: SpanId::random(),
+            parent_id,
+            parent_remote: cur.is_remote(),
+        };
+        let mut frame = new_frame(sampled, ids, state, &name, scope, SpanKind::Internal);
+        // Everything from the locals (still in registers), nothing read back from the
+        // frame just written: a load of words still in the store buffer stalls.
+        let flags = if sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::NONE
+        };
+        // The child inherits the trace state, so the thread's state stays as it is.
+        let new = Current::new(trace_id, ids.span_id, flags, false, cur.has_state());
+        frame.restore = if cur.is_valid() {
+            context::enter_child(ids.span_id, new.bits());
+            Restore::Parent { bits: cur.bits() }
+        } else if cur.is_empty_trace() {
+            context::enter_root(new);
+            Restore::Parent { bits: cur.bits() }
+        } else {
+            Restore::Saved(context::enter_parts(
+                trace_id,
                 ids.span_id,
-                ids.flags(),
+                flags,
                 false,
-                ids.has_state().then_some(state),
-            )),
-            Inner::Recording(r) => Some(context::enter_parts(
+                None,
+            ))
+        };
+        Self {
+            span: Span { frame: Some(frame) },
+        }
+    }
+
+    /// Makes a started span current.
+    #[inline]
+    fn enter(mut span: Span) -> Self {
+        if let Some(f) = &mut span.frame {
+            let r = &f.record;
+            f.restore = Restore::Saved(context::enter_parts(
                 r.trace_id,
                 r.span_id,
                 r.flags,
                 false,
                 r.state(),
-            )),
+            ));
+        }
+        Self { span }
+    }
+
+    /// Puts the previous context back (unless a newer one is current: guards dropped
+    /// out of order), then ends the span: one out-of-line call.
+    #[inline(never)]
+    fn finish(mut frame: Box<Frame>) {
+        // Matched by reference: moving the enum out would copy the large variant.
+        match &frame.restore {
+            Restore::Nothing => {}
+            &Restore::Parent { bits } => {
+                context::restore_parent(frame.record.span_id, frame.record.parent_id, bits);
+                frame.restore = Restore::Nothing;
+            }
+            Restore::Saved(_) => Self::restore_saved(&mut frame),
+        }
+        end_inline(frame);
+    }
+
+    #[cold]
+    fn restore_saved(frame: &mut Frame) {
+        if let Restore::Saved(saved) = std::mem::replace(&mut frame.restore, Restore::Nothing) {
+            context::restore_if_current(frame.record.span_id, saved);
         }
     }
 }
@@ -452,21 +494,9 @@ impl std::ops::DerefMut for SpanGuard {
 impl Drop for SpanGuard {
     #[inline(always)]
     fn drop(&mut self) {
-        if self.saved.is_some() {
-            self.finish();
+        if let Some(frame) = self.span.frame.take() {
+            Self::finish(frame);
         }
-    }
-}
-
-impl SpanGuard {
-    /// Puts the previous context back, then ends the span: one out-of-line call.
-    #[inline(never)]
-    fn finish(&mut self) {
-        let saved = std::mem::replace(&mut self.saved, ManuallyDrop::new(None));
-        if let Some(saved) = ManuallyDrop::into_inner(saved) {
-            context::restore_if_current(self.span.span_id(), saved);
-        }
-        self.span.end_inline();
     }
 }
 
@@ -511,12 +541,11 @@ impl Tracer {
     /// Starts a span, child of the current one, and makes it current until the guard drops.
     #[inline(always)]
     pub fn start_span(&self, name: impl Into<Str>) -> SpanGuard {
-        // Built in place: the disabled path writes two tags and nothing is moved.
-        let mut guard = SpanGuard::NOOP;
         if enabled() {
-            guard.start(&self.scope, name.into());
+            SpanGuard::start(&self.scope, name.into())
+        } else {
+            SpanGuard::NOOP
         }
-        guard
     }
 
     /// A builder for a span with a kind, attributes, links or an explicit parent.

@@ -22,6 +22,7 @@
 
 mod spsc;
 
+use crate::frame::Frame;
 use crate::raw_span::RawSpan;
 use futures::task::AtomicWaker;
 use spsc::SpscRing;
@@ -54,16 +55,16 @@ pub(crate) async fn high_water() {
 /// Spans lost because they ended while their thread was being torn down.
 static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Boxes kept per thread for the next spans (more are open at once only when spans nest
+/// Frames kept per thread for the next spans (more are open at once only when spans nest
 /// deeper than this; those allocate).
 const SPARES: usize = 8;
 
 struct ThreadRing {
     ring: SpscRing<RawSpan>,
-    /// Boxes of ended spans, for the owner's next spans. Touched only by the owner.
-    // Boxes, not records: each is handed whole to a new span's guard.
+    /// Frames of ended spans, for the owner's next spans. Touched only by the owner.
+    // Boxes, not frames: each is handed whole to a new span's handle.
     #[allow(clippy::vec_box)]
-    spares: UnsafeCell<Vec<Box<RawSpan>>>,
+    spares: UnsafeCell<Vec<Box<Frame>>>,
     high_water: usize,
     recorded: AtomicU64,
     dropped: AtomicU64,
@@ -98,16 +99,10 @@ impl ThreadRing {
 
     /// Only the owning thread calls this (see `LOCAL`).
     #[inline]
-    fn push(&self, mut span: Box<RawSpan>) {
+    fn push(&self, mut frame: Box<Frame>) {
         bump(&self.recorded);
-        let record = span.take_record();
-        // SAFETY: `spares` is touched only by the ring's owner: `self` is reachable for
-        // recording only through the `LOCAL` thread-local of the one thread that took it
-        // from `POOL`, and a ring changes owner under the `POOL` mutex.
-        let spares = unsafe { &mut *self.spares.get() };
-        if spares.len() < SPARES {
-            spares.push(span);
-        }
+        let record = frame.record.take_record();
+        self.keep(frame);
         // SAFETY: as above, the owner is the ring's only producer, and successive owners
         // are ordered by the `POOL` mutex.
         match unsafe { self.ring.push(record) } {
@@ -120,10 +115,23 @@ impl ThreadRing {
         }
     }
 
+    /// Keeps an ended span's frame for the next span. Only the owning thread calls
+    /// this (see `LOCAL`).
+    #[inline]
+    fn keep(&self, frame: Box<Frame>) {
+        // SAFETY: `spares` is touched only by the ring's owner: `self` is reachable for
+        // recording only through the `LOCAL` thread-local of the one thread that took it
+        // from `POOL`, and a ring changes owner under the `POOL` mutex.
+        let spares = unsafe { &mut *self.spares.get() };
+        if spares.len() < SPARES {
+            spares.push(frame);
+        }
+    }
+
     /// Only the owning thread calls this (see `LOCAL`).
     #[inline]
-    fn spare(&self) -> Option<Box<RawSpan>> {
-        // SAFETY: see `push`: only the owner touches `spares`.
+    fn spare(&self) -> Option<Box<Frame>> {
+        // SAFETY: see `keep`: only the owner touches `spares`.
         unsafe { &mut *self.spares.get() }.pop()
     }
 
@@ -184,19 +192,27 @@ fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
     }
 }
 
-/// A box to reuse for a new span's record, if the thread has one.
+/// A frame to reuse for a new span, if the thread has one.
 #[inline]
-pub(crate) fn recycled() -> Option<Box<RawSpan>> {
+pub(crate) fn spare_frame() -> Option<Box<Frame>> {
     LOCAL.with(Cell::get)?.spare()
 }
 
-/// Records an ended, sampled span (times still raw clock readings).
+/// Keeps the frame of an unsampled span for the thread's next span.
 #[inline]
-pub(crate) fn push(span: Box<RawSpan>) {
-    let mut span = Some(span);
+pub(crate) fn recycle(frame: Box<Frame>) {
+    if let Some(ring) = LOCAL.with(Cell::get) {
+        ring.keep(frame);
+    }
+}
+
+/// Records an ended, sampled span (times still raw clock readings) and keeps its frame.
+#[inline]
+pub(crate) fn push(frame: Box<Frame>) {
+    let mut frame = Some(frame);
     let pushed = with_ring(|ring| {
-        if let Some(span) = span.take() {
-            ring.push(span);
+        if let Some(frame) = frame.take() {
+            ring.push(frame);
         }
     });
     if !pushed {
@@ -204,10 +220,16 @@ pub(crate) fn push(span: Box<RawSpan>) {
     }
 }
 
-/// Counts a span the sampler decided not to record.
+/// Counts a span the sampler decided not to record (on whichever ring the thread holds:
+/// only the sum over rings matters).
 #[inline]
 pub(crate) fn count_sampled_out() {
-    with_ring(|ring| bump(&ring.sampled_out));
+    match LOCAL.with(Cell::get) {
+        Some(ring) => bump(&ring.sampled_out),
+        None => {
+            with_ring(|ring| bump(&ring.sampled_out));
+        }
+    }
 }
 
 #[cold]
@@ -341,9 +363,9 @@ mod tests {
     /// `drain` empties every thread's ring: tests that count must not overlap.
     static SERIAL: Mutex<()> = Mutex::new(());
 
-    fn record() -> Box<RawSpan> {
-        RawSpan::start(
-            recycled(),
+    fn record() -> Box<Frame> {
+        let mut frame = Frame::take();
+        frame.record.init_recording(
             TraceId::random(),
             SpanId::random(),
             SpanId::INVALID,
@@ -352,7 +374,8 @@ mod tests {
             &Str::from_static("test"),
             &Str::from_static("ring-tests"),
             SpanKind::Internal,
-        )
+        );
+        frame
     }
 
     #[test]
@@ -375,13 +398,13 @@ mod tests {
     }
 
     #[test]
-    fn drained_records_come_back_for_reuse() {
+    fn an_ended_span_leaves_its_frame_for_the_next() {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         push(record());
         assert_eq!(drain(|_| {}), 1);
         assert!(
-            recycled().is_some(),
-            "the drain hands the record back to its owner"
+            spare_frame().is_some(),
+            "an ended span's frame stays with its thread"
         );
     }
 }
