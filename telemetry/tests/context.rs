@@ -242,3 +242,53 @@ async fn remote_parent_is_honoured() {
     assert!(!spans.get("server.child").parent_is_remote);
     assert_eq!(spans.get("server.child").context.state, remote.state);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guards_restore_what_was_current_even_when_dropped_out_of_order() {
+    let p = common::start(config()).await;
+    let remote = telemetry::SpanContext::new(
+        telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        telemetry::TraceFlags::SAMPLED,
+        telemetry::TraceState::default()
+            .insert("vendor", "v1")
+            .unwrap(),
+        true,
+    );
+    let remote_parent = remote.span_id;
+    std::thread::spawn(move || {
+        assert!(telemetry::current_span().is_none());
+        {
+            let _attached = Context::from_remote(remote.clone()).attach();
+            let parent = TRACER.start_span("parent");
+            let child = TRACER.start_span("child");
+            let seen = telemetry::current_span().unwrap();
+            assert_eq!(seen.span_id, child.span_id());
+            assert_eq!(seen.trace_id, remote.trace_id);
+            assert_eq!(seen.state, remote.state, "a child inherits the trace state");
+            // Out of order: the parent ends first; the child stays current.
+            let parent_id = parent.span_id();
+            drop(parent);
+            assert_eq!(telemetry::current_span().unwrap().span_id, child.span_id());
+            // The child ends: its parent's context is current again, state included.
+            drop(child);
+            let back = telemetry::current_span().unwrap();
+            assert_eq!(back.span_id, parent_id);
+            assert_eq!(back.state, remote.state);
+        }
+        assert!(
+            telemetry::current_span().is_none(),
+            "the attached context is gone"
+        );
+        // A root span over an empty context leaves it empty again.
+        drop(TRACER.start_span("root"));
+        assert!(telemetry::current_span().is_none());
+        assert_eq!(Context::current(), Context::empty());
+    })
+    .join()
+    .unwrap();
+    let spans = p.finish().await;
+    spans.assert_parent("child", "parent");
+    assert_eq!(spans.get("parent").parent_span_id, remote_parent);
+    spans.assert_root("root");
+}
