@@ -1,0 +1,482 @@
+//! [`TelemetryLayer`]: one server span per request, trace context in and out, request
+//! ids, HTTP metrics.
+
+use crate::current_span::CurrentSpan;
+use crate::http_metrics::{HttpMetrics, InFlight};
+use crate::propagate;
+use crate::request_id::{RequestId, REQUEST_ID_HEADER};
+use axum::extract::{ConnectInfo, MatchedPath};
+use futures::ready;
+use http::header::{HeaderName, HeaderValue, HOST, USER_AGENT};
+use http::{Method, Request, Response, Version};
+use pin_project_lite::pin_project;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Instant;
+use telemetry::prelude::*;
+use telemetry::{Instrumented, KeyValue, SpanKind, Status, Tracer};
+use tower::{Layer, Service};
+
+/// What the layer does with an inbound `traceparent` / `tracestate`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Trust {
+    /// Continue the caller's trace: the server span is the child of the inbound parent
+    /// (for services behind your own gateway).
+    #[default]
+    Honour,
+    /// Always start a new trace, ignoring the headers (for services facing untrusted
+    /// clients that could otherwise pick trace ids or force sampling).
+    Ignore,
+    /// Start a new trace that links to the inbound one: the caller's trace stays
+    /// reachable without letting it choose this trace's ids or sampling.
+    LinkOnly,
+}
+
+/// The value of `http.route` (and the route label) for requests no route matched, so
+/// unknown paths never create new series.
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// A tower [`Layer`] that gives every request a server span, honours and returns W3C
+/// trace context, accepts or assigns a request id, and records HTTP metrics.
+///
+/// Add it with [`Router::layer`](axum::Router::layer) so that it sees the matched route
+/// (it names spans `{method} {route}`, never after the raw path, which would explode
+/// cardinality). It also serves hyper and tonic services; without axum's
+/// [`MatchedPath`] a request counts as [`UNMATCHED_ROUTE`].
+///
+/// Recorded per request, following OpenTelemetry's HTTP semantic conventions:
+/// `http.request.method`, `http.route`, `url.path`, `url.scheme`,
+/// `http.response.status_code`, `server.address`, `server.port`, `client.address` (with
+/// `into_make_service_with_connect_info`), `user_agent.original`,
+/// `network.protocol.version` and `request.id`; error status for 5xx and for panics. No
+/// query string, cookie or other header is recorded unless allowed with
+/// [`record_request_header`](Self::record_request_header).
+///
+/// With telemetry off (and metrics turned off) the layer passes requests straight
+/// through after one branch, handing handlers a shared no-op [`CurrentSpan`].
+///
+/// ```
+/// use axum::{routing::get, Router};
+/// use telemetry_axum::{TelemetryLayer, Trust};
+///
+/// let app: Router = Router::new()
+///     .route("/books/{id}", get(|| async { "a book" }))
+///     .layer(TelemetryLayer::new().trust(Trust::LinkOnly));
+/// ```
+#[derive(Clone, Debug)]
+pub struct TelemetryLayer {
+    settings: Arc<Settings>,
+}
+
+#[derive(Debug)]
+struct Settings {
+    tracer: Tracer,
+    trust: Trust,
+    headers: Vec<HeaderName>,
+    metrics: Option<HttpMetrics>,
+}
+
+impl TelemetryLayer {
+    /// A layer with the defaults: trust inbound trace context, HTTP metrics in the
+    /// global registry, instrumentation scope `telemetry-axum`.
+    pub fn new() -> Self {
+        Self {
+            settings: Arc::new(Settings {
+                tracer: Tracer::new("telemetry-axum"),
+                trust: Trust::Honour,
+                headers: Vec::new(),
+                metrics: HttpMetrics::global(),
+            }),
+        }
+    }
+
+    fn edit(mut self, f: impl FnOnce(&mut Settings)) -> Self {
+        match Arc::get_mut(&mut self.settings) {
+            Some(s) => f(s),
+            None => {
+                let mut s = Settings {
+                    tracer: self.settings.tracer.clone(),
+                    trust: self.settings.trust,
+                    headers: self.settings.headers.clone(),
+                    metrics: self.settings.metrics.clone(),
+                };
+                f(&mut s);
+                self.settings = Arc::new(s);
+            }
+        }
+        self
+    }
+
+    /// What to do with inbound trace context (default [`Trust::Honour`]).
+    pub fn trust(self, trust: Trust) -> Self {
+        self.edit(|s| s.trust = trust)
+    }
+
+    /// Records the request header `name` as `http.request.header.<name>` (lowercase).
+    /// Nothing but the headers named here is ever recorded.
+    pub fn record_request_header(self, name: HeaderName) -> Self {
+        self.edit(|s| s.headers.push(name))
+    }
+
+    /// Turns the HTTP metrics off (spans only).
+    pub fn without_metrics(self) -> Self {
+        self.edit(|s| s.metrics = None)
+    }
+
+    /// Records HTTP metrics into `registry` instead of the global one.
+    pub fn metrics_registry(self, registry: &telemetry::metrics::Registry) -> Self {
+        let metrics = HttpMetrics::new(registry);
+        self.edit(|s| s.metrics = metrics)
+    }
+
+    /// The instrumentation scope of the server spans (default `telemetry-axum`).
+    pub fn scope(self, scope: &'static str) -> Self {
+        self.edit(|s| s.tracer = Tracer::new(scope))
+    }
+}
+
+impl Default for TelemetryLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> Layer<S> for TelemetryLayer {
+    type Service = TelemetryService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        TelemetryService {
+            inner,
+            settings: self.settings.clone(),
+        }
+    }
+}
+
+/// The service [`TelemetryLayer`] wraps around yours.
+#[derive(Clone, Debug)]
+pub struct TelemetryService<S> {
+    inner: S,
+    settings: Arc<Settings>,
+}
+
+impl<S, B, ResB> Service<Request<B>> for TelemetryService<S>
+where
+    S: Service<Request<B>, Response = Response<ResB>>,
+{
+    type Response = Response<ResB>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        if !telemetry::is_enabled() && self.settings.metrics.is_none() {
+            // Handlers may still extract `CurrentSpan`: give them the shared no-op one.
+            req.extensions_mut().insert(CurrentSpan::noop());
+            return ResponseFuture {
+                kind: Kind::Passthrough {
+                    future: self.inner.call(req),
+                },
+            };
+        }
+        let state = RequestState::start(&self.settings, &mut req);
+        let context = state.span.as_parent();
+        ResponseFuture {
+            kind: Kind::Traced {
+                future: self.inner.call(req).with_context(context),
+                state,
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`TelemetryService`].
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        kind: Kind<F>,
+    }
+}
+
+pin_project! {
+    #[project = KindProj]
+    #[derive(Debug)]
+    enum Kind<F> {
+        Passthrough { #[pin] future: F },
+        Traced { #[pin] future: Instrumented<F>, state: RequestState },
+    }
+}
+
+impl<F, ResB, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResB>, E>>,
+{
+    type Output = Result<Response<ResB>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.project().kind.project() {
+            KindProj::Passthrough { future } => future.poll(cx),
+            KindProj::Traced { future, state } => {
+                // A panicking handler unwinds through here: record it before the panic
+                // goes on (whoever catches it, hyper's task or tokio, drops this future
+                // only after the unwinding is over, when it looks like a cancellation).
+                let polled = std::panic::catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
+                let mut result = match polled {
+                    Ok(poll) => ready!(poll),
+                    Err(panic) => {
+                        state.panicked();
+                        std::panic::resume_unwind(panic);
+                    }
+                };
+                match &mut result {
+                    Ok(response) => state.respond(response),
+                    Err(_) => state.fail(),
+                }
+                Poll::Ready(result)
+            }
+        }
+    }
+}
+
+/// A request in flight: its span, labels and clock. Ends the span when the response is
+/// ready, or when dropped unfinished (client gone, or a panic in the handler).
+#[derive(Debug)]
+struct RequestState {
+    span: CurrentSpan,
+    started: Instant,
+    method: &'static str,
+    route: Option<MatchedPath>,
+    request_id: Option<HeaderValue>,
+    metrics: Option<HttpMetrics>,
+    in_flight: Option<InFlight>,
+    done: bool,
+}
+
+impl RequestState {
+    fn start<B>(settings: &Settings, req: &mut Request<B>) -> Self {
+        let method = method_name(req.method());
+        let route = req.extensions().get::<MatchedPath>().cloned();
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(RequestId::accept)
+            .unwrap_or_else(RequestId::generate);
+
+        let span = if telemetry::is_enabled() {
+            let name = match &route {
+                Some(r) => format!("{method} {}", r.as_str()),
+                None => method.to_owned(),
+            };
+            let mut builder = settings
+                .tracer
+                .span(name)
+                .kind(SpanKind::Server)
+                .attributes(request_attributes(
+                    req,
+                    method,
+                    route.as_ref(),
+                    &settings.headers,
+                ))
+                .attribute("request.id", request_id.as_str().to_owned());
+            match settings.trust {
+                Trust::Honour => {
+                    if let Some(parent) = propagate::extract(req.headers()) {
+                        builder = builder.parent(parent);
+                    } else {
+                        builder = builder.root();
+                    }
+                }
+                Trust::Ignore => builder = builder.root(),
+                Trust::LinkOnly => {
+                    builder = builder.root();
+                    if let Some(inbound) = propagate::extract(req.headers()) {
+                        builder = builder.link(inbound, []);
+                    }
+                }
+            }
+            builder.start_detached()
+        } else {
+            telemetry::Span::noop()
+        };
+        let request_id_header = HeaderValue::from_str(request_id.as_str()).ok();
+        let span = CurrentSpan::new(span, Some(request_id));
+        req.extensions_mut().insert(span.clone());
+        let in_flight = settings
+            .metrics
+            .as_ref()
+            .map(|m| m.in_flight(method, scheme(req)));
+        Self {
+            span,
+            started: Instant::now(),
+            method,
+            route,
+            request_id: request_id_header,
+            metrics: settings.metrics.clone(),
+            in_flight,
+            done: false,
+        }
+    }
+
+    fn route(&self) -> &str {
+        self.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str())
+    }
+
+    fn respond<B>(&mut self, response: &mut Response<B>) {
+        let status = response.status();
+        self.span.with(|span| {
+            span.set_i64("http.response.status_code", i64::from(status.as_u16()));
+            if status.is_server_error() {
+                span.set_status(Status::error(status.to_string()));
+            }
+        });
+        let headers = response.headers_mut();
+        propagate::inject(self.span.context(), headers);
+        if let Some(id) = &self.request_id {
+            headers.insert(REQUEST_ID_HEADER, id.clone());
+        }
+        self.finish(status.as_str());
+    }
+
+    fn fail(&mut self) {
+        self.span
+            .set_status(Status::error("the service returned an error"));
+        self.finish("error");
+    }
+
+    fn finish(&mut self, status: &str) {
+        if let Some(m) = &self.metrics {
+            m.record(self.method, self.route(), status, self.started.elapsed());
+        }
+        self.in_flight = None;
+        self.span.end();
+        self.done = true;
+    }
+}
+
+impl RequestState {
+    /// The handler panicked: the request is a 500 as far as anyone can tell.
+    fn panicked(&mut self) {
+        self.span.with(|span| {
+            span.set_i64("http.response.status_code", 500);
+            span.set_status(Status::error("the handler panicked"));
+        });
+        self.finish("500");
+    }
+}
+
+impl Drop for RequestState {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        if std::thread::panicking() {
+            self.panicked();
+        } else {
+            // The client went away before the response was ready.
+            self.span.add_event("request.cancelled", []);
+            self.in_flight = None;
+            self.span.end();
+        }
+    }
+}
+
+/// The method as OpenTelemetry names it: the standard ones, `_OTHER` for the rest (so
+/// arbitrary methods don't become label values).
+fn method_name(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "_OTHER",
+    }
+}
+
+fn scheme<B>(req: &Request<B>) -> &'static str {
+    match req.uri().scheme_str() {
+        Some("https") => "https",
+        _ => "http",
+    }
+}
+
+fn protocol_version(version: Version) -> &'static str {
+    match version {
+        Version::HTTP_09 => "0.9",
+        Version::HTTP_10 => "1.0",
+        Version::HTTP_2 => "2",
+        Version::HTTP_3 => "3",
+        _ => "1.1",
+    }
+}
+
+fn request_attributes<B>(
+    req: &Request<B>,
+    method: &'static str,
+    route: Option<&MatchedPath>,
+    headers: &[HeaderName],
+) -> Vec<KeyValue> {
+    let mut attrs = Vec::with_capacity(10);
+    attrs.push(KeyValue::new("http.request.method", method));
+    if method == "_OTHER" {
+        attrs.push(KeyValue::new(
+            "http.request.method_original",
+            req.method().as_str().to_owned(),
+        ));
+    }
+    if let Some(route) = route {
+        attrs.push(KeyValue::new("http.route", route.as_str().to_owned()));
+    }
+    attrs.push(KeyValue::new("url.path", req.uri().path().to_owned()));
+    attrs.push(KeyValue::new("url.scheme", scheme(req)));
+    attrs.push(KeyValue::new(
+        "network.protocol.version",
+        protocol_version(req.version()),
+    ));
+    let authority = req
+        .uri()
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
+    if let Some(authority) = authority.and_then(|a| a.parse::<http::uri::Authority>().ok()) {
+        attrs.push(KeyValue::new("server.address", authority.host().to_owned()));
+        if let Some(port) = authority.port_u16() {
+            attrs.push(KeyValue::new("server.port", i64::from(port)));
+        }
+    }
+    if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
+        attrs.push(KeyValue::new("client.address", addr.ip().to_string()));
+    }
+    if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
+        attrs.push(KeyValue::new("user_agent.original", agent.to_owned()));
+    }
+    for name in headers {
+        let values: Vec<telemetry::Value> = req
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(|v| telemetry::Value::from(v.to_owned()))
+            .collect();
+        if !values.is_empty() {
+            attrs.push(KeyValue::new(
+                format!("http.request.header.{}", name.as_str()),
+                telemetry::Value::Array(values.into()),
+            ));
+        }
+    }
+    attrs
+}

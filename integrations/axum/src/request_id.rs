@@ -1,0 +1,79 @@
+//! Request ids: accepted from the client only when safe, generated otherwise.
+
+use std::fmt;
+
+/// The header a request id comes in and goes out in.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The longest inbound request id accepted.
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// A request's id: the client's `X-Request-ID` if it is safe to log and echo (1 to
+/// [`MAX_REQUEST_ID_LEN`] characters of `[A-Za-z0-9._-]`), otherwise a fresh one.
+///
+/// ```
+/// use telemetry_axum::RequestId;
+/// assert_eq!(RequestId::accept("req-42.a_b").unwrap().as_str(), "req-42.a_b");
+/// assert!(RequestId::accept("has space").is_none());
+/// assert!(RequestId::accept(&"x".repeat(129)).is_none());
+/// assert_eq!(RequestId::generate().as_str().len(), 32);
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(String);
+
+impl RequestId {
+    /// The inbound value, if it is safe.
+    pub fn accept(value: &str) -> Option<Self> {
+        let safe = !value.is_empty()
+            && value.len() <= MAX_REQUEST_ID_LEN
+            && value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+        safe.then(|| Self(value.to_owned()))
+    }
+
+    /// A fresh random id (32 lowercase hex digits).
+    pub fn generate() -> Self {
+        Self(telemetry::TraceId::random().to_string())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for RequestId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RequestId({})", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_safe_ids_are_accepted() {
+        for ok in ["a", "A-z_0.9", &"7".repeat(128)] {
+            assert!(RequestId::accept(ok).is_some(), "{ok}");
+        }
+        for bad in ["", "a b", "a\nb", "ä", "a/b", "<script>", &"7".repeat(129)] {
+            assert!(RequestId::accept(bad).is_none(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn generated_ids_are_unique_and_safe() {
+        let a = RequestId::generate();
+        let b = RequestId::generate();
+        assert_ne!(a, b);
+        assert!(RequestId::accept(a.as_str()).is_some());
+    }
+}

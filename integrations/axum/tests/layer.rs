@@ -1,0 +1,437 @@
+//! The layer through `oneshot` and a real server: spans, trace context, request ids,
+//! errors, panics, the extractor and metrics.
+#![allow(clippy::unwrap_used)]
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use axum::Router;
+use std::sync::Arc;
+use telemetry::metrics::Registry;
+use telemetry::{Config, InMemorySink, SpanData, SpanKind, Status, Telemetry, Value};
+use telemetry_axum::{CurrentSpan, TelemetryLayer, Trust};
+use tower::ServiceExt as _;
+
+static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+struct Pipeline {
+    telemetry: Telemetry,
+    sink: Arc<InMemorySink>,
+    _slot: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn pipeline() -> Pipeline {
+    let slot = ONE_PIPELINE.lock().await;
+    let sink = Arc::new(InMemorySink::new(10_000));
+    let telemetry = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    Pipeline {
+        telemetry,
+        sink,
+        _slot: slot,
+    }
+}
+
+impl Pipeline {
+    async fn spans(self) -> Vec<SpanData> {
+        self.telemetry.shutdown().await;
+        self.sink.spans()
+    }
+}
+
+fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "one {name:?} among {:?}",
+        spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+    );
+    found[0]
+}
+
+fn attr<'a>(span: &'a SpanData, key: &str) -> &'a Value {
+    span.attribute(key)
+        .unwrap_or_else(|| panic!("{key} missing from {:?}", span.attributes))
+}
+
+async fn book(span: CurrentSpan) -> String {
+    span.set_attribute("books.found", 1i64);
+    telemetry::Tracer::new("test").in_span("db.query", |_| {});
+    span.request_id()
+        .map(|id| id.to_string())
+        .unwrap_or_default()
+}
+
+async fn panicking() -> &'static str {
+    panic!("handler bug")
+}
+
+fn app(layer: TelemetryLayer) -> Router {
+    Router::new()
+        .route("/books/{id}", get(book))
+        .route("/fail", get(|| async { StatusCode::SERVICE_UNAVAILABLE }))
+        .route("/panic", get(panicking))
+        .layer(layer)
+}
+
+fn get_request(uri: &str) -> axum::http::request::Builder {
+    Request::get(uri)
+        .header("host", "books.example:8080")
+        .header("user-agent", "test-agent/1.0")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_gets_a_server_span_named_after_its_route() {
+    let p = pipeline().await;
+    let response = app(TelemetryLayer::new().without_metrics())
+        .oneshot(
+            get_request("/books/7?secret=1")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let traceparent = response.headers()["traceparent"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let spans = p.spans().await;
+    let server = one(&spans, "GET /books/{id}");
+    assert_eq!(server.kind, SpanKind::Server);
+    assert!(
+        !server.parent_span_id.is_valid(),
+        "no inbound context: a new trace"
+    );
+    assert_eq!(attr(server, "http.request.method"), &Value::from("GET"));
+    assert_eq!(attr(server, "http.route"), &Value::from("/books/{id}"));
+    assert_eq!(attr(server, "url.path"), &Value::from("/books/7"));
+    assert_eq!(attr(server, "url.scheme"), &Value::from("http"));
+    assert_eq!(attr(server, "http.response.status_code"), &Value::I64(200));
+    assert_eq!(
+        attr(server, "server.address"),
+        &Value::from("books.example")
+    );
+    assert_eq!(attr(server, "server.port"), &Value::I64(8080));
+    assert_eq!(
+        attr(server, "user_agent.original"),
+        &Value::from("test-agent/1.0")
+    );
+    assert_eq!(
+        attr(server, "network.protocol.version"),
+        &Value::from("1.1")
+    );
+    assert_eq!(
+        attr(server, "books.found"),
+        &Value::I64(1),
+        "set through CurrentSpan"
+    );
+    assert_eq!(attr(server, "request.id"), &Value::from(request_id.clone()));
+    assert!(
+        server
+            .attributes
+            .iter()
+            .all(|kv| !format!("{:?}", kv.value).contains("secret")),
+        "the query string is never recorded"
+    );
+    assert_eq!(server.status, Status::Unset);
+    // The response carries the server span's context; the handler's span is its child.
+    assert_eq!(
+        traceparent,
+        format!(
+            "00-{}-{}-01",
+            server.context.trace_id, server.context.span_id
+        )
+    );
+    let db = one(&spans, "db.query");
+    assert_eq!(db.parent_span_id, server.context.span_id);
+    assert_eq!(request_id.len(), 32, "a generated request id");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inbound_trace_context_is_honoured_ignored_or_linked() {
+    let p = pipeline().await;
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    for (layer, path) in [
+        (TelemetryLayer::new(), "/books/honour"),
+        (TelemetryLayer::new().trust(Trust::Ignore), "/books/ignore"),
+        (TelemetryLayer::new().trust(Trust::LinkOnly), "/books/link"),
+    ] {
+        let request = get_request(path)
+            .header("traceparent", parent)
+            .body(Body::empty())
+            .unwrap();
+        app(layer.without_metrics()).oneshot(request).await.unwrap();
+    }
+    let spans = p.spans().await;
+    let by_path = |path: &'static str| {
+        spans
+            .iter()
+            .find(|s| s.attribute("url.path") == Some(&Value::from(path)))
+            .unwrap()
+    };
+    let honour = by_path("/books/honour");
+    assert_eq!(
+        honour.context.trace_id.to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert_eq!(honour.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert!(honour.parent_is_remote);
+    let ignore = by_path("/books/ignore");
+    assert_ne!(
+        ignore.context.trace_id.to_string(),
+        "4bf92f3577b34da6a3ce929d0e0e4736"
+    );
+    assert!(!ignore.parent_span_id.is_valid());
+    assert!(ignore.links.is_empty());
+    let link = by_path("/books/link");
+    assert!(!link.parent_span_id.is_valid());
+    assert_eq!(link.links.len(), 1);
+    assert_eq!(
+        link.links[0].context.span_id.to_string(),
+        "00f067aa0ba902b7"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_traceparent_starts_a_new_trace() {
+    let p = pipeline().await;
+    let bad = [
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", // forbidden version
+        "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01", // bad hex
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01", // zero trace id
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", // zero parent id
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01",  // short parent id
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00F067AA0BA902B7-01", // upper case
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra", // extra field in 00
+        "",
+    ];
+    for (i, header) in bad.iter().enumerate() {
+        let request = get_request(&format!("/books/{i}"))
+            .header("traceparent", *header)
+            .body(Body::empty())
+            .unwrap();
+        let response = app(TelemetryLayer::new().without_metrics())
+            .oneshot(request)
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            200,
+            "a bad header never fails the request"
+        );
+    }
+    let spans = p.spans().await;
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|s| s.kind == SpanKind::Server)
+        .collect();
+    assert_eq!(servers.len(), bad.len());
+    for s in servers {
+        assert!(
+            !s.parent_span_id.is_valid(),
+            "{:?} got a parent",
+            s.attribute("url.path")
+        );
+        assert_ne!(
+            s.context.trace_id.to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_ids_are_accepted_only_when_safe() {
+    let _p = pipeline().await;
+    for (sent, echoed_same) in [
+        ("req-1.a_B", true),
+        ("bad id!", false),
+        (&*"x".repeat(129), false),
+    ] {
+        let request = get_request("/books/1")
+            .header("x-request-id", sent)
+            .body(Body::empty())
+            .unwrap();
+        let response = app(TelemetryLayer::new().without_metrics())
+            .oneshot(request)
+            .await
+            .unwrap();
+        let echoed = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(echoed == sent, echoed_same, "{sent:?} -> {echoed:?}");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .unwrap();
+        assert_eq!(body, echoed.as_bytes(), "the handler sees the same id");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_and_panics_set_error_status() {
+    let p = pipeline().await;
+    let response = app(TelemetryLayer::new().without_metrics())
+        .oneshot(get_request("/fail").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    let panicked = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+        app(TelemetryLayer::new().without_metrics())
+            .oneshot(get_request("/panic").body(Body::empty()).unwrap()),
+    ))
+    .await;
+    assert!(panicked.is_err(), "the panic reaches the server");
+    let spans = p.spans().await;
+    let fail = one(&spans, "GET /fail");
+    assert!(matches!(fail.status, Status::Error { .. }));
+    assert_eq!(attr(fail, "http.response.status_code"), &Value::I64(503));
+    let panic = one(&spans, "GET /panic");
+    assert!(
+        matches!(&panic.status, Status::Error { description } if description.contains("panicked"))
+    );
+    assert_eq!(attr(panic, "http.response.status_code"), &Value::I64(500));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_extractor_without_the_layer_is_a_clear_500() {
+    let response = Router::new()
+        .route(
+            "/",
+            get(|span: CurrentSpan| async move { span.trace_id().to_string() }),
+        )
+        .oneshot(Request::get("/").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    let body = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).contains("TelemetryLayer"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_use_the_route_not_the_path() {
+    let p = pipeline().await;
+    let registry = Registry::new();
+    let layer = TelemetryLayer::new().metrics_registry(&registry);
+    for path in ["/books/1", "/books/2", "/books/3", "/nowhere/1", "/fail"] {
+        app(layer.clone())
+            .oneshot(get_request(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+    }
+    drop(p.spans().await);
+    let text = String::from_utf8(registry.render(telemetry::metrics::Format::Prometheus)).unwrap();
+    let count = |labels: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with("http_server_request_duration_seconds_count") && l.contains(labels)
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .map(|v| v.to_owned())
+    };
+    assert_eq!(
+        count(r#"http_route="/books/{id}",http_response_status_code="200""#).as_deref(),
+        Some("3"),
+        "{text}"
+    );
+    assert_eq!(
+        count(r#"http_response_status_code="503""#).as_deref(),
+        Some("1"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("/books/1"),
+        "no raw path becomes a label:\n{text}"
+    );
+    assert!(
+        text.contains(
+            r#"http_server_active_requests{http_request_method="GET",url_scheme="http"} 0"#
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
+    let registry = Registry::new();
+    registry
+        .counter("endpoint_test_total")
+        .unwrap()
+        .increment(3);
+    let sink = Arc::new(telemetry::PrometheusSink::with_registry(registry));
+    let app: Router = telemetry_axum::MetricsEndpoint::new(sink)
+        .bearer_token("s3cret")
+        .into_router();
+    let scrape = |auth: Option<&str>, accept: &str| {
+        let mut request = Request::get("/metrics").header("accept", accept);
+        if let Some(auth) = auth {
+            request = request.header("authorization", auth);
+        }
+        app.clone().oneshot(request.body(Body::empty()).unwrap())
+    };
+    for auth in [
+        None,
+        Some("Bearer wrong"),
+        Some("Basic s3cret"),
+        Some("Bearer s3cret2"),
+    ] {
+        let response = scrape(auth, "text/plain").await.unwrap();
+        assert_eq!(response.status(), 401, "{auth:?}");
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+    let response = scrape(Some("Bearer s3cret"), "text/plain;version=0.0.4")
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        telemetry::metrics::PROMETHEUS_CONTENT_TYPE
+    );
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    let body = String::from_utf8(body.to_vec()).unwrap();
+    assert!(body.contains("endpoint_test_total 3\n"), "{body}");
+    assert!(!body.contains("# EOF"));
+
+    let response = scrape(
+        Some("Bearer s3cret"),
+        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        telemetry::metrics::OPENMETRICS_CONTENT_TYPE
+    );
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&body).ends_with("# EOF\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_telemetry_off_the_layer_passes_requests_through() {
+    let _slot = ONE_PIPELINE.lock().await;
+    assert!(!telemetry::is_enabled());
+    let response = app(TelemetryLayer::new().without_metrics())
+        .oneshot(get_request("/books/1").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("traceparent").is_none());
+    assert!(response.headers().get("x-request-id").is_none());
+    let body = axum::body::to_bytes(response.into_body(), 1024)
+        .await
+        .unwrap();
+    assert!(
+        body.is_empty(),
+        "the handler got the no-op span, without a request id"
+    );
+}

@@ -1,0 +1,196 @@
+//! Through real servers on loopback: two services where A calls B through the traced
+//! client (one trace), and a traced WebSocket connection.
+#![allow(clippy::unwrap_used)]
+
+use axum::extract::ws::{Message, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use futures::{SinkExt as _, StreamExt as _};
+use http_body_util::{BodyExt as _, Empty};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use telemetry::{Config, InMemorySink, SpanKind, Value};
+use telemetry_axum::ws::TracedWebSocket;
+use telemetry_axum::{ClientTraceLayer, CurrentSpan, TelemetryLayer};
+use tower::{Service as _, ServiceBuilder};
+
+static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn serve(app: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    addr
+}
+
+type TracedClient = telemetry_axum::ClientTraceService<
+    Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>,
+>;
+
+async fn call_b(State((client, b)): State<(TracedClient, SocketAddr)>) -> String {
+    let uri = format!("http://{b}/inventory");
+    let request = http::Request::get(uri).body(Empty::<Bytes>::new()).unwrap();
+    let response = client.clone().call(request).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_between_two_services_is_one_trace() {
+    let _slot = ONE_PIPELINE.lock().await;
+    let sink = Arc::new(InMemorySink::new(1000));
+    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+
+    let b = serve(
+        Router::new()
+            .route(
+                "/inventory",
+                get(|span: CurrentSpan| async move { span.trace_id().to_string() }),
+            )
+            .layer(TelemetryLayer::new().without_metrics()),
+    )
+    .await;
+    let client = ServiceBuilder::new()
+        .layer(ClientTraceLayer::new())
+        .service(Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>());
+    let a = serve(
+        Router::new()
+            .route("/books", get(call_b))
+            .with_state((client, b))
+            .layer(TelemetryLayer::new().without_metrics()),
+    )
+    .await;
+
+    let plain = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let response = plain
+        .get(format!("http://{a}/books").parse().unwrap())
+        .await
+        .unwrap();
+    let b_saw_trace = String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+
+    pipeline.shutdown().await;
+    let spans = sink.spans();
+    let find = |name: &str, kind: SpanKind| {
+        spans
+            .iter()
+            .find(|s| s.name == name && s.kind == kind)
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {kind:?} span {name:?} in {:?}",
+                    spans.iter().map(|s| &s.name).collect::<Vec<_>>()
+                )
+            })
+    };
+    let a_server = find("GET /books", SpanKind::Server);
+    let a_client = find("GET", SpanKind::Client);
+    let b_server = find("GET /inventory", SpanKind::Server);
+    assert_eq!(a_client.parent_span_id, a_server.context.span_id);
+    assert_eq!(
+        b_server.parent_span_id, a_client.context.span_id,
+        "B continues A's client span"
+    );
+    assert!(b_server.parent_is_remote);
+    assert_eq!(b_server.context.trace_id, a_server.context.trace_id);
+    assert_eq!(b_saw_trace, a_server.context.trace_id.to_string());
+    assert_eq!(
+        a_client.attribute("http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    assert_eq!(
+        a_client.attribute("server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+}
+
+async fn echo(upgrade: WebSocketUpgrade, request: CurrentSpan) -> Response {
+    telemetry_axum::ws::traced(
+        upgrade,
+        &request,
+        |mut socket: TracedWebSocket| async move {
+            while let Some(Ok(message)) = socket.recv().await {
+                if let Message::Text(text) = message {
+                    telemetry::Tracer::new("test").in_span("ws.message", |_| {});
+                    socket.send(Message::Text(text)).await.unwrap();
+                }
+            }
+        },
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_websocket_connection_gets_its_own_span() {
+    let _slot = ONE_PIPELINE.lock().await;
+    let sink = Arc::new(InMemorySink::new(1000));
+    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let addr = serve(
+        Router::new()
+            .route("/echo", get(echo))
+            .layer(TelemetryLayer::new().without_metrics()),
+    )
+    .await;
+
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/echo"))
+        .await
+        .unwrap();
+    ws.send(tokio_tungstenite::tungstenite::Message::Text("hi".into()))
+        .await
+        .unwrap();
+    let reply = ws.next().await.unwrap().unwrap();
+    assert_eq!(reply.into_text().unwrap().as_str(), "hi");
+    ws.close(Some(tokio_tungstenite::tungstenite::protocol::CloseFrame {
+        code: tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode::Away,
+        reason: "bye".into(),
+    }))
+    .await
+    .unwrap();
+    // Wait for the server's close reply: the connection is over on both sides.
+    while ws.next().await.is_some() {}
+
+    // The connection span ends when the handler returns, just after the close.
+    let mut tries = 0;
+    let conn = loop {
+        pipeline.drain_now().await;
+        if let Some(s) = sink
+            .spans()
+            .into_iter()
+            .find(|s| s.name == "WebSocket connection")
+        {
+            break s;
+        }
+        tries += 1;
+        assert!(tries < 5_000, "the connection span never ended");
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    };
+    pipeline.shutdown().await;
+    let spans = sink.spans();
+    let upgrade = spans.iter().find(|s| s.name == "GET /echo").unwrap();
+    assert_eq!(conn.parent_span_id, upgrade.context.span_id);
+    assert!(conn.attribute("websocket.connection.id").is_some());
+    let events: Vec<_> = conn.events.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(events, ["connect", "disconnect"]);
+    let close = &conn.events[1];
+    assert!(close
+        .attributes
+        .iter()
+        .any(|kv| kv.key == "websocket.close.code" && kv.value == Value::I64(1001)));
+    let message = spans.iter().find(|s| s.name == "ws.message").unwrap();
+    assert_eq!(
+        message.parent_span_id, conn.context.span_id,
+        "message handling runs in the connection span"
+    );
+}
