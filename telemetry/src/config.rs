@@ -39,6 +39,85 @@ pub struct Config {
     pub max_batch_size: usize,
     /// The sinks, in order.
     pub sinks: Vec<Arc<dyn Sink>>,
+    /// What the drain tick does for metrics. Default: everything on.
+    pub metrics: MetricsConfig,
+}
+
+/// The metrics part of a drain tick: which built-in collectors run, and the
+/// cardinality limit of the global registry's families.
+///
+/// ```
+/// use telemetry::{Config, MetricsConfig};
+/// let config = Config::new().with_metrics(
+///     MetricsConfig::new().with_process(false).with_cardinality_limit(500),
+/// );
+/// assert!(config.validate().is_ok());
+/// assert!(!config.metrics.process);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct MetricsConfig {
+    /// Snapshot the global registry at each tick (collectors and samplers included)
+    /// and hand it to the sinks. Default on.
+    pub enabled: bool,
+    /// Process metrics from `/proc` ([`collectors::process`](crate::metrics::collectors::process)). Default on.
+    pub process: bool,
+    /// The drain's tokio runtime metrics ([`collectors::tokio_runtime`](crate::metrics::collectors::tokio_runtime)). Default on.
+    pub tokio_runtime: bool,
+    /// The pipeline's self-metrics ([`collectors::pipeline`](crate::metrics::collectors::pipeline)). Default on.
+    pub pipeline: bool,
+    /// Series per family in the global registry before new label combinations go to
+    /// the overflow series. Default 2000.
+    pub cardinality_limit: usize,
+}
+
+impl MetricsConfig {
+    /// The defaults: everything on, 2000 series per family.
+    pub const fn new() -> Self {
+        Self {
+            enabled: true,
+            process: true,
+            tokio_runtime: true,
+            pipeline: true,
+            cardinality_limit: crate::metrics::DEFAULT_CARDINALITY_LIMIT,
+        }
+    }
+
+    /// Turns metric snapshots at each tick on or off.
+    pub fn with_enabled(mut self, on: bool) -> Self {
+        self.enabled = on;
+        self
+    }
+
+    /// Turns the process collector on or off.
+    pub fn with_process(mut self, on: bool) -> Self {
+        self.process = on;
+        self
+    }
+
+    /// Turns the tokio runtime collector on or off.
+    pub fn with_tokio_runtime(mut self, on: bool) -> Self {
+        self.tokio_runtime = on;
+        self
+    }
+
+    /// Turns the pipeline self-metrics on or off.
+    pub fn with_pipeline(mut self, on: bool) -> Self {
+        self.pipeline = on;
+        self
+    }
+
+    /// Sets the cardinality limit: 1 to 1000000 series per family.
+    pub fn with_cardinality_limit(mut self, series: usize) -> Self {
+        self.cardinality_limit = series;
+        self
+    }
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// A configuration value outside its accepted range.
@@ -79,6 +158,7 @@ impl Config {
             sink_queue_capacity: 64,
             max_batch_size: 256,
             sinks: Vec::new(),
+            metrics: MetricsConfig::new(),
         }
     }
 
@@ -136,6 +216,12 @@ impl Config {
         self
     }
 
+    /// Sets what the drain tick does for metrics.
+    pub fn with_metrics(mut self, metrics: MetricsConfig) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
     /// Checks every setting against its accepted range.
     pub fn validate(&self) -> Result<(), ConfigError> {
         fn check(
@@ -184,6 +270,12 @@ impl Config {
             "max_batch_size",
             self.max_batch_size,
             "1 to 1048576 spans",
+        )?;
+        check(
+            (1..=1_000_000).contains(&self.metrics.cardinality_limit),
+            "metrics.cardinality_limit",
+            self.metrics.cardinality_limit,
+            "1 to 1000000 series per family",
         )?;
         self.sampler.validate().map_err(|e| ConfigError {
             setting: "sampler",

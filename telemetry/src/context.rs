@@ -6,6 +6,7 @@
 //! made (a span guard held across `.await`). Between polls the thread holds whatever
 //! it held before, so another task on the same thread never sees this one's spans.
 
+use crate::propagation::Baggage;
 use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
@@ -92,6 +93,13 @@ thread_local! {
     };
     // Only touched when a context carries a non-empty `tracestate`.
     static STATE: RefCell<TraceState> = const { RefCell::new(TraceState(None)) };
+    // The current W3C baggage: its own cell, never read or written by span start and
+    // end, only by `Baggage`, `Context` and `Instrumented` polls.
+    static BAGGAGE: Cell<Baggage> = const { Cell::new(Baggage::EMPTY) };
+    // Whether `BAGGAGE` is non-empty. A plain word (no destructor, so no lazy
+    // registration check on access): an instrumented poll with no baggage anywhere
+    // reads only this, twice.
+    static HAS_BAGGAGE: Cell<bool> = const { Cell::new(false) };
 }
 
 #[inline]
@@ -219,6 +227,95 @@ pub(crate) fn restore_if_current(span_id: SpanId, saved: Saved) {
     }
 }
 
+/// Whether any baggage is current (one plain thread-local load).
+#[inline]
+pub(crate) fn has_baggage() -> bool {
+    HAS_BAGGAGE.with(Cell::get)
+}
+
+/// The current baggage (a clone: one reference count when non-empty).
+#[inline]
+pub(crate) fn current_baggage() -> Baggage {
+    if has_baggage() {
+        current_baggage_slow()
+    } else {
+        Baggage::EMPTY
+    }
+}
+
+// The baggage cell has a destructor, so it is reached with `try_with`: while the
+// thread's locals are being destroyed (a guard dropped by another thread-local) there
+// is simply no baggage, rather than a panic.
+
+#[cold]
+fn current_baggage_slow() -> Baggage {
+    BAGGAGE
+        .try_with(|b| {
+            let current = b.take();
+            let copy = current.clone();
+            b.set(current);
+            copy
+        })
+        .unwrap_or_default()
+}
+
+/// Makes `baggage` current, returning the previous baggage.
+pub(crate) fn replace_baggage(baggage: Baggage) -> Baggage {
+    HAS_BAGGAGE.with(|h| h.set(!baggage.is_empty()));
+    BAGGAGE.try_with(|b| b.replace(baggage)).unwrap_or_default()
+}
+
+/// Takes the current baggage, leaving none.
+#[cold]
+pub(crate) fn take_baggage() -> Baggage {
+    replace_baggage(Baggage::EMPTY)
+}
+
+/// What [`enter_baggage`] replaced, to put back with [`leave_baggage`].
+#[derive(Debug)]
+pub(crate) enum SavedBaggage {
+    /// The future carried its own baggage; this is what was current before.
+    Replaced(Baggage),
+    /// The future carried none and runs with whatever is current (this, still current).
+    Inherited(Baggage),
+}
+
+/// Enters a future's baggage for one poll: its own if it has one (`Some`), else the
+/// current one stays. (Polls with no baggage anywhere skip this: see
+/// [`Instrumented`](crate::Instrumented).)
+#[cold]
+pub(crate) fn enter_baggage(own: Option<Baggage>) -> SavedBaggage {
+    match own {
+        Some(own) => SavedBaggage::Replaced(replace_baggage(own)),
+        None => SavedBaggage::Inherited(current_baggage_slow()),
+    }
+}
+
+/// Puts back what [`enter_baggage`] replaced and returns what the future keeps for its
+/// next poll: the baggage the poll left current (a guard held across `.await` stays with
+/// the task), or `None` if it inherited and left the inherited baggage unchanged.
+#[cold]
+pub(crate) fn leave_baggage(saved: SavedBaggage) -> Option<Baggage> {
+    match saved {
+        SavedBaggage::Replaced(outer) => Some(replace_baggage(outer)),
+        SavedBaggage::Inherited(outer) => {
+            let same = BAGGAGE
+                .try_with(|b| {
+                    let left = b.take();
+                    let same = left.same_as(&outer);
+                    b.set(left);
+                    same
+                })
+                .unwrap_or(true);
+            if same {
+                None
+            } else {
+                Some(replace_baggage(outer))
+            }
+        }
+    }
+}
+
 fn current_span_context() -> SpanContext {
     let c = current();
     if !c.is_valid() {
@@ -249,12 +346,18 @@ pub fn current_span() -> Option<SpanContext> {
     ctx.is_valid().then_some(ctx)
 }
 
-/// A captured span context: what new spans take as their parent.
+/// A captured span context: what new spans take as their parent, and optionally the
+/// [`Baggage`] that goes with it.
 ///
 /// Capture it with [`Context::current`] to carry it somewhere the task-local machinery
 /// doesn't reach (a `std::thread`, a callback registry), then [`attach`](Context::attach)
 /// it there. Build one from a remote parent (a `traceparent` header) with
-/// [`Context::from_remote`].
+/// [`Context::from_remote`], or from request headers with
+/// [`propagation::extract`](crate::propagation::extract).
+///
+/// A context either sets baggage ([`with_baggage`](Context::with_baggage), or
+/// [`current`](Context::current) while baggage is current) or leaves it alone: attaching
+/// a context without baggage keeps whatever baggage is current where it is attached.
 ///
 /// ```
 /// use telemetry::Context;
@@ -269,13 +372,17 @@ pub fn current_span() -> Option<SpanContext> {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Context {
     pub(crate) span: SpanContext,
+    pub(crate) baggage: Option<Baggage>,
 }
 
 impl Context {
-    /// The calling task's or thread's current context (empty if no span is current).
+    /// The calling task's or thread's current context: its span (none if no span is
+    /// current) and its baggage (unset if no baggage is current).
     pub fn current() -> Self {
+        let baggage = current_baggage();
         Self {
             span: current_span_context(),
+            baggage: (!baggage.is_empty()).then_some(baggage),
         }
     }
 
@@ -286,13 +393,41 @@ impl Context {
 
     /// A context whose parent is `span` (a local or remote span context).
     pub fn with_span(span: SpanContext) -> Self {
-        Self { span }
+        Self {
+            span,
+            baggage: None,
+        }
     }
 
     /// A context continuing a trace from another process: `span.is_remote` is set.
     pub fn from_remote(mut span: SpanContext) -> Self {
         span.is_remote = true;
-        Self { span }
+        Self {
+            span,
+            baggage: None,
+        }
+    }
+
+    /// This context with `baggage` set: attaching it makes `baggage` current (an empty
+    /// one clears the current baggage).
+    ///
+    /// ```
+    /// use telemetry::propagation::Baggage;
+    /// use telemetry::Context;
+    ///
+    /// let baggage = Baggage::new().with_entry("tenant", "acme").unwrap();
+    /// let ctx = Context::current().with_baggage(baggage);
+    /// ctx.run(|| assert_eq!(Baggage::current().get("tenant"), Some("acme")));
+    /// assert!(Baggage::current().is_empty());
+    /// ```
+    pub fn with_baggage(mut self, baggage: Baggage) -> Self {
+        self.baggage = Some(baggage);
+        self
+    }
+
+    /// The baggage this context sets, if it sets one.
+    pub fn baggage(&self) -> Option<&Baggage> {
+        self.baggage.as_ref()
     }
 
     /// The span context, if one is set.
@@ -304,6 +439,7 @@ impl Context {
     pub fn attach(&self) -> ContextGuard {
         ContextGuard {
             saved: Some(enter(&self.span)),
+            baggage: self.baggage.clone().map(replace_baggage),
             _not_send: PhantomData,
         }
     }
@@ -321,6 +457,8 @@ impl Context {
 #[derive(Debug)]
 pub struct ContextGuard {
     saved: Option<Saved>,
+    /// The baggage current before, when the context set its own.
+    baggage: Option<Baggage>,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -328,6 +466,9 @@ impl Drop for ContextGuard {
     fn drop(&mut self) {
         if let Some(saved) = self.saved.take() {
             restore(saved);
+        }
+        if let Some(baggage) = self.baggage.take() {
+            replace_baggage(baggage);
         }
     }
 }
@@ -361,6 +502,43 @@ mod tests {
         }
         assert!(current_span().is_none());
         assert!(current_state().is_empty());
+    }
+
+    #[test]
+    fn a_context_sets_baggage_only_if_it_has_some() {
+        let request = Baggage::from_header("tenant=acme");
+        let _outer = request.attach();
+        // No baggage in the context: the current baggage stays.
+        Context::with_span(ctx(TraceState::default())).run(|| {
+            assert_eq!(Baggage::current(), request);
+        });
+        // Baggage in the context replaces it, an empty one clears it, and both come
+        // back when the guard drops.
+        let other = Baggage::from_header("tenant=globex");
+        Context::empty().with_baggage(other.clone()).run(|| {
+            assert_eq!(Baggage::current(), other);
+            Context::empty().with_baggage(Baggage::new()).run(|| {
+                assert!(Baggage::current().is_empty());
+            });
+            assert_eq!(Baggage::current(), other);
+        });
+        assert_eq!(Baggage::current(), request);
+    }
+
+    #[test]
+    fn current_context_captures_the_current_baggage() {
+        assert_eq!(Context::current(), Context::empty());
+        let baggage = Baggage::from_header("k=v");
+        let captured = {
+            let _g = baggage.attach();
+            Context::current()
+        };
+        assert_eq!(captured.baggage(), Some(&baggage));
+        let seen = std::thread::spawn(move || captured.run(Baggage::current))
+            .join()
+            .unwrap();
+        assert_eq!(seen, baggage);
+        assert!(Baggage::current().is_empty());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Carrying a span context with a future, across `.await` and worker threads.
 
 use crate::context::{self, current_span};
+use crate::propagation::Baggage;
 use crate::{Context, Span, SpanContext};
 use std::future::Future;
 use std::pin::Pin;
@@ -13,12 +14,20 @@ pin_project_lite::pin_project! {
     /// Changes the future makes to the current context persist across its polls: a
     /// [`SpanGuard`](crate::SpanGuard) held across `.await` stays current after the
     /// task resumes on another worker. Created by [`FutureExt`].
+    ///
+    /// The same goes for [`Baggage`](crate::propagation::Baggage): the future's own
+    /// (captured by [`in_current_span`](FutureExt::in_current_span) and
+    /// [`in_span`](FutureExt::in_span), or set with
+    /// [`Context::with_baggage`](crate::Context::with_baggage)) is current in each poll;
+    /// a future without any runs with the baggage current where it is polled.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F> {
         #[pin]
         inner: F,
         context: SpanContext,
+        // `None`: the future runs with whatever baggage is current where it is polled.
+        baggage: Option<Baggage>,
         span: Option<Span>,
     }
 }
@@ -29,6 +38,10 @@ impl<F: Future> Future for Instrumented<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
+        // Baggage is put back by a guard (also when the poll panics). With no baggage on
+        // the future or the thread (the common case) that costs a flag read before and
+        // one after the poll; otherwise the future's baggage is swapped in and back out.
+        let baggage = EnteredBaggage::enter(this.baggage);
         // Restored on drop, so also when the poll panics: the span must not leak into
         // whatever the worker runs next.
         let entered = Entered(Some(context::enter(this.context)));
@@ -37,6 +50,7 @@ impl<F: Future> Future for Instrumented<F> {
             *this.context = current_span().unwrap_or_default();
         }
         drop(entered);
+        drop(baggage);
         if result.is_ready() {
             // End the span as soon as the work is done, not when the future is dropped.
             this.span.take();
@@ -64,9 +78,11 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future inside `span` (current in every poll) and ends the span when
     /// the future completes or is dropped.
     fn in_span(self, span: Span) -> Instrumented<Self> {
+        let baggage = context::current_baggage();
         Instrumented {
             inner: self,
             context: span.context(),
+            baggage: (!baggage.is_empty()).then_some(baggage),
             span: Some(span),
         }
     }
@@ -77,11 +93,12 @@ pub trait FutureExt: Future + Sized {
         self.with_context(Context::current())
     }
 
-    /// Runs this future with `context` current.
+    /// Runs this future with `context` current (and its baggage, if it sets one).
     fn with_context(self, context: Context) -> Instrumented<Self> {
         Instrumented {
             inner: self,
             context: context.span,
+            baggage: context.baggage,
             span: None,
         }
     }
@@ -97,6 +114,39 @@ impl Drop for Entered {
     fn drop(&mut self) {
         if let Some(saved) = self.0.take() {
             context::restore(saved);
+        }
+    }
+}
+
+/// Swaps a future's baggage in for a poll, and back out when dropped (also while
+/// unwinding), keeping what the poll left current for the next poll.
+struct EnteredBaggage<'a> {
+    own: &'a mut Option<Baggage>,
+    /// `None` when neither the future nor the thread had baggage (the common case):
+    /// nothing was swapped, and only baggage the poll leaves current must be taken.
+    saved: Option<context::SavedBaggage>,
+}
+
+impl<'a> EnteredBaggage<'a> {
+    #[inline]
+    fn enter(own: &'a mut Option<Baggage>) -> Self {
+        let saved = if own.as_ref().is_none_or(Baggage::is_empty) && !context::has_baggage() {
+            None
+        } else {
+            Some(context::enter_baggage(own.take()))
+        };
+        Self { own, saved }
+    }
+}
+
+impl Drop for EnteredBaggage<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        match self.saved.take() {
+            // A guard held across `.await` left baggage current: it goes with the future.
+            None if context::has_baggage() => *self.own = Some(context::take_baggage()),
+            None => {}
+            Some(saved) => *self.own = context::leave_baggage(saved),
         }
     }
 }

@@ -9,6 +9,11 @@
 //!   [`spawn_local`], and across threads with [`Context`].
 //! - Ended spans go to a bounded, lock-free per-thread ring; a drain task started by
 //!   [`init`] hands them in batches to [`Sink`]s ([`InMemorySink`], [`StdoutSink`], yours).
+//! - [`propagation`]: W3C `traceparent`/`tracestate` and `baggage` in and out of
+//!   request headers ([`propagation::extract`], [`propagation::inject`]).
+//! - [`metrics`]: counters, gauges and histograms ([`counter!`], [`gauge!`],
+//!   [`histogram!`]) recorded without locks, exposed as Prometheus text or OpenMetrics
+//!   with exemplars ([`PrometheusSink`]), and handed to sinks at each drain tick.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -41,7 +46,9 @@ mod ids;
 mod instrument;
 #[doc(hidden)]
 pub mod macro_support;
+pub mod metrics;
 mod pipeline;
+pub mod propagation;
 mod raw_span;
 mod recording;
 mod ring;
@@ -57,11 +64,13 @@ mod trace_state;
 mod value;
 
 pub use async_trait::async_trait;
-pub use config::{Config, ConfigError, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
+pub use config::{Config, ConfigError, MetricsConfig, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
 pub use context::{current_span, Context, ContextGuard};
 pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};
 pub use instrument::{FutureExt, Instrumented};
+pub use metrics::PrometheusSink;
 pub use pipeline::{init, InitError, Telemetry};
+pub use recording::is_enabled;
 pub use sampler::{InvalidRatio, ParentBased, Sampler};
 pub use sink::{Sink, SinkError, SpanBatch};
 pub use sinks::{InMemorySink, StdoutFormat, StdoutSink};

@@ -2,7 +2,9 @@
 
 use crate::sink::SpanBatch;
 use crate::stats::{MetricsSnapshot, PipelineStats, SinkStats};
-use crate::{clock, recording, ring, sampler, Config, ConfigError, Sink, SinkError, SpanData};
+use crate::{
+    clock, recording, ring, sampler, Config, ConfigError, MetricsConfig, Sink, SinkError, SpanData,
+};
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -143,6 +145,9 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
     sampler::install(&config.sampler);
     recording::set_limits(config.span_limits);
     ring::set_capacity(config.ring_capacity);
+    if config.metrics.enabled {
+        crate::metrics::global().set_cardinality_limit(config.metrics.cardinality_limit);
+    }
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
     ring::drain(|_| {});
 
@@ -176,6 +181,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         enqueue_wait: config.sink_timeout.min(config.drain_interval),
         lent_batches: Vec::new(),
         free_batches: Vec::new(),
+        metrics: config.metrics,
     };
     let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval, running));
     recording::set_enabled(true);
@@ -226,6 +232,7 @@ struct Drain {
     /// Batches handed to sinks, to reuse once every sink has dropped them.
     lent_batches: Vec<SpanBatch>,
     free_batches: Vec<Vec<SpanData>>,
+    metrics: MetricsConfig,
 }
 
 /// Most batch buffers the drain keeps for reuse.
@@ -296,9 +303,17 @@ impl Drain {
         shared
             .last_drain_nanos
             .store(started.elapsed().as_nanos() as u64, Relaxed);
+        let pipeline = shared.stats();
+        // Collectors and samplers run here, on the drain task, once per tick.
+        let metrics = if self.metrics.enabled {
+            crate::metrics::tick(&self.metrics, &pipeline)
+        } else {
+            Vec::new()
+        };
         let snapshot = Arc::new(MetricsSnapshot {
             time_unix_nano: clock::unix_nanos_now(),
-            pipeline: shared.stats(),
+            pipeline,
+            metrics,
         });
         self.offer(Msg::Metrics, snapshot, &mut stalled, |_| {})
             .await;

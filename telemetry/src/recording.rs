@@ -12,6 +12,17 @@ pub(crate) fn enabled() -> bool {
     cfg!(feature = "enable") && ENABLED.load(Relaxed)
 }
 
+/// Whether spans are being recorded: a pipeline is running ([`init`](crate::init)) and
+/// the `enable` feature is on. One relaxed load; integrations use it to step aside.
+///
+/// ```
+/// assert!(!telemetry::is_enabled()); // no pipeline yet
+/// ```
+#[inline(always)]
+pub fn is_enabled() -> bool {
+    enabled()
+}
+
 pub(crate) fn set_enabled(on: bool) {
     ENABLED.store(on, Relaxed);
 }

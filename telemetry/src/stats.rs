@@ -64,4 +64,9 @@ pub struct MetricsSnapshot {
     pub time_unix_nano: u64,
     /// The pipeline's own counters.
     pub pipeline: PipelineStats,
+    /// Every metric family of the global registry, after the enabled collectors and the
+    /// registered samplers ran, in name order (empty when
+    /// [`MetricsConfig::enabled`](crate::MetricsConfig::enabled) is off). Label sets are
+    /// shared with the registry, not copied.
+    pub metrics: Vec<crate::metrics::MetricFamilySnapshot>,
 }

@@ -28,7 +28,7 @@ pub const MAX_TRACE_STATE_MEMBERS: usize = 32;
 #[non_exhaustive]
 pub enum TraceStateError {
     /// The key does not follow the W3C grammar.
-    #[error("invalid tracestate key {0:?}: expected lowercase `[a-z0-9_*/-]` (max 256) or `tenant@system`, starting with a letter or digit")]
+    #[error("invalid tracestate key {0:?}: expected a lowercase letter then up to 255 of `[a-z0-9_*/-]`, or `tenant@system` (tenant: a lowercase letter or digit then up to 240 of them; system: a lowercase letter then up to 13)")]
     InvalidKey(String),
     /// The value does not follow the W3C grammar.
     #[error("invalid tracestate value {0:?}: expected 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space")]
@@ -36,6 +36,12 @@ pub enum TraceStateError {
     /// The list would exceed 32 members.
     #[error("tracestate is limited to {MAX_TRACE_STATE_MEMBERS} list members")]
     TooManyMembers,
+    /// A `tracestate` header's list member is not `key=value`.
+    #[error("invalid tracestate list member {0:?}: expected `key=value`")]
+    InvalidMember(String),
+    /// A `tracestate` header names the same key twice (W3C allows one entry per key).
+    #[error("tracestate key {0:?} appears more than once: each vendor may have one entry")]
+    DuplicateKey(String),
 }
 
 impl TraceState {
@@ -129,7 +135,7 @@ impl fmt::Debug for TraceState {
     }
 }
 
-fn validate(key: &str, value: &str) -> Result<(), TraceStateError> {
+pub(crate) fn validate(key: &str, value: &str) -> Result<(), TraceStateError> {
     if !valid_key(key) {
         return Err(TraceStateError::InvalidKey(key.to_owned()));
     }
@@ -143,13 +149,16 @@ fn key_char(b: u8) -> bool {
     b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
 }
 
+/// W3C Trace Context Level 1: `simple-key = lcalpha 0*255(keychar)`,
+/// `multi-tenant-key = tenant-id "@" system-id` with
+/// `tenant-id = (lcalpha / DIGIT) 0*240(keychar)` and `system-id = lcalpha 0*13(keychar)`.
 fn valid_key(key: &str) -> bool {
     let b = key.as_bytes();
     match key.split_once('@') {
         None => {
             !b.is_empty()
                 && b.len() <= 256
-                && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+                && b[0].is_ascii_lowercase()
                 && b.iter().all(|&c| key_char(c))
         }
         Some((tenant, system)) => {
@@ -182,8 +191,25 @@ mod tests {
     #[test]
     fn keys() {
         assert!(valid_key("congo"));
-        assert!(valid_key("0vendor"));
         assert!(valid_key("tenant@sys"));
+        assert!(valid_key("0tenant@sys"));
+        // A simple key starts with a lowercase letter (Level 1); only a tenant id may
+        // start with a digit.
+        assert!(!valid_key("0vendor"));
+        assert!(!valid_key("_vendor"));
+        assert!(valid_key(&"z".repeat(256)));
+        assert!(valid_key(&format!(
+            "{}@{}",
+            "t".repeat(241),
+            "v".repeat(14)
+        )));
+        assert!(!valid_key(&format!("{}@v", "t".repeat(242))));
+        assert!(!valid_key(&format!("t@{}", "v".repeat(15))));
+        assert!(!valid_key("foo@@bar"));
+        assert!(!valid_key("foo@bar@baz"));
+        assert!(!valid_key("@foo"));
+        assert!(!valid_key("foo.bar"));
+        assert!(!valid_key("foo "));
         assert!(!valid_key("Congo"));
         assert!(!valid_key(""));
         assert!(!valid_key("a@"));

@@ -117,7 +117,7 @@ where
             .attributes(attributes)
             .start_detached();
         let context = span.context();
-        propagate::inject(&context, req.headers_mut());
+        propagate::inject_request(context.clone(), req.headers_mut());
         ClientFuture {
             inner: self
                 .inner

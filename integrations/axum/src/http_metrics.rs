@@ -1,5 +1,7 @@
 //! The HTTP server metrics the layer records, in Prometheus naming.
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 use telemetry::metrics::{Family, Gauge, Histogram, Registry, DEFAULT_BUCKETS};
 
@@ -14,7 +16,20 @@ pub const ACTIVE_REQUESTS: &str = "http_server_active_requests";
 pub(crate) struct HttpMetrics {
     duration: Family<Histogram>,
     active: Family<Gauge>,
+    /// Handles of `active`, by method index and scheme (http, https): looked up once.
+    active_by_method: Arc<[OnceLock<Gauge>; 20]>,
 }
+
+/// The histogram handles of one route, by method index and status code, so a request
+/// to a known route records without a family lookup.
+#[derive(Debug, Default)]
+pub(crate) struct RouteHistograms {
+    by_method_status: RwLock<HashMap<u32, Histogram>>,
+}
+
+/// At most this many (method, status) handles are cached per route; the rest are
+/// looked up in the family each time.
+const CACHED_PER_ROUTE: usize = 64;
 
 impl HttpMetrics {
     pub(crate) fn global() -> Option<Self> {
@@ -44,20 +59,67 @@ impl HttpMetrics {
             "Duration of HTTP server requests.",
         );
         let _ = registry.describe(ACTIVE_REQUESTS, "Number of HTTP server requests in flight.");
-        Some(Self { duration, active })
+        Some(Self {
+            duration,
+            active,
+            active_by_method: Arc::new(Default::default()),
+        })
     }
 
     /// Counts a request in flight until the returned value drops.
-    pub(crate) fn in_flight(&self, method: &str, scheme: &str) -> InFlight {
-        let gauge = self.active.with_labels(&[method, scheme]);
+    pub(crate) fn in_flight(&self, m: usize, method: &str, https: bool) -> InFlight {
+        let scheme = if https { "https" } else { "http" };
+        let gauge = self.active_by_method[(m * 2 + usize::from(https)).min(19)]
+            .get_or_init(|| self.active.with_labels(&[method, scheme]))
+            .clone();
         gauge.increment(1);
         InFlight(gauge)
     }
 
-    pub(crate) fn record(&self, method: &str, route: &str, status: &str, elapsed: Duration) {
-        self.duration
-            .with_labels(&[method, route, status])
-            .record(elapsed.as_secs_f64());
+    /// Records a request's duration; `cache` holds the route's handles, if the route is
+    /// known.
+    pub(crate) fn record(
+        &self,
+        cache: Option<&RouteHistograms>,
+        (m, method): (usize, &str),
+        route: &str,
+        status: u16,
+        elapsed: Duration,
+    ) {
+        let seconds = elapsed.as_secs_f64();
+        let key = (m as u32) << 16 | u32::from(status);
+        if let Some(cache) = cache {
+            let cached = cache
+                .by_method_status
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&key)
+                .cloned();
+            if let Some(h) = cached {
+                return h.record(seconds);
+            }
+        }
+        let code = itoa_status(status);
+        let h = self.duration.with_labels(&[method, route, code.as_str()]);
+        h.record(seconds);
+        if let Some(cache) = cache {
+            let mut map = cache
+                .by_method_status
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            if map.len() < CACHED_PER_ROUTE {
+                map.insert(key, h);
+            }
+        }
+    }
+}
+
+/// A status code as label text (`"error"` for 0: the service failed without one).
+fn itoa_status(status: u16) -> String {
+    if status == 0 {
+        "error".to_owned()
+    } else {
+        status.to_string()
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::current_span::CurrentSpan;
 use crate::http_metrics::{HttpMetrics, InFlight};
+use crate::intern::{Interner, RouteEntry, RouteNames};
 use crate::propagate;
 use crate::request_id::{RequestId, REQUEST_ID_HEADER};
 use axum::extract::{ConnectInfo, MatchedPath};
@@ -18,7 +19,8 @@ use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 use telemetry::prelude::*;
-use telemetry::{Instrumented, KeyValue, SpanKind, Status, Tracer};
+use telemetry::propagation::Baggage;
+use telemetry::{Instrumented, SpanKind, Status, Str, Tracer};
 use tower::{Layer, Service};
 
 /// What the layer does with an inbound `traceparent` / `tracestate`.
@@ -79,6 +81,9 @@ struct Settings {
     trust: Trust,
     headers: Vec<HeaderName>,
     metrics: Option<HttpMetrics>,
+    names: Arc<RouteNames>,
+    hosts: Arc<Interner>,
+    agents: Arc<Interner>,
 }
 
 impl TelemetryLayer {
@@ -91,6 +96,9 @@ impl TelemetryLayer {
                 trust: Trust::Honour,
                 headers: Vec::new(),
                 metrics: HttpMetrics::global(),
+                names: Arc::default(),
+                hosts: Arc::new(Interner::new(64)),
+                agents: Arc::new(Interner::new(256)),
             }),
         }
     }
@@ -104,6 +112,9 @@ impl TelemetryLayer {
                     trust: self.settings.trust,
                     headers: self.settings.headers.clone(),
                     metrics: self.settings.metrics.clone(),
+                    names: self.settings.names.clone(),
+                    hosts: self.settings.hosts.clone(),
+                    agents: self.settings.agents.clone(),
                 };
                 f(&mut s);
                 self.settings = Arc::new(s);
@@ -187,7 +198,7 @@ where
             };
         }
         let state = RequestState::start(&self.settings, &mut req);
-        let context = state.span.as_parent();
+        let context = state.span.as_parent().with_baggage(state.baggage.clone());
         ResponseFuture {
             kind: Kind::Traced {
                 future: self.inner.call(req).with_context(context),
@@ -251,10 +262,13 @@ where
 #[derive(Debug)]
 struct RequestState {
     span: CurrentSpan,
+    /// The inbound baggage (trusted callers only), current while the handler runs.
+    baggage: Baggage,
     started: Instant,
     method: &'static str,
-    route: Option<MatchedPath>,
-    request_id: Option<HeaderValue>,
+    method_index: usize,
+    route: Option<Arc<RouteEntry>>,
+    request_id: HeaderValue,
     metrics: Option<HttpMetrics>,
     in_flight: Option<InFlight>,
     done: bool,
@@ -263,61 +277,68 @@ struct RequestState {
 impl RequestState {
     fn start<B>(settings: &Settings, req: &mut Request<B>) -> Self {
         let method = method_name(req.method());
-        let route = req.extensions().get::<MatchedPath>().cloned();
+        let method_index = method_index(req.method());
+        let route = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|r| settings.names.entry(r.as_str()));
         let request_id = req
             .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(RequestId::accept)
+            .get(&REQUEST_ID_HEADER)
+            .and_then(RequestId::accept_header)
             .unwrap_or_else(RequestId::generate);
 
+        let mut baggage = Baggage::new();
         let span = if telemetry::is_enabled() {
-            let name = match &route {
-                Some(r) => format!("{method} {}", r.as_str()),
-                None => method.to_owned(),
-            };
-            let mut builder = settings
-                .tracer
-                .span(name)
-                .kind(SpanKind::Server)
-                .attributes(request_attributes(
-                    req,
-                    method,
-                    route.as_ref(),
-                    &settings.headers,
-                ))
-                .attribute("request.id", request_id.as_str().to_owned());
+            // Started under the method alone; the name and attributes are only built
+            // (and allocated) for a span that records.
+            let mut builder = settings.tracer.span(method).kind(SpanKind::Server);
             match settings.trust {
                 Trust::Honour => {
-                    if let Some(parent) = propagate::extract(req.headers()) {
-                        builder = builder.parent(parent);
-                    } else {
-                        builder = builder.root();
-                    }
+                    let (parent, inbound_baggage) = propagate::extract(req.headers());
+                    baggage = inbound_baggage;
+                    builder = match parent {
+                        Some(parent) => builder.parent(parent),
+                        None => builder.root(),
+                    };
                 }
+                // An untrusted caller's baggage is not taken either.
                 Trust::Ignore => builder = builder.root(),
                 Trust::LinkOnly => {
                     builder = builder.root();
-                    if let Some(inbound) = propagate::extract(req.headers()) {
+                    if let (Some(inbound), _) = propagate::extract(req.headers()) {
                         builder = builder.link(inbound, []);
                     }
                 }
             }
-            builder.start_detached()
+            let mut span = builder.start_detached();
+            if span.is_recording() {
+                record_request(
+                    &mut span,
+                    settings,
+                    req,
+                    (method_index, method),
+                    route.as_deref(),
+                );
+                span.set_attribute("request.id", request_id.as_str().to_owned());
+            }
+            span
         } else {
             telemetry::Span::noop()
         };
-        let request_id_header = HeaderValue::from_str(request_id.as_str()).ok();
+        let request_id_header = request_id.header_value().clone();
         let span = CurrentSpan::new(span, Some(request_id));
         req.extensions_mut().insert(span.clone());
         let in_flight = settings
             .metrics
             .as_ref()
-            .map(|m| m.in_flight(method, scheme(req)));
+            .map(|m| m.in_flight(method_index, method, scheme(req) == "https"));
         Self {
             span,
+            baggage,
             started: Instant::now(),
             method,
+            method_index,
             route,
             request_id: request_id_header,
             metrics: settings.metrics.clone(),
@@ -327,7 +348,7 @@ impl RequestState {
     }
 
     fn route(&self) -> &str {
-        self.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str())
+        self.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.route)
     }
 
     fn respond<B>(&mut self, response: &mut Response<B>) {
@@ -339,22 +360,27 @@ impl RequestState {
             }
         });
         let headers = response.headers_mut();
-        propagate::inject(self.span.context(), headers);
-        if let Some(id) = &self.request_id {
-            headers.insert(REQUEST_ID_HEADER, id.clone());
-        }
-        self.finish(status.as_str());
+        propagate::inject_response(self.span.context(), headers);
+        headers.insert(REQUEST_ID_HEADER, self.request_id.clone());
+        self.finish(status.as_u16());
     }
 
     fn fail(&mut self) {
         self.span
             .set_status(Status::error("the service returned an error"));
-        self.finish("error");
+        self.finish(0);
     }
 
-    fn finish(&mut self, status: &str) {
+    /// Records the metrics and ends the span; `status` 0 for a service error.
+    fn finish(&mut self, status: u16) {
         if let Some(m) = &self.metrics {
-            m.record(self.method, self.route(), status, self.started.elapsed());
+            m.record(
+                self.route.as_ref().map(|r| &r.histograms),
+                (self.method_index, self.method),
+                self.route(),
+                status,
+                self.started.elapsed(),
+            );
         }
         self.in_flight = None;
         self.span.end();
@@ -369,7 +395,7 @@ impl RequestState {
             span.set_i64("http.response.status_code", 500);
             span.set_status(Status::error("the handler panicked"));
         });
-        self.finish("500");
+        self.finish(500);
     }
 }
 
@@ -423,47 +449,63 @@ fn protocol_version(version: Version) -> &'static str {
     }
 }
 
-fn request_attributes<B>(
+/// The request's attributes, on a span that records. Repeating values (names, routes,
+/// hosts, user agents) are shared strings; only the path and the request id allocate.
+fn record_request<B>(
+    span: &mut telemetry::Span,
+    settings: &Settings,
     req: &Request<B>,
-    method: &'static str,
-    route: Option<&MatchedPath>,
-    headers: &[HeaderName],
-) -> Vec<KeyValue> {
-    let mut attrs = Vec::with_capacity(10);
-    attrs.push(KeyValue::new("http.request.method", method));
+    (m, method): (usize, &'static str),
+    route: Option<&RouteEntry>,
+) {
+    span.set_str("http.request.method", method);
+    span.set_str("url.scheme", scheme(req));
+    span.set_str("network.protocol.version", protocol_version(req.version()));
     if method == "_OTHER" {
-        attrs.push(KeyValue::new(
+        span.set_str(
             "http.request.method_original",
             req.method().as_str().to_owned(),
-        ));
+        );
     }
-    if let Some(route) = route {
-        attrs.push(KeyValue::new("http.route", route.as_str().to_owned()));
+    let path = req.uri().path();
+    match route {
+        Some(entry) => {
+            span.update_name(entry.name(m, method));
+            let path_value = if entry.route == path {
+                Str::from_static(entry.route)
+            } else {
+                Str::from(path.to_owned())
+            };
+            span.set_str("http.route", entry.route);
+            span.set_str("url.path", path_value);
+        }
+        None => span.set_str("url.path", path.to_owned()),
     }
-    attrs.push(KeyValue::new("url.path", req.uri().path().to_owned()));
-    attrs.push(KeyValue::new("url.scheme", scheme(req)));
-    attrs.push(KeyValue::new(
-        "network.protocol.version",
-        protocol_version(req.version()),
-    ));
     let authority = req
         .uri()
         .authority()
         .map(|a| a.as_str())
         .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
     if let Some(authority) = authority.and_then(|a| a.parse::<http::uri::Authority>().ok()) {
-        attrs.push(KeyValue::new("server.address", authority.host().to_owned()));
+        let host = authority.host();
+        span.set_str(
+            "server.address",
+            settings.hosts.get(host, || host.to_owned()),
+        );
         if let Some(port) = authority.port_u16() {
-            attrs.push(KeyValue::new("server.port", i64::from(port)));
+            span.set_i64("server.port", i64::from(port));
         }
     }
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        attrs.push(KeyValue::new("client.address", addr.ip().to_string()));
+        span.set_str("client.address", addr.ip().to_string());
     }
     if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
-        attrs.push(KeyValue::new("user_agent.original", agent.to_owned()));
+        span.set_str(
+            "user_agent.original",
+            settings.agents.get(agent, || agent.to_owned()),
+        );
     }
-    for name in headers {
+    for name in &settings.headers {
         let values: Vec<telemetry::Value> = req
             .headers()
             .get_all(name)
@@ -472,11 +514,26 @@ fn request_attributes<B>(
             .map(|v| telemetry::Value::from(v.to_owned()))
             .collect();
         if !values.is_empty() {
-            attrs.push(KeyValue::new(
+            span.set_attribute(
                 format!("http.request.header.{}", name.as_str()),
                 telemetry::Value::Array(values.into()),
-            ));
+            );
         }
     }
-    attrs
+}
+
+/// The index of a method in the table of `method_name` (`_OTHER` last).
+fn method_index(method: &Method) -> usize {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::DELETE => 3,
+        Method::PATCH => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        Method::CONNECT => 7,
+        Method::TRACE => 8,
+        _ => 9,
+    }
 }

@@ -43,6 +43,7 @@
 mod client;
 mod current_span;
 mod http_metrics;
+mod intern;
 mod layer;
 mod metrics_endpoint;
 mod propagate;

@@ -1,49 +1,33 @@
-//! W3C trace context on HTTP headers, through `telemetry::propagation`.
+//! W3C trace context on HTTP headers, through [`telemetry::propagation`].
 
+use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
-use telemetry::SpanContext;
+use telemetry::propagation::{Baggage, TraceContextPropagator, TraceParent};
+use telemetry::{Context, SpanContext};
 
-/// The inbound parent, if the request carries a valid `traceparent`.
-pub(crate) fn extract(headers: &HeaderMap) -> Option<SpanContext> {
-    let value = headers.get("traceparent")?.to_str().ok()?;
-    let mut parts = value.split('-');
-    let (version, trace, span, flags) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if version != "00" || parts.next().is_some() {
-        return None;
-    }
-    let lower = |s: &str| {
-        s.bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    };
-    if !lower(trace) || !lower(span) || !lower(flags) || flags.len() != 2 {
-        return None;
-    }
-    let trace_id = telemetry::TraceId::from_hex(trace).ok()?;
-    let span_id = telemetry::SpanId::from_hex(span).ok()?;
-    let flags = u8::from_str_radix(flags, 16).ok()?;
-    let ctx = SpanContext::new(
-        trace_id,
-        span_id,
-        telemetry::TraceFlags::new(flags),
-        telemetry::TraceState::default(),
-        true,
-    );
-    ctx.is_valid().then_some(ctx)
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+
+/// What an inbound request carries: its remote parent (`None` if absent or malformed,
+/// which starts a new trace) and its baggage.
+pub(crate) fn extract(headers: &HeaderMap) -> (Option<SpanContext>, Baggage) {
+    let inbound = TraceContextPropagator::new().extract(headers);
+    let baggage = inbound.baggage().cloned().unwrap_or_default();
+    (inbound.span().cloned(), baggage)
 }
 
-/// Writes `traceparent` (and `tracestate`) for `context` into `headers`.
-pub(crate) fn inject(context: &SpanContext, headers: &mut HeaderMap) {
-    if !context.is_valid() {
-        return;
+/// Writes `traceparent` for `span` into a response's headers (formatted in place, one
+/// allocation for the header value).
+pub(crate) fn inject_response(span: &SpanContext, headers: &mut HeaderMap) {
+    if let Some(parent) = TraceParent::from_span_context(span) {
+        if let Ok(value) = HeaderValue::from_bytes(&parent.header_bytes()) {
+            headers.insert(TRACEPARENT, value);
+        }
     }
-    let value = format!(
-        "00-{}-{}-{:02x}",
-        context.trace_id,
-        context.span_id,
-        context.flags.bits()
-    );
-    if let Ok(v) = http::HeaderValue::from_str(&value) {
-        headers.insert("traceparent", v);
-    }
+}
+
+/// Writes `traceparent`, `tracestate` and the current baggage for an outgoing request
+/// made under `span`.
+pub(crate) fn inject_request(span: SpanContext, headers: &mut HeaderMap) {
+    let context = Context::with_span(span).with_baggage(Baggage::current());
+    TraceContextPropagator::new().inject_context(&context, headers);
 }

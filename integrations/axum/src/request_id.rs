@@ -1,9 +1,10 @@
 //! Request ids: accepted from the client only when safe, generated otherwise.
 
+use http::{HeaderName, HeaderValue};
 use std::fmt;
 
 /// The header a request id comes in and goes out in.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The longest inbound request id accepted.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
@@ -19,39 +20,63 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// assert_eq!(RequestId::generate().as_str().len(), 32);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
-pub struct RequestId(String);
+pub struct RequestId(HeaderValue);
+
+fn is_safe(value: &[u8]) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
 
 impl RequestId {
     /// The inbound value, if it is safe.
     pub fn accept(value: &str) -> Option<Self> {
-        let safe = !value.is_empty()
-            && value.len() <= MAX_REQUEST_ID_LEN
-            && value
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-        safe.then(|| Self(value.to_owned()))
+        if is_safe(value.as_bytes()) {
+            HeaderValue::from_str(value).ok().map(Self)
+        } else {
+            None
+        }
+    }
+
+    /// The inbound header, if it is safe (shares its bytes, copies nothing).
+    pub(crate) fn accept_header(value: &HeaderValue) -> Option<Self> {
+        is_safe(value.as_bytes()).then(|| Self(value.clone()))
     }
 
     /// A fresh random id (32 lowercase hex digits).
     pub fn generate() -> Self {
-        Self(telemetry::TraceId::random().to_string())
+        let id = telemetry::TraceId::random().to_u128();
+        let mut hex = [0u8; 32];
+        for (i, b) in hex.iter_mut().enumerate() {
+            let nibble = (id >> (124 - 4 * i)) as u8 & 0xf;
+            *b = b"0123456789abcdef"[nibble as usize];
+        }
+        // Hex digits are always a valid header value.
+        Self(HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("0")))
     }
 
     /// The id.
     pub fn as_str(&self) -> &str {
+        // Only `[A-Za-z0-9._-]` gets in (checked above), which `to_str` accepts.
+        self.0.to_str().unwrap_or_default()
+    }
+
+    pub(crate) fn header_value(&self) -> &HeaderValue {
         &self.0
     }
 }
 
 impl fmt::Display for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl fmt::Debug for RequestId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RequestId({})", self.0)
+        write!(f, "RequestId({})", self.as_str())
     }
 }
 

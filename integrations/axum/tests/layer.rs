@@ -435,3 +435,94 @@ async fn with_telemetry_off_the_layer_passes_requests_through() {
         "the handler got the no-op span, without a request id"
     );
 }
+
+async fn tenant() -> String {
+    telemetry::propagation::Baggage::current()
+        .get("tenant")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tracestate_and_baggage_follow_the_trust_policy() {
+    let p = pipeline().await;
+    let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let too_many: Vec<String> = (0..33).map(|i| format!("k{i}=v")).collect();
+    let cases = [
+        (
+            "/t/good",
+            TelemetryLayer::new(),
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7".to_owned(),
+        ),
+        ("/t/over", TelemetryLayer::new(), too_many.join(",")),
+        (
+            "/t/ignored",
+            TelemetryLayer::new().trust(Trust::Ignore),
+            "congo=x".to_owned(),
+        ),
+    ];
+    let mut bodies = Vec::new();
+    for (path, layer, state) in cases {
+        let app = Router::new()
+            .route("/t/{case}", get(tenant))
+            .layer(layer.without_metrics());
+        let request = get_request(path)
+            .header("traceparent", parent)
+            .header("tracestate", state)
+            .header("baggage", "tenant=acme, region=eu%2Dwest")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        bodies.push(
+            axum::body::to_bytes(response.into_body(), 1024)
+                .await
+                .unwrap(),
+        );
+    }
+    assert_eq!(
+        bodies[0], "acme",
+        "a trusted caller's baggage reaches the handler"
+    );
+    assert_eq!(bodies[1], "acme");
+    assert_eq!(bodies[2], "", "an ignored caller's baggage is dropped");
+    let spans = p.spans().await;
+    let by_path = |path: &'static str| {
+        spans
+            .iter()
+            .find(|s| s.attribute("url.path") == Some(&Value::from(path)))
+            .unwrap()
+    };
+    let good = by_path("/t/good");
+    assert_eq!(good.parent_span_id.to_string(), "00f067aa0ba902b7");
+    assert_eq!(good.context.state.get("congo"), Some("t61rcWkgMzE"));
+    let over = by_path("/t/over");
+    assert_eq!(
+        over.parent_span_id.to_string(),
+        "00f067aa0ba902b7",
+        "traceparent still counts"
+    );
+    assert!(
+        over.context.state.is_empty(),
+        "a tracestate over 32 members is dropped whole"
+    );
+    assert!(by_path("/t/ignored").context.state.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_future_traceparent_version_is_understood() {
+    let p = pipeline().await;
+    let request = get_request("/books/1")
+        .header(
+            "traceparent",
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds",
+        )
+        .body(Body::empty())
+        .unwrap();
+    app(TelemetryLayer::new().without_metrics())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let spans = p.spans().await;
+    let server = one(&spans, "GET /books/{id}");
+    assert_eq!(server.parent_span_id.to_string(), "00f067aa0ba902b7");
+}

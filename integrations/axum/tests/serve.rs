@@ -35,7 +35,15 @@ type TracedClient = telemetry_axum::ClientTraceService<
 async fn call_b(State((client, b)): State<(TracedClient, SocketAddr)>) -> String {
     let uri = format!("http://{b}/inventory");
     let request = http::Request::get(uri).body(Empty::<Bytes>::new()).unwrap();
-    let response = client.clone().call(request).await.unwrap();
+    let baggage = telemetry::propagation::Baggage::new()
+        .with_entry("tenant", "acme")
+        .unwrap();
+    // The client layer injects the context current when the request is made.
+    let sent = {
+        let _baggage = baggage.attach();
+        client.clone().call(request)
+    };
+    let response = sent.await.unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     String::from_utf8(body.to_vec()).unwrap()
 }
@@ -50,7 +58,13 @@ async fn a_call_between_two_services_is_one_trace() {
         Router::new()
             .route(
                 "/inventory",
-                get(|span: CurrentSpan| async move { span.trace_id().to_string() }),
+                get(|span: CurrentSpan| async move {
+                    let tenant = telemetry::propagation::Baggage::current()
+                        .get("tenant")
+                        .unwrap_or_default()
+                        .to_owned();
+                    format!("{} {tenant}", span.trace_id())
+                }),
             )
             .layer(TelemetryLayer::new().without_metrics()),
     )
@@ -105,7 +119,11 @@ async fn a_call_between_two_services_is_one_trace() {
     );
     assert!(b_server.parent_is_remote);
     assert_eq!(b_server.context.trace_id, a_server.context.trace_id);
-    assert_eq!(b_saw_trace, a_server.context.trace_id.to_string());
+    assert_eq!(
+        b_saw_trace,
+        format!("{} acme", a_server.context.trace_id),
+        "B sees A's trace and the baggage A's handler set"
+    );
     assert_eq!(
         a_client.attribute("http.response.status_code"),
         Some(&Value::I64(200))

@@ -988,6 +988,7 @@ mod tests {
                 }],
                 ..Default::default()
             },
+            ..Default::default()
         })
     }
 
