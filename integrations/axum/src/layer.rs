@@ -374,6 +374,12 @@ impl RequestState {
     /// Records the metrics and ends the span; `status` 0 for a service error.
     fn finish(&mut self, status: u16) {
         if let Some(m) = &self.metrics {
+            // Recorded in the span's context, so the bucket's exemplar links to it.
+            let _exemplar = self
+                .span
+                .context()
+                .is_sampled()
+                .then(|| self.span.as_parent().attach());
             m.record(
                 self.route.as_ref().map(|r| &r.histograms),
                 (self.method_index, self.method),

@@ -325,7 +325,21 @@ async fn metrics_use_the_route_not_the_path() {
             .await
             .unwrap();
     }
-    drop(p.spans().await);
+    let spans = p.spans().await;
+    let openmetrics =
+        String::from_utf8(registry.render(telemetry::metrics::Format::OpenMetrics)).unwrap();
+    let fail = one(&spans, "GET /fail");
+    let exemplar = format!(
+        r#"trace_id="{}",span_id="{}""#,
+        fail.context.trace_id, fail.context.span_id
+    );
+    assert!(
+        openmetrics.lines().any(
+            |l| l.starts_with("http_server_request_duration_seconds_bucket")
+                && l.contains(&exemplar)
+        ),
+        "a bucket's exemplar links to the request's span {exemplar}:\n{openmetrics}"
+    );
     let text = String::from_utf8(registry.render(telemetry::metrics::Format::Prometheus)).unwrap();
     let count = |labels: &str| {
         text.lines()
