@@ -7,6 +7,7 @@
 mod attr;
 mod expand;
 mod item;
+mod test_attr;
 
 use proc_macro::TokenStream;
 
@@ -148,4 +149,22 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::trace(args.into(), item.into()).into()
+}
+
+/// A `#[tokio::test]` with its own telemetry pipeline: the test's spans and metrics are
+/// isolated from every other test's (see `telemetry::testing`, feature `testing`). Takes
+/// `#[tokio::test]`'s options, and optionally the `TestPipeline` as a parameter.
+///
+/// ```ignore
+/// #[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn lists_books(t: telemetry::testing::TestPipeline) {
+///     list_books().await;
+///     t.spans().await.named("list_books").is_ok();
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
+    test_attr::expand(args.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
 }

@@ -80,6 +80,10 @@ struct Words {
     trace_lo: Cell<u64>,
     span: Cell<u64>,
     bits: Cell<u64>,
+    /// The test scope spans started here belong to (0: the global pipeline); see
+    /// `crate::scope`. Beside the context words, so reading it costs no extra
+    /// thread-local lookup.
+    scope: Cell<u32>,
 }
 
 thread_local! {
@@ -89,6 +93,7 @@ thread_local! {
             trace_lo: Cell::new(0),
             span: Cell::new(0),
             bits: Cell::new(0),
+            scope: Cell::new(0),
         }
     };
     // Only touched when a context carries a non-empty `tracestate`.
@@ -109,6 +114,18 @@ pub(crate) fn current() -> Current {
         span_id: SpanId::from_raw(w.span.get()),
         bits: w.bits.get(),
     })
+}
+
+/// The test scope of the calling thread or task (0: none).
+#[inline(always)]
+pub(crate) fn current_scope() -> u32 {
+    CURRENT.with(|w| w.scope.get())
+}
+
+/// Makes `scope` current, returning the previous one.
+#[inline]
+pub(crate) fn replace_scope(scope: u32) -> u32 {
+    CURRENT.with(|w| w.scope.replace(scope))
 }
 
 /// The current span's id alone (what an out-of-order drop checks).
@@ -369,10 +386,19 @@ pub fn current_span() -> Option<SpanContext> {
 /// .join()
 /// .unwrap();
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Context {
     pub(crate) span: SpanContext,
     pub(crate) baggage: Option<Baggage>,
+    /// The test scope current where the context was made (see `crate::scope`).
+    pub(crate) scope: u32,
+}
+
+impl Default for Context {
+    /// The same as [`Context::empty`].
+    fn default() -> Self {
+        Self::empty()
+    }
 }
 
 impl Context {
@@ -383,12 +409,13 @@ impl Context {
         Self {
             span: current_span_context(),
             baggage: (!baggage.is_empty()).then_some(baggage),
+            scope: current_scope(),
         }
     }
 
     /// A context with no span: spans started under it begin new traces.
     pub fn empty() -> Self {
-        Self::default()
+        Self::with_span(SpanContext::INVALID)
     }
 
     /// A context whose parent is `span` (a local or remote span context).
@@ -396,16 +423,14 @@ impl Context {
         Self {
             span,
             baggage: None,
+            scope: current_scope(),
         }
     }
 
     /// A context continuing a trace from another process: `span.is_remote` is set.
     pub fn from_remote(mut span: SpanContext) -> Self {
         span.is_remote = true;
-        Self {
-            span,
-            baggage: None,
-        }
+        Self::with_span(span)
     }
 
     /// This context with `baggage` set: attaching it makes `baggage` current (an empty
@@ -440,6 +465,7 @@ impl Context {
         ContextGuard {
             saved: Some(enter(&self.span)),
             baggage: self.baggage.clone().map(replace_baggage),
+            scope: replace_scope(self.scope),
             _not_send: PhantomData,
         }
     }
@@ -459,6 +485,7 @@ pub struct ContextGuard {
     saved: Option<Saved>,
     /// The baggage current before, when the context set its own.
     baggage: Option<Baggage>,
+    scope: u32,
     _not_send: PhantomData<*const ()>,
 }
 
@@ -470,6 +497,7 @@ impl Drop for ContextGuard {
         if let Some(baggage) = self.baggage.take() {
             replace_baggage(baggage);
         }
+        replace_scope(self.scope);
     }
 }
 

@@ -28,6 +28,8 @@ pin_project_lite::pin_project! {
         context: SpanContext,
         // `None`: the future runs with whatever baggage is current where it is polled.
         baggage: Option<Baggage>,
+        // The test scope the future's spans belong to (see `crate::scope`).
+        scope: u32,
         span: Option<Span>,
     }
 }
@@ -44,7 +46,10 @@ impl<F: Future> Future for Instrumented<F> {
         let baggage = EnteredBaggage::enter(this.baggage);
         // Restored on drop, so also when the poll panics: the span must not leak into
         // whatever the worker runs next.
-        let entered = Entered(Some(context::enter(this.context)));
+        let entered = Entered(Some((
+            context::enter(this.context),
+            context::replace_scope(*this.scope),
+        )));
         let result = this.inner.poll(cx);
         if context::current().span_id != this.context.span_id {
             *this.context = current_span().unwrap_or_default();
@@ -83,6 +88,7 @@ pub trait FutureExt: Future + Sized {
             inner: self,
             context: span.context(),
             baggage: (!baggage.is_empty()).then_some(baggage),
+            scope: context::current_scope(),
             span: Some(span),
         }
     }
@@ -99,6 +105,7 @@ pub trait FutureExt: Future + Sized {
             inner: self,
             context: context.span,
             baggage: context.baggage,
+            scope: context.scope,
             span: None,
         }
     }
@@ -107,13 +114,14 @@ pub trait FutureExt: Future + Sized {
 impl<F: Future> FutureExt for F {}
 
 /// Puts back the context an [`Instrumented`] poll replaced, also while unwinding.
-struct Entered(Option<context::Saved>);
+struct Entered(Option<(context::Saved, u32)>);
 
 impl Drop for Entered {
     #[inline]
     fn drop(&mut self) {
-        if let Some(saved) = self.0.take() {
+        if let Some((saved, scope)) = self.0.take() {
             context::restore(saved);
+            context::replace_scope(scope);
         }
     }
 }

@@ -53,6 +53,7 @@ mod raw_span;
 mod recording;
 mod ring;
 mod sampler;
+mod scope;
 mod sink;
 mod sinks;
 mod span;
@@ -60,6 +61,9 @@ mod span_context;
 mod span_data;
 mod spawn;
 mod stats;
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing;
 mod trace_state;
 mod value;
 
@@ -81,6 +85,8 @@ pub use span_data::{
 };
 pub use spawn::{spawn, spawn_blocking, spawn_local};
 pub use stats::{MetricsSnapshot, PipelineStats, SinkStats};
+#[cfg(feature = "testing")]
+pub use telemetry_macros::test;
 pub use telemetry_macros::trace;
 pub use trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
 pub use value::{KeyValue, Str, Value};

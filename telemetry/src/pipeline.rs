@@ -149,7 +149,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         crate::metrics::global().set_cardinality_limit(config.metrics.cardinality_limit);
     }
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
-    ring::drain(|_| {});
+    ring::drain(|raw| drop(crate::scope::route(raw)));
 
     let mut workers = Vec::new();
     let mut senders = Vec::new();
@@ -278,6 +278,21 @@ impl Drain {
         let shared = self.shared.clone();
         let mut stalled = vec![false; self.senders.len()];
         let mut cycle = ring::Cycle::start();
+        // Global spans a test scope's drain found in the rings go first.
+        let strays = crate::scope::take_strays();
+        if !strays.is_empty() {
+            let n = strays.len() as u64;
+            let batch: SpanBatch = Arc::new(
+                strays
+                    .into_iter()
+                    .map(|mut raw| raw.take_span_data())
+                    .collect(),
+            );
+            self.offer(Msg::Spans, batch, &mut stalled, |c| {
+                c.spans_dropped.fetch_add(n, Relaxed);
+            })
+            .await;
+        }
         loop {
             // Hand each batch on before cutting the next: with sinks keeping up, their
             // buffers come back for reuse within the cycle.
@@ -286,7 +301,11 @@ impl Drain {
                 .free_batches
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(self.max_batch));
-            let moved = cycle.next(self.max_batch, |mut raw| batch.push(raw.take_span_data()));
+            let moved = cycle.next(self.max_batch, |raw| {
+                if let Some(mut raw) = crate::scope::route(raw) {
+                    batch.push(raw.take_span_data());
+                }
+            });
             if moved == 0 {
                 self.free_batches.push(batch);
                 break;

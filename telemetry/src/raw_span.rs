@@ -96,6 +96,8 @@ pub(crate) struct RawSpan {
     kind: SpanKind,
     status: StatusCode,
     parent_is_remote: bool,
+    /// The test scope the span belongs to (0: the global pipeline; see `crate::scope`).
+    pub(crate) test_scope: u32,
 }
 
 impl RawSpan {
@@ -116,6 +118,7 @@ impl RawSpan {
             kind: SpanKind::Internal,
             status: StatusCode::Unset,
             parent_is_remote: false,
+            test_scope: 0,
         }
     }
 
@@ -139,6 +142,7 @@ impl RawSpan {
         self.parent_id = parent_id;
         self.parent_is_remote = parent_is_remote;
         self.flags = TraceFlags::SAMPLED;
+        self.test_scope = crate::context::current_scope();
         self.kind = kind;
         self.attribute_len = 0;
         self.status = StatusCode::Unset;
@@ -349,6 +353,7 @@ impl RawSpan {
             kind: self.kind,
             status: self.status,
             parent_is_remote: self.parent_is_remote,
+            test_scope: self.test_scope,
         }
     }
 

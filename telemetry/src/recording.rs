@@ -23,8 +23,32 @@ pub fn is_enabled() -> bool {
     enabled()
 }
 
+/// Whether the global pipeline records, and how many test scopes do: recording is on
+/// while either is. Changed under a lock (rarely: at init, shutdown, test start and
+/// end), read with one relaxed load of `ENABLED`.
+static SWITCH: std::sync::Mutex<(bool, usize)> = std::sync::Mutex::new((false, 0));
+
+fn update(f: impl FnOnce(&mut (bool, usize))) {
+    let mut s = SWITCH.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut s);
+    ENABLED.store(s.0 || s.1 > 0, Relaxed);
+}
+
+/// Turns the global pipeline's recording on or off.
 pub(crate) fn set_enabled(on: bool) {
-    ENABLED.store(on, Relaxed);
+    update(|s| s.0 = on);
+}
+
+/// A test scope starts (`true`) or ends (`false`): recording stays on while one lives.
+#[cfg(feature = "testing")]
+pub(crate) fn scope_alive(alive: bool) {
+    update(|s| {
+        if alive {
+            s.1 += 1;
+        } else {
+            s.1 = s.1.saturating_sub(1);
+        }
+    });
 }
 
 static MAX_ATTRIBUTES: AtomicU32 = AtomicU32::new(SpanLimits::DEFAULT.max_attributes);

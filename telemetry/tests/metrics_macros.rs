@@ -11,9 +11,10 @@ use telemetry::{
 fn static_labels_are_registered_once_and_cached_at_the_call_site() {
     let mut handles = Vec::new();
     for _ in 0..3 {
-        let h: &'static Counter = counter!("macro_static_total", "method" => "GET");
+        let h = counter!("macro_static_total", "method" => "GET");
         h.increment(1);
-        handles.push(h as *const Counter);
+        let cached: &Counter = &h;
+        handles.push(cached as *const Counter);
     }
     // The same static handle each time.
     assert!(handles.windows(2).all(|w| w[0] == w[1]));

@@ -49,6 +49,8 @@ mod metrics_endpoint;
 mod propagate;
 mod rejection;
 mod request_id;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "ws")]
 pub mod ws;
 

@@ -1,9 +1,65 @@
 //! Runtime of the metric macros (doc-hidden): call-site caches against the global
 //! registry. Registration errors never panic: the call site gets a no-op handle and
 //! the error is counted in the global registry's [`RegistryStats`](super::RegistryStats).
+//!
+//! Inside a test scope (`telemetry::testing`) the macros record into the scope's own
+//! registry instead: one thread-local read tells, and only scoped calls pay a lookup.
 
-use super::{global, Family, Instrument};
-use std::sync::OnceLock;
+use super::{global, Family, Instrument, Registry};
+use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
+
+/// What a metric macro returns: the call site's cached handle, or in a test scope the
+/// scope's own. Derefs to the handle.
+#[derive(Debug)]
+pub enum Handle<'a, M> {
+    /// The global registry's handle, cached at the call site.
+    Cached(&'a M),
+    /// A test scope's handle.
+    Scoped(M),
+}
+
+impl<M> Deref for Handle<'_, M> {
+    type Target = M;
+
+    #[inline(always)]
+    fn deref(&self) -> &M {
+        match self {
+            Handle::Cached(m) => m,
+            Handle::Scoped(m) => m,
+        }
+    }
+}
+
+/// The registry of the current test scope, if the caller is in one.
+#[inline(always)]
+fn scoped_registry() -> Option<Arc<crate::scope::Scope>> {
+    match crate::context::current_scope() {
+        0 => None,
+        id => scope_of(id),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn scope_of(id: u32) -> Option<Arc<crate::scope::Scope>> {
+    crate::scope::get(id)
+}
+
+fn lookup_in<M: Instrument>(
+    registry: &Registry,
+    name: &str,
+    label_names: &[&str],
+    values: &[&str],
+) -> M {
+    registry
+        .family::<M>(name, label_names)
+        .and_then(|f| f.get(values))
+        .unwrap_or_else(|e| {
+            registry.count_error(&e);
+            M::noop_handle()
+        })
+}
 
 /// A call site with a literal name and literal labels: registered once, then the
 /// cached handle.
@@ -24,13 +80,25 @@ impl<M: Instrument> Callsite<M> {
         }
     }
 
-    /// The cached handle (registering it the first time).
+    /// The cached handle (registering it the first time), or in a test scope the
+    /// scope's.
     #[inline]
-    pub fn get(&self) -> &M {
-        match self.handle.get() {
+    pub fn get(&self) -> Handle<'_, M> {
+        if let Some(scope) = scoped_registry() {
+            return Handle::Scoped(self.scoped(&scope.registry));
+        }
+        Handle::Cached(match self.handle.get() {
             Some(handle) => handle,
             None => self.register(),
-        }
+        })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn scoped(&self, registry: &Registry) -> M {
+        let names: Vec<&str> = self.labels.iter().map(|(k, _)| *k).collect();
+        let values: Vec<&str> = self.labels.iter().map(|(_, v)| *v).collect();
+        lookup_in(registry, self.name, &names, &values)
     }
 
     #[cold]
@@ -66,6 +134,9 @@ impl<M: Instrument> FamilySite<M> {
     /// The handle of the series with these values.
     #[inline]
     pub fn get(&self, values: &[&str]) -> M {
+        if let Some(scope) = scoped_registry() {
+            return lookup_in(&scope.registry, self.name, self.label_names, values);
+        }
         let family = self.family.get_or_init(|| {
             global()
                 .family::<M>(self.name, self.label_names)
@@ -82,13 +153,10 @@ impl<M: Instrument> FamilySite<M> {
 /// Registers or finds `name` with these labels in the global registry; a no-op
 /// handle, counted, on error.
 pub fn lookup<M: Instrument>(name: &str, label_names: &[&str], values: &[&str]) -> M {
-    global()
-        .family::<M>(name, label_names)
-        .and_then(|f| f.get(values))
-        .unwrap_or_else(|e| {
-            global().count_error(&e);
-            M::noop_handle()
-        })
+    match scoped_registry() {
+        Some(scope) => lookup_in(&scope.registry, name, label_names, values),
+        None => lookup_in(global(), name, label_names, values),
+    }
 }
 
 /// A label value from anything string-like.
@@ -99,7 +167,9 @@ pub fn label_value<T: AsRef<str> + ?Sized>(value: &T) -> &str {
 
 /// Describes `name` in the global registry; an invalid name is counted.
 pub fn describe(name: &str, unit: &str, help: &str) {
-    if let Err(e) = global().describe_with_unit(name, unit, help) {
-        global().count_error(&e);
+    let scope = scoped_registry();
+    let registry = scope.as_ref().map_or(global(), |s| &s.registry);
+    if let Err(e) = registry.describe_with_unit(name, unit, help) {
+        registry.count_error(&e);
     }
 }

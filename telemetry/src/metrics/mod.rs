@@ -67,7 +67,7 @@ pub(crate) use collectors::tick;
 /// Runtime of the macros; not a public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use super::callsite::{describe, label_value, lookup, Callsite, FamilySite};
+    pub use super::callsite::{describe, label_value, lookup, Callsite, FamilySite, Handle};
 }
 
 /// Now, in ns since the Unix epoch (registration times; not on a hot path).

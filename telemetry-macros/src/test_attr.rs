@@ -1,0 +1,60 @@
+//! `#[telemetry::test]`: parses an `async fn` test and emits a `#[tokio::test]` that
+//! starts a `telemetry::testing::TestPipeline` first. The runtime is all in
+//! `telemetry::testing`.
+
+use proc_macro2::TokenStream;
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, ItemFn, Pat};
+
+/// The expanded test, or the first error at its token.
+pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut f: ItemFn = syn::parse2(item)?;
+    if f.sig.asyncness.is_none() {
+        return Err(syn::Error::new(
+            f.sig.fn_token.span(),
+            "#[telemetry::test] needs an `async fn` (it runs the test on a tokio runtime)",
+        ));
+    }
+    let inputs = std::mem::take(&mut f.sig.inputs);
+    if inputs.len() > 1 {
+        return Err(syn::Error::new(
+            inputs.span(),
+            "#[telemetry::test] takes at most one parameter: the test's `TestPipeline`",
+        ));
+    }
+    let binding = match inputs.into_iter().next() {
+        None => quote!(_telemetry_test_pipeline),
+        Some(FnArg::Typed(arg)) => match &*arg.pat {
+            Pat::Ident(_) | Pat::Wild(_) => {
+                let pat = &arg.pat;
+                quote!(#pat)
+            }
+            other => {
+                return Err(syn::Error::new(
+                    other.span(),
+                    "the `TestPipeline` parameter must be a plain name, like `t`",
+                ))
+            }
+        },
+        Some(FnArg::Receiver(r)) => {
+            return Err(syn::Error::new(
+                r.span(),
+                "#[telemetry::test] goes on a free `async fn`, not a method",
+            ))
+        }
+    };
+    let attrs = &f.attrs;
+    let vis = &f.vis;
+    let sig = &f.sig;
+    let body = &f.block;
+    let start = quote_spanned!(sig.ident.span()=> ::telemetry::testing::TestPipeline::start());
+    Ok(quote! {
+        #[::tokio::test(#args)]
+        #(#attrs)*
+        #vis #sig {
+            let #binding: ::telemetry::testing::TestPipeline = #start;
+            #body
+        }
+    })
+}

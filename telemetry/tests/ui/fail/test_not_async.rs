@@ -1,0 +1,4 @@
+#[telemetry::test]
+fn not_async() {}
+
+fn main() {}
