@@ -212,3 +212,25 @@ async fn a_websocket_connection_gets_its_own_span() {
         "message handling runs in the connection span"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_endpoint_serves_on_its_own_listener() {
+    let registry = telemetry::metrics::Registry::new();
+    registry.counter("own_listener_total").unwrap().increment(7);
+    let sink = Arc::new(telemetry::PrometheusSink::with_registry(registry));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(
+        telemetry_axum::MetricsEndpoint::new(sink)
+            .path("/internal/metrics")
+            .serve(listener),
+    );
+    let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();
+    let response = client
+        .get(format!("http://{addr}/internal/metrics").parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("own_listener_total 7\n"));
+}
