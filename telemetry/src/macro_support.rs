@@ -121,9 +121,17 @@ impl Site {
 
     /// Starts the span of a sync fn: current until the guard drops, which ends it (with an
     /// error status if the fn panics).
-    #[inline]
+    #[inline(always)]
     pub fn start<F>(&'static self, here: F, kind: SpanKind, root: bool) -> SpanGuard {
-        let name = if enabled() { self.name(here) } else { "" };
+        if !enabled() {
+            return SpanGuard::NOOP;
+        }
+        self.start_enabled(here, kind, root)
+    }
+
+    #[inline(never)]
+    fn start_enabled<F>(&'static self, here: F, kind: SpanKind, root: bool) -> SpanGuard {
+        let name = self.name(here);
         if matches!(kind, SpanKind::Internal) && !root {
             self.tracer.start_span(name)
         } else {
@@ -133,9 +141,12 @@ impl Site {
 
     /// Starts the span of an async fn (or of a fn returning a future), not current: the
     /// body's future runs in it through [`instrument`].
-    #[inline]
+    #[inline(always)]
     pub fn start_detached<F>(&'static self, here: F, kind: SpanKind, root: bool) -> Span {
-        let name = if enabled() { self.name(here) } else { "" };
+        if !enabled() {
+            return Span::noop();
+        }
+        let name = self.name(here);
         self.builder(name, kind, root).start_detached()
     }
 }

@@ -383,7 +383,7 @@ pub struct SpanGuard {
 }
 
 impl SpanGuard {
-    const NOOP: Self = Self { span: Span::noop() };
+    pub(crate) const NOOP: Self = Self { span: Span::noop() };
 
     /// Starts a child of the current span (or a root) and makes it current: the hot
     /// path of [`Tracer::start_span`], one out-of-line call returning one word.
