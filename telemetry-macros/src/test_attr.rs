@@ -24,11 +24,12 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         ));
     }
     let binding = match inputs.into_iter().next() {
-        None => quote!(_telemetry_test_pipeline),
+        None => quote!(_telemetry_test_pipeline: ::telemetry::testing::TestPipeline),
         Some(FnArg::Typed(arg)) => match &*arg.pat {
+            // The user's own type path, so their `use` of it counts as used.
             Pat::Ident(_) | Pat::Wild(_) => {
-                let pat = &arg.pat;
-                quote!(#pat)
+                let (pat, ty) = (&arg.pat, &arg.ty);
+                quote!(#pat: #ty)
             }
             other => {
                 return Err(syn::Error::new(
@@ -53,7 +54,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         #[::tokio::test(#args)]
         #(#attrs)*
         #vis #sig {
-            let #binding: ::telemetry::testing::TestPipeline = #start;
+            let #binding = #start;
             #body
         }
     })

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// Everything [`init`](crate::init) needs. Start from [`Config::new`] (sane defaults)
 /// and override with the `with_*` methods; values are validated by `init`, and an
 /// out-of-range value is a [`ConfigError`] naming the setting and its accepted range.
+/// [`Config::from_env`] and [`Config::with_env`] read the standard `OTEL_*` variables
+/// (sampler, span limits, disabled) and this project's `TELEMETRY_*` settings; a setting
+/// made in code wins over the environment, which wins over the defaults.
 ///
 /// ```
 /// use std::time::Duration;
@@ -41,6 +44,12 @@ pub struct Config {
     pub sinks: Vec<Arc<dyn Sink>>,
     /// What the drain tick does for metrics. Default: everything on.
     pub metrics: MetricsConfig,
+    /// Whether the whole pipeline is off (`OTEL_SDK_DISABLED=true`): [`init`](crate::init)
+    /// then starts nothing (no drain, no sinks, recording stays off) and returns a handle
+    /// whose `drain_now` and `shutdown` do nothing. Default `false`.
+    pub disabled: bool,
+    /// Settings made in code, which [`Config::with_env`] leaves alone.
+    pub(crate) explicit: crate::env::Explicit,
 }
 
 /// The metrics part of a drain tick: which built-in collectors run, and the
@@ -159,6 +168,8 @@ impl Config {
             max_batch_size: 256,
             sinks: Vec::new(),
             metrics: MetricsConfig::new(),
+            disabled: false,
+            explicit: crate::env::Explicit::default(),
         }
     }
 
@@ -177,48 +188,84 @@ impl Config {
     /// Sets the sampler.
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
+        self.explicit.mark(crate::env::Explicit::SAMPLER);
         self
     }
 
     /// Sets the per-span limits.
     pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
         self.span_limits = limits;
+        self.explicit.mark(crate::env::Explicit::SPAN_LIMITS);
         self
     }
 
     /// Sets the per-thread ring capacity: a power of two from 64 to 2^24.
     pub fn with_ring_capacity(mut self, capacity: usize) -> Self {
         self.ring_capacity = capacity;
+        self.explicit.mark(crate::env::Explicit::RING_CAPACITY);
         self
     }
 
     /// Sets the drain interval: 1 ms to 300 s.
     pub fn with_drain_interval(mut self, interval: Duration) -> Self {
         self.drain_interval = interval;
+        self.explicit.mark(crate::env::Explicit::DRAIN_INTERVAL);
         self
     }
 
     /// Sets the sink timeout: 1 ms to 600 s.
     pub fn with_sink_timeout(mut self, timeout: Duration) -> Self {
         self.sink_timeout = timeout;
+        self.explicit.mark(crate::env::Explicit::SINK_TIMEOUT);
         self
     }
 
     /// Sets how many batches may wait for each sink: 1 to 65536.
     pub fn with_sink_queue_capacity(mut self, batches: usize) -> Self {
         self.sink_queue_capacity = batches;
+        self.explicit
+            .mark(crate::env::Explicit::SINK_QUEUE_CAPACITY);
         self
     }
 
     /// Sets the largest batch handed to a sink: 1 to 1048576 spans.
     pub fn with_max_batch_size(mut self, spans: usize) -> Self {
         self.max_batch_size = spans;
+        self.explicit.mark(crate::env::Explicit::MAX_BATCH_SIZE);
+        self
+    }
+
+    /// Turns the whole pipeline off (or back on): see [`Config::disabled`].
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use std::sync::Arc;
+    /// use telemetry::{Config, InMemorySink, Tracer};
+    /// let sink = Arc::new(InMemorySink::new(10));
+    /// let off = telemetry::init(Config::new().with_disabled(true).with_shared_sink(sink.clone())).unwrap();
+    /// assert!(!telemetry::is_enabled());
+    /// Tracer::new("doc").in_span("work", |_| {});
+    /// off.drain_now().await; // nothing to do
+    /// off.shutdown().await;
+    /// assert!(sink.spans().is_empty());
+    ///
+    /// // A disabled pipeline does not hold the process's one pipeline slot.
+    /// let on = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    /// Tracer::new("doc").in_span("work", |_| {});
+    /// on.shutdown().await;
+    /// assert_eq!(sink.spans().len(), 1);
+    /// # }
+    /// ```
+    pub fn with_disabled(mut self, disabled: bool) -> Self {
+        self.disabled = disabled;
+        self.explicit.mark(crate::env::Explicit::DISABLED);
         self
     }
 
     /// Sets what the drain tick does for metrics.
     pub fn with_metrics(mut self, metrics: MetricsConfig) -> Self {
         self.metrics = metrics;
+        self.explicit.mark(crate::env::Explicit::METRICS);
         self
     }
 

@@ -133,6 +133,9 @@ impl std::fmt::Debug for Shared {
 /// ```
 pub fn init(config: Config) -> Result<Telemetry, InitError> {
     config.validate()?;
+    if config.disabled {
+        return Ok(Telemetry::disabled());
+    }
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| InitError::NoRuntime)?;
     if RUNNING
         .compare_exchange(false, true, Relaxed, Relaxed)
@@ -193,6 +196,22 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
 }
 
 impl Telemetry {
+    /// The handle of a pipeline that was never started ([`Config::disabled`]).
+    fn disabled() -> Self {
+        let (commands, _) = mpsc::channel(1);
+        Telemetry {
+            commands,
+            drain: Arc::new(tokio::sync::Mutex::new(None)),
+            shared: Arc::new(Shared {
+                baseline: ring::totals(),
+                exported: AtomicU64::new(0),
+                drains: AtomicU64::new(0),
+                last_drain_nanos: AtomicU64::new(0),
+                sinks: Vec::new(),
+            }),
+        }
+    }
+
     /// Drains the rings now and waits until every sink has processed what was
     /// drained (or timed out). For tests and for flushing before a risky operation.
     pub async fn drain_now(&self) {

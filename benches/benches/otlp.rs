@@ -1,0 +1,339 @@
+//! Encoding 10,000 spans as an OTLP request body: `telemetry-otlp`'s encoder (JSON and
+//! protobuf, written straight from `SpanData`) beside the OpenTelemetry SDK's exporter
+//! path for the same spans (`opentelemetry-proto`'s transform from
+//! `opentelemetry_sdk::trace::SpanData`, then prost or serde_json, as
+//! `opentelemetry-otlp` does), in one run:
+//!
+//! ```sh
+//! cargo bench -p telemetry-benches --features peers --bench otlp
+//! ```
+//!
+//! The spans look like a service's: a server span per request with five HTTP
+//! attributes, two children (a client call and an internal step) with two attributes
+//! each, one request in ten with an `exception` event and an error status. Throughput
+//! is reported in spans per second. The SDK's transform consumes its spans, so each of
+//! its samples gets a fresh copy (made outside the timed part).
+#![forbid(unsafe_code)]
+
+use criterion::{BatchSize, Criterion, Throughput};
+use opentelemetry::trace::{
+    Event, SpanContext as SdkSpanContext, SpanId as SdkSpanId, SpanKind as SdkSpanKind,
+    Status as SdkStatus, TraceFlags as SdkTraceFlags, TraceId as SdkTraceId,
+    TraceState as SdkTraceState,
+};
+use opentelemetry::{InstrumentationScope, KeyValue as SdkKeyValue};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+use prost::Message as _;
+use std::hint::black_box;
+use std::time::{Duration, SystemTime};
+use telemetry::{
+    Event as OurEvent, KeyValue, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags,
+    TraceId, TraceState,
+};
+use telemetry_otlp::{Encoder, Protocol};
+
+const SPANS: usize = 10_000;
+const START: u64 = 1_700_000_000_000_000_000;
+
+/// One span's content, from which both representations are built.
+struct Shape {
+    name: &'static str,
+    kind: SpanKind,
+    trace: u128,
+    span: u64,
+    parent: u64,
+    start: u64,
+    end: u64,
+    attributes: Vec<(&'static str, Val)>,
+    exception: bool,
+}
+
+#[derive(Clone)]
+enum Val {
+    Str(String),
+    Int(i64),
+}
+
+fn shapes() -> Vec<Shape> {
+    let mut out = Vec::with_capacity(SPANS);
+    let mut request = 0u64;
+    while out.len() < SPANS {
+        request += 1;
+        let trace = u128::from(request) * 0x9E37_79B9_7F4A_7C15 + 1;
+        let root = request * 3 + 1;
+        let t0 = START + request * 1_000_000;
+        let failed = request % 10 == 9;
+        out.push(Shape {
+            name: "GET /books/{id}",
+            kind: SpanKind::Server,
+            trace,
+            span: root,
+            parent: 0,
+            start: t0,
+            end: t0 + 900_000,
+            attributes: vec![
+                ("http.request.method", Val::Str("GET".into())),
+                ("http.route", Val::Str("/books/{id}".into())),
+                ("url.path", Val::Str(format!("/books/{request}"))),
+                (
+                    "http.response.status_code",
+                    Val::Int(if failed { 500 } else { 200 }),
+                ),
+                ("server.port", Val::Int(8080)),
+            ],
+            exception: failed,
+        });
+        out.push(Shape {
+            name: "SELECT books",
+            kind: SpanKind::Client,
+            trace,
+            span: root + 1,
+            parent: root,
+            start: t0 + 100_000,
+            end: t0 + 600_000,
+            attributes: vec![
+                ("db.system", Val::Str("postgresql".into())),
+                (
+                    "db.query.text",
+                    Val::Str("SELECT * FROM books WHERE id = $1".into()),
+                ),
+            ],
+            exception: failed,
+        });
+        out.push(Shape {
+            name: "render",
+            kind: SpanKind::Internal,
+            trace,
+            span: root + 2,
+            parent: root,
+            start: t0 + 650_000,
+            end: t0 + 850_000,
+            attributes: vec![
+                ("template", Val::Str("book.html".into())),
+                ("bytes", Val::Int(18_342)),
+            ],
+            exception: false,
+        });
+    }
+    out.truncate(SPANS);
+    out
+}
+
+fn ours(shapes: &[Shape]) -> Vec<SpanData> {
+    shapes
+        .iter()
+        .map(|s| SpanData {
+            name: s.name.into(),
+            scope: "books".into(),
+            context: SpanContext::new(
+                TraceId::from_raw(s.trace),
+                SpanId::from_raw(s.span),
+                TraceFlags::SAMPLED,
+                TraceState::default(),
+                false,
+            ),
+            parent_span_id: SpanId::from_raw(s.parent),
+            parent_is_remote: false,
+            kind: s.kind,
+            start_time_unix_nano: s.start,
+            end_time_unix_nano: s.end,
+            attributes: s
+                .attributes
+                .iter()
+                .map(|(k, v)| match v {
+                    Val::Str(t) => KeyValue::new(*k, t.clone()),
+                    Val::Int(i) => KeyValue::new(*k, *i),
+                })
+                .collect(),
+            events: if s.exception {
+                vec![OurEvent {
+                    name: "exception".into(),
+                    time_unix_nano: s.end,
+                    attributes: vec![KeyValue::new("exception.message", "connection reset")],
+                    dropped_attributes_count: 0,
+                }]
+            } else {
+                Vec::new()
+            },
+            links: Vec::new(),
+            status: if s.exception {
+                Status::error("connection reset")
+            } else {
+                Status::Unset
+            },
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        })
+        .collect()
+}
+
+fn sdk(shapes: &[Shape]) -> Vec<opentelemetry_sdk::trace::SpanData> {
+    let scope = InstrumentationScope::builder("books").build();
+    let time = |ns: u64| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns);
+    shapes
+        .iter()
+        .map(|s| {
+            let mut events = SpanEvents::default();
+            if s.exception {
+                events.events.push(Event::new(
+                    "exception",
+                    time(s.end),
+                    vec![SdkKeyValue::new("exception.message", "connection reset")],
+                    0,
+                ));
+            }
+            opentelemetry_sdk::trace::SpanData {
+                span_context: SdkSpanContext::new(
+                    SdkTraceId::from(s.trace),
+                    SdkSpanId::from(s.span),
+                    SdkTraceFlags::SAMPLED,
+                    false,
+                    SdkTraceState::default(),
+                ),
+                parent_span_id: SdkSpanId::from(s.parent),
+                parent_span_is_remote: false,
+                span_kind: match s.kind {
+                    SpanKind::Server => SdkSpanKind::Server,
+                    SpanKind::Client => SdkSpanKind::Client,
+                    _ => SdkSpanKind::Internal,
+                },
+                name: s.name.into(),
+                start_time: time(s.start),
+                end_time: time(s.end),
+                attributes: s
+                    .attributes
+                    .iter()
+                    .map(|(k, v)| match v {
+                        Val::Str(t) => SdkKeyValue::new(*k, t.clone()),
+                        Val::Int(i) => SdkKeyValue::new(*k, *i),
+                    })
+                    .collect(),
+                dropped_attributes_count: 0,
+                events,
+                links: SpanLinks::default(),
+                status: if s.exception {
+                    SdkStatus::error("connection reset")
+                } else {
+                    SdkStatus::Unset
+                },
+                instrumentation_scope: scope.clone(),
+            }
+        })
+        .collect()
+}
+
+fn resource_attributes() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("service.name", "books"),
+        ("service.version", "1.4.2"),
+        (
+            "service.instance.id",
+            "4b2c6a0e-7d1f-4c52-9a43-1f0e6d5c2b7a",
+        ),
+        ("host.name", "books-7d9f"),
+        ("telemetry.sdk.language", "rust"),
+    ]
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    let shapes = shapes();
+    let our_spans = ours(&shapes);
+    let sdk_spans = sdk(&shapes);
+
+    let resource: Vec<KeyValue> = resource_attributes()
+        .into_iter()
+        .map(|(k, v)| KeyValue::new(k, v))
+        .collect();
+    let sdk_resource = opentelemetry_sdk::Resource::builder_empty()
+        .with_attributes(
+            resource_attributes()
+                .into_iter()
+                .map(|(k, v)| SdkKeyValue::new(k, v)),
+        )
+        .build();
+    let sdk_resource = ResourceAttributesWithSchema::from(&sdk_resource);
+
+    let json = Encoder::new(Protocol::HttpJson, resource.clone());
+    let protobuf = Encoder::new(Protocol::HttpProtobuf, resource);
+
+    // The same spans, decoded back, must be what both encoders wrote.
+    let mut ours_pb = Vec::new();
+    protobuf.encode_spans(&our_spans, &mut ours_pb);
+    let theirs = ExportTraceServiceRequest {
+        resource_spans: group_spans_by_resource_and_scope(sdk_spans.clone(), &sdk_resource),
+    };
+    let decoded = ExportTraceServiceRequest::decode(ours_pb.as_slice()).unwrap_or_default();
+    assert_eq!(
+        decoded.resource_spans[0].scope_spans[0].spans,
+        theirs.resource_spans[0].scope_spans[0].spans,
+        "both encoders must write the same spans"
+    );
+
+    let mut g = c.benchmark_group("otlp_encode_10k_spans");
+    g.throughput(Throughput::Elements(SPANS as u64));
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.sample_size(30);
+    let mut buf = Vec::with_capacity(8 << 20);
+    g.bench_function("telemetry_json", |b| {
+        b.iter(|| {
+            buf.clear();
+            json.encode_spans(&our_spans, &mut buf);
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("telemetry_protobuf", |b| {
+        b.iter(|| {
+            buf.clear();
+            protobuf.encode_spans(&our_spans, &mut buf);
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("otel_sdk_protobuf", |b| {
+        b.iter_batched(
+            || sdk_spans.clone(),
+            |spans| {
+                buf.clear();
+                let request = ExportTraceServiceRequest {
+                    resource_spans: group_spans_by_resource_and_scope(spans, &sdk_resource),
+                };
+                request.encode(&mut buf).unwrap_or_default();
+                black_box(buf.len())
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.bench_function("otel_sdk_json", |b| {
+        b.iter_batched(
+            || sdk_spans.clone(),
+            |spans| {
+                buf.clear();
+                let request = ExportTraceServiceRequest {
+                    resource_spans: group_spans_by_resource_and_scope(spans, &sdk_resource),
+                };
+                serde_json::to_writer(&mut buf, &request).unwrap_or_default();
+                black_box(buf.len())
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    g.finish();
+
+    let mut sizes = Vec::new();
+    json.encode_spans(&our_spans, &mut sizes);
+    let json_len = sizes.len();
+    let mut sdk_json = Vec::new();
+    serde_json::to_writer(&mut sdk_json, &theirs).unwrap_or_default();
+    println!(
+        "body sizes for {SPANS} spans: telemetry JSON {json_len} B, protobuf {} B; SDK JSON {} B, protobuf {} B",
+        ours_pb.len(),
+        sdk_json.len(),
+        theirs.encoded_len()
+    );
+    c.final_summary();
+}

@@ -1,0 +1,288 @@
+//! Settings from `BOOKSTORE_*` environment variables (and the core's `OTEL_*` and
+//! `TELEMETRY_*` ones), all checked before anything starts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use telemetry::{Config, EnvError, PrometheusSink, Sampler, StdoutFormat, StdoutSink};
+
+/// The address to listen on (an IP address).
+pub const HOST: &str = "BOOKSTORE_HOST";
+/// The port to listen on.
+pub const PORT: &str = "BOOKSTORE_PORT";
+/// The fraction of new traces recorded.
+pub const SAMPLE_RATIO: &str = "BOOKSTORE_SAMPLE_RATIO";
+/// How spans are printed: `pretty` or `json`.
+pub const LOG_FORMAT: &str = "BOOKSTORE_LOG_FORMAT";
+/// A bearer token `/metrics` requires.
+pub const METRICS_TOKEN: &str = "BOOKSTORE_METRICS_TOKEN";
+
+/// Default port.
+pub const DEFAULT_PORT: u16 = 3000;
+/// Longest accepted metrics token.
+pub const MAX_TOKEN_LEN: usize = 256;
+
+/// What the bookstore runs with. Every variable is optional; an empty one counts as
+/// unset. A value that does not parse or is out of range is an [`EnvError`] naming
+/// the variable, the value and what it accepts.
+#[derive(Clone)]
+pub struct Settings {
+    /// `BOOKSTORE_HOST`: default `127.0.0.1` (this machine only); `0.0.0.0` or `::`
+    /// listens on every interface.
+    pub host: IpAddr,
+    /// `BOOKSTORE_PORT`: default 3000; 0 lets the system pick a free port (the
+    /// bookstore prints the address it got).
+    pub port: u16,
+    /// `BOOKSTORE_SAMPLE_RATIO`, 0.0 to 1.0: the fraction of new traces recorded
+    /// (requests continuing a caller's trace follow the caller's decision). Unset: the
+    /// core's sampler (`OTEL_TRACES_SAMPLER`, default: record every trace).
+    pub sample_ratio: Option<f64>,
+    /// `BOOKSTORE_LOG_FORMAT`: `pretty` (default) or `json` (one OpenTelemetry-JSON
+    /// object per span per line).
+    pub log_format: StdoutFormat,
+    /// `BOOKSTORE_METRICS_TOKEN`: when set, `/metrics` requires
+    /// `Authorization: Bearer <token>`.
+    pub metrics_token: Option<String>,
+    /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telemetry::Config::with_env`).
+    pub core: Config,
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::from_vars(std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        }))
+    }
+
+    /// Reads the given `(name, value)` pairs as if they were the environment.
+    ///
+    /// ```
+    /// let settings = bookstore::Settings::from_vars([("BOOKSTORE_PORT", "8080")]).unwrap();
+    /// assert_eq!(settings.addr().to_string(), "127.0.0.1:8080");
+    /// let err = bookstore::Settings::from_vars([("BOOKSTORE_PORT", "80000")]).unwrap_err();
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value \"80000\" for environment variable BOOKSTORE_PORT: \
+    ///      accepted values are an integer from 0 to 65535 (0: any free port)"
+    /// );
+    /// ```
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars: BTreeMap<String, String> = vars
+            .into_iter()
+            .filter(|(_, v)| !v.as_ref().trim().is_empty())
+            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
+            .collect();
+        let get = |name: &str| vars.get(name).map(String::as_str);
+
+        let host = match get(HOST) {
+            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            Some(v) => v.parse().map_err(|_| {
+                EnvError::new(HOST, v, "an IP address, such as 127.0.0.1, 0.0.0.0 or ::1")
+            })?,
+        };
+        let port = match get(PORT) {
+            None => DEFAULT_PORT,
+            Some(v) => v.parse().map_err(|_| {
+                EnvError::new(PORT, v, "an integer from 0 to 65535 (0: any free port)")
+            })?,
+        };
+        let sample_ratio = match get(SAMPLE_RATIO) {
+            None => None,
+            Some(v) => match v.parse::<f64>() {
+                Ok(p) if (0.0..=1.0).contains(&p) => Some(p),
+                _ => return Err(EnvError::new(SAMPLE_RATIO, v, "a number from 0.0 to 1.0")),
+            },
+        };
+        let log_format = match get(LOG_FORMAT) {
+            None => StdoutFormat::Pretty,
+            Some(v) if v.eq_ignore_ascii_case("pretty") => StdoutFormat::Pretty,
+            Some(v) if v.eq_ignore_ascii_case("json") => StdoutFormat::Json,
+            Some(v) => return Err(EnvError::new(LOG_FORMAT, v, "`pretty` or `json`")),
+        };
+        let metrics_token = match get(METRICS_TOKEN) {
+            None => None,
+            Some(v) if v.len() <= MAX_TOKEN_LEN && v.bytes().all(|b| b.is_ascii_graphic()) => {
+                Some(v.to_owned())
+            }
+            // A secret stays out of the message (and so out of logs): only its length.
+            Some(v) => {
+                return Err(EnvError::new(
+                    METRICS_TOKEN,
+                    format!("<hidden, {} characters>", v.chars().count()),
+                    "1 to 256 visible ASCII characters (no spaces)",
+                ))
+            }
+        };
+        let core = Config::new().with_env_vars(&vars)?;
+        Ok(Self {
+            host,
+            port,
+            sample_ratio,
+            log_format,
+            metrics_token,
+            core,
+        })
+    }
+
+    /// The address to listen on.
+    pub fn addr(&self) -> SocketAddr {
+        SocketAddr::new(self.host, self.port)
+    }
+
+    /// The pipeline's configuration: the core's settings, spans to stdout in the chosen
+    /// format, metrics to `prometheus`, and the sampler if `BOOKSTORE_SAMPLE_RATIO` is set.
+    pub fn telemetry_config(&self, prometheus: Arc<PrometheusSink>) -> Config {
+        let config = self
+            .core
+            .clone()
+            .with_sink(StdoutSink::with_format(self.log_format))
+            .with_shared_sink(prometheus);
+        match self.sample_ratio {
+            Some(ratio) => {
+                config.with_sampler(Sampler::parent_based(Sampler::TraceIdRatioBased(ratio)))
+            }
+            None => config,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("sample_ratio", &self.sample_ratio)
+            .field("log_format", &self.log_format)
+            .field(
+                "metrics_token",
+                &self.metrics_token.as_ref().map(|_| "<hidden>"),
+            )
+            .field("core", &self.core)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn from(vars: &[(&str, &str)]) -> Result<Settings, EnvError> {
+        Settings::from_vars(vars.iter().copied())
+    }
+
+    #[test]
+    fn nothing_set_gives_the_defaults() {
+        let s = from(&[]).unwrap();
+        assert_eq!(s.addr(), "127.0.0.1:3000".parse().unwrap());
+        assert_eq!(s.sample_ratio, None);
+        assert_eq!(s.log_format, StdoutFormat::Pretty);
+        assert_eq!(s.metrics_token, None);
+        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
+        assert_eq!(config.sampler, Sampler::default());
+        assert_eq!(config.sinks.len(), 2, "stdout and prometheus");
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn every_variable_is_read_and_empty_ones_count_as_unset() {
+        let s = from(&[
+            (HOST, "0.0.0.0"),
+            (PORT, " 0 "),
+            (SAMPLE_RATIO, "0.25"),
+            (LOG_FORMAT, "JSON"),
+            (METRICS_TOKEN, "s3cret"),
+            ("TELEMETRY_DRAIN_INTERVAL", "250"),
+            ("BOOKSTORE_UNRELATED", ""),
+        ])
+        .unwrap();
+        assert_eq!(s.addr(), "0.0.0.0:0".parse().unwrap());
+        assert_eq!(s.log_format, StdoutFormat::Json);
+        assert_eq!(s.metrics_token.as_deref(), Some("s3cret"));
+        assert!(
+            !format!("{s:?}").contains("s3cret"),
+            "Debug hides the token"
+        );
+        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
+        assert_eq!(
+            config.sampler,
+            Sampler::parent_based(Sampler::TraceIdRatioBased(0.25))
+        );
+        assert_eq!(config.drain_interval.as_millis(), 250);
+        assert_eq!(from(&[(PORT, ""), (LOG_FORMAT, " ")]).unwrap().port, 3000);
+    }
+
+    #[test]
+    fn the_sample_ratio_wins_over_the_core_sampler_variable() {
+        let s = from(&[("OTEL_TRACES_SAMPLER", "always_off"), (SAMPLE_RATIO, "1")]).unwrap();
+        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
+        assert_eq!(
+            config.sampler,
+            Sampler::parent_based(Sampler::TraceIdRatioBased(1.0))
+        );
+        let core_only = from(&[("OTEL_TRACES_SAMPLER", "always_off")]).unwrap();
+        assert_eq!(
+            core_only
+                .telemetry_config(Arc::new(PrometheusSink::new()))
+                .sampler,
+            Sampler::AlwaysOff
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable_the_value_and_the_range() {
+        let cases = [
+            (
+                HOST,
+                "localhost",
+                "an IP address, such as 127.0.0.1, 0.0.0.0 or ::1",
+            ),
+            (
+                PORT,
+                "65536",
+                "an integer from 0 to 65535 (0: any free port)",
+            ),
+            (PORT, "-1", "an integer from 0 to 65535 (0: any free port)"),
+            (SAMPLE_RATIO, "1.5", "a number from 0.0 to 1.0"),
+            (SAMPLE_RATIO, "NaN", "a number from 0.0 to 1.0"),
+            (SAMPLE_RATIO, "half", "a number from 0.0 to 1.0"),
+            (LOG_FORMAT, "yaml", "`pretty` or `json`"),
+        ];
+        for (variable, value, accepted) in cases {
+            let err = from(&[(variable, value)]).unwrap_err();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid value {value:?} for environment variable {variable}: \
+                     accepted values are {accepted}"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_token_is_refused_without_showing_it() {
+        for token in ["has space", &"x".repeat(MAX_TOKEN_LEN + 1), "naïve"] {
+            let err = from(&[(METRICS_TOKEN, token)]).unwrap_err();
+            assert_eq!(err.variable, METRICS_TOKEN);
+            assert!(!err.to_string().contains(token), "{err}");
+            assert!(err.to_string().contains("visible ASCII"), "{err}");
+        }
+    }
+
+    #[test]
+    fn a_bad_core_variable_is_reported_too() {
+        let err = from(&[("TELEMETRY_RING_CAPACITY", "1000")]).unwrap_err();
+        assert_eq!(err.variable, "TELEMETRY_RING_CAPACITY");
+    }
+}

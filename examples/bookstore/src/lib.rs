@@ -1,0 +1,61 @@
+//! The bookstore: the main example of `telemetry` with axum.
+//!
+//! Run it with `cargo run -p example-bookstore`, then
+//! `curl localhost:3000/books/1/reviews` and `curl localhost:3000/metrics`; the spans
+//! print to stdout. The README lists every route and setting.
+//!
+//! | module | what |
+//! | --- | --- |
+//! | `config` | [`Settings`] from `BOOKSTORE_*` (and the core's) environment variables |
+//! | `store` | [`Store`]: books, reviews and stock in memory; the instrumented lookups |
+//! | `routes` | the handlers and [`ApiError`] |
+//! | `metrics` | the business metrics (`counter!`, `histogram!`) |
+//!
+//! `main.rs` reads the settings, starts the pipeline and serves [`app`].
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod metrics;
+mod routes;
+pub mod store;
+
+pub use config::Settings;
+pub use routes::{ApiError, BookReviews, ErrorBody};
+pub use store::Store;
+
+use axum::routing::{get, post};
+use axum::Router;
+use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
+
+/// The README's Rust snippets, compiled by `cargo test` (doctests) so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
+
+/// The bookstore's router over `store`, with `/metrics` served by `metrics`.
+///
+/// Every route but `/healthz` and `/metrics` goes through [`TelemetryLayer`]: a server
+/// span per request named after its route (`GET /books/{id}`), trace context in and
+/// out, and `http_server_request_duration_seconds`. Health checks and scrapes are
+/// left out so they do not drown the spans worth reading.
+///
+/// ```
+/// use std::sync::Arc;
+/// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
+/// let app: axum::Router = bookstore::app(bookstore::Store::seeded(), metrics);
+/// ```
+pub fn app(store: Store, metrics: MetricsEndpoint) -> Router {
+    metrics::register();
+    Router::new()
+        .route("/books", get(routes::list).post(routes::create))
+        .route("/books/{id}", get(routes::get_book))
+        .route("/books/{id}/reviews", get(routes::reviews))
+        .route("/books/{id}/reindex", post(routes::reindex))
+        .route("/ws", get(routes::ws))
+        .with_state(store)
+        .layer(TelemetryLayer::new())
+        // Added after the layer, so not traced.
+        .route("/healthz", get(routes::healthz))
+        .merge(metrics.into_router())
+}

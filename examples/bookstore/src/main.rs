@@ -1,0 +1,99 @@
+//! The bookstore server: `cargo run -p example-bookstore`, then in another terminal
+//! `curl localhost:3000/books/1/reviews`. Spans print to stdout; messages to stderr.
+//!
+//! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
+//! `BOOKSTORE_LOG_FORMAT`, ...; see the README). A bad value exits with status 2 and
+//! a message naming the variable, the value and what it accepts. Ctrl-C or SIGTERM
+//! stops the server gracefully and flushes every span.
+#![forbid(unsafe_code)]
+
+use bookstore::{app, Settings, Store};
+use std::process::ExitCode;
+use std::sync::Arc;
+use telemetry::PrometheusSink;
+use telemetry_axum::MetricsEndpoint;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("bookstore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let prometheus = Arc::new(PrometheusSink::new());
+    let pipeline = match telemetry::init(settings.telemetry_config(prometheus.clone())) {
+        Ok(pipeline) => pipeline,
+        Err(e) => {
+            eprintln!("bookstore: cannot start telemetry: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let listener = match tokio::net::TcpListener::bind(settings.addr()).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!(
+                "bookstore: cannot listen on {}: {e} (choose another port with BOOKSTORE_PORT, or 0 for any free port)",
+                settings.addr()
+            );
+            pipeline.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut metrics = MetricsEndpoint::new(prometheus);
+    if let Some(token) = &settings.metrics_token {
+        metrics = metrics.bearer_token(token.clone());
+    }
+    match listener.local_addr() {
+        Ok(addr) => eprintln!(
+            "bookstore: listening on http://{addr} (try /books, /books/1/reviews, /metrics; Ctrl-C stops)"
+        ),
+        Err(e) => eprintln!("bookstore: listening (address unknown: {e})"),
+    }
+
+    let served = axum::serve(listener, app(Store::seeded(), metrics))
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    pipeline.shutdown().await; // flushes the spans still in the rings
+    match served {
+        Ok(()) => {
+            eprintln!("bookstore: stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bookstore: server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("bookstore: cannot listen for Ctrl-C ({e}); stop with SIGTERM");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(e) => {
+                eprintln!("bookstore: cannot listen for SIGTERM ({e}); stop with Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    eprintln!("bookstore: shutting down");
+}

@@ -1,0 +1,116 @@
+//! The five-line set-up of `telemetry` with axum: `cargo run -p example-quickstart`,
+//! then `curl localhost:3000/hello` (its span prints here) and
+//! `curl localhost:3000/metrics`.
+//!
+//! Settings, for CI more than for you: `QUICKSTART_PORT` (default 3000; 0 for any free
+//! port) and `QUICKSTART_EXIT_AFTER_SECS` (1 to 86400: stop after serving that long).
+//! Without the latter it serves until Ctrl-C.
+#![forbid(unsafe_code)]
+
+use axum::{routing::get, Router};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+use telemetry::{Config, EnvError, PrometheusSink, StdoutSink};
+use telemetry_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
+
+async fn hello(span: CurrentSpan) -> String {
+    span.set_attribute("greeting.lang", "en");
+    format!("hello from trace {}\n", span.trace_id())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let (port, exit_after) = match settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("quickstart: {e}");
+            return ExitCode::from(2);
+        }
+    };
+
+    // The five lines: spans to stdout and metrics for Prometheus, a traced router
+    // with /metrics, and a server.
+    let prometheus = Arc::new(PrometheusSink::new());
+    let pipeline = telemetry::init(
+        Config::new()
+            .with_sink(StdoutSink::pretty())
+            .with_shared_sink(prometheus.clone()),
+    )
+    .expect("a valid constant config, in a runtime, started once");
+    let app = Router::new()
+        .route("/hello", get(hello))
+        .layer(TelemetryLayer::new())
+        .merge(MetricsEndpoint::new(prometheus).into_router());
+    let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(listener) => listener,
+        Err(e) => {
+            eprintln!("quickstart: cannot listen on 127.0.0.1:{port}: {e} (set QUICKSTART_PORT to another port, or 0)");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Ok(addr) = listener.local_addr() {
+        eprintln!("quickstart: listening on http://{addr} (try /hello and /metrics)");
+    }
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stop(exit_after))
+        .await;
+
+    pipeline.shutdown().await; // flushes every span
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("quickstart: server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `QUICKSTART_PORT` and `QUICKSTART_EXIT_AFTER_SECS`.
+fn settings() -> Result<(u16, Option<Duration>), EnvError> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let port = match var("QUICKSTART_PORT") {
+        None => 3000,
+        Some(v) => v.trim().parse().map_err(|_| {
+            EnvError::new(
+                "QUICKSTART_PORT",
+                v,
+                "an integer from 0 to 65535 (0: any free port)",
+            )
+        })?,
+    };
+    let exit_after = match var("QUICKSTART_EXIT_AFTER_SECS") {
+        None => None,
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(secs @ 1..=86_400) => Some(Duration::from_secs(secs)),
+            _ => {
+                return Err(EnvError::new(
+                    "QUICKSTART_EXIT_AFTER_SECS",
+                    v,
+                    "an integer from 1 to 86400 (seconds)",
+                ))
+            }
+        },
+    };
+    Ok((port, exit_after))
+}
+
+/// Completes on Ctrl-C, or when `exit_after` has passed.
+async fn stop(exit_after: Option<Duration>) {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            eprintln!("quickstart: cannot listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    let timer = async {
+        match exit_after {
+            Some(after) => tokio::time::sleep(after).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = timer => eprintln!("quickstart: QUICKSTART_EXIT_AFTER_SECS reached, stopping"),
+    }
+}

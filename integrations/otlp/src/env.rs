@@ -1,0 +1,445 @@
+//! The exporter's environment variables: OpenTelemetry's `OTEL_*` ones and this
+//! project's `TELEMETRY_OTLP_*` and `TELEMETRY_SINKS`.
+
+use crate::config::{index, Layer};
+use crate::{Compression, OtlpConfig, OtlpError, OtlpSink, Protocol, Signal, Temporality};
+use std::collections::BTreeMap;
+use std::time::Duration;
+use telemetry::{EnvError, KeyValue};
+
+/// The non-empty variables of interest, by name.
+struct Vars(BTreeMap<String, String>);
+
+impl Vars {
+    fn collect<I, K, V>(vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self(
+            vars.into_iter()
+                .filter(|(k, v)| {
+                    let k = k.as_ref();
+                    (k.starts_with("OTEL_") || k.starts_with("TELEMETRY_"))
+                        && !v.as_ref().trim().is_empty()
+                })
+                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        accepted: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, EnvError> {
+        self.get(name)
+            .map(|v| parse(v).ok_or_else(|| EnvError::new(name, v, accepted)))
+            .transpose()
+    }
+
+    fn millis(&self, name: &'static str, max_ms: u64) -> Result<Option<Duration>, EnvError> {
+        let accepted = match max_ms {
+            600_000 => "1 to 600000 (milliseconds)",
+            _ => "1 to 3600000 (milliseconds)",
+        };
+        self.parse(name, accepted, |v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=max_ms).contains(ms))
+                .map(Duration::from_millis)
+        })
+    }
+
+    fn bool(&self, name: &'static str) -> Result<Option<bool>, EnvError> {
+        self.parse(name, "true or false", |v| {
+            if v.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if v.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            }
+        })
+    }
+
+    fn count(&self, name: &'static str) -> Result<Option<usize>, EnvError> {
+        self.parse(name, "1 to 1000000", |v| {
+            v.parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+        })
+    }
+
+    fn url(&self, name: &'static str) -> Result<Option<String>, EnvError> {
+        self.parse(name, "an absolute http:// or https:// URL", |v| {
+            crate::settings::url_problem(v)
+                .is_none()
+                .then(|| v.to_owned())
+        })
+    }
+
+    fn headers(&self, name: &'static str) -> Result<Vec<(String, String)>, EnvError> {
+        let headers = self.pairs(name)?;
+        if headers
+            .iter()
+            .any(|(n, v)| crate::settings::header_problem(n, v).is_some())
+        {
+            let value = self.get(name).unwrap_or_default();
+            return Err(EnvError::new(
+                name,
+                value,
+                "comma-separated name=value pairs, percent-encoded, that are valid HTTP headers",
+            ));
+        }
+        Ok(headers)
+    }
+
+    fn pairs(&self, name: &'static str) -> Result<Vec<(String, String)>, EnvError> {
+        Ok(self
+            .parse(
+                name,
+                "comma-separated key=value pairs, percent-encoded",
+                parse_pairs,
+            )?
+            .unwrap_or_default())
+    }
+}
+
+/// `key1=value1,key2=value2` (W3C Baggage's format, which `OTEL_RESOURCE_ATTRIBUTES`
+/// and `OTEL_EXPORTER_OTLP_HEADERS` use): keys and values percent-decoded, spaces
+/// around them trimmed, empty members skipped. `None` if any member is malformed.
+fn parse_pairs(v: &str) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for member in v.split(',') {
+        let member = member.trim();
+        if member.is_empty() {
+            continue;
+        }
+        let (key, value) = member.split_once('=')?;
+        let key = percent_decode(key.trim())?;
+        if key.is_empty() {
+            return None;
+        }
+        pairs.push((key, percent_decode(value.trim())?));
+    }
+    Some(pairs)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            let hex = std::str::from_utf8(hex).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+fn compression(v: &str) -> Option<Compression> {
+    match v {
+        "gzip" => Some(Compression::Gzip),
+        "none" => Some(Compression::None),
+        _ => None,
+    }
+}
+
+fn protocol(v: &str) -> Option<Protocol> {
+    match v {
+        "http/json" => Some(Protocol::HttpJson),
+        "http/protobuf" => Some(Protocol::HttpProtobuf),
+        _ => None,
+    }
+}
+
+/// `otlp` or `none` (OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER, for this exporter).
+fn exporter(v: &str) -> Option<bool> {
+    match v {
+        "otlp" => Some(true),
+        "none" => Some(false),
+        _ => None,
+    }
+}
+
+const COMPRESSIONS: &str = "gzip or none";
+const PROTOCOLS: &str = "http/protobuf or http/json (grpc is not supported)";
+
+fn layer(vars: &Vars) -> Result<Layer, EnvError> {
+    let mut l = Layer {
+        endpoint: vars.url("OTEL_EXPORTER_OTLP_ENDPOINT")?,
+        headers: vars.headers("OTEL_EXPORTER_OTLP_HEADERS")?,
+        timeout: vars.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 600_000)?,
+        compression: vars.parse("OTEL_EXPORTER_OTLP_COMPRESSION", COMPRESSIONS, compression)?,
+        protocol: vars.parse("OTEL_EXPORTER_OTLP_PROTOCOL", PROTOCOLS, protocol)?,
+        service_name: vars.get("OTEL_SERVICE_NAME").map(str::to_owned),
+        resource: vars
+            .pairs("OTEL_RESOURCE_ATTRIBUTES")?
+            .into_iter()
+            .map(|(k, v)| KeyValue::new(k, v))
+            .collect(),
+        temporality: vars.parse(
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "cumulative, delta or lowmemory",
+            |v| match v.to_ascii_lowercase().as_str() {
+                "cumulative" => Some(Temporality::Cumulative),
+                // lowmemory: delta for synchronous counters and histograms, which is
+                // what every counter and histogram of this registry is.
+                "delta" | "lowmemory" => Some(Temporality::Delta),
+                _ => None,
+            },
+        )?,
+        metric_export_interval: vars.millis("OTEL_METRIC_EXPORT_INTERVAL", 3_600_000)?,
+        metric_export_timeout: vars.millis("OTEL_METRIC_EXPORT_TIMEOUT", 3_600_000)?,
+        schedule_delay: vars.millis("OTEL_BSP_SCHEDULE_DELAY", 3_600_000)?,
+        export_timeout: vars.millis("OTEL_BSP_EXPORT_TIMEOUT", 3_600_000)?,
+        max_queue_size: vars.count("OTEL_BSP_MAX_QUEUE_SIZE")?,
+        max_export_batch_size: vars.count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?,
+        shutdown_timeout: vars.millis("TELEMETRY_OTLP_SHUTDOWN_TIMEOUT", 600_000)?,
+        initial_backoff: vars.millis("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", 600_000)?,
+        max_backoff: vars.millis("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", 600_000)?,
+        self_metrics: vars.bool("TELEMETRY_OTLP_SELF_METRICS")?,
+        ..Layer::default()
+    };
+    let signals = [
+        (
+            Signal::Traces,
+            "OTEL_TRACES_EXPORTER",
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        ),
+        (
+            Signal::Metrics,
+            "OTEL_METRICS_EXPORTER",
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            "OTEL_EXPORTER_OTLP_METRICS_TIMEOUT",
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+        ),
+    ];
+    for (signal, exporter_var, endpoint, headers, timeout, compression_var, protocol_var) in signals
+    {
+        let i = index(signal);
+        l.enabled[i] = vars.parse(exporter_var, "otlp or none", exporter)?;
+        l.signal_endpoint[i] = vars.url(endpoint)?;
+        l.signal_headers[i] = vars.headers(headers)?;
+        l.signal_timeout[i] = vars.millis(timeout, 600_000)?;
+        l.signal_compression[i] = vars.parse(compression_var, COMPRESSIONS, compression)?;
+        l.signal_protocol[i] = vars.parse(protocol_var, PROTOCOLS, protocol)?;
+    }
+    Ok(l)
+}
+
+fn process_env() -> impl Iterator<Item = (String, String)> {
+    // `vars_os`, not `vars`: a non-UTF-8 variable elsewhere must not panic; one of ours
+    // that is not UTF-8 fails to parse and is reported.
+    std::env::vars_os().map(|(k, v)| {
+        (
+            k.to_string_lossy().into_owned(),
+            v.to_string_lossy().into_owned(),
+        )
+    })
+}
+
+impl OtlpConfig {
+    /// The defaults, overridden by the environment: `OtlpConfig::new().with_env()`.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::new().with_env()
+    }
+
+    /// Reads the exporter's environment variables; settings made in code keep their
+    /// value (code, then environment, then defaults). An empty variable counts as
+    /// unset; a value that does not parse is an [`EnvError`] naming the variable, the
+    /// value and what it accepts. Ranges are checked by [`settings`](OtlpConfig::settings).
+    ///
+    /// | variable | default | accepted |
+    /// | --- | --- | --- |
+    /// | `OTEL_SERVICE_NAME` | `unknown_service:<executable>` | any text |
+    /// | `OTEL_RESOURCE_ATTRIBUTES` | none | `key=value,…`, percent-encoded |
+    /// | `OTEL_EXPORTER_OTLP_ENDPOINT` | `http://localhost:4318` | `http://` or `https://` base URL (`/v1/traces`, `/v1/metrics` appended) |
+    /// | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `…_METRICS_ENDPOINT` | from the base | full URL, used as given |
+    /// | `OTEL_EXPORTER_OTLP_HEADERS` (and `_TRACES_`, `_METRICS_`) | none | `name=value,…`, percent-encoded |
+    /// | `OTEL_EXPORTER_OTLP_TIMEOUT` (and `_TRACES_`, `_METRICS_`) | 10000 | 1 to 600000 ms |
+    /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_METRICS_`) | `none` | `gzip`, `none` |
+    /// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`, `_METRICS_`) | `http/protobuf` (`http/json` without the `protobuf` feature) | `http/protobuf`, `http/json` |
+    /// | `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` | `cumulative` | `cumulative`, `delta`, `lowmemory` |
+    /// | `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` | `otlp` | `otlp`, `none` |
+    /// | `OTEL_METRIC_EXPORT_INTERVAL` | 60000 | 1 to 3600000 ms |
+    /// | `OTEL_METRIC_EXPORT_TIMEOUT` | 30000 | 1 to 3600000 ms |
+    /// | `OTEL_BSP_SCHEDULE_DELAY` | 5000 | 1 to 3600000 ms |
+    /// | `OTEL_BSP_EXPORT_TIMEOUT` | 30000 | 1 to 3600000 ms |
+    /// | `OTEL_BSP_MAX_QUEUE_SIZE` | 2048 | 1 to 1000000 |
+    /// | `OTEL_BSP_MAX_EXPORT_BATCH_SIZE` | 512 | 1 to the queue size |
+    /// | `TELEMETRY_OTLP_SHUTDOWN_TIMEOUT` | 3000 | 1 to 600000 ms |
+    /// | `TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF` | 1000 | 1 to 600000 ms |
+    /// | `TELEMETRY_OTLP_RETRY_MAX_BACKOFF` | 30000 | 1 to 600000 ms |
+    /// | `TELEMETRY_OTLP_SELF_METRICS` | `true` | `true`, `false` |
+    ///
+    /// `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
+    pub fn with_env(self) -> Result<Self, EnvError> {
+        self.with_env_vars(process_env())
+    }
+
+    /// [`OtlpConfig::with_env`] with the given `(name, value)` pairs instead of the
+    /// process environment.
+    ///
+    /// ```
+    /// use telemetry_otlp::{Compression, OtlpConfig, Signal};
+    /// let settings = OtlpConfig::new()
+    ///     .with_env_vars([
+    ///         ("OTEL_SERVICE_NAME", "books"),
+    ///         ("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=prod,team=shelf%20A"),
+    ///         ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "gzip"),
+    ///     ])
+    ///     .unwrap()
+    ///     .settings()
+    ///     .unwrap();
+    /// assert_eq!(settings.resource_attribute("service.name").unwrap(), "books");
+    /// assert_eq!(settings.resource_attribute("team").unwrap(), "shelf A");
+    /// assert_eq!(settings.signal(Signal::Traces).compression, Compression::Gzip);
+    /// assert_eq!(settings.signal(Signal::Metrics).compression, Compression::None);
+    ///
+    /// let err = OtlpConfig::new().with_env_vars([("OTEL_BSP_MAX_QUEUE_SIZE", "lots")]).unwrap_err();
+    /// assert_eq!(err.variable, "OTEL_BSP_MAX_QUEUE_SIZE");
+    /// ```
+    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        self.env = layer(&Vars::collect(vars))?;
+        Ok(self)
+    }
+}
+
+/// The sinks `TELEMETRY_SINKS` asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct SinkChoice {
+    otlp: bool,
+    stdout: Option<telemetry::StdoutFormat>,
+}
+
+fn sinks(vars: &Vars) -> Result<SinkChoice, EnvError> {
+    const NAME: &str = "TELEMETRY_SINKS";
+    const ACCEPTED: &str = "a comma-separated list of otlp, stdout, stdout-pretty, or none";
+    let Some(v) = vars.get(NAME) else {
+        return Ok(SinkChoice {
+            otlp: true,
+            stdout: None,
+        });
+    };
+    let mut choice = SinkChoice::default();
+    for name in v.split(',').map(str::trim) {
+        match name {
+            "otlp" => choice.otlp = true,
+            "stdout" => choice.stdout = Some(telemetry::StdoutFormat::Json),
+            "stdout-pretty" => choice.stdout = Some(telemetry::StdoutFormat::Pretty),
+            "none" => {}
+            _ => return Err(EnvError::new(NAME, v, ACCEPTED)),
+        }
+    }
+    Ok(choice)
+}
+
+/// A pipeline configured entirely from the environment: [`telemetry::Config::from_env`]
+/// (sampler, span limits, `OTEL_SDK_DISABLED`, `TELEMETRY_*`), with the sinks named by
+/// `TELEMETRY_SINKS` (`otlp`, `stdout`, `stdout-pretty`, `none`; default `otlp`): the
+/// OTLP one configured by [`OtlpConfig::from_env`] and returned too, to read its
+/// [`stats`](OtlpSink::stats). With `OTEL_SDK_DISABLED=true` no sink is built.
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// // OTEL_SERVICE_NAME=books OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 ./books
+/// let (config, otlp) = telemetry_otlp::config_from_env()?;
+/// let pipeline = telemetry::init(config)?;
+/// // ...
+/// pipeline.shutdown().await;
+/// if let Some(otlp) = otlp {
+///     println!("{:?}", otlp.stats());
+/// }
+/// # Ok(()) }
+/// ```
+pub fn config_from_env() -> Result<(telemetry::Config, Option<OtlpSink>), OtlpError> {
+    config_from_env_vars(process_env())
+}
+
+/// [`config_from_env`] with the given `(name, value)` pairs instead of the process
+/// environment.
+///
+/// ```
+/// let (config, otlp) = telemetry_otlp::config_from_env_vars([
+///     ("TELEMETRY_SINKS", "otlp,stdout"),
+///     ("OTEL_TRACES_SAMPLER", "always_on"),
+/// ])
+/// .unwrap();
+/// assert_eq!(config.sinks.len(), 2);
+/// assert!(otlp.is_some());
+/// ```
+pub fn config_from_env_vars<I, K, V>(
+    vars: I,
+) -> Result<(telemetry::Config, Option<OtlpSink>), OtlpError>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: AsRef<str>,
+    V: AsRef<str>,
+{
+    let vars: Vec<(String, String)> = vars
+        .into_iter()
+        .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
+        .collect();
+    let mut config = telemetry::Config::from_env_vars(vars.iter().cloned())?;
+    let choice = sinks(&Vars::collect(vars.iter().cloned()))?;
+    let otlp_config = OtlpConfig::new().with_env_vars(vars)?;
+    if config.disabled {
+        return Ok((config, None));
+    }
+    if let Some(format) = choice.stdout {
+        config = config.with_sink(telemetry::StdoutSink::with_format(format));
+    }
+    let otlp = if choice.otlp {
+        let sink = OtlpSink::new(otlp_config)?;
+        config = config.with_sink(sink.clone());
+        Some(sink)
+    } else {
+        None
+    };
+    Ok((config, otlp))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_are_percent_decoded_and_trimmed() {
+        assert_eq!(
+            parse_pairs(" a = 1 ,, b=x%2Cy%3Dz , c%20d=%E2%9C%93").unwrap(),
+            [
+                ("a".to_owned(), "1".to_owned()),
+                ("b".to_owned(), "x,y=z".to_owned()),
+                ("c d".to_owned(), "✓".to_owned()),
+            ]
+        );
+        for bad in ["novalue", "=v", "a=%zz", "a=%4", "a=%ff"] {
+            assert_eq!(parse_pairs(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Why an exporter could not be built.
+
+use telemetry::EnvError;
+
+/// A setting the exporter cannot work with. Each variant says which setting and what
+/// it accepts.
+///
+/// ```
+/// use telemetry_otlp::{OtlpConfig, OtlpError};
+/// let err = OtlpConfig::new().with_max_queue_size(0).settings().unwrap_err();
+/// assert!(matches!(err, OtlpError::Invalid { setting: "max_queue_size", .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid value 0 for `max_queue_size`: accepted values are 1 to 1000000 spans"
+/// );
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OtlpError {
+    /// A value outside its accepted range.
+    #[error("invalid value {value} for `{setting}`: accepted values are {accepted}")]
+    Invalid {
+        /// The setting.
+        setting: &'static str,
+        /// The refused value, as given.
+        value: String,
+        /// The accepted range.
+        accepted: &'static str,
+    },
+    /// An endpoint that is not an absolute `http://` or `https://` URL.
+    #[error("invalid {signal} endpoint {url:?}: {reason}")]
+    Endpoint {
+        /// `traces` or `metrics`.
+        signal: &'static str,
+        /// The URL, as given (with the signal's path appended if it was a base URL).
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A header name or value that HTTP does not allow.
+    #[error("invalid header {name:?}: {reason}")]
+    Header {
+        /// The header's name.
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An `https://` endpoint without the `tls` feature.
+    #[error("the endpoint {0:?} needs TLS: enable telemetry-otlp's `tls` feature (on by default)")]
+    TlsDisabled(String),
+    /// `http/protobuf` without the `protobuf` feature.
+    #[error("http/protobuf needs telemetry-otlp's `protobuf` feature; enable it or use http/json")]
+    ProtobufDisabled,
+    /// The TLS configuration could not be built.
+    #[error("TLS setup failed: {0}")]
+    Tls(String),
+    /// An environment variable with an invalid value.
+    #[error(transparent)]
+    Env(#[from] EnvError),
+}

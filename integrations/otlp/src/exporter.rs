@@ -1,0 +1,496 @@
+//! The network task: takes batches from the queue and the latest metric snapshot, encodes,
+//! compresses and sends them, retrying what is worth retrying, and never holds up the
+//! pipeline (the sink's methods only touch the queue).
+
+use crate::delta::DeltaState;
+use crate::encode::{Encoder, Shape};
+use crate::queue::{Segment, SpanQueue};
+use crate::response::PartialSuccess;
+use crate::stats::{Counters, Outcome};
+use crate::transport::{Attempt, Target, Transport};
+use crate::{retry, Compression, Settings, Signal, Temporality};
+use bytes::Bytes;
+use std::future::Future;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use telemetry::{MetricsSnapshot, SinkError, SpanBatch, SpanData};
+use tokio::sync::{oneshot, watch, Notify};
+use tokio::time::Instant;
+
+/// State shared by the sink handles and the network task.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) settings: Settings,
+    encoders: [Encoder; 2],
+    targets: [Target; 2],
+    transport: Transport,
+    pub(crate) counters: Counters,
+    queue: Mutex<SpanQueue>,
+    metrics: Mutex<Option<Arc<MetricsSnapshot>>>,
+    flushes: Mutex<Vec<oneshot::Sender<()>>>,
+    wake: Notify,
+    /// `Some(deadline)` once shutdown began.
+    shutdown: watch::Sender<Option<Instant>>,
+    closed: AtomicBool,
+    worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these short locks leaves consistent data behind.
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn new(settings: Settings) -> Result<Self, crate::OtlpError> {
+        let encoder = |s: Signal| {
+            Encoder::new(settings.signal(s).protocol, settings.resource.clone())
+                .with_scope_versions(settings.scope_versions.clone())
+        };
+        Ok(Self {
+            encoders: [encoder(Signal::Traces), encoder(Signal::Metrics)],
+            targets: [
+                Target::new(Signal::Traces, &settings.traces)?,
+                Target::new(Signal::Metrics, &settings.metrics)?,
+            ],
+            transport: Transport::new()?,
+            counters: Counters::new(settings.self_metrics),
+            queue: Mutex::new(SpanQueue::new(settings.max_queue_size)),
+            metrics: Mutex::new(None),
+            flushes: Mutex::new(Vec::new()),
+            wake: Notify::new(),
+            shutdown: watch::channel(None).0,
+            closed: AtomicBool::new(false),
+            worker: Mutex::new(None),
+            settings,
+        })
+    }
+
+    fn index(signal: Signal) -> usize {
+        crate::config::index(signal)
+    }
+
+    /// Starts the network task on the caller's runtime if it is not running.
+    fn ensure_worker(self: &Arc<Self>) -> Result<(), SinkError> {
+        let mut worker = lock(&self.worker);
+        if worker.as_ref().is_some_and(|h| !h.is_finished()) || self.closed.load(Relaxed) {
+            return Ok(());
+        }
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|_| SinkError::new("the OTLP exporter must run inside a tokio runtime"))?;
+        *worker = Some(runtime.spawn(run(self.clone())));
+        Ok(())
+    }
+
+    pub(crate) fn export_spans(self: &Arc<Self>, batch: SpanBatch) -> Result<(), SinkError> {
+        if !self.settings.traces.enabled || batch.is_empty() {
+            return Ok(());
+        }
+        let n = batch.len();
+        if !self.closed.load(Relaxed) {
+            if let Err(e) = self.ensure_worker() {
+                self.counters.received(n as u64, 0);
+                return Err(e);
+            }
+        }
+        let (queued, len) = {
+            let mut queue = lock(&self.queue);
+            // Checked under the lock: once shutdown has closed the queue nothing enters.
+            if self.closed.load(Relaxed) {
+                (0, 0)
+            } else {
+                let queued = queue.push(batch);
+                (queued, queue.len())
+            }
+        };
+        self.counters.received(n as u64, queued as u64);
+        if len >= self.settings.max_export_batch_size {
+            self.wake.notify_one();
+        }
+        if queued < n {
+            return Err(SinkError::new(format!(
+                "OTLP queue full or closed ({} spans): {} of {n} spans dropped",
+                self.settings.max_queue_size,
+                n - queued
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn export_metrics(
+        self: &Arc<Self>,
+        snapshot: Arc<MetricsSnapshot>,
+    ) -> Result<(), SinkError> {
+        if !self.settings.metrics.enabled
+            || self.closed.load(Relaxed)
+            || snapshot.metrics.is_empty()
+        {
+            return Ok(());
+        }
+        self.ensure_worker()?;
+        *lock(&self.metrics) = Some(snapshot);
+        Ok(())
+    }
+
+    /// Sends everything queued now (and the latest metrics) and waits until it has been
+    /// sent or given up on, at most the shutdown timeout. A batch already on its way is
+    /// waited for too: the network task answers between two exports.
+    pub(crate) async fn flush(self: &Arc<Self>) -> Result<(), SinkError> {
+        if self.closed.load(Relaxed) || lock(&self.worker).is_none() {
+            return Ok(()); // nothing was ever exported, or shutdown already sent it
+        }
+        self.ensure_worker()?;
+        let (ack, done) = oneshot::channel();
+        lock(&self.flushes).push(ack);
+        self.wake.notify_one();
+        match tokio::time::timeout(self.settings.shutdown_timeout, done).await {
+            Ok(_) => Ok(()),
+            Err(_) => Err(SinkError::new(format!(
+                "OTLP flush did not finish within {:?} ({} spans still queued)",
+                self.settings.shutdown_timeout,
+                self.counters.snapshot().spans_queued
+            ))),
+        }
+    }
+
+    /// Refuses new data, sends what is queued until the shutdown deadline, drops (and
+    /// counts) the rest, and stops the network task.
+    pub(crate) async fn shutdown(&self) -> Result<(), SinkError> {
+        {
+            let _queue = lock(&self.queue);
+            if self.closed.swap(true, Relaxed) {
+                return Ok(());
+            }
+        }
+        let deadline = Instant::now() + self.settings.shutdown_timeout;
+        self.shutdown.send_replace(Some(deadline));
+        self.wake.notify_one();
+        let worker = lock(&self.worker).take();
+        if let Some(worker) = worker {
+            let abort = worker.abort_handle();
+            // The task honours the deadline itself; the grace covers its last steps.
+            if tokio::time::timeout_at(deadline + Duration::from_millis(250), worker)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+        // Whatever the task did not get to, queued or cut off on its way.
+        lock(&self.queue).clear();
+        let rest = self.counters.queued();
+        self.counters.dequeued(Outcome::Dropped, rest);
+        lock(&self.metrics).take();
+        let stats = self.counters.snapshot();
+        if rest > 0 {
+            return Err(SinkError::new(format!(
+                "OTLP shutdown deadline passed: {rest} queued spans dropped ({} sent)",
+                stats.spans_sent
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// The network task.
+async fn run(shared: Arc<Shared>) {
+    let mut shutdown = shared.shutdown.subscribe();
+    let mut worker = Worker {
+        shared: &shared,
+        delta: DeltaState::default(),
+        segments: Vec::new(),
+        buffer_hint: 4096,
+    };
+    let settings = &shared.settings;
+    let mut next_spans = Instant::now() + settings.schedule_delay;
+    let mut next_metrics = Instant::now() + settings.metric_export_interval;
+    loop {
+        let deadline = *shutdown.borrow_and_update();
+        let flushes = std::mem::take(&mut *lock(&shared.flushes));
+        let now = Instant::now();
+        let spans_due = now >= next_spans;
+        let metrics_due = now >= next_metrics;
+        let everything = deadline.is_some() || !flushes.is_empty();
+
+        // Full batches always; the rest when its time has come, on flush and shutdown,
+        // bounded by what is queued now so a busy producer cannot keep a flush going.
+        let mut budget = if everything || spans_due {
+            lock(&shared.queue).len()
+        } else {
+            0
+        };
+        loop {
+            let max = settings.max_export_batch_size;
+            let take = {
+                let mut queue = lock(&shared.queue);
+                let queued = queue.len();
+                let take = if budget > 0 {
+                    queued.min(max)
+                } else if queued >= max {
+                    max
+                } else {
+                    0
+                };
+                queue.take(take, &mut worker.segments)
+            };
+            if take == 0 {
+                break;
+            }
+            budget = budget.saturating_sub(take);
+            worker.send_spans(&mut shutdown).await;
+            if deadline_passed(&shutdown) {
+                break;
+            }
+        }
+        if spans_due || everything {
+            next_spans = Instant::now() + settings.schedule_delay;
+        }
+        if (metrics_due || everything) && !deadline_passed(&shutdown) {
+            let snapshot = lock(&shared.metrics).take();
+            if let Some(snapshot) = snapshot {
+                worker.send_metrics(&snapshot, &mut shutdown).await;
+            }
+            next_metrics = Instant::now() + settings.metric_export_interval;
+        }
+        for ack in flushes {
+            let _ = ack.send(());
+        }
+        if deadline.is_some() {
+            return;
+        }
+        if shutdown.borrow().is_some() {
+            continue; // shutdown began during this round: the next one sends everything
+        }
+        // Only this task holds the state: every sink handle is gone.
+        if Arc::strong_count(&shared) == 1 {
+            return;
+        }
+        tokio::select! {
+            _ = shared.wake.notified() => {}
+            _ = tokio::time::sleep_until(next_spans.min(next_metrics)) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+fn deadline_passed(shutdown: &watch::Receiver<Option<Instant>>) -> bool {
+    shutdown.borrow().is_some_and(|d| Instant::now() >= d)
+}
+
+/// Runs `fut` to completion, or until the shutdown deadline (once one is set) passes.
+async fn until_deadline<F: Future>(
+    shutdown: &mut watch::Receiver<Option<Instant>>,
+    fut: F,
+) -> Option<F::Output> {
+    tokio::pin!(fut);
+    loop {
+        let deadline = *shutdown.borrow_and_update();
+        match deadline {
+            Some(d) => return tokio::time::timeout_at(d, fut).await.ok(),
+            None => tokio::select! {
+                out = &mut fut => return Some(out),
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return Some(fut.await);
+                    }
+                }
+            },
+        }
+    }
+}
+
+struct Worker<'a> {
+    shared: &'a Shared,
+    delta: DeltaState,
+    segments: Vec<Segment>,
+    buffer_hint: usize,
+}
+
+impl Worker<'_> {
+    fn body(&mut self, signal: Signal, encode: impl FnOnce(&Encoder, &mut Vec<u8>)) -> Bytes {
+        let mut buf = Vec::with_capacity(self.buffer_hint);
+        encode(&self.shared.encoders[Shared::index(signal)], &mut buf);
+        self.buffer_hint = self.buffer_hint.max(buf.len().min(64 << 20));
+        let target = &self.shared.targets[Shared::index(signal)];
+        if target.compression == Compression::Gzip {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity(buf.len() / 4),
+                flate2::Compression::fast(),
+            );
+            // Writing to a Vec cannot fail.
+            if gz.write_all(&buf).is_ok() {
+                if let Ok(compressed) = gz.finish() {
+                    return Bytes::from(compressed);
+                }
+            }
+        }
+        Bytes::from(buf)
+    }
+
+    async fn send_spans(&mut self, shutdown: &mut watch::Receiver<Option<Instant>>) {
+        let segments = std::mem::take(&mut self.segments);
+        let spans: Vec<&SpanData> = segments.iter().flat_map(Segment::spans).collect();
+        let n = spans.len() as u64;
+        let body = self.body(Signal::Traces, |e, buf| e.encode_spans(spans, buf));
+        let counters = &self.shared.counters;
+        match self
+            .deliver(
+                Signal::Traces,
+                body,
+                self.shared.settings.export_timeout,
+                shutdown,
+            )
+            .await
+        {
+            Ok(partial) => {
+                let rejected = partial.as_ref().map_or(0, |p| p.rejected.min(n));
+                counters.dequeued(Outcome::Sent, n - rejected);
+                counters.dequeued(Outcome::Rejected, rejected);
+                self.note_partial(Signal::Traces, partial);
+            }
+            Err(reason) => {
+                counters.dequeued(Outcome::Failed, n);
+                counters.error(format!("traces: {n} spans lost: {reason}"));
+            }
+        }
+        // Hand the buffer back for reuse; the pipeline batches are released here.
+        self.segments = segments;
+        self.segments.clear();
+    }
+
+    async fn send_metrics(
+        &mut self,
+        snapshot: &MetricsSnapshot,
+        shutdown: &mut watch::Receiver<Option<Instant>>,
+    ) {
+        let settings = &self.shared.settings;
+        let time = snapshot.time_unix_nano;
+        let (families, pending) = match settings.temporality {
+            Temporality::Delta => {
+                let (families, pending) = self.delta.prepare(&snapshot.metrics, time);
+                (std::borrow::Cow::Owned(families), Some(pending))
+            }
+            _ => (std::borrow::Cow::Borrowed(&snapshot.metrics), None),
+        };
+        let points: u64 = families
+            .iter()
+            .filter(|f| Shape::of(f.kind, settings.temporality).is_some())
+            .map(|f| f.series.len() as u64)
+            .sum();
+        let temporality = settings.temporality;
+        let body = self.body(Signal::Metrics, |e, buf| {
+            e.encode_metrics_with(&families, time, temporality, buf)
+        });
+        let counters = &self.shared.counters;
+        match self
+            .deliver(
+                Signal::Metrics,
+                body,
+                settings.metric_export_timeout,
+                shutdown,
+            )
+            .await
+        {
+            Ok(partial) => {
+                let rejected = partial.as_ref().map_or(0, |p| p.rejected.min(points));
+                counters.points(Outcome::Sent, points - rejected);
+                counters.points(Outcome::Rejected, rejected);
+                self.note_partial(Signal::Metrics, partial);
+                if let Some(pending) = pending {
+                    self.delta.commit(pending);
+                }
+            }
+            Err(reason) => {
+                counters.points(Outcome::Failed, points);
+                counters.error(format!("metrics: {points} data points lost: {reason}"));
+            }
+        }
+    }
+
+    fn note_partial(&self, signal: Signal, partial: Option<PartialSuccess>) {
+        if let Some(p) = partial {
+            let counters = &self.shared.counters;
+            counters.partial_success();
+            counters.error(format!(
+                "{}: partial success, {} rejected: {}",
+                signal.as_str(),
+                p.rejected,
+                p.message
+            ));
+        }
+    }
+
+    /// Sends `body`, retrying connection errors, timeouts, 429, 502, 503 and 504 with
+    /// backoff (or the server's `Retry-After`) until `budget` has passed since the first
+    /// attempt, or the shutdown deadline. `Err` says why the data is lost.
+    async fn deliver(
+        &self,
+        signal: Signal,
+        body: Bytes,
+        budget: Duration,
+        shutdown: &mut watch::Receiver<Option<Instant>>,
+    ) -> Result<Option<PartialSuccess>, String> {
+        let shared = self.shared;
+        let target = &shared.targets[Shared::index(signal)];
+        let give_up_at = Instant::now() + budget;
+        let mut attempt = 0u32;
+        loop {
+            let now = Instant::now();
+            let timeout = target
+                .timeout
+                .min(give_up_at.saturating_duration_since(now));
+            if timeout.is_zero() {
+                return Err(format!("no success within the export timeout ({budget:?})"));
+            }
+            shared.counters.request(signal);
+            let sent = until_deadline(
+                shutdown,
+                shared.transport.send(target, body.clone(), timeout),
+            )
+            .await;
+            let Some(outcome) = sent else {
+                return Err("the shutdown deadline passed during the request".to_owned());
+            };
+            let (reason, retry_after) = match outcome {
+                Attempt::Accepted(partial) => return Ok(partial),
+                Attempt::Failed(reason) => return Err(format!("{reason} (not retried)")),
+                Attempt::Retry {
+                    reason,
+                    retry_after,
+                    timed_out,
+                } => {
+                    if timed_out {
+                        shared.counters.timeout(signal);
+                    }
+                    (reason, retry_after)
+                }
+            };
+            let wait = retry_after.unwrap_or_else(|| {
+                retry::backoff(&shared.settings.retry, attempt, retry::random())
+            });
+            let wake_at = Instant::now() + wait;
+            let shutdown_at = shutdown.borrow().unwrap_or(give_up_at);
+            if wake_at >= give_up_at.min(shutdown_at) {
+                return Err(format!(
+                    "{reason}; gave up after {} attempt(s): the next one (in {wait:?}) would be past the {}",
+                    attempt + 1,
+                    if shutdown_at < give_up_at { "shutdown deadline" } else { "export timeout" }
+                ));
+            }
+            shared.counters.retry(signal, retry_after.is_some());
+            shared
+                .counters
+                .error(format!("{}: {reason}; retrying", signal.as_str()));
+            if until_deadline(shutdown, tokio::time::sleep_until(wake_at))
+                .await
+                .is_none()
+            {
+                return Err(format!(
+                    "{reason}; the shutdown deadline passed before the retry"
+                ));
+            }
+            attempt += 1;
+        }
+    }
+}

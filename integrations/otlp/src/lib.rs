@@ -1,0 +1,64 @@
+//! OTLP/HTTP export for `telemetry`: spans to `/v1/traces` and metrics to `/v1/metrics`
+//! of an OpenTelemetry Collector, Jaeger, Tempo or any OTLP receiver.
+//!
+//! - [`OtlpSink`]: a [`telemetry::Sink`] with its own bounded queue and network task;
+//!   batches, timeouts, retries with backoff and `Retry-After`, partial successes,
+//!   drops counted ([`OtlpStats`], and `telemetry_otlp_*` self-metrics), recovery when
+//!   the collector returns, shutdown within a deadline.
+//! - OTLP/JSON written by hand to the letter of the spec, and protobuf (the `protobuf`
+//!   feature, on by default), both straight from the spans ([`Encoder`]); gzip
+//!   ([`Compression::Gzip`]).
+//! - The resource (`service.name`, `service.version`, `service.instance.id`,
+//!   `deployment.environment.name`, `host.name`, `process.pid`, `telemetry.sdk.*` and
+//!   yours) and the instrumentation scope on every batch.
+//! - [`OtlpConfig`]: a typed builder, and the standard `OTEL_*` environment variables
+//!   ([`OtlpConfig::with_env`]); [`config_from_env`] builds a whole pipeline's
+//!   configuration from the environment. Code wins over the environment, which wins
+//!   over the defaults.
+//!
+//! ```no_run
+//! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use telemetry::{Config, Tracer};
+//! use telemetry_otlp::{OtlpConfig, OtlpSink};
+//!
+//! static TRACER: Tracer = Tracer::new("books");
+//!
+//! let otlp = OtlpSink::new(
+//!     OtlpConfig::new()
+//!         .with_endpoint("http://otel-collector:4318")
+//!         .with_service_name("books")
+//!         .with_deployment_environment("production"),
+//! )?;
+//! let pipeline = telemetry::init(Config::new().with_sink(otlp.clone()))?;
+//! TRACER.in_span("GET /books", |_| {});
+//! pipeline.shutdown().await;
+//! println!("{:?}", otlp.stats());
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+mod config;
+mod delta;
+mod encode;
+mod env;
+mod error;
+mod exporter;
+mod queue;
+mod resource;
+mod response;
+mod retry;
+mod settings;
+mod sink;
+mod stats;
+mod transport;
+
+pub use config::{Compression, OtlpConfig, Protocol, RetryPolicy, Signal, Temporality};
+pub use encode::Encoder;
+pub use env::{config_from_env, config_from_env_vars};
+pub use error::OtlpError;
+pub use resource::{SDK_NAME, SDK_VERSION};
+pub use settings::{Settings, SignalSettings, DEFAULT_ENDPOINT, DEFAULT_PROTOCOL};
+pub use sink::OtlpSink;
+pub use stats::OtlpStats;

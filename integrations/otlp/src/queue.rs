@@ -1,0 +1,136 @@
+//! The bounded span queue between the pipeline's sink worker and the network task.
+//!
+//! It holds ranges of the pipeline's shared batches (no span is copied) and at most
+//! `capacity` spans: what does not fit is refused and counted by the caller, so a dead
+//! collector costs a bounded amount of memory and never blocks the drain.
+
+use std::collections::VecDeque;
+use std::ops::Range;
+use telemetry::{SpanBatch, SpanData};
+
+/// A run of spans of one pipeline batch.
+#[derive(Clone, Debug)]
+pub(crate) struct Segment {
+    batch: SpanBatch,
+    range: Range<usize>,
+}
+
+impl Segment {
+    pub(crate) fn spans(&self) -> &[SpanData] {
+        self.batch.get(self.range.clone()).unwrap_or_default()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.range.len()
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct SpanQueue {
+    segments: VecDeque<Segment>,
+    len: usize,
+    capacity: usize,
+}
+
+impl SpanQueue {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            segments: VecDeque::new(),
+            len: 0,
+            capacity,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Queues as many of `batch`'s spans as fit (the first ones); returns how many.
+    pub(crate) fn push(&mut self, batch: SpanBatch) -> usize {
+        let n = batch.len().min(self.capacity - self.len);
+        if n > 0 {
+            self.segments.push_back(Segment { batch, range: 0..n });
+            self.len += n;
+        }
+        n
+    }
+
+    /// Moves up to `max` spans, oldest first, into `out`; returns how many.
+    pub(crate) fn take(&mut self, max: usize, out: &mut Vec<Segment>) -> usize {
+        let mut taken = 0;
+        while taken < max {
+            let Some(front) = self.segments.front_mut() else {
+                break;
+            };
+            let want = max - taken;
+            if front.len() <= want {
+                taken += front.len();
+                if let Some(segment) = self.segments.pop_front() {
+                    out.push(segment);
+                }
+            } else {
+                let split = front.range.start + want;
+                out.push(Segment {
+                    batch: front.batch.clone(),
+                    range: front.range.start..split,
+                });
+                front.range.start = split;
+                taken += want;
+            }
+        }
+        self.len -= taken;
+        taken
+    }
+
+    /// Empties the queue; returns how many spans it held.
+    pub(crate) fn clear(&mut self) -> usize {
+        self.segments.clear();
+        std::mem::take(&mut self.len)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::encode::tests::full_span;
+    use std::sync::Arc;
+
+    fn batch(names: &[&'static str]) -> SpanBatch {
+        Arc::new(
+            names
+                .iter()
+                .map(|n| {
+                    let mut s = full_span();
+                    s.name = (*n).into();
+                    s
+                })
+                .collect(),
+        )
+    }
+
+    fn names(segments: &[Segment]) -> Vec<String> {
+        segments
+            .iter()
+            .flat_map(|s| s.spans().iter().map(|s| s.name.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn bounded_in_spans_and_split_across_requests_in_order() {
+        let mut q = SpanQueue::new(5);
+        assert_eq!(q.push(batch(&["a", "b", "c"])), 3);
+        assert_eq!(q.push(batch(&["d", "e", "f", "g"])), 2); // only 2 fit
+        assert_eq!(q.push(batch(&["h"])), 0);
+        assert_eq!(q.len(), 5);
+
+        let mut out = Vec::new();
+        assert_eq!(q.take(2, &mut out), 2);
+        assert_eq!(names(&out), ["a", "b"]);
+        out.clear();
+        assert_eq!(q.take(10, &mut out), 3);
+        assert_eq!(names(&out), ["c", "d", "e"]);
+        assert_eq!(q.len(), 0);
+        assert_eq!(q.push(batch(&["i"])), 1);
+        assert_eq!(q.clear(), 1);
+    }
+}

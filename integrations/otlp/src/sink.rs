@@ -1,0 +1,108 @@
+//! `OtlpSink`: the pipeline's side of the exporter.
+
+use crate::exporter::Shared;
+use crate::{OtlpConfig, OtlpError, OtlpStats, Settings};
+use std::fmt;
+use std::sync::Arc;
+use telemetry::{async_trait, MetricsSnapshot, Sink, SinkError, SpanBatch};
+
+/// Sends spans to `/v1/traces` and metrics to `/v1/metrics` of an OpenTelemetry
+/// Collector (or any OTLP/HTTP receiver).
+///
+/// The pipeline's calls only touch a bounded queue (spans) and a one-snapshot slot
+/// (metrics); a task of the exporter's own does the network: batches of at most
+/// `max_export_batch_size` spans leave when full or after `schedule_delay`, metrics
+/// every `metric_export_interval`, each request under a timeout, with retries on
+/// connection errors, timeouts, 429, 502, 503 and 504 (exponential backoff with jitter,
+/// or the server's `Retry-After`) until the export timeout. A slow, refusing or dead
+/// collector fills the queue and further spans are dropped and counted: the drain and
+/// the other sinks never wait, memory stays bounded, and sending resumes by itself
+/// when the collector is back. Shutdown sends what is queued within `shutdown_timeout`.
+///
+/// Clones share one exporter: keep one to read [`stats`](OtlpSink::stats).
+///
+/// ```no_run
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use telemetry::{Config, Tracer};
+/// use telemetry_otlp::{OtlpConfig, OtlpSink};
+///
+/// let otlp = OtlpSink::new(
+///     OtlpConfig::from_env()? // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...
+///         .with_service_version(env!("CARGO_PKG_VERSION")),
+/// )?;
+/// let pipeline = telemetry::init(Config::from_env()?.with_sink(otlp.clone()))?;
+/// Tracer::new("books").in_span("GET /books", |_| {});
+/// pipeline.shutdown().await; // flushes the queue to the collector
+/// assert_eq!(otlp.stats().spans_queued, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct OtlpSink {
+    shared: Arc<Shared>,
+}
+
+impl OtlpSink {
+    /// An exporter with `config`'s settings (code, then environment if
+    /// [`OtlpConfig::with_env`] was called, then defaults). Nothing is sent until the
+    /// pipeline hands it data; its task starts then, on the pipeline's runtime.
+    ///
+    /// ```
+    /// use telemetry_otlp::{OtlpConfig, OtlpSink};
+    /// let sink = OtlpSink::new(OtlpConfig::new().with_endpoint("http://127.0.0.1:4318")).unwrap();
+    /// assert_eq!(sink.stats().spans_sent, 0);
+    /// assert!(OtlpSink::new(OtlpConfig::new().with_endpoint("not a url")).is_err());
+    /// ```
+    pub fn new(config: OtlpConfig) -> Result<Self, OtlpError> {
+        let settings = config.settings()?;
+        Ok(Self {
+            shared: Arc::new(Shared::new(settings)?),
+        })
+    }
+
+    /// An exporter configured by the environment only ([`OtlpConfig::from_env`]).
+    pub fn from_env() -> Result<Self, OtlpError> {
+        Self::new(OtlpConfig::from_env()?)
+    }
+
+    /// What became of every span and data point so far.
+    pub fn stats(&self) -> OtlpStats {
+        self.shared.counters.snapshot()
+    }
+
+    /// The settings the exporter runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.shared.settings
+    }
+}
+
+impl fmt::Debug for OtlpSink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OtlpSink")
+            .field("traces", &self.shared.settings.traces.endpoint)
+            .field("metrics", &self.shared.settings.metrics.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl Sink for OtlpSink {
+    fn name(&self) -> &str {
+        "otlp"
+    }
+
+    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+        self.shared.export_spans(batch)
+    }
+
+    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
+        self.shared.export_metrics(snapshot)
+    }
+
+    async fn flush(&self) -> Result<(), SinkError> {
+        self.shared.flush().await
+    }
+
+    async fn shutdown(&self) -> Result<(), SinkError> {
+        self.shared.shutdown().await
+    }
+}

@@ -1,0 +1,261 @@
+//! What became of everything handed to the exporter.
+
+use crate::Signal;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Mutex;
+use telemetry::metrics::{Counter, UpDownCounter};
+
+/// The exporter's counters since it was built.
+///
+/// Every span the pipeline hands over ends up in exactly one bucket, so at any moment
+/// `spans_received == spans_sent + spans_rejected + spans_dropped + spans_failed +
+/// spans_queued`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct OtlpStats {
+    /// Spans the pipeline handed to the exporter.
+    pub spans_received: u64,
+    /// Spans the collector accepted.
+    pub spans_sent: u64,
+    /// Spans the collector refused in a partial success.
+    pub spans_rejected: u64,
+    /// Spans refused because the queue was full (the collector was slow or down), or
+    /// still queued when shutdown's deadline passed.
+    pub spans_dropped: u64,
+    /// Spans whose request failed for good: a non-retryable status, or retries that ran
+    /// out of time.
+    pub spans_failed: u64,
+    /// Spans waiting in the queue or being sent, now.
+    pub spans_queued: u64,
+    /// Metric data points the collector accepted.
+    pub points_sent: u64,
+    /// Metric data points the collector refused in a partial success.
+    pub points_rejected: u64,
+    /// Metric data points whose request failed for good.
+    pub points_failed: u64,
+    /// HTTP requests made (each attempt counts).
+    pub requests: u64,
+    /// Attempts that were retried.
+    pub retries: u64,
+    /// Retries that waited for the server's `Retry-After` instead of the backoff.
+    pub retry_after_waits: u64,
+    /// Requests that got no response within the timeout.
+    pub timeouts: u64,
+    /// Successful responses that carried a partial success.
+    pub partial_successes: u64,
+    /// The last failure or partial-success message, for diagnosis.
+    pub last_error: Option<String>,
+}
+
+/// Self-metrics in the global registry (shared by every exporter of the process).
+#[derive(Debug)]
+struct SelfMetrics {
+    spans: [Counter; 4],
+    points: [Counter; 3],
+    requests: [Counter; 2],
+    retries: [Counter; 2],
+    timeouts: [Counter; 2],
+    queued: UpDownCounter,
+}
+
+/// Outcomes, as [`SelfMetrics`] and the spans and points arrays index them.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Outcome {
+    Sent = 0,
+    Rejected = 1,
+    Failed = 2,
+    Dropped = 3,
+}
+
+impl SelfMetrics {
+    fn register() -> Option<Self> {
+        let r = telemetry::metrics::global();
+        let _ = r.describe(
+            "telemetry_otlp_spans_total",
+            "Spans handed to the OTLP exporter, by outcome.",
+        );
+        let _ = r.describe(
+            "telemetry_otlp_data_points_total",
+            "Metric data points sent by the OTLP exporter, by outcome.",
+        );
+        let _ = r.describe(
+            "telemetry_otlp_requests_total",
+            "HTTP requests made by the OTLP exporter.",
+        );
+        let _ = r.describe(
+            "telemetry_otlp_retries_total",
+            "OTLP export attempts retried.",
+        );
+        let _ = r.describe(
+            "telemetry_otlp_timeouts_total",
+            "OTLP requests without a response within the timeout.",
+        );
+        let _ = r.describe(
+            "telemetry_otlp_queued_spans",
+            "Spans waiting in OTLP exporter queues.",
+        );
+        let spans = r
+            .counter_family("telemetry_otlp_spans_total", &["outcome"])
+            .ok()?;
+        let points = r
+            .counter_family("telemetry_otlp_data_points_total", &["outcome"])
+            .ok()?;
+        let per_signal = |name: &str| -> Option<[Counter; 2]> {
+            let f = r.counter_family(name, &["signal"]).ok()?;
+            Some([f.get(&["traces"]).ok()?, f.get(&["metrics"]).ok()?])
+        };
+        Some(Self {
+            spans: [
+                spans.get(&["sent"]).ok()?,
+                spans.get(&["rejected"]).ok()?,
+                spans.get(&["failed"]).ok()?,
+                spans.get(&["dropped"]).ok()?,
+            ],
+            points: [
+                points.get(&["sent"]).ok()?,
+                points.get(&["rejected"]).ok()?,
+                points.get(&["failed"]).ok()?,
+            ],
+            requests: per_signal("telemetry_otlp_requests_total")?,
+            retries: per_signal("telemetry_otlp_retries_total")?,
+            timeouts: per_signal("telemetry_otlp_timeouts_total")?,
+            queued: r.up_down_counter("telemetry_otlp_queued_spans").ok()?,
+        })
+    }
+}
+
+/// The live counters behind [`OtlpStats`].
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    spans_received: AtomicU64,
+    spans: [AtomicU64; 4],
+    points: [AtomicU64; 3],
+    requests: AtomicU64,
+    retries: AtomicU64,
+    retry_after_waits: AtomicU64,
+    timeouts: AtomicU64,
+    partial_successes: AtomicU64,
+    queued: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    registry: Option<SelfMetrics>,
+}
+
+fn signal_index(signal: Signal) -> usize {
+    crate::config::index(signal)
+}
+
+impl Counters {
+    pub(crate) fn new(self_metrics: bool) -> Self {
+        Self {
+            registry: if self_metrics {
+                SelfMetrics::register()
+            } else {
+                None
+            },
+            ..Self::default()
+        }
+    }
+
+    /// `received` spans arrived, of which `queued` fit in the queue.
+    pub(crate) fn received(&self, received: u64, queued: u64) {
+        self.spans_received.fetch_add(received, Relaxed);
+        self.queued.fetch_add(queued, Relaxed);
+        if let Some(m) = &self.registry {
+            m.queued.add(i64::try_from(queued).unwrap_or(i64::MAX));
+        }
+        self.spans(Outcome::Dropped, received - queued);
+    }
+
+    /// `n` spans left the queue with `outcome` (sent, rejected, failed, or dropped at
+    /// shutdown).
+    pub(crate) fn dequeued(&self, outcome: Outcome, n: u64) {
+        self.queued.fetch_sub(n, Relaxed);
+        if let Some(m) = &self.registry {
+            m.queued.add(-i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.spans(outcome, n);
+    }
+
+    fn spans(&self, outcome: Outcome, n: u64) {
+        if n > 0 {
+            self.spans[outcome as usize].fetch_add(n, Relaxed);
+            if let Some(m) = &self.registry {
+                m.spans[outcome as usize].increment(n);
+            }
+        }
+    }
+
+    pub(crate) fn points(&self, outcome: Outcome, n: u64) {
+        let i = match outcome {
+            Outcome::Sent => 0,
+            Outcome::Rejected => 1,
+            Outcome::Failed | Outcome::Dropped => 2,
+        };
+        if n > 0 {
+            self.points[i].fetch_add(n, Relaxed);
+            if let Some(m) = &self.registry {
+                m.points[i].increment(n);
+            }
+        }
+    }
+
+    pub(crate) fn request(&self, signal: Signal) {
+        self.requests.fetch_add(1, Relaxed);
+        if let Some(m) = &self.registry {
+            m.requests[signal_index(signal)].increment(1);
+        }
+    }
+
+    pub(crate) fn retry(&self, signal: Signal, honoured_retry_after: bool) {
+        self.retries.fetch_add(1, Relaxed);
+        if honoured_retry_after {
+            self.retry_after_waits.fetch_add(1, Relaxed);
+        }
+        if let Some(m) = &self.registry {
+            m.retries[signal_index(signal)].increment(1);
+        }
+    }
+
+    pub(crate) fn timeout(&self, signal: Signal) {
+        self.timeouts.fetch_add(1, Relaxed);
+        if let Some(m) = &self.registry {
+            m.timeouts[signal_index(signal)].increment(1);
+        }
+    }
+
+    /// Spans queued or on their way now.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued.load(Relaxed)
+    }
+
+    pub(crate) fn partial_success(&self) {
+        self.partial_successes.fetch_add(1, Relaxed);
+    }
+
+    pub(crate) fn error(&self, message: String) {
+        if let Ok(mut last) = self.last_error.lock() {
+            *last = Some(message);
+        }
+    }
+
+    pub(crate) fn snapshot(&self) -> OtlpStats {
+        let spans = |o: Outcome| self.spans[o as usize].load(Relaxed);
+        OtlpStats {
+            spans_received: self.spans_received.load(Relaxed),
+            spans_sent: spans(Outcome::Sent),
+            spans_rejected: spans(Outcome::Rejected),
+            spans_dropped: spans(Outcome::Dropped),
+            spans_failed: spans(Outcome::Failed),
+            spans_queued: self.queued.load(Relaxed),
+            points_sent: self.points[0].load(Relaxed),
+            points_rejected: self.points[1].load(Relaxed),
+            points_failed: self.points[2].load(Relaxed),
+            requests: self.requests.load(Relaxed),
+            retries: self.retries.load(Relaxed),
+            retry_after_waits: self.retry_after_waits.load(Relaxed),
+            timeouts: self.timeouts.load(Relaxed),
+            partial_successes: self.partial_successes.load(Relaxed),
+            last_error: self.last_error.lock().ok().and_then(|e| e.clone()),
+        }
+    }
+}

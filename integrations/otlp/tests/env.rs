@@ -1,0 +1,374 @@
+//! The exporter's environment variables: every one parsed, every error path naming the
+//! variable, the value and what it accepts, and code winning over the environment.
+//! Nothing here touches the process environment.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+use telemetry::{EnvError, Sampler};
+use telemetry_otlp::{
+    config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, Settings, Temporality,
+};
+
+fn settings(vars: &[(&str, &str)]) -> Settings {
+    OtlpConfig::new()
+        .with_env_vars(vars.iter().copied())
+        .unwrap()
+        .settings()
+        .unwrap()
+}
+
+fn env_error(vars: &[(&str, &str)]) -> EnvError {
+    match OtlpConfig::new().with_env_vars(vars.iter().copied()) {
+        Err(e) => e,
+        Ok(config) => match config.settings() {
+            Err(OtlpError::Env(e)) => e,
+            other => panic!("{vars:?} should be refused, got {other:?}"),
+        },
+    }
+}
+
+#[cfg(feature = "protobuf")]
+#[test]
+fn every_variable_is_read() {
+    let s = settings(&[
+        ("OTEL_SERVICE_NAME", "checkout"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=ignored,service.version=2.0,deployment.environment.name=staging,note=a%2Cb",
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://otlp.example.com:4318"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:9090/api/v1/otlp/v1/metrics"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=k1,x-scope=all"),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=k2"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "9000"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE", "Delta"),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "15000"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "7000"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "250"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "12000"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "4096"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1024"),
+        ("OTEL_METRICS_EXPORTER", "none"),
+        ("TELEMETRY_OTLP_SHUTDOWN_TIMEOUT", "1500"),
+        ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", "200"),
+        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "8000"),
+        ("TELEMETRY_OTLP_SELF_METRICS", "false"),
+    ]);
+    assert_eq!(s.resource_attribute("service.name").unwrap(), "checkout");
+    assert_eq!(s.resource_attribute("service.version").unwrap(), "2.0");
+    assert_eq!(
+        s.resource_attribute("deployment.environment.name").unwrap(),
+        "staging"
+    );
+    assert_eq!(s.resource_attribute("note").unwrap(), "a,b");
+    assert_eq!(s.traces.endpoint, "https://otlp.example.com:4318/v1/traces");
+    assert_eq!(
+        s.metrics.endpoint,
+        "http://metrics:9090/api/v1/otlp/v1/metrics"
+    );
+    use telemetry_otlp::Signal;
+    let header = |sig: Signal, name: &str| {
+        s.signal(sig)
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header(Signal::Traces, "api-key").unwrap(), "k2");
+    assert_eq!(header(Signal::Metrics, "api-key").unwrap(), "k1");
+    assert_eq!(header(Signal::Traces, "x-scope").unwrap(), "all");
+    assert_eq!(s.traces.timeout, Duration::from_millis(2500));
+    assert_eq!(s.metrics.timeout, Duration::from_millis(9000));
+    assert_eq!(s.traces.compression, Compression::Gzip);
+    assert_eq!(s.metrics.compression, Compression::None);
+    assert_eq!(s.traces.protocol, Protocol::HttpProtobuf);
+    assert_eq!(s.metrics.protocol, Protocol::HttpJson);
+    assert_eq!(s.temporality, Temporality::Delta);
+    assert_eq!(s.metric_export_interval, Duration::from_secs(15));
+    assert_eq!(s.metric_export_timeout, Duration::from_secs(7));
+    assert_eq!(s.schedule_delay, Duration::from_millis(250));
+    assert_eq!(s.export_timeout, Duration::from_secs(12));
+    assert_eq!(s.max_queue_size, 4096);
+    assert_eq!(s.max_export_batch_size, 1024);
+    assert!(s.traces.enabled);
+    assert!(!s.metrics.enabled);
+    assert_eq!(s.shutdown_timeout, Duration::from_millis(1500));
+    assert_eq!(s.retry.initial_backoff, Duration::from_millis(200));
+    assert_eq!(s.retry.max_backoff, Duration::from_secs(8));
+    assert!(!s.self_metrics);
+}
+
+#[test]
+fn lowmemory_temporality_is_delta_and_empty_values_are_unset() {
+    let s = settings(&[
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "lowmemory",
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", ""),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", " "),
+    ]);
+    assert_eq!(s.temporality, Temporality::Delta);
+    assert_eq!(s.traces.endpoint, "http://localhost:4318/v1/traces");
+    assert_eq!(s.max_queue_size, 2048);
+}
+
+#[test]
+fn every_invalid_value_names_variable_value_and_range() {
+    let ms_600 = "1 to 600000 (milliseconds)";
+    let ms_3600 = "1 to 3600000 (milliseconds)";
+    let cases: Vec<(&str, Vec<&str>, &str)> = vec![
+        (
+            "OTEL_EXPORTER_OTLP_TIMEOUT",
+            vec!["0", "600001", "10s"],
+            ms_600,
+        ),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", vec!["0", "-1"], ms_600),
+        ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", vec!["600001"], ms_600),
+        (
+            "OTEL_EXPORTER_OTLP_COMPRESSION",
+            vec!["brotli", "GZIP"],
+            "gzip or none",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
+            vec!["zstd"],
+            "gzip or none",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
+            vec!["deflate"],
+            "gzip or none",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+            vec!["grpc", "http"],
+            "http/protobuf or http/json (grpc is not supported)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            vec!["grpc"],
+            "http/protobuf or http/json (grpc is not supported)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
+            vec!["thrift"],
+            "http/protobuf or http/json (grpc is not supported)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            vec!["localhost:4318", "ftp://collector", "http://"],
+            "an absolute http:// or https:// URL",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            vec!["/v1/traces"],
+            "an absolute http:// or https:// URL",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
+            vec!["not a url"],
+            "an absolute http:// or https:// URL",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            vec!["novalue", "=v", "k=%zz"],
+            "comma-separated key=value pairs, percent-encoded",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_HEADERS",
+            vec!["bad%20name=v", "k=line%0Abreak"],
+            "comma-separated name=value pairs, percent-encoded, that are valid HTTP headers",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
+            vec!["x"],
+            "comma-separated key=value pairs, percent-encoded",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            vec!["a=%E2%28"],
+            "comma-separated key=value pairs, percent-encoded",
+        ),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            vec!["service.name", "a=%g1"],
+            "comma-separated key=value pairs, percent-encoded",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            vec!["sometimes"],
+            "cumulative, delta or lowmemory",
+        ),
+        (
+            "OTEL_METRIC_EXPORT_INTERVAL",
+            vec!["0", "3600001", "1m"],
+            ms_3600,
+        ),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", vec!["0"], ms_3600),
+        ("OTEL_BSP_SCHEDULE_DELAY", vec!["0", "3600001"], ms_3600),
+        ("OTEL_BSP_EXPORT_TIMEOUT", vec!["x"], ms_3600),
+        (
+            "OTEL_BSP_MAX_QUEUE_SIZE",
+            vec!["0", "1000001", "-5"],
+            "1 to 1000000",
+        ),
+        (
+            "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
+            vec!["0", "many"],
+            "1 to 1000000",
+        ),
+        (
+            "OTEL_TRACES_EXPORTER",
+            vec!["zipkin", "console"],
+            "otlp or none",
+        ),
+        ("OTEL_METRICS_EXPORTER", vec!["prometheus"], "otlp or none"),
+        (
+            "TELEMETRY_OTLP_SHUTDOWN_TIMEOUT",
+            vec!["0", "600001"],
+            ms_600,
+        ),
+        ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", vec!["0"], ms_600),
+        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", vec!["fast"], ms_600),
+        (
+            "TELEMETRY_OTLP_SELF_METRICS",
+            vec!["yes", "1"],
+            "true or false",
+        ),
+    ];
+    for (variable, values, accepted) in cases {
+        for value in values {
+            let e = env_error(&[(variable, value)]);
+            assert_eq!(
+                (e.variable, e.value.as_str(), e.accepted),
+                (variable, value, accepted),
+                "{variable}={value:?}"
+            );
+            let text = e.to_string();
+            assert!(text.contains(variable) && text.contains(accepted), "{text}");
+        }
+    }
+}
+
+#[test]
+fn settings_that_depend_on_each_other_name_the_variable() {
+    let e = env_error(&[
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200"),
+    ]);
+    assert_eq!(
+        (e.variable, e.value.as_str()),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200")
+    );
+    let e = env_error(&[
+        ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", "5000"),
+        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "100"),
+    ]);
+    assert_eq!(
+        (e.variable, e.value.as_str()),
+        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "100")
+    );
+}
+
+#[test]
+fn code_wins_over_the_environment_which_wins_over_defaults() {
+    let vars = [
+        ("OTEL_SERVICE_NAME", "from-env"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            "http://env-traces:4318/v1/traces",
+        ),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "1234"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "99"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+    ];
+    let s = OtlpConfig::new()
+        .with_service_name("from-code")
+        .with_endpoint("http://code:4318")
+        .with_timeout(Duration::from_secs(3))
+        .with_max_queue_size(500)
+        .with_env_vars(vars)
+        .unwrap()
+        .settings()
+        .unwrap();
+    assert_eq!(s.resource_attribute("service.name").unwrap(), "from-code");
+    // A base endpoint in code beats even a signal-specific one from the environment.
+    assert_eq!(s.traces.endpoint, "http://code:4318/v1/traces");
+    assert_eq!(s.traces.timeout, Duration::from_secs(3));
+    assert_eq!(s.max_queue_size, 500);
+    // Not set in code: the environment's value.
+    assert_eq!(s.traces.compression, Compression::Gzip);
+    // Neither: the default.
+    assert_eq!(s.schedule_delay, Duration::from_secs(5));
+
+    let env_only = settings(&vars);
+    assert_eq!(env_only.traces.endpoint, "http://env-traces:4318/v1/traces");
+    assert_eq!(env_only.metrics.endpoint, "http://env:4318/v1/metrics");
+    assert_eq!(env_only.traces.timeout, Duration::from_millis(1234));
+
+    // The protocol in code wins over the environment's.
+    let s = OtlpConfig::new()
+        .with_protocol(Protocol::HttpJson)
+        .with_env_vars([("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])
+        .unwrap()
+        .settings()
+        .unwrap();
+    assert_eq!(s.traces.protocol, Protocol::HttpJson);
+}
+
+#[test]
+fn a_whole_pipeline_from_the_environment() {
+    let (config, otlp) = config_from_env_vars([
+        ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+        ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "32"),
+        ("TELEMETRY_RING_CAPACITY", "1024"),
+        ("TELEMETRY_SINKS", "otlp, stdout-pretty"),
+        ("OTEL_SERVICE_NAME", "env-service"),
+    ])
+    .unwrap();
+    assert_eq!(
+        config.sampler,
+        Sampler::parent_based(Sampler::TraceIdRatioBased(0.5))
+    );
+    assert_eq!(config.span_limits.max_attributes, 32);
+    assert_eq!(config.ring_capacity, 1024);
+    assert_eq!(config.sinks.len(), 2);
+    let otlp = otlp.unwrap();
+    assert_eq!(
+        otlp.settings().resource_attribute("service.name").unwrap(),
+        "env-service"
+    );
+
+    let (config, otlp) = config_from_env_vars([("TELEMETRY_SINKS", "none")]).unwrap();
+    assert!(config.sinks.is_empty() && otlp.is_none());
+
+    let (config, otlp) =
+        config_from_env_vars([("OTEL_SDK_DISABLED", "true"), ("TELEMETRY_SINKS", "stdout")])
+            .unwrap();
+    assert!(config.disabled);
+    assert!(config.sinks.is_empty() && otlp.is_none());
+
+    let e = config_from_env_vars([("TELEMETRY_SINKS", "otlp,kafka")]).unwrap_err();
+    assert!(
+        matches!(&e, OtlpError::Env(e) if e.variable == "TELEMETRY_SINKS" && e.value == "otlp,kafka"),
+        "{e}"
+    );
+    // Core variables are checked too.
+    let e = config_from_env_vars([
+        ("OTEL_TRACES_SAMPLER_ARG", "2"),
+        ("OTEL_TRACES_SAMPLER", "traceidratio"),
+    ])
+    .unwrap_err();
+    assert!(
+        matches!(&e, OtlpError::Env(e) if e.variable == "OTEL_TRACES_SAMPLER_ARG"),
+        "{e}"
+    );
+}
