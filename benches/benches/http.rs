@@ -17,28 +17,14 @@ use axum::routing::get;
 use axum::Router;
 use criterion::Criterion;
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SdkTracerProvider, SpanData as OtelSpanData, SpanExporter};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::time::{Duration, Instant};
 use telemetry::{Config, Sampler};
 use telemetry_axum::TelemetryLayer;
-use telemetry_benches::{start_pipeline, stop_pipeline};
+use telemetry_benches::{start_pipeline, stop_pipeline, DiscardExporter};
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
-
-#[derive(Debug)]
-struct DiscardExporter;
-
-impl SpanExporter for DiscardExporter {
-    fn export(
-        &self,
-        batch: Vec<OtelSpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        drop(batch);
-        std::future::ready(Ok(()))
-    }
-}
 
 async fn book() -> &'static str {
     "a book"

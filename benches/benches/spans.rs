@@ -24,15 +24,13 @@ use fastrace::collector::{Config as FastraceConfig, SpanContext as FastraceConte
 use fastrace::local::LocalSpan;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue as OtelKeyValue;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{
-    Sampler as OtelSampler, SdkTracerProvider, SpanData as OtelSpanData, SpanExporter,
-};
+use opentelemetry_sdk::trace::{Sampler as OtelSampler, SdkTracerProvider};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telemetry::{Config, Sampler, Tracer};
 use telemetry_benches::{
-    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer,
+    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardExporter,
+    DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -41,20 +39,6 @@ static TRACER: Tracer = Tracer::new("bench");
 
 /// Spans pushed before each timed `drain_now` in `drain_throughput`.
 const DRAIN_SPANS: u64 = 100_000;
-
-/// An OpenTelemetry SDK exporter that drops every batch.
-#[derive(Debug)]
-struct DiscardExporter;
-
-impl SpanExporter for DiscardExporter {
-    fn export(
-        &self,
-        batch: Vec<OtelSpanData>,
-    ) -> impl std::future::Future<Output = OTelSdkResult> + Send {
-        drop(batch);
-        std::future::ready(Ok(()))
-    }
-}
 
 /// An SDK tracer provider with a batch span processor feeding [`DiscardExporter`].
 fn otel_provider(sampler: OtelSampler) -> SdkTracerProvider {

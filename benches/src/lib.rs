@@ -54,6 +54,23 @@ impl fastrace::collector::Reporter for DiscardReporter {
     }
 }
 
+/// An OpenTelemetry SDK span exporter that drops every batch: the SDK's counterpart of
+/// [`DiscardSink`].
+#[cfg(feature = "peers")]
+#[derive(Debug, Default, Clone, Copy)]
+pub struct DiscardExporter;
+
+#[cfg(feature = "peers")]
+impl opentelemetry_sdk::trace::SpanExporter for DiscardExporter {
+    fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> impl std::future::Future<Output = opentelemetry_sdk::error::OTelSdkResult> + Send {
+        drop(batch);
+        std::future::ready(Ok(()))
+    }
+}
+
 /// Starts a pipeline on `rt` with `config` plus a [`DiscardSink`].
 ///
 /// # Panics

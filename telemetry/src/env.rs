@@ -78,11 +78,26 @@ impl Explicit {
     }
 }
 
-/// The variables of interest, non-empty ones only, looked up by name.
-pub(crate) struct Vars(BTreeMap<String, String>);
+/// The `OTEL_*` and `TELEMETRY_*` variables of an environment, non-empty ones only
+/// (trimmed), looked up by name, with parsers whose errors name the variable, its value
+/// and the accepted range. Other crates of this project (the OTLP exporter) read their
+/// settings through it too.
+///
+/// ```
+/// use telemetry::EnvVars;
+/// let vars = EnvVars::from_pairs([("OTEL_SDK_DISABLED", "TRUE"), ("OTEL_BSP_SCHEDULE_DELAY", "0"), ("HOME", "/root")]);
+/// assert_eq!(vars.bool("OTEL_SDK_DISABLED").unwrap(), Some(true));
+/// assert!(vars.get("HOME").is_none(), "only OTEL_* and TELEMETRY_* are kept");
+/// let err = vars.millis("OTEL_BSP_SCHEDULE_DELAY", 3_600_000, "1 to 3600000 (milliseconds)").unwrap_err();
+/// assert_eq!(err.variable, "OTEL_BSP_SCHEDULE_DELAY");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct EnvVars(BTreeMap<String, String>);
 
-impl Vars {
-    fn collect<I, K, V>(vars: I) -> Self
+impl EnvVars {
+    /// The variables of interest among `(name, value)` pairs (`std::env::vars()`, or a
+    /// list in tests).
+    pub fn from_pairs<I, K, V>(vars: I) -> Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -100,21 +115,59 @@ impl Vars {
         )
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    /// The process's environment.
+    pub fn from_env() -> Self {
+        Self::from_pairs(std::env::vars())
+    }
+
+    /// The value of `name`, if set and not empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 
-    fn bool(&self, name: &'static str) -> Result<Option<bool>, EnvError> {
-        self.get(name).map(|v| parse_bool(name, v)).transpose()
+    /// `name` parsed by `parse`; `None` from `parse` is an error naming the variable,
+    /// the value and `accepted`.
+    pub fn parse<T>(
+        &self,
+        name: &'static str,
+        accepted: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, EnvError> {
+        self.get(name)
+            .map(|v| parse(v).ok_or_else(|| EnvError::new(name, v, accepted)))
+            .transpose()
+    }
+
+    /// `true` or `false`, any case (OpenTelemetry's boolean values).
+    pub fn bool(&self, name: &'static str) -> Result<Option<bool>, EnvError> {
+        self.parse(name, "true or false", |v| {
+            if v.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if v.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Milliseconds from 1 to `max_ms`.
+    pub fn millis(
+        &self,
+        name: &'static str,
+        max_ms: u64,
+        accepted: &'static str,
+    ) -> Result<Option<Duration>, EnvError> {
+        self.parse(name, accepted, |v| {
+            v.parse::<u64>()
+                .ok()
+                .filter(|ms| (1..=max_ms).contains(ms))
+                .map(Duration::from_millis)
+        })
     }
 
     fn u32(&self, name: &'static str) -> Result<Option<u32>, EnvError> {
-        self.get(name)
-            .map(|v| {
-                v.parse::<u32>()
-                    .map_err(|_| EnvError::new(name, v, "an integer from 0 to 4294967295"))
-            })
-            .transpose()
+        self.parse(name, "an integer from 0 to 4294967295", |v| v.parse().ok())
     }
 
     fn usize_in(
@@ -123,37 +176,7 @@ impl Vars {
         ok: impl Fn(usize) -> bool,
         accepted: &'static str,
     ) -> Result<Option<usize>, EnvError> {
-        self.get(name)
-            .map(|v| match v.parse::<usize>() {
-                Ok(n) if ok(n) => Ok(n),
-                _ => Err(EnvError::new(name, v, accepted)),
-            })
-            .transpose()
-    }
-
-    fn millis_in(
-        &self,
-        name: &'static str,
-        max_ms: u64,
-        accepted: &'static str,
-    ) -> Result<Option<Duration>, EnvError> {
-        self.get(name)
-            .map(|v| match v.parse::<u64>() {
-                Ok(ms) if (1..=max_ms).contains(&ms) => Ok(Duration::from_millis(ms)),
-                _ => Err(EnvError::new(name, v, accepted)),
-            })
-            .transpose()
-    }
-}
-
-/// `true` or `false`, any case (OpenTelemetry's boolean values).
-fn parse_bool(name: &'static str, v: &str) -> Result<bool, EnvError> {
-    if v.eq_ignore_ascii_case("true") {
-        Ok(true)
-    } else if v.eq_ignore_ascii_case("false") {
-        Ok(false)
-    } else {
-        Err(EnvError::new(name, v, "true or false"))
+        self.parse(name, accepted, |v| v.parse().ok().filter(|n| ok(*n)))
     }
 }
 
@@ -162,7 +185,7 @@ const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_
 
 /// The sampler named by `OTEL_TRACES_SAMPLER`, with the ratio of `OTEL_TRACES_SAMPLER_ARG`
 /// (default 1.0, ignored by the samplers that take none).
-fn sampler(vars: &Vars) -> Result<Option<Sampler>, EnvError> {
+fn sampler(vars: &EnvVars) -> Result<Option<Sampler>, EnvError> {
     const NAME: &str = "OTEL_TRACES_SAMPLER";
     const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
     let Some(name) = vars.get(NAME) else {
@@ -278,7 +301,7 @@ impl Config {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars = Vars::collect(vars);
+        let vars = EnvVars::from_pairs(vars);
         let code = self.explicit;
 
         // Parse everything first, so an invalid variable is reported even when code
@@ -299,12 +322,12 @@ impl Config {
             },
             "a power of two from 64 to 16777216",
         )?;
-        let drain_interval = vars.millis_in(
+        let drain_interval = vars.millis(
             "TELEMETRY_DRAIN_INTERVAL",
             300_000,
             "1 to 300000 (milliseconds)",
         )?;
-        let sink_timeout = vars.millis_in(
+        let sink_timeout = vars.millis(
             "TELEMETRY_SINK_TIMEOUT",
             600_000,
             "1 to 600000 (milliseconds)",

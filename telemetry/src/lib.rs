@@ -71,7 +71,7 @@ mod value;
 pub use async_trait::async_trait;
 pub use config::{Config, ConfigError, MetricsConfig, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
 pub use context::{current_span, Context, ContextGuard};
-pub use env::EnvError;
+pub use env::{EnvError, EnvVars};
 pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};
 pub use instrument::{FutureExt, Instrumented};
 pub use metrics::PrometheusSink;

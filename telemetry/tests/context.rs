@@ -14,6 +14,17 @@ fn config() -> Config {
     Config::new().with_drain_interval(Duration::from_millis(10))
 }
 
+/// The W3C example parent, remote and sampled, with one trace-state member.
+fn remote_parent((key, value): (&str, &str)) -> telemetry::SpanContext {
+    telemetry::SpanContext::new(
+        telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        telemetry::TraceFlags::SAMPLED,
+        telemetry::TraceState::default().insert(key, value).unwrap(),
+        true,
+    )
+}
+
 /// Yields enough times that a multi-thread runtime moves the task between workers.
 async fn hop(times: usize) {
     for _ in 0..times {
@@ -216,15 +227,7 @@ async fn deep_chain_parents_and_trace_ids() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_parent_is_honoured() {
     let p = common::start(config()).await;
-    let remote = telemetry::SpanContext::new(
-        telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        telemetry::TraceFlags::SAMPLED,
-        telemetry::TraceState::default()
-            .insert("congo", "t61rcWkgMzE")
-            .unwrap(),
-        true,
-    );
+    let remote = remote_parent(("congo", "t61rcWkgMzE"));
     async {
         let _server = TRACER.span("server").start();
         hop(3).await;
@@ -246,15 +249,7 @@ async fn remote_parent_is_honoured() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guards_restore_what_was_current_even_when_dropped_out_of_order() {
     let p = common::start(config()).await;
-    let remote = telemetry::SpanContext::new(
-        telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        telemetry::TraceFlags::SAMPLED,
-        telemetry::TraceState::default()
-            .insert("vendor", "v1")
-            .unwrap(),
-        true,
-    );
+    let remote = remote_parent(("vendor", "v1"));
     let remote_parent = remote.span_id;
     std::thread::spawn(move || {
         assert!(telemetry::current_span().is_none());

@@ -49,6 +49,14 @@ fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
     found[0]
 }
 
+/// The span of the request to `path`.
+fn with_path<'a>(spans: &'a [SpanData], path: &'static str) -> &'a SpanData {
+    spans
+        .iter()
+        .find(|s| s.attribute("url.path") == Some(&Value::from(path)))
+        .unwrap_or_else(|| panic!("no span for {path}"))
+}
+
 fn attr<'a>(span: &'a SpanData, key: &str) -> &'a Value {
     span.attribute(key)
         .unwrap_or_else(|| panic!("{key} missing from {:?}", span.attributes))
@@ -168,12 +176,7 @@ async fn inbound_trace_context_is_honoured_ignored_or_linked() {
         app(layer.without_metrics()).oneshot(request).await.unwrap();
     }
     let spans = p.spans().await;
-    let by_path = |path: &'static str| {
-        spans
-            .iter()
-            .find(|s| s.attribute("url.path") == Some(&Value::from(path)))
-            .unwrap()
-    };
+    let by_path = |path: &'static str| with_path(&spans, path);
     let honour = by_path("/books/honour");
     assert_eq!(
         honour.context.trace_id.to_string(),
@@ -500,12 +503,7 @@ async fn tracestate_and_baggage_follow_the_trust_policy() {
     assert_eq!(bodies[1], "acme");
     assert_eq!(bodies[2], "", "an ignored caller's baggage is dropped");
     let spans = p.spans().await;
-    let by_path = |path: &'static str| {
-        spans
-            .iter()
-            .find(|s| s.attribute("url.path") == Some(&Value::from(path)))
-            .unwrap()
-    };
+    let by_path = |path: &'static str| with_path(&spans, path);
     let good = by_path("/t/good");
     assert_eq!(good.parent_span_id.to_string(), "00f067aa0ba902b7");
     assert_eq!(good.context.state.get("congo"), Some("t61rcWkgMzE"));

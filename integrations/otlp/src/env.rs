@@ -3,70 +3,25 @@
 
 use crate::config::{index, Layer};
 use crate::{Compression, OtlpConfig, OtlpError, OtlpSink, Protocol, Signal, Temporality};
-use std::collections::BTreeMap;
 use std::time::Duration;
-use telemetry::{EnvError, KeyValue};
+use telemetry::{EnvError, EnvVars, KeyValue};
 
-/// The non-empty variables of interest, by name.
-struct Vars(BTreeMap<String, String>);
+/// The exporter's parsers on top of the core's [`EnvVars`].
+trait ExporterVars {
+    fn millis_upto(&self, name: &'static str, max_ms: u64) -> Result<Option<Duration>, EnvError>;
+    fn count(&self, name: &'static str) -> Result<Option<usize>, EnvError>;
+    fn url(&self, name: &'static str) -> Result<Option<String>, EnvError>;
+    fn headers(&self, name: &'static str) -> Result<Vec<(String, String)>, EnvError>;
+    fn pairs(&self, name: &'static str) -> Result<Vec<(String, String)>, EnvError>;
+}
 
-impl Vars {
-    fn collect<I, K, V>(vars: I) -> Self
-    where
-        I: IntoIterator<Item = (K, V)>,
-        K: AsRef<str>,
-        V: AsRef<str>,
-    {
-        Self(
-            vars.into_iter()
-                .filter(|(k, v)| {
-                    let k = k.as_ref();
-                    (k.starts_with("OTEL_") || k.starts_with("TELEMETRY_"))
-                        && !v.as_ref().trim().is_empty()
-                })
-                .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
-                .collect(),
-        )
-    }
-
-    fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    fn parse<T>(
-        &self,
-        name: &'static str,
-        accepted: &'static str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, EnvError> {
-        self.get(name)
-            .map(|v| parse(v).ok_or_else(|| EnvError::new(name, v, accepted)))
-            .transpose()
-    }
-
-    fn millis(&self, name: &'static str, max_ms: u64) -> Result<Option<Duration>, EnvError> {
+impl ExporterVars for EnvVars {
+    fn millis_upto(&self, name: &'static str, max_ms: u64) -> Result<Option<Duration>, EnvError> {
         let accepted = match max_ms {
             600_000 => "1 to 600000 (milliseconds)",
             _ => "1 to 3600000 (milliseconds)",
         };
-        self.parse(name, accepted, |v| {
-            v.parse::<u64>()
-                .ok()
-                .filter(|ms| (1..=max_ms).contains(ms))
-                .map(Duration::from_millis)
-        })
-    }
-
-    fn bool(&self, name: &'static str) -> Result<Option<bool>, EnvError> {
-        self.parse(name, "true or false", |v| {
-            if v.eq_ignore_ascii_case("true") {
-                Some(true)
-            } else if v.eq_ignore_ascii_case("false") {
-                Some(false)
-            } else {
-                None
-            }
-        })
+        self.millis(name, max_ms, accepted)
     }
 
     fn count(&self, name: &'static str) -> Result<Option<usize>, EnvError> {
@@ -178,11 +133,11 @@ fn exporter(v: &str) -> Option<bool> {
 const COMPRESSIONS: &str = "gzip or none";
 const PROTOCOLS: &str = "http/protobuf or http/json (grpc is not supported)";
 
-fn layer(vars: &Vars) -> Result<Layer, EnvError> {
+fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
     let mut l = Layer {
         endpoint: vars.url("OTEL_EXPORTER_OTLP_ENDPOINT")?,
         headers: vars.headers("OTEL_EXPORTER_OTLP_HEADERS")?,
-        timeout: vars.millis("OTEL_EXPORTER_OTLP_TIMEOUT", 600_000)?,
+        timeout: vars.millis_upto("OTEL_EXPORTER_OTLP_TIMEOUT", 600_000)?,
         compression: vars.parse("OTEL_EXPORTER_OTLP_COMPRESSION", COMPRESSIONS, compression)?,
         protocol: vars.parse("OTEL_EXPORTER_OTLP_PROTOCOL", PROTOCOLS, protocol)?,
         service_name: vars.get("OTEL_SERVICE_NAME").map(str::to_owned),
@@ -202,15 +157,15 @@ fn layer(vars: &Vars) -> Result<Layer, EnvError> {
                 _ => None,
             },
         )?,
-        metric_export_interval: vars.millis("OTEL_METRIC_EXPORT_INTERVAL", 3_600_000)?,
-        metric_export_timeout: vars.millis("OTEL_METRIC_EXPORT_TIMEOUT", 3_600_000)?,
-        schedule_delay: vars.millis("OTEL_BSP_SCHEDULE_DELAY", 3_600_000)?,
-        export_timeout: vars.millis("OTEL_BSP_EXPORT_TIMEOUT", 3_600_000)?,
+        metric_export_interval: vars.millis_upto("OTEL_METRIC_EXPORT_INTERVAL", 3_600_000)?,
+        metric_export_timeout: vars.millis_upto("OTEL_METRIC_EXPORT_TIMEOUT", 3_600_000)?,
+        schedule_delay: vars.millis_upto("OTEL_BSP_SCHEDULE_DELAY", 3_600_000)?,
+        export_timeout: vars.millis_upto("OTEL_BSP_EXPORT_TIMEOUT", 3_600_000)?,
         max_queue_size: vars.count("OTEL_BSP_MAX_QUEUE_SIZE")?,
         max_export_batch_size: vars.count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?,
-        shutdown_timeout: vars.millis("TELEMETRY_OTLP_SHUTDOWN_TIMEOUT", 600_000)?,
-        initial_backoff: vars.millis("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", 600_000)?,
-        max_backoff: vars.millis("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", 600_000)?,
+        shutdown_timeout: vars.millis_upto("TELEMETRY_OTLP_SHUTDOWN_TIMEOUT", 600_000)?,
+        initial_backoff: vars.millis_upto("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", 600_000)?,
+        max_backoff: vars.millis_upto("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", 600_000)?,
         self_metrics: vars.bool("TELEMETRY_OTLP_SELF_METRICS")?,
         ..Layer::default()
     };
@@ -240,7 +195,7 @@ fn layer(vars: &Vars) -> Result<Layer, EnvError> {
         l.enabled[i] = vars.parse(exporter_var, "otlp or none", exporter)?;
         l.signal_endpoint[i] = vars.url(endpoint)?;
         l.signal_headers[i] = vars.headers(headers)?;
-        l.signal_timeout[i] = vars.millis(timeout, 600_000)?;
+        l.signal_timeout[i] = vars.millis_upto(timeout, 600_000)?;
         l.signal_compression[i] = vars.parse(compression_var, COMPRESSIONS, compression)?;
         l.signal_protocol[i] = vars.parse(protocol_var, PROTOCOLS, protocol)?;
     }
@@ -325,7 +280,7 @@ impl OtlpConfig {
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        self.env = layer(&Vars::collect(vars))?;
+        self.env = layer(&EnvVars::from_pairs(vars))?;
         Ok(self)
     }
 }
@@ -337,7 +292,7 @@ struct SinkChoice {
     stdout: Option<telemetry::StdoutFormat>,
 }
 
-fn sinks(vars: &Vars) -> Result<SinkChoice, EnvError> {
+fn sinks(vars: &EnvVars) -> Result<SinkChoice, EnvError> {
     const NAME: &str = "TELEMETRY_SINKS";
     const ACCEPTED: &str = "a comma-separated list of otlp, stdout, stdout-pretty, or none";
     let Some(v) = vars.get(NAME) else {
@@ -406,7 +361,7 @@ where
         .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
         .collect();
     let mut config = telemetry::Config::from_env_vars(vars.iter().cloned())?;
-    let choice = sinks(&Vars::collect(vars.iter().cloned()))?;
+    let choice = sinks(&EnvVars::from_pairs(vars.iter().cloned()))?;
     let otlp_config = OtlpConfig::new().with_env_vars(vars)?;
     if config.disabled {
         return Ok((config, None));
