@@ -101,6 +101,8 @@ fn starts_a_fn(input: ParseStream<'_>) -> bool {
         if ahead.peek(Token![fn]) {
             return true;
         }
+        // SAFETY: no unsafe code here: `Token![unsafe]` only parses the keyword of an
+        // `unsafe fn` signature.
         let qualifier = ahead.parse::<Token![const]>().is_ok()
             || ahead.parse::<Token![async]>().is_ok()
             || ahead.parse::<Token![unsafe]>().is_ok()

@@ -44,6 +44,9 @@ fn question_mark(s: &str) -> Result<u8, Box<dyn std::error::Error>> {
     Ok(n)
 }
 
+/// # Safety
+/// `bytes` must not be empty.
+// SAFETY: an `unsafe fn` may be instrumented; its contract is the one above.
 #[trace(record(bytes))]
 unsafe fn first(bytes: &[u8]) -> u8 {
     // SAFETY: the caller passes a non-empty slice.
