@@ -28,7 +28,14 @@ impl CounterCore {
 /// line), about as cheap as an increment can be; [`get`](Counter::get) sums the shards
 /// exactly. Inside a sampled span the increment also leaves an exemplar.
 ///
-/// A handle whose registration failed (see [`counter!`](crate::counter)) is a no-op.
+/// A handle whose registration failed (see [`counter!`](crate::counter)) is a no-op:
+///
+/// ```
+/// let c = telemetry::metrics::Counter::noop();
+/// c.increment(1);
+/// assert_eq!(c.get(), 0);
+/// assert!(c.is_noop());
+/// ```
 ///
 /// ```
 /// let registry = telemetry::metrics::Registry::new();
@@ -42,28 +49,9 @@ pub struct Counter {
     core: Option<Arc<CounterCore>>,
 }
 
+handle_basics!(Counter, CounterCore);
+
 impl Counter {
-    pub(crate) fn from_core(core: Arc<CounterCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing (what a failed registration returns).
-    ///
-    /// ```
-    /// let c = telemetry::metrics::Counter::noop();
-    /// c.increment(1);
-    /// assert_eq!(c.get(), 0);
-    /// assert!(c.is_noop());
-    /// ```
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Adds `n` (wrapping at `u64::MAX`, as Prometheus counters do).
     #[inline]
     pub fn increment(&self, n: u64) {
@@ -114,21 +102,9 @@ pub struct CounterF64 {
     core: Option<Arc<CounterCore>>,
 }
 
+handle_basics!(CounterF64, CounterCore);
+
 impl CounterF64 {
-    pub(crate) fn from_core(core: Arc<CounterCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing.
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Adds `v`; negative, infinite and NaN values are ignored.
     #[inline]
     pub fn increment(&self, v: f64) {
@@ -174,21 +150,9 @@ pub struct UpDownCounter {
     core: Option<Arc<CounterCore>>,
 }
 
+handle_basics!(UpDownCounter, CounterCore);
+
 impl UpDownCounter {
-    pub(crate) fn from_core(core: Arc<CounterCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing.
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Adds `delta` (negative to subtract).
     #[inline]
     pub fn add(&self, delta: i64) {

@@ -31,21 +31,9 @@ pub struct Gauge {
     core: Option<Arc<GaugeCore>>,
 }
 
+handle_basics!(Gauge, GaugeCore);
+
 impl Gauge {
-    pub(crate) fn from_core(core: Arc<GaugeCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing.
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Sets the value.
     #[inline]
     pub fn set(&self, v: i64) {
@@ -93,21 +81,9 @@ pub struct GaugeF64 {
     core: Option<Arc<GaugeCore>>,
 }
 
+handle_basics!(GaugeF64, GaugeCore);
+
 impl GaugeF64 {
-    pub(crate) fn from_core(core: Arc<GaugeCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing.
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Sets the value (NaN and infinities too: they are valid gauge values).
     #[inline]
     pub fn set(&self, v: f64) {

@@ -166,21 +166,9 @@ pub struct Histogram {
     core: Option<Arc<HistogramCore>>,
 }
 
+handle_basics!(Histogram, HistogramCore);
+
 impl Histogram {
-    pub(crate) fn from_core(core: Arc<HistogramCore>) -> Self {
-        Self { core: Some(core) }
-    }
-
-    /// A handle that records nothing.
-    pub const fn noop() -> Self {
-        Self { core: None }
-    }
-
-    /// Whether this handle records nothing.
-    pub const fn is_noop(&self) -> bool {
-        self.core.is_none()
-    }
-
     /// Records one observation.
     #[inline]
     pub fn record(&self, v: f64) {

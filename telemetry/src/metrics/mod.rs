@@ -27,6 +27,33 @@
 //! Recording is a thread-local read plus plain loads and stores to the calling thread's
 //! own cache line (see `shard.rs`); reads sum every thread's shard exactly.
 
+/// What every metric handle has: built from its core by the registry, a no-op
+/// handle (what a failed registration returns) and the test for one.
+macro_rules! handle_basics {
+    ($ty:ident, $core:ty) => {
+        impl $ty {
+            pub(crate) fn from_core(core: Arc<$core>) -> Self {
+                Self { core: Some(core) }
+            }
+
+            /// A handle that records nothing (what a failed registration returns).
+            ///
+            /// ```
+            #[doc = concat!("let h = telemetry::metrics::", stringify!($ty), "::noop();")]
+            /// assert!(h.is_noop());
+            /// ```
+            pub const fn noop() -> Self {
+                Self { core: None }
+            }
+
+            /// Whether this handle records nothing.
+            pub const fn is_noop(&self) -> bool {
+                self.core.is_none()
+            }
+        }
+    };
+}
+
 mod callsite;
 pub mod collectors;
 mod counter;
