@@ -1,5 +1,6 @@
 //! The HTTP server metrics the layer records, in Prometheus naming.
 
+use crate::layer::METHODS;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
@@ -17,7 +18,7 @@ pub(crate) struct HttpMetrics {
     duration: Family<Histogram>,
     active: Family<Gauge>,
     /// Handles of `active`, by method index and scheme (http, https): looked up once.
-    active_by_method: Arc<[OnceLock<Gauge>; 20]>,
+    active_by_method: Arc<[OnceLock<Gauge>; 2 * METHODS.len()]>,
 }
 
 /// The histogram handles of one route, by method index and status code, so a request
@@ -69,7 +70,7 @@ impl HttpMetrics {
     /// Counts a request in flight until the returned value drops.
     pub(crate) fn in_flight(&self, m: usize, method: &str, https: bool) -> InFlight {
         let scheme = if https { "https" } else { "http" };
-        let gauge = self.active_by_method[(m * 2 + usize::from(https)).min(19)]
+        let gauge = self.active_by_method[m.min(METHODS.len() - 1) * 2 + usize::from(https)]
             .get_or_init(|| self.active.with_labels(&[method, scheme]))
             .clone();
         gauge.increment(1);

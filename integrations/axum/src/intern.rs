@@ -52,8 +52,8 @@ impl Interner {
     }
 }
 
-/// Methods with a name of their own (see `method_name`); the rest are `_OTHER`.
-const METHODS: usize = 10;
+/// How many method names there are (see `layer::METHODS`).
+const METHODS: usize = crate::layer::METHODS.len();
 
 /// Span names (`{method} {route}`) and `http.route` values, shared per route.
 #[derive(Debug, Default)]

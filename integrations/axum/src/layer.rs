@@ -276,8 +276,8 @@ struct RequestState {
 
 impl RequestState {
     fn start<B>(settings: &Settings, req: &mut Request<B>) -> Self {
-        let method = method_name(req.method());
         let method_index = method_index(req.method());
+        let method = METHODS[method_index];
         let route = req
             .extensions()
             .get::<MatchedPath>()
@@ -421,22 +421,11 @@ impl Drop for RequestState {
     }
 }
 
-/// The method as OpenTelemetry names it: the standard ones, `_OTHER` for the rest (so
-/// arbitrary methods don't become label values).
-fn method_name(method: &Method) -> &'static str {
-    match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ => "_OTHER",
-    }
-}
+/// The methods as OpenTelemetry names them: the standard ones, then `_OTHER` for the
+/// rest (so arbitrary methods don't become label values). Indexed by [`method_index`].
+pub(crate) const METHODS: [&str; 10] = [
+    "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE", "_OTHER",
+];
 
 fn scheme<B>(req: &Request<B>) -> &'static str {
     match req.uri().scheme_str() {
@@ -528,8 +517,8 @@ fn record_request<B>(
     }
 }
 
-/// The index of a method in the table of `method_name` (`_OTHER` last).
-fn method_index(method: &Method) -> usize {
+/// The index of a method in [`METHODS`] (`_OTHER` last).
+pub(crate) fn method_index(method: &Method) -> usize {
     match *method {
         Method::GET => 0,
         Method::POST => 1,

@@ -76,7 +76,6 @@ impl Spans {
         let Some((first, rest)) = names.split_first() else {
             return self;
         };
-        let by_id = self.by_id();
         let found = self.all_named(first).into_iter().any(|start| {
             let mut current = start;
             rest.iter().all(|name| {
@@ -93,7 +92,6 @@ impl Spans {
                 }
             })
         });
-        let _ = by_id;
         if !found {
             self.fail(format!("expected the chain {names:?}"));
         }
