@@ -13,21 +13,13 @@ pub(super) fn traces(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_>], out: 
     out.extend_from_slice(b"{\"resourceSpans\":[{\"resource\":");
     write_resource(resource, out);
     out.extend_from_slice(b",\"scopeSpans\":[");
-    for (i, scope) in scopes.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_list(scopes, out, |scope, out| {
         out.extend_from_slice(b"{\"scope\":");
         write_scope(scope.name, scope.version, out);
         out.extend_from_slice(b",\"spans\":[");
-        for (j, span) in scope.spans.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            write_span(span, out);
-        }
+        write_list(scope.spans.iter().copied(), out, write_span);
         out.extend_from_slice(b"]}");
-    }
+    });
     out.extend_from_slice(b"]}]}");
 }
 
@@ -37,17 +29,13 @@ pub(super) fn metrics(resource: &[KeyValue], body: &MetricsBody<'_>, out: &mut V
     out.extend_from_slice(b",\"scopeMetrics\":[{\"scope\":");
     write_scope(METRICS_SCOPE, body.scope_version, out);
     out.extend_from_slice(b",\"metrics\":[");
-    let mut first = true;
-    for family in body.families {
-        let Some(shape) = Shape::of(family.kind, body.temporality) else {
-            continue;
-        };
-        if !first {
-            out.push(b',');
-        }
-        first = false;
+    let exported = body
+        .families
+        .iter()
+        .filter_map(|f| Some((f, Shape::of(f.kind, body.temporality)?)));
+    write_list(exported, out, |(family, shape), out| {
         write_metric(family, shape, body.time_unix_nano, out);
-    }
+    });
     out.extend_from_slice(b"]}]}]}");
 }
 
@@ -105,23 +93,13 @@ fn write_span(span: &SpanData, out: &mut Vec<u8>) {
     );
     if !span.events.is_empty() {
         out.extend_from_slice(b",\"events\":[");
-        for (i, event) in span.events.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_event(event, out);
-        }
+        write_list(span.events.iter(), out, write_event);
         out.push(b']');
     }
     write_count(b",\"droppedEventsCount\":", span.dropped_events_count, out);
     if !span.links.is_empty() {
         out.extend_from_slice(b",\"links\":[");
-        for (i, link) in span.links.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_link(link, out);
-        }
+        write_list(span.links.iter(), out, write_link);
         out.push(b']');
     }
     write_count(b",\"droppedLinksCount\":", span.dropped_links_count, out);
@@ -135,15 +113,12 @@ fn write_trace_state(state: &TraceState, out: &mut Vec<u8>) {
         return;
     }
     out.extend_from_slice(b",\"traceState\":\"");
-    for (i, (k, v)) in state.entries().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        // Keys and values are validated printable ASCII without `"` or `\`.
+    // Keys and values are validated printable ASCII without `"` or `\`.
+    write_list(state.entries(), out, |(k, v), out| {
         escape_into(k, out);
         out.push(b'=');
         escape_into(v, out);
-    }
+    });
     out.push(b'"');
 }
 
@@ -203,16 +178,13 @@ fn write_count(key: &[u8], count: u32, out: &mut Vec<u8>) {
 
 fn write_attributes(attributes: &[KeyValue], out: &mut Vec<u8>) {
     out.push(b'[');
-    for (i, kv) in attributes.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    write_list(attributes, out, |kv, out| {
         out.extend_from_slice(b"{\"key\":");
         write_str(&kv.key, out);
         out.extend_from_slice(b",\"value\":");
         write_value(&kv.value, out);
         out.push(b'}');
-    }
+    });
     out.push(b']');
 }
 
@@ -242,12 +214,7 @@ fn write_value(value: &Value, out: &mut Vec<u8>) {
             out.extend_from_slice(b"{\"arrayValue\":{");
             if !values.is_empty() {
                 out.extend_from_slice(b"\"values\":[");
-                for (i, v) in values.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    write_value(v, out);
-                }
+                write_list(values.iter(), out, write_value);
                 out.push(b']');
             }
             out.push(b'}');
@@ -372,28 +339,17 @@ fn write_histogram_point(
     out.extend_from_slice(b",\"sum\":");
     write_f64(h.sum, out);
     out.extend_from_slice(b",\"bucketCounts\":[");
-    for (i, c) in h.bucket_counts.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_u64_string(*c, out);
-    }
+    write_list(h.bucket_counts.iter(), out, |c, out| {
+        write_u64_string(*c, out)
+    });
     out.extend_from_slice(b"],\"explicitBounds\":[");
-    for (i, b) in bounds.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write_f64(*b, out);
-    }
+    write_list(bounds.iter(), out, |b, out| write_f64(*b, out));
     out.push(b']');
     if !h.exemplars.is_empty() {
         out.extend_from_slice(b",\"exemplars\":[");
-        for (i, (_, e)) in h.exemplars.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            write_exemplar(e, out);
-        }
+        write_list(h.exemplars.iter(), out, |(_, e), out| {
+            write_exemplar(e, out)
+        });
         out.push(b']');
     }
     out.push(b'}');
@@ -413,11 +369,10 @@ fn write_exemplar(e: &Exemplar, out: &mut Vec<u8>) {
 
 fn write_labels(series: &SeriesSnapshot, out: &mut Vec<u8>) {
     out.push(b'[');
-    for (i, (name, value)) in series.labels.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        match label(name, value) {
+    write_list(
+        series.labels.iter(),
+        out,
+        |(name, value), out| match label(name, value) {
             Label::Overflow => {
                 out.extend_from_slice(
                     b"{\"key\":\"otel.metric.overflow\",\"value\":{\"boolValue\":true}}",
@@ -430,12 +385,27 @@ fn write_labels(series: &SeriesSnapshot, out: &mut Vec<u8>) {
                 write_str(value, out);
                 out.extend_from_slice(b"}}");
             }
-        }
-    }
+        },
+    );
     out.push(b']');
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// `items`, each written by `write`, separated by commas (the caller writes the
+/// brackets around them).
+fn write_list<T>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(T, &mut Vec<u8>),
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out);
+    }
+}
 
 fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
