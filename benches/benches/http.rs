@@ -56,10 +56,7 @@ fn drive(rt: &Runtime, app: &Router, iters: u64) -> Duration {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = telemetry_benches::runtime();
     let mut g = c.benchmark_group("http_request");
 
     let bare = router();

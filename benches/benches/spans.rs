@@ -341,10 +341,7 @@ fn drain_throughput(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = telemetry_benches::runtime();
 
     disabled(&mut c);
     unsampled(&mut c, &rt);

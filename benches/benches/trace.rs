@@ -153,10 +153,7 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = telemetry_benches::runtime();
     fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default());
 
     trace(&mut c, &rt);

@@ -71,6 +71,18 @@ impl opentelemetry_sdk::trace::SpanExporter for DiscardExporter {
     }
 }
 
+/// The multi-thread tokio runtime (one worker per core) every benchmark's pipeline and
+/// the drain run on.
+///
+/// # Panics
+/// If the runtime cannot start (the benchmark cannot run at all).
+pub fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
+}
+
 /// Starts a pipeline on `rt` with `config` plus a [`DiscardSink`].
 ///
 /// # Panics

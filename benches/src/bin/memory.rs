@@ -208,10 +208,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = telemetry_benches::runtime();
     rt.block_on(async {
         if args.fastrace {
             run_fastrace(&args).await;
