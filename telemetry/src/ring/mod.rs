@@ -265,6 +265,10 @@ pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
+/// Held by a drainer while records it took out of the rings are on their way (see
+/// [`Cycle::next`]).
+static DRAINING: Mutex<()> = Mutex::new(());
+
 /// One drain cycle over every ring: takes only what each ring held when the cycle
 /// started, so a producer refilling as fast as the drain empties cannot keep a cycle
 /// (and its memory) going forever. Pulled in steps, so the caller can hand each batch on
@@ -294,7 +298,13 @@ impl Cycle {
 
     /// Hands up to `max` records to `f`, oldest first per ring; returns how many (0 when
     /// the cycle is over).
+    ///
+    /// One drainer at a time, from taking records out of the rings to `f` having them:
+    /// several may drain at once (the global drain task, tests' `drain_now`), and a
+    /// drainer that finds the rings empty must be able to rely on every record taken
+    /// before it having reached its destination, not sitting in another's scratch.
     pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(RawSpan)) -> usize {
+        let _one_drainer = DRAINING.lock().unwrap_or_else(|p| p.into_inner());
         let mut n = 0;
         while n < max {
             let Some((ring, remaining)) = self.rings.last_mut() else {
