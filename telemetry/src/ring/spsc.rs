@@ -45,7 +45,7 @@
 //! mutability (`UnsafeCell`) and can hold uninitialised memory (`MaybeUninit`). The
 //! compiler cannot see that the producer and the consumer never touch the same slot at
 //! the same time: that follows from the index protocol above together with there being
-//! a single producer and a single consumer. `drain_into` enforces the single consumer
+//! a single producer and a single consumer. `drain_with` enforces the single consumer
 //! with a mutex that producers never touch. The single producer (and the consumer for
 //! the lock-free `pop`) is the caller's obligation, hence `unsafe fn`: the owning thread
 //! is known only to the caller (`ring/mod.rs` hands a ring over between threads under a
@@ -120,7 +120,7 @@ struct ProducerSide {
 struct ConsumerSide {
     /// Next position to read.
     head: AtomicUsize,
-    /// Serialises `drain_into` callers. Producers never touch it.
+    /// Serialises `drain_with` callers. Producers never touch it.
     lock: Mutex<()>,
 }
 
@@ -143,14 +143,14 @@ pub(crate) struct SpscRing<T> {
 unsafe impl<T: Send> Send for SpscRing<T> {}
 
 // SAFETY: through `&SpscRing` a value of `T` is only ever moved in (by `push`) and
-// moved out (by `drain_into` / `pop`), possibly on another thread, which `T: Send`
+// moved out (by `drain_with` / `pop`), possibly on another thread, which `T: Send`
 // allows; no `&T` is ever handed out, so `T: Sync` is not needed. The `UnsafeCell`s
 // are accessed without data races: a slot is written only by the single producer
 // while it is outside `head..tail`, and read only by the single consumer while it is
 // inside, with the Release/Acquire pairs on `tail` and `head` ordering each write
 // before the read and each read before the next write (module docs); `cached_head` is
 // touched by the single producer only. `push`'s and `pop`'s contracts and
-// `drain_into`'s mutex provide the "single".
+// `drain_with`'s mutex provide the "single".
 unsafe impl<T: Send> Sync for SpscRing<T> {}
 
 impl<T: Send> SpscRing<T> {
@@ -253,10 +253,10 @@ impl<T: Send> SpscRing<T> {
     ///
     /// # Safety
     ///
-    /// No other thread consumes (`pop` or `drain_into`) concurrently, and successive
+    /// No other thread consumes (`pop` or `drain_with`) concurrently, and successive
     /// consumers are ordered by happens-before.
     // Only the tests and loom models consume one value at a time; the crate drains in
-    // batches with `drain_into`.
+    // batches with `drain_with`.
     #[cfg(test)]
     #[inline]
     pub(crate) unsafe fn pop(&self) -> Option<T> {
@@ -279,12 +279,33 @@ impl<T: Send> SpscRing<T> {
         Some(value)
     }
 
-    /// Consumer side: moves up to `max` values, oldest first, to the end of `out`, and
-    /// returns how many. Consumers are serialised by an internal mutex that producers
-    /// never touch.
-    pub(crate) fn drain_into(&self, out: &mut Vec<T>, max: usize) -> usize {
+    /// Consumer side: hands up to `max` values, oldest first, to `f`, straight from
+    /// their slots, and returns how many. Consumers are serialised by an internal mutex
+    /// that producers never touch.
+    ///
+    /// Each value is moved out of its slot into `f`'s argument, with no intermediate
+    /// buffer. If `f` panics, the values it already took (including the one it panicked
+    /// on) stay taken, and the rest stay queued.
+    #[inline]
+    pub(crate) fn drain_with(&self, max: usize, mut f: impl FnMut(T)) -> usize {
+        /// Publishes how far the consumer got, also when `f` unwinds.
+        struct Advance<'a> {
+            head: &'a AtomicUsize,
+            start: usize,
+            taken: usize,
+        }
+        impl Drop for Advance<'_> {
+            fn drop(&mut self) {
+                // Release: orders our reads of the slots before the producer reuses
+                // them. One store per batch keeps the traffic on the consumer's cache
+                // line low.
+                self.head
+                    .store(self.start.wrapping_add(self.taken), Release);
+            }
+        }
+
         let consumer = &self.consumer.0;
-        // Nothing below panics while values are half moved (see `reserve`), so a
+        // A panic in `f` leaves `head` past every value moved out (see `Advance`), so a
         // poisoned lock protects nothing inconsistent.
         let _only_consumer = consumer.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // Relaxed: only consumers store `head`, and the lock orders them.
@@ -295,26 +316,33 @@ impl<T: Send> SpscRing<T> {
         if n == 0 {
             return 0;
         }
-        // The only step that can panic (capacity overflow), done before any value is
-        // moved out; afterwards `out.push` never reallocates, so cannot panic.
-        out.reserve(n);
+        let mut advance = Advance {
+            head: &consumer.head,
+            start: head,
+            taken: 0,
+        };
         for i in 0..n {
             let position = head.wrapping_add(i);
             let value = self.slots[position & self.mask].with(|slot| {
                 // SAFETY: `head <= position < tail`, and the producer's write of this
                 // slot happened before (Acquire load of `tail` above), so it is
                 // initialised, and the producer will not write it again until we
-                // advance `head`. The lock excludes other `drain_into` calls and
+                // advance `head`. The lock excludes other `drain_with` calls and
                 // `pop`'s contract excludes concurrent `pop`s, so the value is moved
-                // out exactly once.
+                // out exactly once: `advance` counts it as taken before `f` runs, so
+                // even if `f` unwinds, `head` moves past it.
                 unsafe { slot.read().assume_init() }
             });
-            out.push(value);
+            advance.taken = i + 1;
+            f(value);
         }
-        // Release: orders our reads of the slots before the producer reuses them. One
-        // store per batch keeps the traffic on the consumer's cache line low.
-        consumer.head.store(head.wrapping_add(n), Release);
         n
+    }
+
+    /// [`drain_with`](Self::drain_with) into a vector, for the tests.
+    #[cfg(test)]
+    pub(crate) fn drain_into(&self, out: &mut Vec<T>, max: usize) -> usize {
+        self.drain_with(max, |v| out.push(v))
     }
 }
 
@@ -466,6 +494,32 @@ mod tests {
             ring.producer.0.tail.load(Relaxed) < start,
             "tail did not wrap"
         );
+    }
+
+    #[test]
+    fn a_consumer_that_panics_takes_what_it_was_handed_and_leaves_the_rest() {
+        let ring = SpscRing::new(8);
+        for i in 0..6 {
+            assert!(push(&ring, Box::new(i)).is_ok());
+        }
+        let mut seen = Vec::new();
+        let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            ring.drain_with(usize::MAX, |v| {
+                seen.push(*v);
+                if *v == 2 {
+                    panic!("consumer fails on its third value");
+                }
+            })
+        }));
+        assert!(unwound.is_err());
+        assert_eq!(seen, [0, 1, 2]);
+        // The value the consumer panicked on was dropped with it, not left queued (it
+        // would be dropped twice); the ring and its lock still work.
+        assert_eq!(ring.len(), 3);
+        let rest: Vec<i32> = drain(&ring, usize::MAX).into_iter().map(|b| *b).collect();
+        assert_eq!(rest, [3, 4, 5]);
+        assert!(push(&ring, Box::new(6)).is_ok());
+        assert_eq!(drain(&ring, usize::MAX).len(), 1);
     }
 
     #[test]

@@ -94,8 +94,8 @@ impl TestPipeline {
     /// Moves every ended span out of the rings, to its scope. Spans of other tests go
     /// to theirs; spans of the global pipeline are kept for it.
     pub async fn drain_now(&self) {
-        ring::drain(|raw| {
-            if let Some(raw) = scope::route(raw) {
+        ring::drain(|mut raw| {
+            if scope::route(&mut raw) {
                 scope::keep_stray(raw);
             }
         });
