@@ -152,8 +152,8 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         crate::metrics::global().set_cardinality_limit(config.metrics.cardinality_limit);
     }
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
-    ring::drain(|mut raw| {
-        crate::scope::route(&mut raw);
+    ring::drain(|raw| {
+        crate::scope::route(raw);
     });
 
     let mut workers = Vec::new();
@@ -322,8 +322,8 @@ impl Drain {
                 .free_batches
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(self.max_batch));
-            let moved = cycle.next(self.max_batch, |mut raw| {
-                if crate::scope::route(&mut raw) {
+            let moved = cycle.next(self.max_batch, |raw| {
+                if crate::scope::route(raw) {
                     batch.push(raw.take_span_data());
                 }
             });

@@ -8,6 +8,7 @@
 //! keeps the hot path fast: it is copied once into the ring and once out of it, and its
 //! cache lines are what move from the recording core to the drain's.
 
+use crate::value::Inline;
 use crate::{
     clock, Attributes, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
     TraceFlags, TraceId, TraceState, Value, INLINE_ATTRIBUTES,
@@ -20,6 +21,8 @@ pub(crate) enum InlineValue {
     I64(i64),
     F64(f64),
     Str(&'static str),
+    /// A short owned string, kept in place (see [`Str::copy_of`]).
+    Small(Inline),
 }
 
 impl InlineValue {
@@ -29,7 +32,10 @@ impl InlineValue {
             Value::Bool(v) => InlineValue::Bool(*v),
             Value::I64(v) => InlineValue::I64(*v),
             Value::F64(v) => InlineValue::F64(*v),
-            Value::String(s) => InlineValue::Str(s.as_static()?),
+            Value::String(s) => match s.as_static() {
+                Some(s) => InlineValue::Str(s),
+                None => InlineValue::Small(s.as_inline()?),
+            },
             Value::Array(_) => return None,
         })
     }
@@ -40,6 +46,7 @@ impl InlineValue {
             InlineValue::I64(v) => Value::I64(v),
             InlineValue::F64(v) => Value::F64(v),
             InlineValue::Str(v) => Value::String(Str::from_static(v)),
+            InlineValue::Small(v) => Value::String(v.into()),
         }
     }
 }
@@ -190,7 +197,13 @@ impl RawSpan {
 
     #[cold]
     fn extra(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(Box::default)
+        self.extra.get_or_insert_with(crate::ring::spare_extra)
+    }
+
+    /// Takes the out-of-line part (for the drain to hand back to the recording thread).
+    #[inline]
+    pub(crate) fn take_extra(&mut self) -> Option<Box<Extra>> {
+        self.extra.take()
     }
 
     pub(crate) fn context(&self) -> SpanContext {
@@ -269,8 +282,8 @@ impl RawSpan {
         let attributes = &mut self.extra().attributes;
         if attributes.capacity() == 0 {
             // A span with more than the inline attributes usually has several more
-            // (an HTTP server span has about ten): one allocation instead of three,
-            // with room for the inline ones to join them when the span is exported.
+            // (an HTTP server span has about ten): one allocation instead of three.
+            // The buffer comes back to this thread after the drain (`spare_extra`).
             attributes.reserve(8 + INLINE_ATTRIBUTES);
         }
         attributes.push(KeyValue { key, value });
@@ -365,22 +378,36 @@ impl RawSpan {
     /// The finished span, with raw clock readings converted to Unix-epoch ns. Leaves
     /// the record without its heap parts, ready to be recycled.
     pub(crate) fn take_span_data(&mut self) -> SpanData {
-        let extra = self.extra.take().map(|e| *e).unwrap_or_default();
         let inline = self.attributes[..self.attribute_len as usize]
             .iter()
             .map(|a| KeyValue {
                 key: Str::from_static(a.key),
                 value: a.value.into_value(),
             });
-        let attributes: Attributes = if extra.attributes.is_empty() {
-            inline.collect()
-        } else {
-            // The out-of-line attributes' buffer becomes the span's: the inline ones go
-            // in front, in recording order, and nothing is allocated or freed here.
-            let mut all = extra.attributes;
-            all.splice(0..0, inline);
-            Attributes::from_vec(all)
+        let Some(extra) = self.extra.as_deref_mut() else {
+            return self.span_data(inline.collect(), Extra::default());
         };
+        // The attributes are copied into memory of this (the drain's) thread and the
+        // emptied buffer stays in the record, which the drain hands back to the
+        // recording thread (see `ring::Cycle::next`). Inline ones first, in recording
+        // order.
+        let attributes: Attributes = inline.chain(extra.attributes.drain(..)).collect();
+        let parts = Extra {
+            name: extra.name.take(),
+            scope: extra.scope.take(),
+            state: std::mem::take(&mut extra.state),
+            attributes: Vec::new(),
+            events: std::mem::take(&mut extra.events),
+            links: std::mem::take(&mut extra.links),
+            status: std::mem::take(&mut extra.status),
+            dropped_attributes: std::mem::take(&mut extra.dropped_attributes),
+            dropped_events: std::mem::take(&mut extra.dropped_events),
+            dropped_links: std::mem::take(&mut extra.dropped_links),
+        };
+        self.span_data(attributes, parts)
+    }
+
+    fn span_data(&self, attributes: Attributes, extra: Extra) -> SpanData {
         let mut events = extra.events;
         for e in &mut events {
             e.time_unix_nano = clock::to_unix_nanos(e.time_unix_nano);
@@ -417,6 +444,11 @@ impl RawSpan {
         }
     }
 }
+
+// A ring slot is four whole cache lines: the ids, times, names and flags, then the
+// inline attributes. Growing it costs every span a line on both cores.
+const _: () = assert!(std::mem::size_of::<RawSpan>() == 256);
+const _: () = assert!(std::mem::size_of::<InlineAttribute>() == 40);
 
 #[cfg(test)]
 mod tests {

@@ -4,16 +4,23 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-/// A string that is either `&'static` (no allocation) or shared and owned.
+/// A string that is `&'static`, short enough to be stored inline, or shared and owned.
 ///
-/// Used for span names, attribute keys and string values. Cloning never copies the text.
+/// Used for span names, attribute keys and string values. Neither kind allocates on
+/// clone: a static string is a pointer, a string of up to [`Str::INLINE_LEN`] bytes is
+/// kept inside the value itself (so a short path, an address or an id costs no
+/// allocation, and the drain thread never frees memory the recording thread allocated),
+/// and a longer one is shared behind an `Arc`.
 ///
 /// ```
 /// use telemetry::Str;
 /// let a: Str = "http.route".into();
 /// let b: Str = String::from("user.id").into();
+/// let c = Str::copy_of("/books/7");
 /// assert_eq!(a.as_str(), "http.route");
 /// assert_eq!(b.as_str(), "user.id");
+/// assert_eq!(c, "/books/7");
+/// assert_eq!(std::mem::size_of::<Str>(), 24);
 /// ```
 #[derive(Clone)]
 pub struct Str(Repr);
@@ -21,14 +28,66 @@ pub struct Str(Repr);
 #[derive(Clone)]
 enum Repr {
     Static(&'static str),
+    Inline(Inline),
     Owned(Arc<str>),
 }
 
+/// Up to [`Str::INLINE_LEN`] bytes of UTF-8, in place.
+#[derive(Clone, Copy)]
+pub(crate) struct Inline {
+    len: u8,
+    bytes: [u8; Str::INLINE_LEN],
+}
+
+impl Inline {
+    /// `s` in place, if it fits.
+    #[inline]
+    pub(crate) fn new(s: &str) -> Option<Self> {
+        let len = s.len();
+        if len > Str::INLINE_LEN {
+            return None;
+        }
+        let mut bytes = [0; Str::INLINE_LEN];
+        bytes[..len].copy_from_slice(s.as_bytes());
+        Some(Self {
+            len: len as u8,
+            bytes,
+        })
+    }
+
+    #[inline]
+    pub(crate) fn as_str(&self) -> &str {
+        // Always valid: the bytes were copied from a `&str`, whole.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
+    }
+}
+
 impl Str {
+    /// The longest string kept inline, without allocation.
+    pub const INLINE_LEN: usize = 22;
+
     /// A static string; costs nothing.
     #[inline]
     pub const fn from_static(s: &'static str) -> Self {
         Self(Repr::Static(s))
+    }
+
+    /// A copy of `s`: inline (no allocation) when it has at most [`Str::INLINE_LEN`]
+    /// bytes, shared behind an `Arc` otherwise.
+    ///
+    /// ```
+    /// use telemetry::Str;
+    /// let path = String::from("/books/7");
+    /// let s = Str::copy_of(&path);
+    /// drop(path);
+    /// assert_eq!(s.as_str(), "/books/7");
+    /// ```
+    #[inline]
+    pub fn copy_of(s: &str) -> Self {
+        match Inline::new(s) {
+            Some(inline) => Self(Repr::Inline(inline)),
+            None => Self(Repr::Owned(s.into())),
+        }
     }
 
     /// The text, if it is `&'static`.
@@ -36,7 +95,16 @@ impl Str {
     pub fn as_static(&self) -> Option<&'static str> {
         match &self.0 {
             Repr::Static(s) => Some(s),
-            Repr::Owned(_) => None,
+            Repr::Inline(_) | Repr::Owned(_) => None,
+        }
+    }
+
+    /// The text kept inline, if it is.
+    #[inline]
+    pub(crate) fn as_inline(&self) -> Option<Inline> {
+        match &self.0 {
+            Repr::Inline(s) => Some(*s),
+            Repr::Static(_) | Repr::Owned(_) => None,
         }
     }
 
@@ -45,8 +113,22 @@ impl Str {
     pub fn as_str(&self) -> &str {
         match &self.0 {
             Repr::Static(s) => s,
+            Repr::Inline(s) => s.as_str(),
             Repr::Owned(s) => s,
         }
+    }
+}
+
+impl fmt::Debug for Inline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl From<Inline> for Str {
+    #[inline]
+    fn from(s: Inline) -> Self {
+        Self(Repr::Inline(s))
     }
 }
 
@@ -97,8 +179,10 @@ impl From<&'static str> for Str {
 }
 
 impl From<String> for Str {
+    /// Short strings move inline (and the `String`'s buffer is freed here); longer ones
+    /// become a shared `Arc<str>`.
     fn from(s: String) -> Self {
-        Self(Repr::Owned(s.into()))
+        Self::copy_of(&s)
     }
 }
 
@@ -258,5 +342,48 @@ impl KeyValue {
             key: key.into(),
             value: value.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+
+    fn hash(s: &Str) -> u64 {
+        let mut h = DefaultHasher::new();
+        s.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn short_strings_are_inline_and_long_ones_shared() {
+        let fits = "x".repeat(Str::INLINE_LEN);
+        let over = "x".repeat(Str::INLINE_LEN + 1);
+        assert!(Str::copy_of(&fits).as_inline().is_some());
+        assert!(Str::from(fits.clone()).as_inline().is_some());
+        assert!(Str::copy_of(&over).as_inline().is_none());
+        assert_eq!(Str::copy_of(&over).as_str(), over);
+        assert!(Str::copy_of("").as_inline().is_some());
+        // Multi-byte text is kept whole.
+        assert_eq!(Str::copy_of("héllo wörld ✓").as_str(), "héllo wörld ✓");
+    }
+
+    #[test]
+    fn every_kind_of_the_same_text_is_equal_and_hashes_alike() {
+        let kinds = [
+            Str::from_static("/books/7"),
+            Str::copy_of("/books/7"),
+            Str::from(Arc::<str>::from("/books/7")),
+        ];
+        for a in &kinds {
+            for b in &kinds {
+                assert_eq!(a, b);
+                assert_eq!(hash(a), hash(b));
+                assert_eq!(a.cmp(b), std::cmp::Ordering::Equal);
+            }
+        }
+        assert_eq!(format!("{:?}", kinds[1]), "\"/books/7\"");
     }
 }

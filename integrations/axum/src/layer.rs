@@ -320,7 +320,7 @@ impl RequestState {
                     (method_index, method),
                     route.as_deref(),
                 );
-                span.set_attribute("request.id", request_id.as_str().to_owned());
+                span.set_str("request.id", Str::copy_of(request_id.as_str()));
             }
             span
         } else {
@@ -469,12 +469,12 @@ fn record_request<B>(
             let path_value = if entry.route == path {
                 Str::from_static(entry.route)
             } else {
-                Str::from(path.to_owned())
+                Str::copy_of(path)
             };
             span.set_str("http.route", entry.route);
             span.set_str("url.path", path_value);
         }
-        None => span.set_str("url.path", path.to_owned()),
+        None => span.set_str("url.path", Str::copy_of(path)),
     }
     let authority = req
         .uri()
@@ -492,7 +492,7 @@ fn record_request<B>(
         }
     }
     if let Some(ConnectInfo(addr)) = req.extensions().get::<ConnectInfo<SocketAddr>>() {
-        span.set_str("client.address", addr.ip().to_string());
+        span.set_str("client.address", ip_text(addr.ip()));
     }
     if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
         span.set_str(
@@ -514,6 +514,22 @@ fn record_request<B>(
                 telemetry::Value::Array(values.into()),
             );
         }
+    }
+}
+
+/// An address as text, formatted on the stack: an IPv4 address fits a [`Str`] inline,
+/// so recording it allocates nothing.
+fn ip_text(ip: std::net::IpAddr) -> Str {
+    use std::io::Write as _;
+    // The longest IPv6 text (with an embedded IPv4 address) is 45 bytes.
+    let mut buf = [0u8; 64];
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    match write!(cursor, "{ip}") {
+        Ok(()) => {
+            let len = cursor.position() as usize;
+            Str::copy_of(std::str::from_utf8(&buf[..len]).unwrap_or_default())
+        }
+        Err(_) => Str::from(ip.to_string()),
     }
 }
 

@@ -6,6 +6,9 @@ use std::fmt;
 /// The header a request id comes in and goes out in.
 pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
+/// Characters in a generated request id.
+const GENERATED_LEN: usize = 22;
+
 /// The longest inbound request id accepted.
 pub const MAX_REQUEST_ID_LEN: usize = 128;
 
@@ -17,7 +20,7 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// assert_eq!(RequestId::accept("req-42.a_b").unwrap().as_str(), "req-42.a_b");
 /// assert!(RequestId::accept("has space").is_none());
 /// assert!(RequestId::accept(&"x".repeat(129)).is_none());
-/// assert_eq!(RequestId::generate().as_str().len(), 32);
+/// assert_eq!(RequestId::generate().as_str().len(), 22);
 /// ```
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct RequestId(HeaderValue);
@@ -45,16 +48,20 @@ impl RequestId {
         is_safe(value.as_bytes()).then(|| Self(value.clone()))
     }
 
-    /// A fresh random id (32 lowercase hex digits).
+    /// A fresh random id: 128 random bits as 22 characters of `[A-Za-z0-9_-]` (the
+    /// URL-safe base64 alphabet), short enough to be recorded on the span without an
+    /// allocation (see [`telemetry::Str::INLINE_LEN`]).
     pub fn generate() -> Self {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
         let id = telemetry::TraceId::random().to_u128();
-        let mut hex = [0u8; 32];
-        for (i, b) in hex.iter_mut().enumerate() {
-            let nibble = (id >> (124 - 4 * i)) as u8 & 0xf;
-            *b = b"0123456789abcdef"[nibble as usize];
+        let mut text = [0u8; GENERATED_LEN];
+        for (i, b) in text.iter_mut().enumerate() {
+            // Six bits per character, the last one taking the remaining two.
+            *b = ALPHABET[(id >> (6 * i)) as usize & 0x3f];
         }
-        // Hex digits are always a valid header value.
-        Self(HeaderValue::from_bytes(&hex).unwrap_or(HeaderValue::from_static("0")))
+        // The alphabet is always a valid header value.
+        Self(HeaderValue::from_bytes(&text).unwrap_or(HeaderValue::from_static("0")))
     }
 
     /// The id.

@@ -157,7 +157,7 @@ async fn a_request_gets_a_server_span_named_after_its_route() {
     );
     let db = one(&spans, "db.query");
     assert_eq!(db.parent_span_id, server.context.span_id);
-    assert_eq!(request_id.len(), 32, "a generated request id");
+    assert_eq!(request_id.len(), 22, "a generated request id");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

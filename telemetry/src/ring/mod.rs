@@ -23,7 +23,7 @@
 mod spsc;
 
 use crate::frame::Frame;
-use crate::raw_span::RawSpan;
+use crate::raw_span::{Extra, RawSpan};
 use futures::task::AtomicWaker;
 use spsc::SpscRing;
 use std::cell::{Cell, RefCell, UnsafeCell};
@@ -59,12 +59,23 @@ static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 /// deeper than this; those allocate).
 const SPARES: usize = 8;
 
+/// Spent [`Extra`] buffers the drain can hand back to a thread at once (more are freed
+/// by the drain).
+const RETURNED: usize = 512;
+
 struct ThreadRing {
     ring: SpscRing<RawSpan>,
     /// Frames of ended spans, for the owner's next spans. Touched only by the owner.
     // Boxes, not frames: each is handed whole to a new span's handle.
     #[allow(clippy::vec_box)]
     spares: UnsafeCell<Vec<Box<Frame>>>,
+    /// The out-of-line parts of drained records, emptied but with their capacity, on
+    /// their way back to the owner: the drain is the producer (one at a time, under
+    /// `DRAINING`), the owner the consumer. So a span with many attributes reuses
+    /// buffers its own thread allocated, and the drain thread never frees them (with
+    /// glibc, a free of another thread's allocation contends for that thread's arena
+    /// lock: it was the largest cost of a traced HTTP request).
+    returned: SpscRing<Box<Extra>>,
     high_water: usize,
     recorded: AtomicU64,
     dropped: AtomicU64,
@@ -89,6 +100,7 @@ impl ThreadRing {
         Self {
             ring: SpscRing::new(capacity),
             spares: UnsafeCell::new(Vec::with_capacity(SPARES)),
+            returned: SpscRing::new(RETURNED),
             high_water: capacity / 2,
             recorded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
@@ -133,6 +145,18 @@ impl ThreadRing {
     fn spare(&self) -> Option<Box<Frame>> {
         // SAFETY: see `keep`: only the owner touches `spares`.
         unsafe { &mut *self.spares.get() }.pop()
+    }
+
+    /// Hands a drained record's spent out-of-line part back to the owner. Only a
+    /// drainer holding `DRAINING` calls this.
+    #[inline]
+    fn give_back(&self, extra: Option<Box<Extra>>) {
+        if let Some(extra) = extra {
+            // SAFETY: `returned` has one producer at a time: every caller holds the
+            // `DRAINING` mutex (see `Cycle::next`), which also orders successive ones.
+            // If the ring is full the box is dropped here.
+            drop(unsafe { self.returned.push(extra) });
+        }
     }
 
     #[cold]
@@ -196,6 +220,18 @@ fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
 #[inline]
 pub(crate) fn spare_frame() -> Option<Box<Frame>> {
     LOCAL.with(Cell::get)?.spare()
+}
+
+/// An emptied out-of-line record part for a span of this thread: one the drain gave
+/// back if there is one, a new one otherwise.
+#[cold]
+pub(crate) fn spare_extra() -> Box<Extra> {
+    LOCAL
+        .with(Cell::get)
+        // SAFETY: the thread holding a ring in `LOCAL` is the only consumer of its
+        // `returned` ring, and a ring changes owner under the `POOL` mutex.
+        .and_then(|ring| unsafe { ring.returned.pop() })
+        .unwrap_or_default()
 }
 
 /// Keeps the frame of an unsampled span for the thread's next span.
@@ -299,14 +335,20 @@ impl Cycle {
     /// several may drain at once (the global drain task, tests' `drain_now`), and a
     /// drainer that finds the rings empty must be able to rely on every record taken
     /// before it having reached its destination, not sitting in another's scratch.
-    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(RawSpan)) -> usize {
+    ///
+    /// `f` may take the record's out-of-line part; what it leaves there goes back to the
+    /// recording thread for reuse.
+    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(&mut RawSpan)) -> usize {
         let _one_drainer = DRAINING.lock().unwrap_or_else(|p| p.into_inner());
         let mut n = 0;
         while n < max {
             let Some((ring, remaining)) = self.rings.last_mut() else {
                 break;
             };
-            let moved = ring.ring.drain_with((max - n).min(*remaining), &mut f);
+            let moved = ring.ring.drain_with((max - n).min(*remaining), |mut raw| {
+                f(&mut raw);
+                ring.give_back(raw.take_extra());
+            });
             *remaining -= moved;
             if moved == 0 || *remaining == 0 {
                 self.rings.pop();
@@ -318,7 +360,7 @@ impl Cycle {
 }
 
 /// Drains every ring once, handing each record to `f`; returns how many.
-pub(crate) fn drain(mut f: impl FnMut(RawSpan)) -> usize {
+pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
     let mut cycle = Cycle::start();
     let mut n = 0;
     loop {
@@ -398,6 +440,38 @@ mod tests {
         });
         assert_eq!(drained, 10);
         assert_eq!(drain(|_| {}), 10, "the refills wait for the next cycle");
+    }
+
+    #[test]
+    fn the_drain_gives_a_records_spent_buffers_back_to_its_thread() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        drain(|_| {});
+        while empty_returned() {}
+        let mut frame = record();
+        for key in ["a", "b", "c", "d", "e", "f"] {
+            frame
+                .record
+                .set_attribute(Str::from_static(key), crate::Value::I64(1), 128);
+        }
+        push(frame);
+        let mut exported = None;
+        assert_eq!(drain(|raw| exported = Some(raw.take_span_data())), 1);
+        assert_eq!(exported.map(|s| s.attributes.len()), Some(6));
+        let spare = spare_extra();
+        assert!(spare.attributes.is_empty());
+        assert!(
+            spare.attributes.capacity() >= 3,
+            "the buffer comes back with its capacity, for the next span"
+        );
+    }
+
+    /// Empties this thread's `returned` ring; true if it held something.
+    fn empty_returned() -> bool {
+        LOCAL
+            .with(Cell::get)
+            // SAFETY: this thread owns the ring in `LOCAL`: the only consumer.
+            .and_then(|ring| unsafe { ring.returned.pop() })
+            .is_some()
     }
 
     #[test]

@@ -255,9 +255,9 @@ impl<T: Send> SpscRing<T> {
     ///
     /// No other thread consumes (`pop` or `drain_with`) concurrently, and successive
     /// consumers are ordered by happens-before.
-    // Only the tests and loom models consume one value at a time; the crate drains in
-    // batches with `drain_with`.
-    #[cfg(test)]
+    // The span rings are drained in batches with `drain_with`; `pop` serves the rings
+    // that carry spent buffers back to their recording thread, which is their only
+    // consumer.
     #[inline]
     pub(crate) unsafe fn pop(&self) -> Option<T> {
         let consumer = &self.consumer.0;

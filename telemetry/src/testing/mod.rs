@@ -55,6 +55,7 @@ pub use assert::{SpanAssert, Spans};
 pub use metrics::Metrics;
 
 use crate::metrics::Registry;
+use crate::raw_span::RawSpan;
 use crate::scope::{self, Scope};
 use crate::{context, ring, Context};
 use std::sync::{Arc, PoisonError};
@@ -94,9 +95,9 @@ impl TestPipeline {
     /// Moves every ended span out of the rings, to its scope. Spans of other tests go
     /// to theirs; spans of the global pipeline are kept for it.
     pub async fn drain_now(&self) {
-        ring::drain(|mut raw| {
-            if scope::route(&mut raw) {
-                scope::keep_stray(raw);
+        ring::drain(|raw| {
+            if scope::route(raw) {
+                scope::keep_stray(std::mem::replace(raw, RawSpan::blank()));
             }
         });
     }
