@@ -76,6 +76,11 @@ fn main() {
     g.bench_function("telemetry_layer/sampled", |b| {
         b.iter_custom(|n| drive(&rt, &ours, n))
     });
+    // The span alone: no HTTP metrics (which the peer does not record either).
+    let spans_only = router().layer(TelemetryLayer::new().without_metrics());
+    g.bench_function("telemetry_layer/sampled_without_metrics", |b| {
+        b.iter_custom(|n| drive(&rt, &spans_only, n))
+    });
     stop_pipeline(&rt, pipeline, "http sampled");
 
     let provider = {

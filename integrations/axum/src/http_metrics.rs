@@ -1,8 +1,8 @@
 //! The HTTP server metrics the layer records, in Prometheus naming.
 
+use crate::intern::StaticMap;
 use crate::layer::METHODS;
-use std::collections::HashMap;
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use telemetry::metrics::{Family, Gauge, Histogram, Registry, DEFAULT_BUCKETS};
 
@@ -22,10 +22,18 @@ pub(crate) struct HttpMetrics {
 }
 
 /// The histogram handles of one route, by method index and status code, so a request
-/// to a known route records without a family lookup.
-#[derive(Debug, Default)]
+/// to a known route records without a family lookup (and without a lock).
+#[derive(Debug)]
 pub(crate) struct RouteHistograms {
-    by_method_status: RwLock<HashMap<u32, Histogram>>,
+    by_method_status: StaticMap<u32, Histogram>,
+}
+
+impl Default for RouteHistograms {
+    fn default() -> Self {
+        Self {
+            by_method_status: StaticMap::new(CACHED_PER_ROUTE),
+        }
+    }
 }
 
 /// At most this many (method, status) handles are cached per route; the rest are
@@ -67,14 +75,23 @@ impl HttpMetrics {
         })
     }
 
-    /// Counts a request in flight until the returned value drops.
-    pub(crate) fn in_flight(&self, m: usize, method: &str, https: bool) -> InFlight {
+    /// Counts a request in flight, until [`HttpMetrics::leave`] with the returned slot.
+    pub(crate) fn enter(&self, m: usize, method: &str, https: bool) -> usize {
+        let slot = m.min(METHODS.len() - 1) * 2 + usize::from(https);
+        self.active(slot, method, https).increment(1);
+        slot
+    }
+
+    /// The request counted in `slot` by [`HttpMetrics::enter`] is done.
+    pub(crate) fn leave(&self, slot: usize) {
+        if let Some(gauge) = self.active_by_method.get(slot).and_then(OnceLock::get) {
+            gauge.decrement(1);
+        }
+    }
+
+    fn active(&self, slot: usize, method: &str, https: bool) -> &Gauge {
         let scheme = if https { "https" } else { "http" };
-        let gauge = self.active_by_method[m.min(METHODS.len() - 1) * 2 + usize::from(https)]
-            .get_or_init(|| self.active.with_labels(&[method, scheme]))
-            .clone();
-        gauge.increment(1);
-        InFlight(gauge)
+        self.active_by_method[slot].get_or_init(|| self.active.with_labels(&[method, scheme]))
     }
 
     /// Records a request's duration; `cache` holds the route's handles, if the route is
@@ -88,29 +105,17 @@ impl HttpMetrics {
         elapsed: Duration,
     ) {
         let seconds = elapsed.as_secs_f64();
+        let handle = || {
+            let code = itoa_status(status);
+            self.duration.with_labels(&[method, route, code.as_str()])
+        };
         let key = (m as u32) << 16 | u32::from(status);
-        if let Some(cache) = cache {
-            let cached = cache
-                .by_method_status
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&key)
-                .cloned();
-            if let Some(h) = cached {
-                return h.record(seconds);
-            }
-        }
-        let code = itoa_status(status);
-        let h = self.duration.with_labels(&[method, route, code.as_str()]);
-        h.record(seconds);
-        if let Some(cache) = cache {
-            let mut map = cache
-                .by_method_status
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            if map.len() < CACHED_PER_ROUTE {
-                map.insert(key, h);
-            }
+        match cache.and_then(|c| {
+            c.by_method_status
+                .get_or_insert(&key, || (Box::new(key), handle()))
+        }) {
+            Some((_, cached)) => cached.record(seconds),
+            None => handle().record(seconds),
         }
     }
 }
@@ -121,15 +126,5 @@ fn itoa_status(status: u16) -> String {
         "error".to_owned()
     } else {
         status.to_string()
-    }
-}
-
-/// One request in [`ACTIVE_REQUESTS`] while alive.
-#[derive(Debug)]
-pub(crate) struct InFlight(Gauge);
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.decrement(1);
     }
 }

@@ -2,8 +2,8 @@
 //! ids, HTTP metrics.
 
 use crate::current_span::CurrentSpan;
-use crate::http_metrics::{HttpMetrics, InFlight};
-use crate::intern::{Interner, RouteEntry, RouteNames};
+use crate::http_metrics::HttpMetrics;
+use crate::intern::{Hosts, Interner, RouteEntry, RouteNames};
 use crate::propagate;
 use crate::request_id::{RequestId, REQUEST_ID_HEADER};
 use axum::extract::{ConnectInfo, MatchedPath};
@@ -82,7 +82,7 @@ struct Settings {
     headers: Vec<HeaderName>,
     metrics: Option<HttpMetrics>,
     names: Arc<RouteNames>,
-    hosts: Arc<Interner>,
+    hosts: Arc<Hosts>,
     agents: Arc<Interner>,
 }
 
@@ -97,7 +97,7 @@ impl TelemetryLayer {
                 headers: Vec::new(),
                 metrics: HttpMetrics::global(),
                 names: Arc::default(),
-                hosts: Arc::new(Interner::new(64)),
+                hosts: Arc::new(Hosts::new(64)),
                 agents: Arc::new(Interner::new(256)),
             }),
         }
@@ -267,21 +267,22 @@ struct RequestState {
     started: Instant,
     method: &'static str,
     method_index: usize,
-    route: Option<Arc<RouteEntry>>,
+    route: Option<&'static RouteEntry>,
     request_id: HeaderValue,
-    metrics: Option<HttpMetrics>,
-    in_flight: Option<InFlight>,
+    settings: Arc<Settings>,
+    /// The request's slot in the in-flight gauge, until it is done.
+    in_flight: Option<usize>,
     done: bool,
 }
 
 impl RequestState {
-    fn start<B>(settings: &Settings, req: &mut Request<B>) -> Self {
+    fn start<B>(settings: &Arc<Settings>, req: &mut Request<B>) -> Self {
         let method_index = method_index(req.method());
         let method = METHODS[method_index];
         let route = req
             .extensions()
             .get::<MatchedPath>()
-            .map(|r| settings.names.entry(r.as_str()));
+            .and_then(|r| settings.names.entry(r.as_str()));
         let request_id = req
             .headers()
             .get(&REQUEST_ID_HEADER)
@@ -313,13 +314,7 @@ impl RequestState {
             }
             let mut span = builder.start_detached();
             if span.is_recording() {
-                record_request(
-                    &mut span,
-                    settings,
-                    req,
-                    (method_index, method),
-                    route.as_deref(),
-                );
+                record_request(&mut span, settings, req, (method_index, method), route);
                 span.set_str("request.id", Str::copy_of(request_id.as_str()));
             }
             span
@@ -332,7 +327,7 @@ impl RequestState {
         let in_flight = settings
             .metrics
             .as_ref()
-            .map(|m| m.in_flight(method_index, method, scheme(req) == "https"));
+            .map(|m| m.enter(method_index, method, scheme(req) == "https"));
         Self {
             span,
             baggage,
@@ -341,14 +336,21 @@ impl RequestState {
             method_index,
             route,
             request_id: request_id_header,
-            metrics: settings.metrics.clone(),
+            settings: settings.clone(),
             in_flight,
             done: false,
         }
     }
 
     fn route(&self) -> &str {
-        self.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.route)
+        self.route.map_or(UNMATCHED_ROUTE, |r| r.route)
+    }
+
+    /// Takes the request out of the in-flight gauge (once).
+    fn leave(&mut self) {
+        if let (Some(slot), Some(m)) = (self.in_flight.take(), &self.settings.metrics) {
+            m.leave(slot);
+        }
     }
 
     fn respond<B>(&mut self, response: &mut Response<B>) {
@@ -373,7 +375,7 @@ impl RequestState {
 
     /// Records the metrics and ends the span; `status` 0 for a service error.
     fn finish(&mut self, status: u16) {
-        if let Some(m) = &self.metrics {
+        if let Some(m) = &self.settings.metrics {
             // Recorded in the span's context, so the bucket's exemplar links to it.
             let _exemplar = self
                 .span
@@ -381,14 +383,14 @@ impl RequestState {
                 .is_sampled()
                 .then(|| self.span.as_parent().attach());
             m.record(
-                self.route.as_ref().map(|r| &r.histograms),
+                self.route.map(|r| &r.histograms),
                 (self.method_index, self.method),
                 self.route(),
                 status,
                 self.started.elapsed(),
             );
         }
-        self.in_flight = None;
+        self.leave();
         self.span.end();
         self.done = true;
     }
@@ -415,7 +417,7 @@ impl Drop for RequestState {
         } else {
             // The client went away before the response was ready.
             self.span.add_event("request.cancelled", []);
-            self.in_flight = None;
+            self.leave();
             self.span.end();
         }
     }
@@ -445,7 +447,9 @@ fn protocol_version(version: Version) -> &'static str {
 }
 
 /// The request's attributes, on a span that records. Repeating values (names, routes,
-/// hosts, user agents) are shared strings; only the path and the request id allocate.
+/// hosts, user agents) are static strings from the layer's tables, and short ones (the
+/// path, the request id, an IPv4 address) are kept inline: nothing here allocates
+/// unless a value is long.
 fn record_request<B>(
     span: &mut telemetry::Span,
     settings: &Settings,
@@ -481,13 +485,9 @@ fn record_request<B>(
         .authority()
         .map(|a| a.as_str())
         .or_else(|| req.headers().get(HOST).and_then(|h| h.to_str().ok()));
-    if let Some(authority) = authority.and_then(|a| a.parse::<http::uri::Authority>().ok()) {
-        let host = authority.host();
-        span.set_str(
-            "server.address",
-            settings.hosts.get(host, || host.to_owned()),
-        );
-        if let Some(port) = authority.port_u16() {
+    if let Some((host, port)) = authority.and_then(|a| settings.hosts.get(a)) {
+        span.set_str("server.address", host);
+        if let Some(port) = port {
             span.set_i64("server.port", i64::from(port));
         }
     }
@@ -495,10 +495,7 @@ fn record_request<B>(
         span.set_str("client.address", ip_text(addr.ip()));
     }
     if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
-        span.set_str(
-            "user_agent.original",
-            settings.agents.get(agent, || agent.to_owned()),
-        );
+        span.set_str("user_agent.original", settings.agents.get(agent));
     }
     for name in &settings.headers {
         let values: Vec<telemetry::Value> = req

@@ -107,7 +107,10 @@ fn the_layer_adds_few_allocations_to_a_request() {
     println!("bare {bare} allocations per request; the layer adds {unsampled} unsampled, {sampled} sampled");
     // Unsampled: the request id, the `CurrentSpan` and its extension slot, the
     // response's `traceparent` and headers. Measured 9.
-    assert!(unsampled <= 10.0, "the layer adds {unsampled} allocations unsampled");
+    assert!(
+        unsampled <= 10.0,
+        "the layer adds {unsampled} allocations unsampled"
+    );
     // Sampled adds only what a recording span cannot avoid: short strings (the path,
     // the request id, the address) are kept inline and the out-of-line attribute
     // buffer comes back from the drain, so about two more. Measured 11.3.
