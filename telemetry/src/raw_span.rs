@@ -86,6 +86,21 @@ enum StatusCode {
     Error,
 }
 
+/// A key's bit in [`RawSpan::key_bits`]: a cheap hash of its length and three of its
+/// bytes. Different keys may share a bit (that only costs a search); the same key always
+/// has the same one.
+#[inline]
+fn key_bit(key: &str) -> u64 {
+    let b = key.as_bytes();
+    let (first, middle, last) = match b {
+        [] => (0, 0, 0),
+        [.., l] => (b[0], b[b.len() / 2], *l),
+    };
+    let h =
+        (b.len() as u64) ^ u64::from(first) << 8 ^ u64::from(middle) << 16 ^ u64::from(last) << 24;
+    1 << (h.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 58)
+}
+
 /// Cache-line aligned, so a ring slot spans whole lines of its own (four) and the drain
 /// reading one slot never shares a line with the producer writing the next: the drain
 /// measured 4.8 ms per 100,000 spans instead of 5.9, and the recording thread 29.5 ns
@@ -103,6 +118,8 @@ pub(crate) struct RawSpan {
     scope: &'static str,
     attributes: [InlineAttribute; INLINE_ATTRIBUTES],
     extra: Option<Box<Extra>>,
+    /// One bit per attribute key set (see [`key_bit`]): a clear bit means the key is new.
+    key_bits: u64,
     attribute_len: u8,
     pub(crate) flags: TraceFlags,
     kind: SpanKind,
@@ -125,6 +142,7 @@ impl RawSpan {
             scope: "",
             attributes: [EMPTY_ATTRIBUTE; INLINE_ATTRIBUTES],
             extra: None,
+            key_bits: 0,
             attribute_len: 0,
             flags: TraceFlags::NONE,
             kind: SpanKind::Internal,
@@ -157,6 +175,7 @@ impl RawSpan {
         self.test_scope = crate::context::current_scope();
         self.kind = kind;
         self.attribute_len = 0;
+        self.key_bits = 0;
         self.status = StatusCode::Unset;
         if self.extra.is_some() {
             self.extra = None;
@@ -247,31 +266,23 @@ impl RawSpan {
 
     /// Sets an attribute: replaces a value set before under the same key; past
     /// `max` attributes, drops it and counts the drop.
+    ///
+    /// Finding a key set before is a search of every attribute so far, but only when
+    /// the key's bit in `key_bits` says it may have been: a span setting ten distinct
+    /// keys (an HTTP server span) does one cheap hash per key instead of some fifty
+    /// string comparisons.
     #[inline]
     pub(crate) fn set_attribute(&mut self, key: Str, value: Value, max: usize) {
-        let inline = &mut self.attributes[..self.attribute_len as usize];
-        if let Some(a) = inline.iter_mut().find(|a| a.key == key.as_str()) {
-            match InlineValue::of(&value) {
-                Some(v) => a.value = v,
-                None => {
-                    // The new value needs the heap: move the attribute out of line.
-                    self.remove_inline(key.as_str());
-                    self.extra().attributes.push(KeyValue { key, value });
-                }
-            }
+        let bit = key_bit(key.as_str());
+        if self.key_bits & bit != 0 && self.replace_attribute(&key, &value) {
             return;
-        }
-        if let Some(e) = &mut self.extra {
-            if let Some(kv) = e.attributes.iter_mut().find(|kv| kv.key == key) {
-                kv.value = value;
-                return;
-            }
         }
         if self.attribute_count() >= max {
             let e = self.extra();
             e.dropped_attributes = e.dropped_attributes.saturating_add(1);
             return;
         }
+        self.key_bits |= bit;
         if (self.attribute_len as usize) < INLINE_ATTRIBUTES {
             if let (Some(k), Some(v)) = (key.as_static(), InlineValue::of(&value)) {
                 self.attributes[self.attribute_len as usize] = InlineAttribute { key: k, value: v };
@@ -287,6 +298,33 @@ impl RawSpan {
             attributes.reserve(8 + INLINE_ATTRIBUTES);
         }
         attributes.push(KeyValue { key, value });
+    }
+
+    /// Gives the attribute under `key` its new value, if there is one.
+    #[cold]
+    fn replace_attribute(&mut self, key: &Str, value: &Value) -> bool {
+        let inline = &mut self.attributes[..self.attribute_len as usize];
+        if let Some(a) = inline.iter_mut().find(|a| a.key == key.as_str()) {
+            match InlineValue::of(value) {
+                Some(v) => a.value = v,
+                None => {
+                    // The new value needs the heap: move the attribute out of line.
+                    self.remove_inline(key.as_str());
+                    self.extra().attributes.push(KeyValue {
+                        key: key.clone(),
+                        value: value.clone(),
+                    });
+                }
+            }
+            return true;
+        }
+        if let Some(e) = &mut self.extra {
+            if let Some(kv) = e.attributes.iter_mut().find(|kv| kv.key == *key) {
+                kv.value = value.clone();
+                return true;
+            }
+        }
+        false
     }
 
     fn remove_inline(&mut self, key: &str) {
@@ -366,6 +404,7 @@ impl RawSpan {
             scope: self.scope,
             attributes: self.attributes,
             extra: self.extra.take(),
+            key_bits: self.key_bits,
             attribute_len: self.attribute_len,
             flags: self.flags,
             kind: self.kind,
@@ -491,7 +530,11 @@ mod tests {
     fn overwrite_moves_between_inline_and_extra() {
         let mut r = raw();
         r.set_attribute("k".into(), Value::I64(1), 128);
-        r.set_attribute("k".into(), Value::from(String::from("owned")), 128);
+        // Longer than an inline string: the value needs the heap.
+        let long = "a string value too long to be kept inline";
+        r.set_attribute("k".into(), Value::from(String::from(long)), 128);
+        assert!(r.extra.as_ref().is_some_and(|e| e.attributes.len() == 1));
+        assert_eq!(r.attribute_len, 0);
         r.set_attribute("k".into(), Value::I64(3), 128);
         let d = r.take_span_data();
         assert_eq!(d.attributes.len(), 1);
@@ -521,5 +564,50 @@ mod tests {
         assert!(d.attributes.is_empty());
         assert_eq!(d.status, Status::Unset);
         assert_eq!(d.kind, SpanKind::Server);
+    }
+
+    proptest::proptest! {
+        /// Whatever the order, repeats, key kinds and limit, the attributes match a
+        /// plain model: the last value per key, in first-set order, the first `max`
+        /// distinct keys kept and the rest counted as dropped.
+        #[test]
+        fn attributes_match_a_model(
+            sets in proptest::collection::vec((0usize..12, 0i64..4, proptest::bool::ANY), 0..40),
+            max in 1usize..14,
+        ) {
+            const KEYS: [&str; 12] = [
+                "a", "b", "url.path", "url.scheme", "http.route", "request.id",
+                "server.port", "client.address", "x", "xx", "http.request.method",
+                "user_agent.original",
+            ];
+            let mut r = raw();
+            let mut model: Vec<(&str, Value)> = Vec::new();
+            let mut dropped = 0u32;
+            for (k, v, owned) in sets {
+                let key = if owned { Str::from(KEYS[k].to_owned()) } else { Str::from_static(KEYS[k]) };
+                let value = match v {
+                    0 => Value::I64(k as i64),
+                    1 => Value::from("static"),
+                    2 => Value::from(String::from("short")),
+                    _ => Value::from("a string value too long to be kept inline".to_owned()),
+                };
+                r.set_attribute(key, value.clone(), max);
+                let full = model.len() >= max;
+                match model.iter_mut().find(|(mk, _)| *mk == KEYS[k]) {
+                    Some(slot) => slot.1 = value,
+                    None if !full => model.push((KEYS[k], value)),
+                    None => dropped += 1,
+                }
+            }
+            let d = r.take_span_data();
+            let mut got: Vec<(&str, Value)> =
+                d.attributes.iter().map(|kv| (kv.key.as_str(), kv.value.clone())).collect();
+            let mut want = model.clone();
+            // Moving an attribute out of line changes its position, not its value.
+            got.sort_by(|a, b| a.0.cmp(b.0));
+            want.sort_by(|a, b| a.0.cmp(b.0));
+            proptest::prop_assert_eq!(got, want);
+            proptest::prop_assert_eq!(d.dropped_attributes_count, dropped);
+        }
     }
 }

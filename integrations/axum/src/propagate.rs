@@ -6,13 +6,28 @@ use telemetry::propagation::{Baggage, TraceContextPropagator, TraceParent};
 use telemetry::{Context, SpanContext};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
 /// What an inbound request carries: its remote parent (`None` if absent or malformed,
-/// which starts a new trace) and its baggage.
+/// which starts a new trace) and its baggage. A request without the headers (most
+/// requests of a public service) costs two lookups.
 pub(crate) fn extract(headers: &HeaderMap) -> (Option<SpanContext>, Baggage) {
-    let inbound = TraceContextPropagator::new().extract(headers);
-    let baggage = inbound.baggage().cloned().unwrap_or_default();
-    (inbound.span().cloned(), baggage)
+    let parent = if headers.contains_key(TRACEPARENT) {
+        TraceContextPropagator::new().extract_span_context(headers)
+    } else {
+        None
+    };
+    let baggage = if headers.contains_key(BAGGAGE) {
+        Baggage::from_header_lines(
+            headers
+                .get_all(BAGGAGE)
+                .iter()
+                .filter_map(|v| v.to_str().ok()),
+        )
+    } else {
+        Baggage::new()
+    };
+    (parent, baggage)
 }
 
 /// Writes `traceparent` for `span` into a response's headers (formatted in place, one

@@ -83,16 +83,36 @@ pub trait Injector {
 /// assert_eq!(headers.get_all("tracestate").iter().count(), 2);
 /// assert_eq!(Extractor::get_all(&headers, "tracestate"), ["a=1", "b=2"]);
 /// ```
+/// The propagation headers as ready names, so looking them up skips parsing the key.
+fn known_header(key: &str) -> Option<HeaderName> {
+    const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+    const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+    const BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+    match key {
+        "traceparent" => Some(TRACEPARENT),
+        "tracestate" => Some(TRACESTATE),
+        "baggage" => Some(BAGGAGE),
+        _ => None,
+    }
+}
+
 impl Extractor for HeaderMap {
     fn get(&self, key: &str) -> Option<&str> {
-        HeaderMap::get(self, key).and_then(|v| v.to_str().ok())
+        match known_header(key) {
+            Some(name) => HeaderMap::get(self, name),
+            None => HeaderMap::get(self, key),
+        }
+        .and_then(|v| v.to_str().ok())
     }
 
     fn get_all(&self, key: &str) -> Vec<&str> {
-        HeaderMap::get_all(self, key)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect()
+        match known_header(key) {
+            Some(name) => HeaderMap::get_all(self, name),
+            None => HeaderMap::get_all(self, key),
+        }
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect()
     }
 
     fn keys(&self) -> Vec<&str> {

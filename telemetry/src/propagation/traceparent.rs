@@ -185,22 +185,22 @@ impl TraceParent {
     /// assert_eq!(value, tp.header_value().as_str());
     /// ```
     pub fn header_bytes(&self) -> [u8; LEN] {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        /// Writes `bytes` as lowercase hex from `out[at]` on.
+        #[inline(always)]
+        fn hex(out: &mut [u8; LEN], at: usize, bytes: &[u8]) {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            for (i, &b) in bytes.iter().enumerate() {
+                out[at + 2 * i] = HEX[usize::from(b >> 4)];
+                out[at + 2 * i + 1] = HEX[usize::from(b & 0xf)];
+            }
+        }
+        // `00-{32 hex}-{16 hex}-{2 hex}`: the dashes are where the fields are not.
         let mut out = [b'-'; LEN];
-        let digits = self
-            .trace_id
-            .to_bytes()
-            .into_iter()
-            .chain(self.parent_id.to_bytes())
-            .chain([self.flags.bits() & VERSION_00_FLAGS]);
-        // Version `00`, then each field's digits after its dash.
-        let starts = (3..35).step_by(2).chain((36..52).step_by(2)).chain([53]);
         out[0] = b'0';
         out[1] = b'0';
-        for (at, byte) in starts.zip(digits) {
-            out[at] = HEX[usize::from(byte >> 4)];
-            out[at + 1] = HEX[usize::from(byte & 0xf)];
-        }
+        hex(&mut out, 3, &self.trace_id.to_bytes());
+        hex(&mut out, 36, &self.parent_id.to_bytes());
+        hex(&mut out, 53, &[self.flags.bits() & VERSION_00_FLAGS]);
         out
     }
 }
