@@ -59,10 +59,6 @@ static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 /// deeper than this; those allocate).
 const SPARES: usize = 8;
 
-/// Spent [`Extra`] buffers the drain can hand back to a thread at once (more are freed
-/// by the drain).
-const RETURNED: usize = 512;
-
 struct ThreadRing {
     ring: SpscRing<RawSpan>,
     /// Frames of ended spans, for the owner's next spans. Touched only by the owner.
@@ -74,7 +70,8 @@ struct ThreadRing {
     /// `DRAINING`), the owner the consumer. So a span with many attributes reuses
     /// buffers its own thread allocated, and the drain thread never frees them (with
     /// glibc, a free of another thread's allocation contends for that thread's arena
-    /// lock: it was the largest cost of a traced HTTP request).
+    /// lock: it was the largest cost of a traced HTTP request). Bounded like the ring:
+    /// at most `capacity` buffers wait here.
     returned: SpscRing<Box<Extra>>,
     high_water: usize,
     recorded: AtomicU64,
@@ -100,7 +97,9 @@ impl ThreadRing {
         Self {
             ring: SpscRing::new(capacity),
             spares: UnsafeCell::new(Vec::with_capacity(SPARES)),
-            returned: SpscRing::new(RETURNED),
+            // As many as the ring holds records: a drain cycle can hand back every
+            // buffer it took (it takes at most a ring's worth from one ring).
+            returned: SpscRing::new(capacity),
             high_water: capacity / 2,
             recorded: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
