@@ -164,10 +164,18 @@ impl RawSpan {
     }
 
     /// Makes this record an unsampled span: ids and trace state only, never exported.
+    /// The parent id is kept for the guard to restore it as the current span.
     #[inline(always)]
-    pub(crate) fn init_unsampled(&mut self, trace_id: TraceId, span_id: SpanId, state: TraceState) {
+    pub(crate) fn init_unsampled(
+        &mut self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: SpanId,
+        state: TraceState,
+    ) {
         self.trace_id = trace_id;
         self.span_id = span_id;
+        self.parent_id = parent_id;
         self.flags = TraceFlags::NONE;
         if self.extra.is_some() {
             self.extra = None;

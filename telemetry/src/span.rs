@@ -307,7 +307,7 @@ fn new_frame(
         ring::count_sampled_out();
         frame
             .record
-            .init_unsampled(ids.trace_id, ids.span_id, state);
+            .init_unsampled(ids.trace_id, ids.span_id, ids.parent_id, state);
     }
     frame
 }
