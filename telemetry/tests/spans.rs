@@ -234,6 +234,39 @@ async fn unsampled_spans_nest_and_restore_like_sampled_ones() {
     assert!(spans.0.is_empty());
 }
 
+/// A ratio sampler decides from the trace id, on the fast unsampled path as on the
+/// recording one: every root's decision is the sampler's for its trace id, its children
+/// follow it, and the counts add up.
+#[tokio::test]
+async fn ratio_sampled_roots_decide_from_their_trace_id() {
+    let sampler = Sampler::TraceIdRatioBased(0.5);
+    let p = common::start(config().with_sampler(Sampler::parent_based(sampler.clone()))).await;
+    let n = 400;
+    let mut kept = std::collections::HashSet::new();
+    for _ in 0..n {
+        let root = TRACER.start_span("ratio.root");
+        let ctx = root.context();
+        assert_eq!(ctx.is_sampled(), sampler.should_sample(None, ctx.trace_id));
+        assert_eq!(root.is_recording(), ctx.is_sampled());
+        let child = TRACER.start_span("ratio.child");
+        assert_eq!(child.context().trace_id, ctx.trace_id);
+        assert_eq!(child.context().is_sampled(), ctx.is_sampled());
+        drop(child);
+        assert_eq!(telemetry::current_span(), Some(ctx.clone()));
+        if ctx.is_sampled() {
+            kept.insert(ctx.trace_id);
+        }
+    }
+    assert!(telemetry::current_span().is_none());
+    // 400 fair coin flips: more than 100 each way is 10 standard deviations.
+    assert!(kept.len() > 100 && kept.len() < 300, "{}", kept.len());
+    let stats = p.telemetry.stats();
+    assert_eq!(stats.spans_sampled_out, 2 * (n - kept.len() as u64));
+    let spans = p.finish().await;
+    assert_eq!(spans.0.len(), 2 * kept.len());
+    assert!(spans.0.iter().all(|s| kept.contains(&s.context.trace_id)));
+}
+
 trait EndOk {
     fn end_ok(self);
 }
