@@ -214,6 +214,18 @@ pub(crate) fn restore_parent(span_id: SpanId, parent_id: SpanId, bits: u64) {
     });
 }
 
+/// Ends a root span entered over the empty context: if it is still current, no span is
+/// current again (see [`Words`] for the trace words).
+#[inline(always)]
+pub(crate) fn restore_root(span_id: SpanId) {
+    CURRENT.with(|w| {
+        if w.span.get() == span_id.to_u64() {
+            w.span.set(0);
+            w.bits.set(0);
+        }
+    });
+}
+
 #[cold]
 fn swap_state(state: TraceState) -> TraceState {
     STATE.with(|s| s.replace(state))

@@ -33,6 +33,11 @@ impl Restore {
     /// Anything else (an explicit parent, a different trace state): the whole context,
     /// in [`Frame::saved`].
     pub(crate) const SAVED: Self = Self(u64::MAX - 1);
+    /// A root span made current over the empty context (no span, all bits clear), which
+    /// comes back as constants: nothing is copied from the context words read at start
+    /// into the frame and back, so back-to-back roots do not chain store-to-load
+    /// forwarding from one span to the next, and the record's parent id is not used.
+    pub(crate) const ROOT: Self = Self(u64::MAX - 2);
 
     /// The span was made current over its own parent (or, for a root span, over a
     /// context with no span): the previous context is the record's trace id and parent
@@ -46,7 +51,7 @@ impl Restore {
     /// The parent's bits, for [`Restore::parent`].
     #[inline(always)]
     pub(crate) const fn parent_bits(self) -> Option<u64> {
-        if self.0 < Self::SAVED.0 {
+        if self.0 < Self::ROOT.0 {
             Some(self.0)
         } else {
             None

@@ -415,24 +415,28 @@ impl SpanGuard {
     #[inline(never)]
     fn start(scope: &Str, name: &'static str) -> Self {
         let cur = context::current();
-        let (trace_id, span_id, slot) = if cur.is_valid() {
+        let (trace_id, span_id, slot, restore) = if cur.is_valid() {
             match ids::draw() {
                 Some([id]) if id != 0 => (
                     cur.trace_id,
                     SpanId::from_raw(id),
                     Slot::of(Some((cur.is_remote(), cur.flags().is_sampled()))),
+                    Restore::parent(cur.bits()),
                 ),
                 _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
             }
-        } else {
+        } else if cur.bits() == 0 {
             match ids::draw() {
                 Some([hi, lo, id]) if lo != 0 && id != 0 => (
                     TraceId::from_words(hi, lo),
                     SpanId::from_raw(id),
                     Slot::Root,
+                    Restore::ROOT,
                 ),
                 _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
             }
+        } else {
+            return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID);
         };
         if cur.has_state() || sampler::sample_installed(slot, trace_id) {
             return Self::start_with(scope, name, trace_id, span_id);
@@ -447,7 +451,7 @@ impl SpanGuard {
         frame
             .record
             .init_unsampled(trace_id, span_id, cur.span_id, TraceState::default());
-        frame.restore = Restore::parent(cur.bits());
+        frame.restore = restore;
         // Not sampled, no trace state, not remote: the new context's bits are all clear.
         let new = Current::new(trace_id, span_id, TraceFlags::NONE, false, false);
         context::enter_new(&cur, new);
@@ -535,7 +539,9 @@ impl SpanGuard {
     /// out of order), then ends the span: one out-of-line call.
     #[inline(never)]
     fn finish(frame: Box<Frame>) {
-        if let Some(bits) = frame.restore.parent_bits() {
+        if frame.restore == Restore::ROOT {
+            context::restore_root(frame.record.span_id);
+        } else if let Some(bits) = frame.restore.parent_bits() {
             context::restore_parent(frame.record.span_id, frame.record.parent_id, bits);
         } else if frame.restore == Restore::SAVED {
             return Self::finish_saved(frame);
