@@ -14,21 +14,49 @@ use crate::raw_span::RawSpan;
 #[derive(Debug)]
 pub(crate) struct Frame {
     pub(crate) record: RawSpan,
-    /// What to make current again when the span ends.
+    /// What to make current again when the span ends. Set by whoever takes the frame
+    /// for a span (a recycled frame holds its last span's).
     pub(crate) restore: Restore,
+    /// The whole context to put back, for [`Restore::SAVED`]; `None` otherwise.
+    pub(crate) saved: Option<Saved>,
 }
 
-/// What was current before a span was made current.
-#[derive(Debug)]
-pub(crate) enum Restore {
+/// What was current before a span was made current, in one word, so that the hot path
+/// sets it with one store and reads it with one load (an enum holding [`Saved`] is
+/// written whole, from a stack copy whose 16-byte reload stalls store forwarding).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Restore(u64);
+
+impl Restore {
     /// The span was never made current.
-    Nothing,
-    /// The span was made current over its own parent (or, for a root span, over an
-    /// empty context): the previous context is the record's trace id and parent id
-    /// with these bits, so restoring it reads two words and writes two to four.
-    Parent { bits: u64 },
-    /// Anything else (an explicit parent, a different trace state): the whole context.
-    Saved(Saved),
+    pub(crate) const NOTHING: Self = Self(u64::MAX);
+    /// Anything else (an explicit parent, a different trace state): the whole context,
+    /// in [`Frame::saved`].
+    pub(crate) const SAVED: Self = Self(u64::MAX - 1);
+    /// A root span made current over the empty context (no span, all bits clear), which
+    /// comes back as constants: nothing is copied from the context words read at start
+    /// into the frame and back, so back-to-back roots do not chain store-to-load
+    /// forwarding from one span to the next, and the record's parent id is not used.
+    pub(crate) const ROOT: Self = Self(u64::MAX - 2);
+
+    /// The span was made current over its own parent (or, for a root span, over a
+    /// context with no span): the previous context is the record's trace id and parent
+    /// id with these bits (the context's flags word, well below the markers above), so
+    /// restoring it reads two words and writes two.
+    #[inline(always)]
+    pub(crate) const fn parent(bits: u64) -> Self {
+        Self(bits)
+    }
+
+    /// The parent's bits, for [`Restore::parent`].
+    #[inline(always)]
+    pub(crate) const fn parent_bits(self) -> Option<u64> {
+        if self.0 < Self::ROOT.0 {
+            Some(self.0)
+        } else {
+            None
+        }
+    }
 }
 
 impl Frame {
@@ -46,7 +74,8 @@ impl Frame {
     fn fresh() -> Box<Frame> {
         Box::new(Frame {
             record: RawSpan::blank(),
-            restore: Restore::Nothing,
+            restore: Restore::NOTHING,
+            saved: None,
         })
     }
 }

@@ -229,6 +229,17 @@ fn seed() -> u64 {
     h.finish() | 1
 }
 
+/// wyrand's increment: the state is a Weyl sequence, so output `i` after state `s` is
+/// `mix(s + i * WEYL)` and any number of outputs can be drawn with one update.
+const WEYL: u64 = 0xa076_1d64_78bd_642f;
+
+/// wyrand's output function.
+#[inline(always)]
+fn mix(state: u64) -> u64 {
+    let t = (state as u128).wrapping_mul((state ^ 0xe703_7ed1_a0b4_28db) as u128);
+    ((t >> 64) as u64) ^ (t as u64)
+}
+
 /// wyrand: one multiply per output, passes BigCrush, and needs no syscall after seeding.
 #[inline]
 fn next_u64() -> u64 {
@@ -237,10 +248,28 @@ fn next_u64() -> u64 {
         if state == 0 {
             state = seed();
         }
-        state = state.wrapping_add(0xa076_1d64_78bd_642f);
+        state = state.wrapping_add(WEYL);
         s.set(state);
-        let t = (state as u128).wrapping_mul((state ^ 0xe703_7ed1_a0b4_28db) as u128);
-        ((t >> 64) as u64) ^ (t as u64)
+        mix(state)
+    })
+}
+
+/// The generator's next `N` outputs (the same as `N` calls of `next_u64`) with one read
+/// and one write of its state, so a span start draws all its ids in one go and the next
+/// draw does not wait for several stores in a row to reach it. `None` until the thread's
+/// generator is seeded (the caller falls back to [`TraceId::random`] and
+/// [`SpanId::random`], which seed it). Outputs may be zero: the caller checks.
+#[inline(always)]
+pub(crate) fn draw<const N: usize>() -> Option<[u64; N]> {
+    RNG.with(|s| {
+        let state = s.get();
+        if state == 0 {
+            return None;
+        }
+        s.set(state.wrapping_add(WEYL.wrapping_mul(N as u64)));
+        Some(std::array::from_fn(|i| {
+            mix(state.wrapping_add(WEYL.wrapping_mul(i as u64 + 1)))
+        }))
     })
 }
 
@@ -277,6 +306,18 @@ mod tests {
         assert!(TraceId::from_hex("+bf92f3577b34da6a3ce929d0e0e4736").is_err());
         assert!(SpanId::from_hex("00f067aa0ba902b").is_err());
         assert_eq!(SpanId::from_hex("0000000000000000"), Ok(SpanId::INVALID));
+    }
+
+    #[test]
+    fn a_batched_draw_continues_the_stream() {
+        let _ = next_u64(); // seeds the thread's generator
+        let start = RNG.with(Cell::get);
+        let batch: [u64; 3] = draw().unwrap();
+        let after = RNG.with(Cell::get);
+        RNG.with(|s| s.set(start));
+        let one_by_one = [next_u64(), next_u64(), next_u64()];
+        assert_eq!(batch, one_by_one);
+        assert_eq!(RNG.with(Cell::get), after);
     }
 
     #[test]

@@ -195,14 +195,24 @@ impl RawSpan {
     }
 
     /// Makes this record an unsampled span: ids and trace state only, never exported.
+    /// The parent id is kept for the guard to restore it as the current span.
+    ///
+    /// Only the ids are written: a frame is reused only once its record holds no flags
+    /// and no [`Extra`] (a recording one had them taken by [`Self::take_record`], an
+    /// unsampled one by [`Self::clear_extra`]; see `span::end_inline`).
     #[inline(always)]
-    pub(crate) fn init_unsampled(&mut self, trace_id: TraceId, span_id: SpanId, state: TraceState) {
+    pub(crate) fn init_unsampled(
+        &mut self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        parent_id: SpanId,
+        state: TraceState,
+    ) {
+        debug_assert_eq!(self.flags, TraceFlags::NONE);
+        debug_assert!(self.extra.is_none());
         self.trace_id = trace_id;
         self.span_id = span_id;
-        self.flags = TraceFlags::NONE;
-        if self.extra.is_some() {
-            self.extra = None;
-        }
+        self.parent_id = parent_id;
         if !state.is_empty() {
             self.extra().state = state;
         }
@@ -212,6 +222,18 @@ impl RawSpan {
     #[inline(always)]
     pub(crate) fn is_recording(&self) -> bool {
         self.flags.is_sampled()
+    }
+
+    /// Whether this record has out-of-line parts (an unsampled one: a trace state).
+    #[inline(always)]
+    pub(crate) fn has_extra(&self) -> bool {
+        self.extra.is_some()
+    }
+
+    /// Drops the out-of-line parts.
+    #[cold]
+    pub(crate) fn clear_extra(&mut self) {
+        self.extra = None;
     }
 
     #[cold]
@@ -390,10 +412,11 @@ impl RawSpan {
         }
     }
 
-    /// Moves the record out by value, leaving this one without its heap parts (a box
-    /// ready to be reused).
+    /// Moves the record out by value, leaving this one without its heap parts and not
+    /// recording (a box ready to be reused, see [`Self::init_unsampled`]).
     #[inline(always)]
     pub(crate) fn take_record(&mut self) -> RawSpan {
+        let flags = std::mem::replace(&mut self.flags, TraceFlags::NONE);
         RawSpan {
             trace_id: self.trace_id,
             span_id: self.span_id,
@@ -406,7 +429,7 @@ impl RawSpan {
             extra: self.extra.take(),
             key_bits: self.key_bits,
             attribute_len: self.attribute_len,
-            flags: self.flags,
+            flags,
             kind: self.kind,
             status: self.status,
             parent_is_remote: self.parent_is_remote,

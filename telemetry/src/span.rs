@@ -7,8 +7,8 @@ use crate::recording::{self, enabled};
 use crate::sampler::{self, Slot};
 use crate::span_data::Attributes;
 use crate::{
-    clock, ring, KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags, TraceId,
-    TraceState, Value,
+    clock, ids, ring, KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags,
+    TraceId, TraceState, Value,
 };
 use std::error::Error;
 
@@ -104,9 +104,9 @@ impl Span {
             parent_id,
             parent_remote,
         };
-        Self {
-            frame: Some(new_frame(sampled, ids, state, &name, scope, kind)),
-        }
+        let mut frame = new_frame(sampled, ids, state, &name, scope, kind);
+        frame.restore = Restore::NOTHING;
+        Self { frame: Some(frame) }
     }
 
     /// This span's context: what a child or a remote service takes as its parent.
@@ -307,7 +307,7 @@ fn new_frame(
         ring::count_sampled_out();
         frame
             .record
-            .init_unsampled(ids.trace_id, ids.span_id, state);
+            .init_unsampled(ids.trace_id, ids.span_id, ids.parent_id, state);
     }
     frame
 }
@@ -320,17 +320,35 @@ fn end(frame: Box<Frame>) {
     end_inline(frame);
 }
 
+/// An unsampled span's end is a flag test and giving the frame back (a load and a
+/// store); everything else is a tail call, so the caller keeps nothing across a call.
 #[inline(always)]
-fn end_inline(mut frame: Box<Frame>) {
+fn end_inline(frame: Box<Frame>) {
     if frame.record.is_recording() {
-        frame.record.end = clock::raw_now();
-        if std::thread::panicking() {
-            mark_panicked(&mut frame.record);
-        }
-        ring::push(frame);
+        end_recording(frame);
+    } else if frame.record.has_extra() {
+        recycle_with_extra(frame);
     } else {
         ring::recycle(frame);
     }
+}
+
+#[inline(never)]
+fn end_recording(mut frame: Box<Frame>) {
+    frame.record.end = clock::raw_now();
+    if std::thread::panicking() {
+        mark_panicked(&mut frame.record);
+    }
+    ring::push(frame);
+}
+
+/// An unsampled span with a trace state: a frame goes back without one (see
+/// [`RawSpan::init_unsampled`]).
+#[cold]
+#[inline(never)]
+fn recycle_with_extra(mut frame: Box<Frame>) {
+    frame.record.clear_extra();
+    ring::recycle(frame);
 }
 
 #[cold]
@@ -386,16 +404,90 @@ impl SpanGuard {
     pub(crate) const NOOP: Self = Self { span: Span::noop() };
 
     /// Starts a child of the current span (or a root) and makes it current: the hot
-    /// path of [`Tracer::start_span`], one out-of-line call returning one word.
+    /// path of [`Tracer::start_span`] (a static name), one out-of-line call returning one
+    /// word.
+    ///
+    /// An unsampled span is started here straight through: its ids in one draw from the
+    /// generator, the frame the thread's last span left, and the context words, with no
+    /// call, nothing spilled and nothing read back. Anything else (a sampled span, a
+    /// trace state, no spare frame, a thread's first span) goes on to
+    /// [`Self::start_with`], with the ids drawn here.
     #[inline(never)]
-    fn start(scope: &Str, name: Str) -> Self {
+    fn start(scope: &Str, name: &'static str) -> Self {
         let cur = context::current();
+        let (trace_id, span_id, slot, restore) = if cur.is_valid() {
+            match ids::draw() {
+                Some([id]) if id != 0 => (
+                    cur.trace_id,
+                    SpanId::from_raw(id),
+                    Slot::of(Some((cur.is_remote(), cur.flags().is_sampled()))),
+                    Restore::parent(cur.bits()),
+                ),
+                _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
+            }
+        } else if cur.bits() == 0 {
+            match ids::draw() {
+                Some([hi, lo, id]) if lo != 0 && id != 0 => (
+                    TraceId::from_words(hi, lo),
+                    SpanId::from_raw(id),
+                    Slot::Root,
+                    Restore::ROOT,
+                ),
+                _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
+            }
+        } else {
+            return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID);
+        };
+        if cur.has_state() || sampler::sample_installed(slot, trace_id) {
+            return Self::start_with(scope, name, trace_id, span_id);
+        }
+        let Some(local) = ring::local() else {
+            return Self::start_with(scope, name, trace_id, span_id);
+        };
+        let Some(mut frame) = local.spare_frame() else {
+            return Self::start_with(scope, name, trace_id, span_id);
+        };
+        local.count_sampled_out();
+        frame
+            .record
+            .init_unsampled(trace_id, span_id, cur.span_id, TraceState::default());
+        frame.restore = restore;
+        // Not sampled, no trace state, not remote: the new context's bits are all clear.
+        let new = Current::new(trace_id, span_id, TraceFlags::NONE, false, false);
+        context::enter_new(&cur, new);
+        Self {
+            span: Span { frame: Some(frame) },
+        }
+    }
+
+    /// What [`Self::start`] does not do itself. `span_id` (and, for a root, `trace_id`)
+    /// are the ids it drew, or invalid if it drew none.
+    #[inline(never)]
+    fn start_with(scope: &Str, name: &'static str, trace_id: TraceId, span_id: SpanId) -> Self {
+        Self::start_general(scope, &Str::from_static(name), trace_id, span_id)
+    }
+
+    /// [`Tracer::start_span`] with a name that is not static.
+    #[inline(never)]
+    fn start_owned(scope: &Str, name: Str) -> Self {
+        Self::start_general(scope, &name, TraceId::INVALID, SpanId::INVALID)
+    }
+
+    /// Starts any span as a child of the current one (or a root) and makes it current.
+    /// `span_id` (and, for a root, `trace_id`) are ids already drawn, or invalid.
+    #[inline(always)]
+    fn start_general(scope: &Str, name: &Str, trace_id: TraceId, span_id: SpanId) -> Self {
+        let cur = context::current();
+        let drawn = span_id.is_valid();
         let (trace_id, parent_id, slot) = if cur.is_valid() {
             let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
             (cur.trace_id, cur.span_id, slot)
+        } else if drawn {
+            (trace_id, SpanId::INVALID, Slot::Root)
         } else {
             (TraceId::random(), SpanId::INVALID, Slot::Root)
         };
+        let span_id = if drawn { span_id } else { SpanId::random() };
         let state = if cur.has_state() {
             context::current_state()
         } else {
@@ -404,11 +496,11 @@ impl SpanGuard {
         let sampled = sampler::sample_installed(slot, trace_id);
         let ids = Ids {
             trace_id,
-            span_id: SpanId::random(),
+            span_id,
             parent_id,
             parent_remote: cur.is_remote(),
         };
-        let mut frame = new_frame(sampled, ids, state, &name, scope, SpanKind::Internal);
+        let mut frame = new_frame(sampled, ids, state, name, scope, SpanKind::Internal);
         // Everything from the locals (still in registers), nothing read back from the
         // frame just written: a load of words still in the store buffer stalls.
         let flags = if sampled {
@@ -416,23 +508,11 @@ impl SpanGuard {
         } else {
             TraceFlags::NONE
         };
-        // The child inherits the trace state, so the thread's state stays as it is.
-        let new = Current::new(trace_id, ids.span_id, flags, false, cur.has_state());
-        frame.restore = if cur.is_valid() {
-            context::enter_child(ids.span_id, new.bits());
-            Restore::Parent { bits: cur.bits() }
-        } else if cur.is_empty_trace() {
-            context::enter_root(new);
-            Restore::Parent { bits: cur.bits() }
-        } else {
-            Restore::Saved(context::enter_parts(
-                trace_id,
-                ids.span_id,
-                flags,
-                false,
-                None,
-            ))
-        };
+        // The child inherits the trace state, so the thread's state stays as it is. (A
+        // root over a context with no span but a trace state takes that state too.)
+        let new = Current::new(trace_id, span_id, flags, false, cur.has_state());
+        context::enter_new(&cur, new);
+        frame.restore = Restore::parent(cur.bits());
         Self {
             span: Span { frame: Some(frame) },
         }
@@ -443,13 +523,14 @@ impl SpanGuard {
     fn enter(mut span: Span) -> Self {
         if let Some(f) = &mut span.frame {
             let r = &f.record;
-            f.restore = Restore::Saved(context::enter_parts(
+            f.saved = Some(context::enter_parts(
                 r.trace_id,
                 r.span_id,
                 r.flags,
                 false,
                 r.state(),
             ));
+            f.restore = Restore::SAVED;
         }
         Self { span }
     }
@@ -457,24 +538,24 @@ impl SpanGuard {
     /// Puts the previous context back (unless a newer one is current: guards dropped
     /// out of order), then ends the span: one out-of-line call.
     #[inline(never)]
-    fn finish(mut frame: Box<Frame>) {
-        // Matched by reference: moving the enum out would copy the large variant.
-        match &frame.restore {
-            Restore::Nothing => {}
-            &Restore::Parent { bits } => {
-                context::restore_parent(frame.record.span_id, frame.record.parent_id, bits);
-                frame.restore = Restore::Nothing;
-            }
-            Restore::Saved(_) => Self::restore_saved(&mut frame),
+    fn finish(frame: Box<Frame>) {
+        if frame.restore == Restore::ROOT {
+            context::restore_root(frame.record.span_id);
+        } else if let Some(bits) = frame.restore.parent_bits() {
+            context::restore_parent(frame.record.span_id, frame.record.parent_id, bits);
+        } else if frame.restore == Restore::SAVED {
+            return Self::finish_saved(frame);
         }
         end_inline(frame);
     }
 
     #[cold]
-    fn restore_saved(frame: &mut Frame) {
-        if let Restore::Saved(saved) = std::mem::replace(&mut frame.restore, Restore::Nothing) {
+    #[inline(never)]
+    fn finish_saved(mut frame: Box<Frame>) {
+        if let Some(saved) = frame.saved.take() {
             context::restore_if_current(frame.record.span_id, saved);
         }
+        end_inline(frame);
     }
 }
 
@@ -542,7 +623,13 @@ impl Tracer {
     #[inline(always)]
     pub fn start_span(&self, name: impl Into<Str>) -> SpanGuard {
         if enabled() {
-            SpanGuard::start(&self.scope, name.into())
+            // A static name (known here at compile time for a literal) goes in two
+            // registers, with nothing for the caller to write or drop.
+            let name = name.into();
+            match name.as_static() {
+                Some(name) => SpanGuard::start(&self.scope, name),
+                None => SpanGuard::start_owned(&self.scope, name),
+            }
         } else {
             SpanGuard::NOOP
         }

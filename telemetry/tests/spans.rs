@@ -175,6 +175,98 @@ async fn unsampled_spans_record_nothing_but_propagate() {
     assert_eq!(spans.0[0].name, "from.remote");
 }
 
+/// An unsampled span is current like any other: its children take its trace id and it
+/// as parent (unsampled too), and each puts back the context it replaced when it ends,
+/// in order or not, round after round (with recycled frames).
+#[tokio::test]
+async fn unsampled_spans_nest_and_restore_like_sampled_ones() {
+    let p = common::start(config().with_sampler(Sampler::parent_based(Sampler::AlwaysOff))).await;
+    let mut ids = std::collections::HashSet::new();
+    let mut traces = std::collections::HashSet::new();
+    let rounds = 5;
+    for _ in 0..rounds {
+        assert!(telemetry::current_span().is_none());
+        {
+            let outer = TRACER.start_span("u.outer");
+            let outer_ctx = outer.context();
+            assert!(outer_ctx.is_valid() && !outer_ctx.is_sampled());
+            assert!(traces.insert(outer_ctx.trace_id), "a new trace per root");
+            assert_eq!(telemetry::current_span().as_ref(), Some(&outer_ctx));
+            let inner = TRACER.start_span("u.inner");
+            let inner_ctx = inner.context();
+            assert_eq!(inner_ctx.trace_id, outer_ctx.trace_id);
+            assert!(!inner_ctx.is_sampled());
+            assert_eq!(telemetry::current_span().as_ref(), Some(&inner_ctx));
+            let leaf = TRACER.start_span("u.leaf");
+            let leaf_ctx = leaf.context();
+            assert_eq!(leaf_ctx.trace_id, outer_ctx.trace_id);
+            assert_eq!(telemetry::current_span().as_ref(), Some(&leaf_ctx));
+            drop(leaf);
+            assert_eq!(telemetry::current_span().as_ref(), Some(&inner_ctx));
+            // Out of order: the outer span ends first; the inner one stays current, and
+            // when it ends its own parent is current again.
+            drop(outer);
+            assert_eq!(telemetry::current_span().as_ref(), Some(&inner_ctx));
+            drop(inner);
+            assert_eq!(telemetry::current_span().as_ref(), Some(&outer_ctx));
+            for id in [outer_ctx.span_id, inner_ctx.span_id, leaf_ctx.span_id] {
+                assert!(id.is_valid() && ids.insert(id), "span ids are unique");
+            }
+            // A child of the ended outer span (still current) and a detached root.
+            let late = TRACER.start_span("u.late");
+            assert_eq!(late.context().trace_id, outer_ctx.trace_id);
+            let detached = TRACER.span("u.detached").root().start_detached();
+            assert!(traces.insert(detached.context().trace_id));
+            drop(late);
+            assert_eq!(telemetry::current_span().as_ref(), Some(&outer_ctx));
+        }
+        // The outer span's context stays current (its child restored it after it ended)
+        // until the thread's context is reset.
+        let _reset = telemetry::Context::empty().attach();
+        assert!(telemetry::current_span().is_none());
+        drop(TRACER.start_span("u.root_over_empty"));
+        assert!(telemetry::current_span().is_none());
+        std::mem::forget(_reset);
+    }
+    let stats = p.telemetry.stats();
+    assert_eq!(stats.spans_sampled_out, rounds * 6);
+    let spans = p.finish().await;
+    assert!(spans.0.is_empty());
+}
+
+/// A ratio sampler decides from the trace id, on the fast unsampled path as on the
+/// recording one: every root's decision is the sampler's for its trace id, its children
+/// follow it, and the counts add up.
+#[tokio::test]
+async fn ratio_sampled_roots_decide_from_their_trace_id() {
+    let sampler = Sampler::TraceIdRatioBased(0.5);
+    let p = common::start(config().with_sampler(Sampler::parent_based(sampler.clone()))).await;
+    let n = 400;
+    let mut kept = std::collections::HashSet::new();
+    for _ in 0..n {
+        let root = TRACER.start_span("ratio.root");
+        let ctx = root.context();
+        assert_eq!(ctx.is_sampled(), sampler.should_sample(None, ctx.trace_id));
+        assert_eq!(root.is_recording(), ctx.is_sampled());
+        let child = TRACER.start_span("ratio.child");
+        assert_eq!(child.context().trace_id, ctx.trace_id);
+        assert_eq!(child.context().is_sampled(), ctx.is_sampled());
+        drop(child);
+        assert_eq!(telemetry::current_span(), Some(ctx.clone()));
+        if ctx.is_sampled() {
+            kept.insert(ctx.trace_id);
+        }
+    }
+    assert!(telemetry::current_span().is_none());
+    // 400 fair coin flips: more than 100 each way is 10 standard deviations.
+    assert!(kept.len() > 100 && kept.len() < 300, "{}", kept.len());
+    let stats = p.telemetry.stats();
+    assert_eq!(stats.spans_sampled_out, 2 * (n - kept.len() as u64));
+    let spans = p.finish().await;
+    assert_eq!(spans.0.len(), 2 * kept.len());
+    assert!(spans.0.iter().all(|s| kept.contains(&s.context.trace_id)));
+}
+
 trait EndOk {
     fn end_ok(self);
 }

@@ -55,13 +55,17 @@ pub(crate) async fn high_water() {
 /// Spans lost because they ended while their thread was being torn down.
 static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 
-/// Frames kept per thread for the next spans (more are open at once only when spans nest
-/// deeper than this; those allocate).
+/// Frames kept per thread for the next spans, the hot one included (more are open at once
+/// only when spans nest deeper than this; those allocate).
 const SPARES: usize = 8;
 
 struct ThreadRing {
     ring: SpscRing<RawSpan>,
-    /// Frames of ended spans, for the owner's next spans. Touched only by the owner.
+    /// The frame of the span that ended last, for the owner's next span: taking it and
+    /// giving it back is one load and one store each (spans that do not nest use only
+    /// this one). Touched only by the owner.
+    hot: UnsafeCell<Option<Box<Frame>>>,
+    /// More frames of ended spans, for spans that nest. Touched only by the owner.
     // Boxes, not frames: each is handed whole to a new span's handle.
     #[allow(clippy::vec_box)]
     spares: UnsafeCell<Vec<Box<Frame>>>,
@@ -82,8 +86,8 @@ struct ThreadRing {
 
 // SAFETY: a `ThreadRing` is shared (`&'static`) by its owner thread and the drain. The
 // drain touches only the SPSC ring's consumer side (internally synchronised), the
-// atomics and `signalled`; `spares` is touched only by the owner thread (see
-// `ThreadRing::push`), and ownership passes between threads under the `POOL` mutex.
+// atomics and `signalled`; `hot` and `spares` are touched only by the owner thread (see
+// `ThreadRing::keep`), and ownership passes between threads under the `POOL` mutex.
 unsafe impl Sync for ThreadRing {}
 
 /// Adds one to a counter only this ring's owner writes: a plain load and store, no `lock` prefix.
@@ -96,7 +100,8 @@ impl ThreadRing {
     fn new(capacity: usize) -> Self {
         Self {
             ring: SpscRing::new(capacity),
-            spares: UnsafeCell::new(Vec::with_capacity(SPARES)),
+            hot: UnsafeCell::new(None),
+            spares: UnsafeCell::new(Vec::with_capacity(SPARES - 1)),
             // As many as the ring holds records: a drain cycle can hand back every
             // buffer it took (it takes at most a ring's worth from one ring).
             returned: SpscRing::new(capacity),
@@ -128,22 +133,39 @@ impl ThreadRing {
 
     /// Keeps an ended span's frame for the next span. Only the owning thread calls
     /// this (see `LOCAL`).
-    #[inline]
+    #[inline(always)]
     fn keep(&self, frame: Box<Frame>) {
-        // SAFETY: `spares` is touched only by the ring's owner: `self` is reachable for
-        // recording only through the `LOCAL` thread-local of the one thread that took it
-        // from `POOL`, and a ring changes owner under the `POOL` mutex.
+        // SAFETY: `hot` and `spares` are touched only by the ring's owner: `self` is
+        // reachable for recording only through the `LOCAL` thread-local of the one
+        // thread that took it from `POOL`, and a ring changes owner under the `POOL`
+        // mutex. No other reference to either cell lives across this call.
+        let hot = unsafe { &mut *self.hot.get() };
+        if hot.is_none() {
+            *hot = Some(frame);
+        } else {
+            self.keep_more(frame);
+        }
+    }
+
+    /// [`Self::keep`] when the hot frame is taken: spans nest.
+    #[inline(never)]
+    fn keep_more(&self, frame: Box<Frame>) {
+        // SAFETY: as in `keep`.
         let spares = unsafe { &mut *self.spares.get() };
-        if spares.len() < SPARES {
+        if spares.len() < SPARES - 1 {
             spares.push(frame);
         }
     }
 
     /// Only the owning thread calls this (see `LOCAL`).
-    #[inline]
+    #[inline(always)]
     fn spare(&self) -> Option<Box<Frame>> {
-        // SAFETY: see `keep`: only the owner touches `spares`.
-        unsafe { &mut *self.spares.get() }.pop()
+        // SAFETY: see `keep`: only the owner touches `hot` and `spares`.
+        match unsafe { &mut *self.hot.get() }.take() {
+            Some(frame) => Some(frame),
+            // SAFETY: as above.
+            None => unsafe { &mut *self.spares.get() }.pop(),
+        }
     }
 
     /// Hands a drained record's spent out-of-line part back to the owner. Only a
@@ -231,6 +253,31 @@ pub(crate) fn spare_extra() -> Box<Extra> {
         // `returned` ring, and a ring changes owner under the `POOL` mutex.
         .and_then(|ring| unsafe { ring.returned.pop() })
         .unwrap_or_default()
+}
+
+/// The calling thread's ring, once it has one: one thread-local load for both what an
+/// unsampled span start needs from it (a spare frame, the sampled-out count).
+#[derive(Clone, Copy)]
+pub(crate) struct Local(&'static ThreadRing);
+
+/// The thread's ring, if it has taken one (see [`count_sampled_out`], which takes one).
+#[inline(always)]
+pub(crate) fn local() -> Option<Local> {
+    LOCAL.with(Cell::get).map(Local)
+}
+
+impl Local {
+    /// A frame to reuse for a new span, if the thread has one.
+    #[inline(always)]
+    pub(crate) fn spare_frame(self) -> Option<Box<Frame>> {
+        self.0.spare()
+    }
+
+    /// Counts a span the sampler decided not to record.
+    #[inline(always)]
+    pub(crate) fn count_sampled_out(self) {
+        bump(&self.0.sampled_out);
+    }
 }
 
 /// Keeps the frame of an unsampled span for the thread's next span.
