@@ -72,7 +72,7 @@ fn main() {
     });
     stop_pipeline(&rt, pipeline, "http unsampled");
 
-    let pipeline = start_pipeline(&rt, Config::new().with_ring_capacity(1 << 16));
+    let pipeline = start_pipeline(&rt, Config::new());
     g.bench_function("telemetry_layer/sampled", |b| {
         b.iter_custom(|n| drive(&rt, &ours, n))
     });
