@@ -21,7 +21,7 @@ use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::time::{Duration, Instant};
 use telemetry::{Config, Sampler};
 use telemetry_axum::TelemetryLayer;
-use telemetry_benches::{start_pipeline, stop_pipeline, DiscardExporter};
+use telemetry_benches::{on_runtime_cores, start_pipeline, stop_pipeline, DiscardExporter};
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -56,7 +56,7 @@ fn drive(rt: &Runtime, app: &Router, iters: u64) -> Duration {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::runtime();
+    let rt = telemetry_benches::pinned_runtime();
     let mut g = c.benchmark_group("http_request");
 
     let bare = router();
@@ -83,12 +83,14 @@ fn main() {
     });
     stop_pipeline(&rt, pipeline, "http sampled");
 
-    let provider = {
+    // Built on the runtime's cores, so its batch processor thread runs there (as our
+    // drain does), not on the core sending the requests.
+    let provider = on_runtime_cores(|| {
         let _enter = rt.enter();
         SdkTracerProvider::builder()
             .with_batch_exporter(DiscardExporter)
             .build()
-    };
+    });
     let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("bench"));
     let peer = router().layer(tower_http::trace::TraceLayer::new_for_http());
     tracing::subscriber::with_default(tracing_subscriber::registry().with(otel), || {

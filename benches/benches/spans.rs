@@ -29,8 +29,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telemetry::{Config, Sampler, Tracer};
 use telemetry_benches::{
-    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardExporter,
-    DiscardReporter, NoopLayer,
+    fastrace_in_roots, fastrace_sample, on_runtime_cores, start_pipeline, stop_pipeline,
+    DiscardExporter, DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -42,10 +42,12 @@ const DRAIN_SPANS: u64 = 100_000;
 
 /// An SDK tracer provider with a batch span processor feeding [`DiscardExporter`].
 fn otel_provider(sampler: OtelSampler) -> SdkTracerProvider {
-    SdkTracerProvider::builder()
-        .with_sampler(sampler)
-        .with_batch_exporter(DiscardExporter)
-        .build()
+    on_runtime_cores(|| {
+        SdkTracerProvider::builder()
+            .with_sampler(sampler)
+            .with_batch_exporter(DiscardExporter)
+            .build()
+    })
 }
 
 /// A fastrace root span started and ended `iters` times.
@@ -383,12 +385,12 @@ fn drain_throughput(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::runtime();
+    let rt = telemetry_benches::pinned_runtime();
 
     disabled(&mut c);
     unsampled(&mut c, &rt);
 
-    fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default());
+    on_runtime_cores(|| fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default()));
     let otel = otel_provider(OtelSampler::ParentBased(Box::new(OtelSampler::AlwaysOn)));
     sampled(&mut c, &rt, &otel);
     sampled_3_attrs(&mut c, &rt, &otel);

@@ -34,7 +34,8 @@ use std::task::{Context as TaskContext, Poll, Waker};
 use telemetry::prelude::*;
 use telemetry::{Config, Sampler, Tracer};
 use telemetry_benches::{
-    fastrace_in_roots, fastrace_sample, start_pipeline, stop_pipeline, DiscardReporter, NoopLayer,
+    fastrace_in_roots, fastrace_sample, on_runtime_cores, start_pipeline, stop_pipeline,
+    DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -153,8 +154,8 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::runtime();
-    fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default());
+    let rt = telemetry_benches::pinned_runtime();
+    on_runtime_cores(|| fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default()));
 
     trace(&mut c, &rt);
 
