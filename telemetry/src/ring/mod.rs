@@ -117,18 +117,22 @@ impl ThreadRing {
     #[inline]
     fn push(&self, mut frame: Box<Frame>) {
         bump(&self.recorded);
-        let record = frame.record.take_record();
-        self.keep(frame);
         // SAFETY: as above, the owner is the ring's only producer, and successive owners
-        // are ordered by the `POOL` mutex.
-        match unsafe { self.ring.push(record) } {
+        // are ordered by the `POOL` mutex. The record is copied from the frame straight
+        // into the slot.
+        match unsafe { self.ring.push_with(|| frame.record.take_record()) } {
             Ok(len) => {
                 if len >= self.high_water && !self.signalled.load(Relaxed) {
                     self.signal();
                 }
             }
-            Err(_dropped) => bump(&self.dropped),
+            Err(_) => {
+                // Dropped: its out-of-line part goes with it.
+                drop(frame.record.take_extra());
+                bump(&self.dropped);
+            }
         }
+        self.keep(frame);
     }
 
     /// Keeps an ended span's frame for the next span. Only the owning thread calls

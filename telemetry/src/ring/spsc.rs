@@ -214,6 +214,20 @@ impl<T: Send> SpscRing<T> {
     /// by happens-before (ownership is handed over through a `Mutex` by the caller).
     #[inline]
     pub(crate) unsafe fn push(&self, value: T) -> Result<usize, T> {
+        // SAFETY: the caller's guarantee, passed on.
+        unsafe { self.push_with(move || value) }.map_err(|make| make())
+    }
+
+    /// [`push`](Self::push) of the value `make` returns, called only if there is room
+    /// (`make` comes back unused otherwise), and written straight into the slot: a
+    /// value built there from another (a span record from its frame) is copied once,
+    /// not through a temporary.
+    ///
+    /// # Safety
+    ///
+    /// As for [`push`](Self::push).
+    #[inline(always)]
+    pub(crate) unsafe fn push_with<F: FnOnce() -> T>(&self, make: F) -> Result<usize, F> {
         let producer = &self.producer.0;
         // Relaxed: only producers store `tail`, and the caller orders the previous
         // producer's last store before this load, so this is the current value.
@@ -232,7 +246,7 @@ impl<T: Send> SpscRing<T> {
         });
         let len = tail.wrapping_sub(head);
         if len > self.mask {
-            return Err(value);
+            return Err(make);
         }
         self.slots[tail & self.mask].with_mut(|slot| {
             // SAFETY: position `tail` is not in `head..tail` of any consumer: the last
@@ -242,7 +256,7 @@ impl<T: Send> SpscRing<T> {
             // this one) of the consumer's Release store, so the consumer has finished
             // reading the slot. Only the producer writes slots, and there is one. The
             // slot holds no initialised value, so overwriting it leaks nothing.
-            unsafe { slot.write(MaybeUninit::new(value)) };
+            unsafe { slot.write(MaybeUninit::new(make())) };
         });
         // Release: publishes the slot write to the consumer's Acquire load of `tail`.
         producer.tail.store(tail.wrapping_add(1), Release);
