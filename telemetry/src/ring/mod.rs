@@ -395,8 +395,8 @@ impl Cycle {
             let Some((ring, remaining)) = self.rings.last_mut() else {
                 break;
             };
-            let moved = ring.ring.drain_with((max - n).min(*remaining), |mut raw| {
-                f(&mut raw);
+            let moved = ring.ring.drain_with((max - n).min(*remaining), |raw| {
+                f(raw);
                 ring.give_back(raw.take_extra());
             });
             *remaining -= moved;

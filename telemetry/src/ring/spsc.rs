@@ -293,15 +293,15 @@ impl<T: Send> SpscRing<T> {
         Some(value)
     }
 
-    /// Consumer side: hands up to `max` values, oldest first, to `f`, straight from
-    /// their slots, and returns how many. Consumers are serialised by an internal mutex
-    /// that producers never touch.
+    /// Consumer side: hands up to `max` values, oldest first, to `f` in their slots (no
+    /// copy), then drops them there; returns how many. `f` may take what it wants out
+    /// of a value (`Option::take`, `mem::take`). Consumers are serialised by an
+    /// internal mutex that producers never touch.
     ///
-    /// Each value is moved out of its slot into `f`'s argument, with no intermediate
-    /// buffer. If `f` panics, the values it already took (including the one it panicked
-    /// on) stay taken, and the rest stay queued.
+    /// If `f` panics, the values it was handed stay taken (the one it panicked on is
+    /// dropped as the panic passes) and the rest stay queued.
     #[inline]
-    pub(crate) fn drain_with(&self, max: usize, mut f: impl FnMut(T)) -> usize {
+    pub(crate) fn drain_with(&self, max: usize, mut f: impl FnMut(&mut T)) -> usize {
         /// Publishes how far the consumer got, also when `f` unwinds.
         struct Advance<'a> {
             head: &'a AtomicUsize,
@@ -319,8 +319,8 @@ impl<T: Send> SpscRing<T> {
         }
 
         let consumer = &self.consumer.0;
-        // A panic in `f` leaves `head` past every value moved out (see `Advance`), so a
-        // poisoned lock protects nothing inconsistent.
+        // A panic in `f` leaves `head` past every value handed out (see `Advance`), so
+        // a poisoned lock protects nothing inconsistent.
         let _only_consumer = consumer.lock.lock().unwrap_or_else(PoisonError::into_inner);
         // Relaxed: only consumers store `head`, and the lock orders them.
         let head = consumer.head.load(Relaxed);
@@ -335,28 +335,45 @@ impl<T: Send> SpscRing<T> {
             start: head,
             taken: 0,
         };
+        /// Drops a slot's value when it goes out of scope, also while `f` unwinds.
+        struct DropInPlace<T>(*mut T);
+        impl<T> Drop for DropInPlace<T> {
+            fn drop(&mut self) {
+                // SAFETY: made below from a slot holding an initialised value that
+                // nothing else refers to once `f` has returned or unwound.
+                unsafe { std::ptr::drop_in_place(self.0) }
+            }
+        }
+
         for i in 0..n {
             let position = head.wrapping_add(i);
-            let value = self.slots[position & self.mask].with(|slot| {
-                // SAFETY: `head <= position < tail`, and the producer's write of this
-                // slot happened before (Acquire load of `tail` above), so it is
-                // initialised, and the producer will not write it again until we
-                // advance `head`. The lock excludes other `drain_with` calls and
-                // `pop`'s contract excludes concurrent `pop`s, so the value is moved
-                // out exactly once: `advance` counts it as taken before `f` runs, so
-                // even if `f` unwinds, `head` moves past it.
-                unsafe { slot.read().assume_init() }
-            });
+            // Counted before `f` runs: if it unwinds, `head` moves past this value,
+            // which `DropInPlace` drops, so it is never dropped twice.
             advance.taken = i + 1;
-            f(value);
+            self.slots[position & self.mask].with_mut(|slot| {
+                // SAFETY: `head <= position < tail`, and the producer's write of this
+                // slot happened before (Acquire load of `tail` above), so it holds an
+                // initialised value, and the producer will not write it again until we
+                // advance `head` (after this loop). The lock excludes other
+                // `drain_with` calls and `pop`'s contract excludes concurrent `pop`s,
+                // so this is the only reference to the value; `f` borrows it and
+                // `DropInPlace` drops it exactly once.
+                unsafe {
+                    let value = DropInPlace((*slot).as_mut_ptr());
+                    f(&mut *value.0);
+                }
+            });
         }
         n
     }
 
-    /// [`drain_with`](Self::drain_with) into a vector, for the tests.
+    /// Moves up to `max` values into `out`, for the tests.
     #[cfg(test)]
-    pub(crate) fn drain_into(&self, out: &mut Vec<T>, max: usize) -> usize {
-        self.drain_with(max, |v| out.push(v))
+    pub(crate) fn drain_into(&self, out: &mut Vec<T>, max: usize) -> usize
+    where
+        T: Default,
+    {
+        self.drain_with(max, |v| out.push(std::mem::take(v)))
     }
 }
 
@@ -400,7 +417,7 @@ mod tests {
         unsafe { ring.pop() }
     }
 
-    fn drain<T: Send>(ring: &SpscRing<T>, max: usize) -> Vec<T> {
+    fn drain<T: Send + Default>(ring: &SpscRing<T>, max: usize) -> Vec<T> {
         let mut out = Vec::new();
         assert_eq!(ring.drain_into(&mut out, max), out.len());
         out
@@ -518,17 +535,17 @@ mod tests {
         }
         let mut seen = Vec::new();
         let unwound = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            ring.drain_with(usize::MAX, |v| {
-                seen.push(*v);
-                if *v == 2 {
+            ring.drain_with(usize::MAX, |v: &mut Box<i32>| {
+                seen.push(**v);
+                if **v == 2 {
                     panic!("consumer fails on its third value");
                 }
             })
         }));
         assert!(unwound.is_err());
         assert_eq!(seen, [0, 1, 2]);
-        // The value the consumer panicked on was dropped with it, not left queued (it
-        // would be dropped twice); the ring and its lock still work.
+        // The value the consumer panicked on was dropped as the panic passed, not left
+        // queued (it would be dropped twice); the ring and its lock still work.
         assert_eq!(ring.len(), 3);
         let rest: Vec<i32> = drain(&ring, usize::MAX).into_iter().map(|b| *b).collect();
         assert_eq!(rest, [3, 4, 5]);
@@ -616,7 +633,8 @@ mod tests {
         for _ in 0..6 {
             assert!(push(&ring, make()).is_ok());
         }
-        drop(drain(&ring, 4));
+        // Drained values are dropped in their slots.
+        assert_eq!(ring.drain_with(4, |_| {}), 4);
         drop(pop(&ring));
         assert_eq!(drops.load(Relaxed), 5);
         // Refill across the end of the slot array, then overfill.
@@ -839,11 +857,8 @@ mod loom_tests {
             let ring = Arc::new(SpscRing::new(2));
             let consumer = {
                 let ring = ring.clone();
-                thread::spawn(move || {
-                    let mut taken = Vec::new();
-                    ring.drain_into(&mut taken, 1);
-                    taken.len() // the taken values are dropped here
-                })
+                // The taken value is dropped in its slot.
+                thread::spawn(move || ring.drain_with(1, |_| {}))
             };
             for _ in 0..3 {
                 // SAFETY: the test thread is the only producer. A rejected value
