@@ -1,8 +1,9 @@
 //! Where ended spans wait for the drain: one bounded SPSC ring per recording thread.
 //!
 //! A sampled span's record is a boxed [`RawSpan`] while the span runs (so guards stay
-//! small and cheap to move). When it ends, the record is copied by value into the next
-//! ring slot (a sequential write the hardware prefetcher sees coming) and the box stays
+//! small and cheap to move). When it ends, the record is copied from the box straight
+//! into the next ring slot (a sequential write the hardware prefetcher sees coming; no
+//! temporary copy on the way, see `SpscRing::push_with`) and the box stays
 //! on the thread, warm, for its next span: records never cross cores as heap objects,
 //! and in steady state recording never calls the allocator.
 //!
