@@ -235,6 +235,25 @@ fn sampled_3_attrs(c: &mut Criterion, rt: &Runtime, otel: &SdkTracerProvider) {
     stop_pipeline(rt, pipeline, "sampled_3_attrs");
 }
 
+/// `iters` spans started and ended in timed chunks of `chunk`, with `between` run
+/// (untimed) after each chunk; returns the time the chunks took.
+fn spans_in_chunks(iters: u64, chunk: u64, mut between: impl FnMut()) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(chunk);
+        let start = Instant::now();
+        for _ in 0..n {
+            let span = TRACER.start_span("bench");
+            black_box(&span);
+        }
+        total += start.elapsed();
+        left -= n;
+        between();
+    }
+    total
+}
+
 /// 4b. Sampled, with the drain kept off the ring while timing: spans are recorded in
 ///     chunks that fit the ring, and the ring is drained between chunks, untimed. This
 ///     is the recording thread's own cost when the drain does not compete for the
@@ -249,22 +268,7 @@ fn sampled_uncontended(c: &mut Criterion, rt: &Runtime) {
     );
     let mut g = c.benchmark_group("sampled_uncontended");
     g.bench_function("telemetry/start_span", |b| {
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
-                let start = Instant::now();
-                for _ in 0..n {
-                    let span = TRACER.start_span("bench");
-                    black_box(&span);
-                }
-                total += start.elapsed();
-                left -= n;
-                rt.block_on(pipeline.drain_now());
-            }
-            total
-        })
+        b.iter_custom(|iters| spans_in_chunks(iters, CHUNK, || rt.block_on(pipeline.drain_now())))
     });
     g.finish();
     stop_pipeline(rt, pipeline, "sampled_uncontended");
@@ -287,22 +291,11 @@ fn sampled_paced(c: &mut Criterion, rt: &Runtime) {
     let mut g = c.benchmark_group("sampled_paced");
     g.bench_function("telemetry/start_span", |b| {
         b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let n = left.min(CHUNK);
-                let start = Instant::now();
-                for _ in 0..n {
-                    let span = TRACER.start_span("bench");
-                    black_box(&span);
-                }
-                total += start.elapsed();
-                left -= n;
+            spans_in_chunks(iters, CHUNK, || {
                 while queued() >= AHEAD {
                     std::thread::yield_now();
                 }
-            }
-            total
+            })
         })
     });
     g.finish();
