@@ -412,6 +412,13 @@ impl RawSpan {
         }
     }
 
+    /// Leaves this record as [`Self::take_record`] does, for a record that goes nowhere
+    /// (a full ring): not recording, without its heap parts (dropped here).
+    pub(crate) fn discard(&mut self) {
+        self.flags = TraceFlags::NONE;
+        self.extra = None;
+    }
+
     /// Moves the record out by value, leaving this one without its heap parts and not
     /// recording (a box ready to be reused, see [`Self::init_unsampled`]).
     #[inline(always)]

@@ -128,8 +128,8 @@ impl ThreadRing {
                 }
             }
             Err(_) => {
-                // Dropped: its out-of-line part goes with it.
-                drop(frame.record.take_extra());
+                // Dropped: the frame is left as `take_record` would have left it.
+                frame.record.discard();
                 bump(&self.dropped);
             }
         }
@@ -523,6 +523,30 @@ mod tests {
             // SAFETY: this thread owns the ring in `LOCAL`: the only consumer.
             .and_then(|ring| unsafe { ring.returned.pop() })
             .is_some()
+    }
+
+    #[test]
+    fn a_span_dropped_at_a_full_ring_leaves_a_clean_frame() {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        drain(|_| {});
+        let before = totals().dropped;
+        for _ in 0..CAPACITY.load(Relaxed) {
+            push(record());
+        }
+        let mut frame = record();
+        for key in ["a", "b", "c", "d"] {
+            frame
+                .record
+                .set_attribute(Str::from_static(key), crate::Value::I64(1), 128);
+        }
+        push(frame);
+        assert_eq!(totals().dropped, before + 1, "the ring was full");
+        // The frame goes on to the thread's next span, which may be unsampled: that one
+        // writes only its ids, so the frame must not still say "recording".
+        let frame = spare_frame().unwrap_or_else(Frame::take);
+        assert!(!frame.record.is_recording());
+        assert!(!frame.record.has_extra());
+        drain(|_| {});
     }
 
     #[test]
