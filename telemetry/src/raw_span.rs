@@ -461,18 +461,9 @@ impl RawSpan {
         // recording thread (see `ring::Cycle::next`). Inline ones first, in recording
         // order.
         let attributes: Attributes = inline.chain(extra.attributes.drain(..)).collect();
-        let parts = Extra {
-            name: extra.name.take(),
-            scope: extra.scope.take(),
-            state: std::mem::take(&mut extra.state),
-            attributes: Vec::new(),
-            events: std::mem::take(&mut extra.events),
-            links: std::mem::take(&mut extra.links),
-            status: std::mem::take(&mut extra.status),
-            dropped_attributes: std::mem::take(&mut extra.dropped_attributes),
-            dropped_events: std::mem::take(&mut extra.dropped_events),
-            dropped_links: std::mem::take(&mut extra.dropped_links),
-        };
+        let mut parts = std::mem::take(extra);
+        // Everything else goes with the span; the emptied buffer stays.
+        extra.attributes = std::mem::take(&mut parts.attributes);
         self.span_data(attributes, parts)
     }
 
