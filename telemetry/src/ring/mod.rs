@@ -252,12 +252,16 @@ pub(crate) fn spare_frame() -> Option<Box<Frame>> {
 /// back if there is one, a new one otherwise.
 #[cold]
 pub(crate) fn spare_extra() -> Box<Extra> {
+    returned_extra().unwrap_or_default()
+}
+
+/// The oldest out-of-line part the drain gave back to this thread, if any.
+fn returned_extra() -> Option<Box<Extra>> {
     LOCAL
         .with(Cell::get)
         // SAFETY: the thread holding a ring in `LOCAL` is the only consumer of its
         // `returned` ring, and a ring changes owner under the `POOL` mutex.
         .and_then(|ring| unsafe { ring.returned.pop() })
-        .unwrap_or_default()
 }
 
 /// The calling thread's ring, once it has one: one thread-local load for both what an
@@ -497,7 +501,7 @@ mod tests {
     fn the_drain_gives_a_records_spent_buffers_back_to_its_thread() {
         let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
         drain(|_| {});
-        while empty_returned() {}
+        while returned_extra().is_some() {}
         let mut frame = record();
         for key in ["a", "b", "c", "d", "e", "f"] {
             frame
@@ -514,15 +518,6 @@ mod tests {
             spare.attributes.capacity() >= 3,
             "the buffer comes back with its capacity, for the next span"
         );
-    }
-
-    /// Empties this thread's `returned` ring; true if it held something.
-    fn empty_returned() -> bool {
-        LOCAL
-            .with(Cell::get)
-            // SAFETY: this thread owns the ring in `LOCAL`: the only consumer.
-            .and_then(|ring| unsafe { ring.returned.pop() })
-            .is_some()
     }
 
     #[test]
