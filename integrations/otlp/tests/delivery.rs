@@ -10,7 +10,7 @@ use common::{free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{InMemorySink, Sink, Tracer};
+use telemetry::{Sink, Tracer};
 use telemetry_otlp::{OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy};
 
 static TRACER: Tracer = Tracer::new("delivery");
@@ -59,12 +59,8 @@ async fn collector_down_at_start_then_up_delivers_everything_after_recovery() {
             .with_export_timeout(Duration::from_millis(300)),
     )
     .unwrap();
-    let memory = Arc::new(InMemorySink::new(10_000));
-    let telemetry = common::start(
-        common::pipeline_config()
-            .with_sink(otlp.clone())
-            .with_shared_sink(memory.clone()),
-    );
+    let (telemetry, memory) =
+        common::start_with_memory(common::pipeline_config().with_sink(otlp.clone()));
 
     // Nothing listens: connection refused, retried, given up; the queue fills and drops.
     for burst in 0..5 {
@@ -231,12 +227,8 @@ async fn a_collector_that_never_answers_times_out_and_the_drain_keeps_running() 
             .with_shutdown_timeout(Duration::from_millis(500)),
     )
     .unwrap();
-    let memory = Arc::new(InMemorySink::new(10_000));
-    let telemetry = common::start(
-        common::pipeline_config()
-            .with_sink(otlp.clone())
-            .with_shared_sink(memory.clone()),
-    );
+    let (telemetry, memory) =
+        common::start_with_memory(common::pipeline_config().with_sink(otlp.clone()));
 
     spans("first", 50);
     wait_until("a request to time out and its batch to fail", || {

@@ -8,10 +8,9 @@ mod common;
 use common::{hex, Collector, Received, ONE_PIPELINE};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span as PSpan;
-use std::sync::Arc;
 use telemetry::{
-    InMemorySink, KeyValue, SpanContext, SpanData, SpanId, SpanKind, SpanLimits, Status,
-    TraceFlags, TraceId, TraceState, Tracer, Value,
+    KeyValue, SpanContext, SpanData, SpanId, SpanKind, SpanLimits, Status, TraceFlags, TraceId,
+    TraceState, Tracer, Value,
 };
 use telemetry_otlp::{Compression, OtlpConfig, OtlpSink, Protocol};
 
@@ -94,12 +93,10 @@ async fn export(protocol: Protocol, compression: Compression) -> (Vec<SpanData>,
             .with_header("x-api-key", "secret"),
     )
     .unwrap();
-    let memory = Arc::new(InMemorySink::new(1000));
-    let pipeline = common::start(
+    let (pipeline, memory) = common::start_with_memory(
         common::pipeline_config()
             .with_span_limits(limits())
-            .with_sink(otlp.clone())
-            .with_shared_sink(memory.clone()),
+            .with_sink(otlp.clone()),
     );
     record();
     pipeline.shutdown().await;
