@@ -2,7 +2,7 @@
 
 use super::prometheus::{sample_name, write_scalar};
 use super::text::{
-    escape_help, le_values, write_bucket_name, write_f64, write_series_name, write_u64,
+    escape_help, le_values, write_bucket_start, write_f64, write_series_start, write_u64,
     write_unix_seconds,
 };
 use crate::metrics::snapshot::{MetricFamilySnapshot, MetricValue};
@@ -48,20 +48,17 @@ pub(super) fn render(families: &[MetricFamilySnapshot], out: &mut Vec<u8>) {
                 let mut exemplars = h.exemplars.iter().peekable();
                 for (i, (count, le)) in h.bucket_counts.iter().zip(&les).enumerate() {
                     cumulative += count;
-                    write_bucket_name(name, labels, le, out);
-                    out.push(b' ');
+                    write_bucket_start(name, labels, le, out);
                     write_u64(cumulative, out);
                     if let Some((_, e)) = exemplars.next_if(|(b, _)| *b == i) {
                         write_exemplar(e, out);
                     }
                     out.push(b'\n');
                 }
-                write_series_name(name, b"_count", labels, out);
-                out.push(b' ');
+                write_series_start(name, b"_count", labels, out);
                 write_u64(h.count, out);
                 out.push(b'\n');
-                write_series_name(name, b"_sum", labels, out);
-                out.push(b' ');
+                write_series_start(name, b"_sum", labels, out);
                 write_f64(h.sum, out);
                 out.push(b'\n');
                 write_created(name, labels, series.start_time_unix_nano, out);
@@ -75,8 +72,7 @@ pub(super) fn render(families: &[MetricFamilySnapshot], out: &mut Vec<u8>) {
         };
         for series in &family.series {
             let labels = series.labels.rendered();
-            write_series_name(name, suffix, labels, out);
-            out.push(b' ');
+            write_series_start(name, suffix, labels, out);
             write_scalar(&series.value, out);
             if let Some(e) = &series.exemplar {
                 write_exemplar(e, out);
@@ -91,8 +87,7 @@ pub(super) fn render(families: &[MetricFamilySnapshot], out: &mut Vec<u8>) {
 }
 
 fn write_created(name: &[u8], labels: &str, nanos: u64, out: &mut Vec<u8>) {
-    write_series_name(name, b"_created", labels, out);
-    out.push(b' ');
+    write_series_start(name, b"_created", labels, out);
     write_unix_seconds(nanos, out);
     out.push(b'\n');
 }

@@ -1,7 +1,7 @@
 //! Prometheus text format 0.0.4.
 
 use super::text::{
-    escape_help, le_values, write_bucket_name, write_f64, write_i64, write_series_name, write_u64,
+    escape_help, le_values, write_bucket_start, write_f64, write_i64, write_series_start, write_u64,
 };
 use crate::metrics::snapshot::{MetricFamilySnapshot, MetricValue};
 use crate::metrics::InstrumentKind;
@@ -46,25 +46,21 @@ pub(super) fn render(families: &[MetricFamilySnapshot], out: &mut Vec<u8>) {
                 let mut cumulative = 0u64;
                 for (count, le) in h.bucket_counts.iter().zip(&les) {
                     cumulative += count;
-                    write_bucket_name(base, labels, le, out);
-                    out.push(b' ');
+                    write_bucket_start(base, labels, le, out);
                     write_u64(cumulative, out);
                     out.push(b'\n');
                 }
-                write_series_name(base, b"_sum", labels, out);
-                out.push(b' ');
+                write_series_start(base, b"_sum", labels, out);
                 write_f64(h.sum, out);
                 out.push(b'\n');
-                write_series_name(base, b"_count", labels, out);
-                out.push(b' ');
+                write_series_start(base, b"_count", labels, out);
                 write_u64(h.count, out);
                 out.push(b'\n');
             }
             continue;
         }
         for series in &family.series {
-            write_series_name(base, suffix, series.labels.rendered(), out);
-            out.push(b' ');
+            write_series_start(base, suffix, series.labels.rendered(), out);
             write_scalar(&series.value, out);
             out.push(b'\n');
         }

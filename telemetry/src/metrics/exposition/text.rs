@@ -95,9 +95,10 @@ pub(crate) fn write_unix_seconds(nanos: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(&digits);
 }
 
-/// Appends `name`, then `{labels}` unless there are none.
+/// Appends the start of a sample line: `name` and `suffix`, then `{labels}` unless
+/// there are none, then the space before the value.
 #[inline]
-pub(crate) fn write_series_name(name: &[u8], suffix: &[u8], labels: &str, out: &mut Vec<u8>) {
+pub(crate) fn write_series_start(name: &[u8], suffix: &[u8], labels: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(name);
     out.extend_from_slice(suffix);
     if !labels.is_empty() {
@@ -105,11 +106,12 @@ pub(crate) fn write_series_name(name: &[u8], suffix: &[u8], labels: &str, out: &
         out.extend_from_slice(labels.as_bytes());
         out.push(b'}');
     }
+    out.push(b' ');
 }
 
-/// Appends `name_bucket{labels,le="bound"}`.
+/// Appends the start of a bucket's sample line: `name_bucket{labels,le="bound"} `.
 #[inline]
-pub(crate) fn write_bucket_name(name: &[u8], labels: &str, le: &[u8], out: &mut Vec<u8>) {
+pub(crate) fn write_bucket_start(name: &[u8], labels: &str, le: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(name);
     out.extend_from_slice(b"_bucket{");
     if !labels.is_empty() {
@@ -118,7 +120,7 @@ pub(crate) fn write_bucket_name(name: &[u8], labels: &str, le: &[u8], out: &mut 
     }
     out.extend_from_slice(b"le=\"");
     out.extend_from_slice(le);
-    out.extend_from_slice(b"\"}");
+    out.extend_from_slice(b"\"} ");
 }
 
 /// The `le` values of a family: each bound, then `+Inf`.
