@@ -160,12 +160,26 @@ impl SpanId {
     }
 }
 
-/// W3C trace flags. Only the `sampled` bit (`0x01`) is defined.
+/// W3C trace flags: a bit field, read bit by bit, never compared whole.
+///
+/// Trace Context Level 2 defines two bits (§ "trace-flags"):
+/// - `sampled` (`0x01`, [`is_sampled`](Self::is_sampled)): the caller may have recorded
+///   the trace; here it is the head sampling decision.
+/// - `random` (`0x02`, [`is_random`](Self::is_random)): at least the right-most 7 bytes
+///   of the trace id are random (§ "Random Trace ID Flag"). Every trace id this crate
+///   generates is wholly random, so new traces set it; a span that continues a trace
+///   keeps the bit exactly as it came in, set or not.
+///
+/// The other six bits are reserved: kept here as they were given, written as zero in a
+/// version `00` `traceparent`.
 ///
 /// ```
 /// use telemetry::TraceFlags;
-/// assert!(TraceFlags::SAMPLED.is_sampled());
+/// let flags = TraceFlags::new(0x03);
+/// assert!(flags.is_sampled() && flags.is_random());
 /// assert!(!TraceFlags::default().is_sampled());
+/// assert_eq!(TraceFlags::RANDOM.with_sampled(true), flags);
+/// assert_eq!(flags.with_sampled(false), TraceFlags::RANDOM);
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct TraceFlags(u8);
@@ -173,6 +187,9 @@ pub struct TraceFlags(u8);
 impl TraceFlags {
     /// The `sampled` flag set.
     pub const SAMPLED: Self = Self(0x01);
+    /// The `random` flag (Trace Context Level 2) set: the trace id's right-most 7 bytes
+    /// are random.
+    pub const RANDOM: Self = Self(0x02);
     /// No flag set.
     pub const NONE: Self = Self(0);
 
@@ -191,13 +208,25 @@ impl TraceFlags {
     /// Whether the sampled bit is set.
     #[inline]
     pub const fn is_sampled(self) -> bool {
-        self.0 & 1 == 1
+        self.0 & Self::SAMPLED.0 != 0
+    }
+
+    /// Whether the random bit is set: the trace id's right-most 7 bytes are random.
+    #[inline]
+    pub const fn is_random(self) -> bool {
+        self.0 & Self::RANDOM.0 != 0
     }
 
     /// These flags with the sampled bit set or cleared.
     #[inline]
     pub const fn with_sampled(self, sampled: bool) -> Self {
-        Self((self.0 & !1) | sampled as u8)
+        Self((self.0 & !Self::SAMPLED.0) | sampled as u8)
+    }
+
+    /// These flags with the random bit set or cleared.
+    #[inline]
+    pub const fn with_random(self, random: bool) -> Self {
+        Self((self.0 & !Self::RANDOM.0) | (random as u8) << 1)
     }
 }
 

@@ -152,8 +152,9 @@ impl RawSpan {
         }
     }
 
-    /// Makes this record a sampled span starting now. Only the fields a span always
-    /// sets are written (an ended record's heap parts were taken by the ring).
+    /// Makes this record a sampled span starting now, with `flags` (sampled set). Only
+    /// the fields a span always sets are written (an ended record's heap parts were
+    /// taken by the ring).
     #[allow(clippy::too_many_arguments)]
     #[inline(always)]
     pub(crate) fn init_recording(
@@ -162,6 +163,7 @@ impl RawSpan {
         span_id: SpanId,
         parent_id: SpanId,
         parent_is_remote: bool,
+        flags: TraceFlags,
         state: TraceState,
         name: &Str,
         scope: &Str,
@@ -171,7 +173,8 @@ impl RawSpan {
         self.span_id = span_id;
         self.parent_id = parent_id;
         self.parent_is_remote = parent_is_remote;
-        self.flags = TraceFlags::SAMPLED;
+        debug_assert!(flags.is_sampled());
+        self.flags = flags;
         self.test_scope = crate::context::current_scope();
         self.kind = kind;
         self.attribute_len = 0;
@@ -194,25 +197,29 @@ impl RawSpan {
         self.start = clock::raw_now();
     }
 
-    /// Makes this record an unsampled span: ids and trace state only, never exported.
-    /// The parent id is kept for the guard to restore it as the current span.
+    /// Makes this record an unsampled span: ids, `flags` (sampled clear) and trace state
+    /// only, never exported. The parent id is kept for the guard to restore it as the
+    /// current span.
     ///
-    /// Only the ids are written: a frame is reused only once its record holds no flags
-    /// and no [`Extra`] (a recording one had them taken by [`Self::take_record`], an
-    /// unsampled one by [`Self::clear_extra`]; see `span::end_inline`).
+    /// Only the ids and flags are written: a frame is reused only once its record is
+    /// not recording and holds no [`Extra`] (a recording one had them taken by
+    /// [`Self::take_record`], an unsampled one by [`Self::clear_extra`]; see
+    /// `span::end_inline`).
     #[inline(always)]
     pub(crate) fn init_unsampled(
         &mut self,
         trace_id: TraceId,
         span_id: SpanId,
         parent_id: SpanId,
+        flags: TraceFlags,
         state: TraceState,
     ) {
-        debug_assert_eq!(self.flags, TraceFlags::NONE);
+        debug_assert!(!self.flags.is_sampled() && !flags.is_sampled());
         debug_assert!(self.extra.is_none());
         self.trace_id = trace_id;
         self.span_id = span_id;
         self.parent_id = parent_id;
+        self.flags = flags;
         if !state.is_empty() {
             self.extra().state = state;
         }
@@ -521,6 +528,7 @@ mod tests {
             SpanId::random(),
             SpanId::INVALID,
             false,
+            TraceFlags::SAMPLED,
             TraceState::default(),
             &Str::from_static("op"),
             &Str::from_static("scope"),
@@ -575,6 +583,7 @@ mod tests {
             SpanId::random(),
             SpanId::INVALID,
             false,
+            TraceFlags::SAMPLED,
             TraceState::default(),
             &Str::from_static("second"),
             &Str::from_static("scope"),

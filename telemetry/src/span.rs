@@ -64,7 +64,9 @@ impl Span {
 
     #[inline(never)]
     fn begin_enabled(scope: &Str, name: Str, kind: SpanKind, parent: Parent) -> Self {
-        let (trace_id, parent_id, slot, parent_remote, state) = match parent {
+        // A new trace's id is wholly random: W3C Level 2's random flag is set. A child
+        // keeps its parent's random flag as it is.
+        let (trace_id, parent_id, slot, parent_remote, random, state) = match parent {
             Parent::Active => {
                 let cur = context::current();
                 if cur.is_valid() {
@@ -74,37 +76,39 @@ impl Span {
                         TraceState::default()
                     };
                     let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
-                    (cur.trace_id, cur.span_id, slot, cur.is_remote(), state)
-                } else {
+                    let random = cur.flags().is_random();
                     (
-                        TraceId::random(),
-                        SpanId::INVALID,
-                        Slot::Root,
-                        false,
-                        TraceState::default(),
+                        cur.trace_id,
+                        cur.span_id,
+                        slot,
+                        cur.is_remote(),
+                        random,
+                        state,
                     )
+                } else {
+                    let (id, none, root) = (TraceId::random(), SpanId::INVALID, Slot::Root);
+                    (id, none, root, false, true, TraceState::default())
                 }
             }
             Parent::Explicit(p) if p.is_valid() => {
                 let slot = Slot::of(Some((p.is_remote, p.is_sampled())));
-                (p.trace_id, p.span_id, slot, p.is_remote, p.state)
+                let random = p.flags.is_random();
+                (p.trace_id, p.span_id, slot, p.is_remote, random, p.state)
             }
-            Parent::Explicit(_) | Parent::Root => (
-                TraceId::random(),
-                SpanId::INVALID,
-                Slot::Root,
-                false,
-                TraceState::default(),
-            ),
+            Parent::Explicit(_) | Parent::Root => {
+                let (id, none, root) = (TraceId::random(), SpanId::INVALID, Slot::Root);
+                (id, none, root, false, true, TraceState::default())
+            }
         };
-        let sampled = sampler::sample_installed(slot, trace_id);
+        let (sampled, state) = sampler::decide_installed(slot, trace_id, &state);
+        let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
             span_id: SpanId::random(),
             parent_id,
             parent_remote,
         };
-        let mut frame = new_frame(sampled, ids, state, &name, scope, kind);
+        let mut frame = new_frame(flags, ids, state, &name, scope, kind);
         frame.restore = Restore::NOTHING;
         Self { frame: Some(frame) }
     }
@@ -280,11 +284,11 @@ struct Ids {
     parent_remote: bool,
 }
 
-/// A frame holding a new span: a record that starts the clock if `sampled`, ids alone
-/// otherwise.
+/// A frame holding a new span with these `flags`: a record that starts the clock if
+/// they are sampled, ids alone otherwise.
 #[inline(always)]
 fn new_frame(
-    sampled: bool,
+    flags: TraceFlags,
     ids: Ids,
     state: TraceState,
     name: &Str,
@@ -292,12 +296,13 @@ fn new_frame(
     kind: SpanKind,
 ) -> Box<Frame> {
     let mut frame = Frame::take();
-    if sampled {
+    if flags.is_sampled() {
         frame.record.init_recording(
             ids.trace_id,
             ids.span_id,
             ids.parent_id,
             ids.parent_remote,
+            flags,
             state,
             name,
             scope,
@@ -307,7 +312,7 @@ fn new_frame(
         ring::count_sampled_out();
         frame
             .record
-            .init_unsampled(ids.trace_id, ids.span_id, ids.parent_id, state);
+            .init_unsampled(ids.trace_id, ids.span_id, ids.parent_id, flags, state);
     }
     frame
 }
@@ -415,13 +420,15 @@ impl SpanGuard {
     #[inline(never)]
     fn start(scope: &Str, name: &'static str) -> Self {
         let cur = context::current();
-        let (trace_id, span_id, slot, restore) = if cur.is_valid() {
+        // A child keeps its parent's random flag; a new trace's id is wholly random.
+        let (trace_id, span_id, slot, restore, flags) = if cur.is_valid() {
             match ids::draw() {
                 Some([id]) if id != 0 => (
                     cur.trace_id,
                     SpanId::from_raw(id),
                     Slot::of(Some((cur.is_remote(), cur.flags().is_sampled()))),
                     Restore::parent(cur.bits()),
+                    TraceFlags::NONE.with_random(cur.flags().is_random()),
                 ),
                 _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
             }
@@ -432,6 +439,7 @@ impl SpanGuard {
                     SpanId::from_raw(id),
                     Slot::Root,
                     Restore::ROOT,
+                    TraceFlags::RANDOM,
                 ),
                 _ => return Self::start_with(scope, name, TraceId::INVALID, SpanId::INVALID),
             }
@@ -450,10 +458,11 @@ impl SpanGuard {
         local.count_sampled_out();
         frame
             .record
-            .init_unsampled(trace_id, span_id, cur.span_id, TraceState::default());
+            .init_unsampled(trace_id, span_id, cur.span_id, flags, TraceState::default());
         frame.restore = restore;
-        // Not sampled, no trace state, not remote: the new context's bits are all clear.
-        let new = Current::new(trace_id, span_id, TraceFlags::NONE, false, false);
+        // Not sampled, no trace state, not remote: of the new context's bits, only the
+        // random flag may be set.
+        let new = Current::new(trace_id, span_id, flags, false, false);
         context::enter_new(&cur, new);
         Self {
             span: Span { frame: Some(frame) },
@@ -479,37 +488,48 @@ impl SpanGuard {
     fn start_general(scope: &Str, name: &Str, trace_id: TraceId, span_id: SpanId) -> Self {
         let cur = context::current();
         let drawn = span_id.is_valid();
-        let (trace_id, parent_id, slot) = if cur.is_valid() {
+        let (trace_id, parent_id, slot, random) = if cur.is_valid() {
             let slot = Slot::of(Some((cur.is_remote(), cur.flags().is_sampled())));
-            (cur.trace_id, cur.span_id, slot)
+            (cur.trace_id, cur.span_id, slot, cur.flags().is_random())
         } else if drawn {
-            (trace_id, SpanId::INVALID, Slot::Root)
+            (trace_id, SpanId::INVALID, Slot::Root, true)
         } else {
-            (TraceId::random(), SpanId::INVALID, Slot::Root)
+            (TraceId::random(), SpanId::INVALID, Slot::Root, true)
         };
         let span_id = if drawn { span_id } else { SpanId::random() };
-        let state = if cur.has_state() {
+        let parent_state = if cur.has_state() {
             context::current_state()
         } else {
             TraceState::default()
         };
-        let sampled = sampler::sample_installed(slot, trace_id);
+        let (sampled, state) = sampler::decide_installed(slot, trace_id, &parent_state);
+        let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
             span_id,
             parent_id,
             parent_remote: cur.is_remote(),
         };
-        let mut frame = new_frame(sampled, ids, state, name, scope, SpanKind::Internal);
+        // The child inherits the trace state (a root over a context with no span but a
+        // trace state takes that state too), so the thread's state stays as it is,
+        // unless sampling changed it (a ratio sampler's threshold): then the whole
+        // context is saved and put back.
+        if state != parent_state {
+            let span = Span {
+                frame: Some(new_frame(
+                    flags,
+                    ids,
+                    state,
+                    name,
+                    scope,
+                    SpanKind::Internal,
+                )),
+            };
+            return Self::enter(span);
+        }
+        let mut frame = new_frame(flags, ids, state, name, scope, SpanKind::Internal);
         // Everything from the locals (still in registers), nothing read back from the
         // frame just written: a load of words still in the store buffer stalls.
-        let flags = if sampled {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::NONE
-        };
-        // The child inherits the trace state, so the thread's state stays as it is. (A
-        // root over a context with no span but a trace state takes that state too.)
         let new = Current::new(trace_id, span_id, flags, false, cur.has_state());
         context::enter_new(&cur, new);
         frame.restore = Restore::parent(cur.bits());

@@ -28,7 +28,7 @@ pub const MAX_TRACE_STATE_MEMBERS: usize = 32;
 #[non_exhaustive]
 pub enum TraceStateError {
     /// The key does not follow the W3C grammar.
-    #[error("invalid tracestate key {0:?}: expected a lowercase letter then up to 255 of `[a-z0-9_*/-]`, or `tenant@system` (tenant: a lowercase letter or digit then up to 240 of them; system: a lowercase letter then up to 13)")]
+    #[error("invalid tracestate key {0:?}: expected a lowercase letter or digit then up to 255 of `[a-z0-9_*/@-]`")]
     InvalidKey(String),
     /// The value does not follow the W3C grammar.
     #[error("invalid tracestate value {0:?}: expected 1 to 256 printable ASCII characters except `,` and `=`, not ending in a space")]
@@ -39,9 +39,6 @@ pub enum TraceStateError {
     /// A `tracestate` header's list member is not `key=value`.
     #[error("invalid tracestate list member {0:?}: expected `key=value`")]
     InvalidMember(String),
-    /// A `tracestate` header names the same key twice (W3C allows one entry per key).
-    #[error("tracestate key {0:?} appears more than once: each vendor may have one entry")]
-    DuplicateKey(String),
 }
 
 impl TraceState {
@@ -87,7 +84,19 @@ impl TraceState {
         Ok(Self((!out.is_empty()).then(|| out.into())))
     }
 
-    /// A new state with `key` set to `value` at the front (replacing an older entry for `key`).
+    /// A new state with `key` set to `value` at the front, replacing an older entry for
+    /// `key` (W3C § "Mutating the tracestate Field": a new or modified key moves to the
+    /// left). If the list would then hold more than [`MAX_TRACE_STATE_MEMBERS`], the
+    /// right-most member is removed, as § "list" says.
+    ///
+    /// ```
+    /// use telemetry::TraceState;
+    /// let full = TraceState::from_entries((0..32).map(|i| (format!("k{i}"), "v"))).unwrap();
+    /// let ts = full.insert("rojo", "1").unwrap();
+    /// assert_eq!(ts.entries().count(), 32);
+    /// assert_eq!(ts.entries().next(), Some(("rojo", "1")));
+    /// assert_eq!(ts.get("k31"), None); // the right-most member made room
+    /// ```
     pub fn insert(
         &self,
         key: impl Into<String>,
@@ -97,10 +106,10 @@ impl TraceState {
         validate(&key, &value)?;
         let rest = self.entries().filter(|(k, _)| *k != key);
         let mut out = vec![(key.clone(), value)];
-        out.extend(rest.map(|(k, v)| (k.to_owned(), v.to_owned())));
-        if out.len() > MAX_TRACE_STATE_MEMBERS {
-            return Err(TraceStateError::TooManyMembers);
-        }
+        out.extend(
+            rest.take(MAX_TRACE_STATE_MEMBERS - 1)
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+        );
         Ok(Self(Some(out.into())))
     }
 
@@ -112,6 +121,15 @@ impl TraceState {
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
         Self((!out.is_empty()).then(|| out.into()))
+    }
+
+    /// Whether both share the same entries (the same allocation, or both empty).
+    #[cfg(test)]
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            (a, b) => a.is_none() && b.is_none(),
+        }
     }
 
     /// The `tracestate` header value: `k1=v1,k2=v2`.
@@ -145,37 +163,29 @@ pub(crate) fn validate(key: &str, value: &str) -> Result<(), TraceStateError> {
     Ok(())
 }
 
-fn key_char(b: u8) -> bool {
-    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'-' | b'*' | b'/')
-}
-
-/// W3C Trace Context Level 1: `simple-key = lcalpha 0*255(keychar)`,
-/// `multi-tenant-key = tenant-id "@" system-id` with
-/// `tenant-id = (lcalpha / DIGIT) 0*240(keychar)` and `system-id = lcalpha 0*13(keychar)`.
-fn valid_key(key: &str) -> bool {
+/// W3C Trace Context Level 2, § "Key":
+/// `key = ( lcalpha / DIGIT ) 0*255 ( keychar )`,
+/// `keychar = lcalpha / DIGIT / "_" / "-" / "*" / "/" / "@"`.
+/// (Level 1's `tenant@system` limits are gone: `@` is an ordinary key character.)
+pub(crate) fn valid_key(key: &str) -> bool {
     let b = key.as_bytes();
-    match key.split_once('@') {
-        None => {
-            !b.is_empty()
-                && b.len() <= 256
-                && b[0].is_ascii_lowercase()
-                && b.iter().all(|&c| key_char(c))
+    match b.split_first() {
+        Some((&first, rest)) => {
+            (first.is_ascii_lowercase() || first.is_ascii_digit())
+                && rest.len() <= 255
+                && rest.iter().all(|&c| {
+                    c.is_ascii_lowercase()
+                        || c.is_ascii_digit()
+                        || matches!(c, b'_' | b'-' | b'*' | b'/' | b'@')
+                })
         }
-        Some((tenant, system)) => {
-            let (t, s) = (tenant.as_bytes(), system.as_bytes());
-            !t.is_empty()
-                && t.len() <= 241
-                && !s.is_empty()
-                && s.len() <= 14
-                && (t[0].is_ascii_lowercase() || t[0].is_ascii_digit())
-                && s[0].is_ascii_lowercase()
-                && t.iter().all(|&c| key_char(c))
-                && s.iter().all(|&c| key_char(c))
-        }
+        None => false,
     }
 }
 
-fn valid_value(v: &str) -> bool {
+/// W3C § "Value": `value = 0*255(chr) nblk-chr`, `nblk-chr = %x21-2B / %x2D-3C /
+/// %x3E-7E`, `chr = %x20 / nblk-chr`.
+pub(crate) fn valid_value(v: &str) -> bool {
     let b = v.as_bytes();
     !b.is_empty()
         && b.len() <= 256
@@ -188,33 +198,39 @@ fn valid_value(v: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// W3C Trace Context Level 2, § "Key".
     #[test]
     fn keys() {
-        assert!(valid_key("congo"));
-        assert!(valid_key("tenant@sys"));
-        assert!(valid_key("0tenant@sys"));
-        // A simple key starts with a lowercase letter (Level 1); only a tenant id may
-        // start with a digit.
-        assert!(!valid_key("0vendor"));
-        assert!(!valid_key("_vendor"));
+        for key in [
+            "congo",
+            "tenant@sys",
+            "0tenant@sys",
+            "0vendor",
+            "foo@",
+            "foo@@bar",
+            "foo@bar@baz",
+            "a@0sys",
+            "a*b/c-d_e",
+        ] {
+            assert!(valid_key(key), "{key:?}");
+        }
         assert!(valid_key(&"z".repeat(256)));
         assert!(valid_key(&format!(
             "{}@{}",
             "t".repeat(241),
             "v".repeat(14)
         )));
-        assert!(!valid_key(&format!("{}@v", "t".repeat(242))));
-        assert!(!valid_key(&format!("t@{}", "v".repeat(15))));
-        assert!(!valid_key("foo@@bar"));
-        assert!(!valid_key("foo@bar@baz"));
-        assert!(!valid_key("@foo"));
-        assert!(!valid_key("foo.bar"));
-        assert!(!valid_key("foo "));
-        assert!(!valid_key("Congo"));
-        assert!(!valid_key(""));
-        assert!(!valid_key("a@"));
-        assert!(!valid_key("a@0sys"));
+        // Level 1's tenant (241) and system (14) limits no longer apply.
+        assert!(valid_key(&format!("{}@v", "t".repeat(242))));
+        assert!(valid_key(&format!("t@{}", "v".repeat(15))));
+        assert!(valid_key(&format!("{}@{}", "t".repeat(243), "v")));
+        for key in [
+            "@foo", "_vendor", "*a", "/a", "-a", "foo.bar", "foo ", "Congo", "fOo", "", "é",
+        ] {
+            assert!(!valid_key(key), "{key:?}");
+        }
         assert!(!valid_key(&"a".repeat(257)));
+        assert!(!valid_key(&format!("{}@", "a".repeat(256))));
     }
 
     #[test]
@@ -236,5 +252,12 @@ mod tests {
         let dup = TraceState::from_entries([("a", "1"), ("a", "2")]).unwrap();
         assert_eq!(dup.header_value(), "a=1");
         assert!(dup.remove("a").is_empty());
+        // Replacing a key of a full list keeps every other member.
+        let full =
+            TraceState::from_entries((0..32).map(|i| (format!("k{i}"), "v".to_owned()))).unwrap();
+        let replaced = full.insert("k31", "w").unwrap();
+        assert_eq!(replaced.entries().count(), 32);
+        assert_eq!(replaced.entries().next(), Some(("k31", "w")));
+        assert_eq!(replaced.entries().last(), Some(("k30", "v")));
     }
 }

@@ -12,40 +12,47 @@ impl TraceState {
     /// Parses a `tracestate` header value: `key=value` list members separated by `,`,
     /// with optional spaces and tabs around them; empty members are skipped.
     ///
-    /// The whole header is refused if any member breaks the W3C key or value grammar,
-    /// if a key appears twice, or if there are more than [`MAX_TRACE_STATE_MEMBERS`]
-    /// members (the recommendation allows dropping the header rather than guessing
-    /// which members to keep). A refused `tracestate` is dropped alone: the
-    /// `traceparent` still counts.
+    /// Following W3C Trace Context Level 2 (§ "tracestate Header Field Values"):
+    /// - a key that appears again keeps its first (left-most) entry and the later ones
+    ///   are discarded, with the rest of the list kept (§ "Mutating the tracestate
+    ///   Field" lets a vendor discard duplicates it did not generate);
+    /// - the whole header is refused if a member breaks the key or value grammar or is
+    ///   not `key=value`, or if there are more than [`MAX_TRACE_STATE_MEMBERS`]
+    ///   members: § "Processing Model" step 3 allows discarding a header that cannot
+    ///   be parsed, and guessing which members a broken header meant would forward
+    ///   data its vendor never wrote.
+    ///
+    /// A refused `tracestate` is dropped alone: the `traceparent` still counts.
     ///
     /// ```
     /// use telemetry::{TraceState, TraceStateError};
     ///
     /// let ts = TraceState::from_header("rojo=00f067aa0ba902b7 ,\tcongo=t61rcWkgMzE,,").unwrap();
     /// assert_eq!(ts.header_value(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
-    /// assert_eq!(
-    ///     TraceState::from_header("foo=1,foo=2"),
-    ///     Err(TraceStateError::DuplicateKey("foo".into()))
-    /// );
+    /// assert_eq!(TraceState::from_header("foo=1,bar=2,foo=3").unwrap().header_value(), "foo=1,bar=2");
+    /// assert!(matches!(TraceState::from_header("@foo=1,bar=2"), Err(TraceStateError::InvalidKey(_))));
     /// ```
     pub fn from_header(value: &str) -> Result<Self, TraceStateError> {
         Self::from_header_lines([value])
     }
 
-    /// Parses several `tracestate` header lines as one list (HTTP combines repeated
-    /// headers with `,`), with the rules of [`from_header`](TraceState::from_header):
-    /// duplicates and the member limit count across lines.
+    /// Parses several `tracestate` header lines as one list (W3C: combined as RFC 9110
+    /// § 5.3 combines repeated fields, in order, with `,`), with the rules of
+    /// [`from_header`](TraceState::from_header): duplicates and the member limit count
+    /// across lines.
     ///
     /// ```
     /// use telemetry::TraceState;
     /// let ts = TraceState::from_header_lines(["foo=1,bar=2", "", "baz=3"]).unwrap();
     /// assert_eq!(ts.header_value(), "foo=1,bar=2,baz=3");
-    /// assert!(TraceState::from_header_lines(["foo=1", "foo=1"]).is_err());
+    /// let dup = TraceState::from_header_lines(["foo=1", "foo=2"]).unwrap();
+    /// assert_eq!(dup.header_value(), "foo=1");
     /// ```
     pub fn from_header_lines<'a>(
         lines: impl IntoIterator<Item = &'a str>,
     ) -> Result<Self, TraceStateError> {
         let mut members: Vec<(String, String)> = Vec::new();
+        let mut count = 0;
         for member in lines.into_iter().flat_map(|line| line.split(',')) {
             let member = member.trim_matches([' ', '\t']);
             if member.is_empty() {
@@ -55,13 +62,14 @@ impl TraceState {
                 .split_once('=')
                 .ok_or_else(|| TraceStateError::InvalidMember(member.to_owned()))?;
             validate(key, value)?;
-            if members.iter().any(|(k, _)| k == key) {
-                return Err(TraceStateError::DuplicateKey(key.to_owned()));
-            }
-            if members.len() == MAX_TRACE_STATE_MEMBERS {
+            // A repeated key counts too: the list's members are limited, not its keys.
+            count += 1;
+            if count > MAX_TRACE_STATE_MEMBERS {
                 return Err(TraceStateError::TooManyMembers);
             }
-            members.push((key.to_owned(), value.to_owned()));
+            if !members.iter().any(|(k, _)| k == key) {
+                members.push((key.to_owned(), value.to_owned()));
+            }
         }
         Ok(Self((!members.is_empty()).then(|| members.into())))
     }
@@ -122,20 +130,29 @@ mod tests {
         );
     }
 
+    /// W3C Trace Context Level 2, § "Mutating the tracestate Field" (vendors MAY
+    /// discard duplicate keys), as the W3C test suite's `test_tracestate_duplicated_keys`
+    /// expects: the header is kept, with the key once.
     #[test]
-    fn duplicate_keys_refuse_the_whole_header() {
-        for lines in [
-            &["foo=1,foo=1"][..],
-            &["foo=1,foo=2"],
-            &["foo=1", "foo=1"],
-            &["foo=1", "foo=2"],
+    fn duplicate_keys_keep_the_first_entry_and_the_rest_of_the_list() {
+        for (lines, expected) in [
+            (&["foo=1,foo=1"][..], "foo=1"),
+            (&["foo=1,foo=2"], "foo=1"),
+            (&["foo=1", "foo=1"], "foo=1"),
+            (&["foo=1", "foo=2"], "foo=1"),
+            (
+                &["rojo=1,foo=1,congo=2,foo=3,bar=4"],
+                "rojo=1,foo=1,congo=2,bar=4",
+            ),
         ] {
-            assert_eq!(
-                parse(lines),
-                Err(TraceStateError::DuplicateKey("foo".into())),
-                "{lines:?}"
-            );
+            assert_eq!(parse(lines).unwrap().header_value(), expected, "{lines:?}");
         }
+        // The member limit counts every member, repeated or not.
+        let repeated = vec!["foo=1"; 33].join(",");
+        assert_eq!(
+            TraceState::from_header(&repeated),
+            Err(TraceStateError::TooManyMembers)
+        );
     }
 
     #[test]
@@ -170,17 +187,17 @@ mod tests {
         }
     }
 
+    /// W3C Trace Context Level 2, § "Key", with the W3C test suite's
+    /// `test_tracestate_key_illegal_characters`, `test_tracestate_key_illegal_vendor_format`
+    /// and `test_tracestate_key_length_limit` cases.
     #[test]
     fn key_grammar() {
         for header in [
             "foo =1",
             "FOO=1",
             "foo.bar=1",
-            "1foo=1",
-            "foo@=1,bar=2",
             "@foo=1,bar=2",
-            "foo@@bar=1,bar=2",
-            "foo@bar@baz=1,bar=2",
+            "_foo=1",
             "=1",
         ] {
             assert!(
@@ -191,16 +208,31 @@ mod tests {
                 "{header:?}"
             );
         }
+        // `@` is a key character anywhere but first.
+        for (header, key) in [
+            ("foo@=1,bar=2", "foo@"),
+            ("foo@@bar=1,bar=2", "foo@@bar"),
+            ("foo@bar@baz=1,bar=2", "foo@bar@baz"),
+            ("1foo=1,bar=2", "1foo"),
+        ] {
+            let ts = TraceState::from_header(header).unwrap();
+            assert_eq!(ts.get(key), Some("1"), "{header:?}");
+            assert_eq!(ts.get("bar"), Some("2"), "{header:?}");
+        }
         let key_256 = format!("foo=1,{}=1", "z".repeat(256));
         assert!(TraceState::from_header(&key_256).is_ok());
         let key_257 = format!("foo=1,{}=1", "z".repeat(257));
         assert!(TraceState::from_header(&key_257).is_err());
-        let tenant = format!("foo=1,{}@{}=1", "t".repeat(241), "v".repeat(14));
-        assert!(TraceState::from_header(&tenant).is_ok());
-        let long_tenant = format!("foo=1,{}@v=1", "t".repeat(242));
-        assert!(TraceState::from_header(&long_tenant).is_err());
-        let long_system = format!("foo=1,t@{}=1", "v".repeat(15));
-        assert!(TraceState::from_header(&long_system).is_err());
+        for key in [
+            format!("{}@{}", "t".repeat(241), "v".repeat(14)),
+            format!("{}@v", "t".repeat(242)),
+            format!("t@{}", "v".repeat(15)),
+            format!("{}@{}", "t".repeat(3), "v".repeat(252)),
+        ] {
+            let ts = TraceState::from_header_lines(["foo=1", &format!("{key}=1")]).unwrap();
+            assert_eq!(ts.get("foo"), Some("1"));
+            assert_eq!(ts.get(&key), Some("1"), "{} characters", key.len());
+        }
     }
 
     #[test]
@@ -229,7 +261,7 @@ mod tests {
     }
 
     fn entries() -> impl Strategy<Value = Vec<(String, String)>> {
-        let key = "[a-z][a-z0-9_*/-]{0,20}(@[a-z][a-z0-9_*/-]{0,5})?";
+        let key = "[a-z0-9][a-z0-9_*/@-]{0,20}";
         let value = "[\\x20-\\x2b\\x2d-\\x3c\\x3e-\\x7e]{0,30}[\\x21-\\x2b\\x2d-\\x3c\\x3e-\\x7e]";
         proptest::collection::vec((key, value), 0..=MAX_TRACE_STATE_MEMBERS)
     }

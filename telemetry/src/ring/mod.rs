@@ -458,7 +458,7 @@ pub(crate) fn totals() -> Totals {
 #[cfg(all(test, not(telemetry_loom)))]
 mod tests {
     use super::*;
-    use crate::{SpanId, SpanKind, Str, TraceId, TraceState};
+    use crate::{SpanId, SpanKind, Str, TraceFlags, TraceId, TraceState};
 
     /// `drain` empties every thread's ring: tests that count must not overlap.
     static SERIAL: Mutex<()> = Mutex::new(());
@@ -470,6 +470,7 @@ mod tests {
             SpanId::random(),
             SpanId::INVALID,
             false,
+            TraceFlags::SAMPLED,
             TraceState::default(),
             &Str::from_static("test"),
             &Str::from_static("ring-tests"),
