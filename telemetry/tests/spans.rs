@@ -246,7 +246,10 @@ async fn ratio_sampled_roots_decide_from_their_trace_id() {
     for _ in 0..n {
         let root = TRACER.start_span("ratio.root");
         let ctx = root.context();
-        assert_eq!(ctx.is_sampled(), sampler.should_sample(None, ctx.trace_id));
+        assert_eq!(
+            ctx.is_sampled(),
+            sampler.should_sample(None, ctx.trace_id).sampled
+        );
         assert_eq!(root.is_recording(), ctx.is_sampled());
         let child = TRACER.start_span("ratio.child");
         assert_eq!(child.context().trace_id, ctx.trace_id);

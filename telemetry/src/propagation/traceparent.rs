@@ -8,7 +8,8 @@ use std::str::FromStr;
 pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// The flags version `00` defines: `sampled` (`0x01`) and, in Trace Context Level 2,
-/// `random` (`0x02`). Other bits are reserved and written as zero.
+/// `random` (`0x02`). Other bits are reserved: ignored when read, written as zero
+/// (§ "Other Flags").
 const VERSION_00_FLAGS: u8 = 0x03;
 
 /// The length of a version `00` header, and the least a later version may have.
@@ -17,12 +18,17 @@ const LEN: usize = 55;
 /// A parsed `traceparent` header (W3C Trace Context): the caller's trace id, its span
 /// id (this service's parent) and the trace flags.
 ///
-/// Parsing follows the recommendation exactly: lowercase hex only; version `ff` is
-/// invalid; version `00` is exactly 55 characters; a later version is read by its first
-/// four fields (at least 55 characters, and a `-` after the flags if longer) keeping
-/// only the `sampled` flag; all-zero trace or parent ids are invalid; spaces and tabs
-/// around the value are ignored. Anything else is a [`TraceParentError`], never a
-/// panic: the service then starts a new trace. It is always written as version `00`.
+/// Parsing follows W3C Trace Context Level 2 exactly: lowercase hex only; version `ff`
+/// is invalid; version `00` is exactly 55 characters; a later version is read by its
+/// first four fields (at least 55 characters, and a `-` after the flags if longer;
+/// § "Versioning of traceparent"); all-zero trace or parent ids are invalid; spaces and
+/// tabs around the value are ignored. Of the flags, the two this version defines are
+/// kept, `sampled` and `random`, whatever the version: the random flag MUST reach every
+/// outgoing `traceparent` of the same trace (§ "Random Trace ID Flag"), and the
+/// processing model reads "the trace-flags values supported by this version" of a
+/// higher version; reserved bits are dropped. Anything else is a [`TraceParentError`],
+/// never a panic: the service then starts a new trace. It is always written as version
+/// `00`.
 ///
 /// ```
 /// use telemetry::propagation::TraceParent;
@@ -123,13 +129,10 @@ impl TraceParent {
         if parent == 0 {
             return Err(TraceParentError::ZeroParentId);
         }
-        // Version 00 defines `sampled` and (Level 2) `random`; of a later version only
-        // `sampled` may be read.
-        let known = if version == 0 { VERSION_00_FLAGS } else { 0x01 };
         Ok(Self {
             trace_id: TraceId::from_raw(trace),
             parent_id: SpanId::from_raw(parent),
-            flags: TraceFlags::new(flags & known),
+            flags: TraceFlags::new(flags & VERSION_00_FLAGS),
         })
     }
 
@@ -308,13 +311,15 @@ mod tests {
         assert_eq!(exact, extra);
         assert_eq!(extra.trace_id.to_string(), TRACE);
         assert!(extra.flags.is_sampled());
-        // Only the sampled bit of a later version's flags is read.
-        assert_eq!(
-            ok(&format!("01-{TRACE}-{PARENT}-03")).flags,
-            TraceFlags::SAMPLED
-        );
+        // The flags this version defines (sampled, random) are read from a later
+        // version too; its other bits are not.
+        assert_eq!(ok(&format!("01-{TRACE}-{PARENT}-03")).flags.bits(), 0x03);
         assert_eq!(
             ok(&format!("fe-{TRACE}-{PARENT}-fe")).flags,
+            TraceFlags::RANDOM
+        );
+        assert_eq!(
+            ok(&format!("fe-{TRACE}-{PARENT}-fc")).flags,
             TraceFlags::NONE
         );
         assert_eq!(
@@ -529,7 +534,7 @@ mod tests {
             if let Ok(parsed) = parsed {
                 prop_assert_eq!(parsed.trace_id, tp.trace_id);
                 prop_assert_eq!(parsed.parent_id, tp.parent_id);
-                prop_assert_eq!(parsed.flags.is_sampled(), tp.flags.is_sampled());
+                prop_assert_eq!(parsed.flags, tp.flags);
             }
         }
     }
