@@ -90,8 +90,8 @@ pub(crate) fn threshold_probability(threshold: u64) -> f64 {
 pub(crate) struct OtSampling {
     /// The rejection threshold `th`, if present and valid.
     pub(crate) threshold: Option<u64>,
-    /// A `th` sub-key is present but invalid (it is then ignored, and erased when the
-    /// member is rewritten).
+    /// A `th` sub-key is present but invalid, or repeated: it is rewritten (or erased)
+    /// whatever the decision.
     pub(crate) invalid_threshold: bool,
     /// The explicit randomness `rv`, if present and valid.
     pub(crate) randomness: Option<u64>,
@@ -106,18 +106,21 @@ impl OtSampling {
         let Some(value) = state.get(OT_KEY) else {
             return out;
         };
+        let mut thresholds = 0;
         for (key, value) in sub_keys(value) {
             match key {
-                "th" if out.threshold.is_none() && !out.invalid_threshold => {
-                    match parse_threshold(value) {
-                        Some(t) => out.threshold = Some(t),
-                        None => out.invalid_threshold = true,
+                "th" => {
+                    thresholds += 1;
+                    if thresholds == 1 {
+                        out.threshold = parse_threshold(value);
                     }
                 }
                 "rv" if out.randomness.is_none() => out.randomness = parse_randomness(value),
                 _ => {}
             }
         }
+        // Sub-keys "MUST be unique": a repeated `th` is rewritten as one (the first).
+        out.invalid_threshold = thresholds > 1 || (thresholds == 1 && out.threshold.is_none());
         out
     }
 }
@@ -352,8 +355,10 @@ mod tests {
         assert_eq!(odd.threshold, None);
         assert!(odd.invalid_threshold);
         assert_eq!(odd.randomness, None);
-        // The first `th` counts.
-        assert_eq!(read("ot=th:8;th:c").threshold, Some(0x80000000000000));
+        // The first `th` counts, and a repeated one marks the member for rewriting.
+        let twice = read("ot=th:8;th:c");
+        assert_eq!(twice.threshold, Some(0x80000000000000));
+        assert!(twice.invalid_threshold);
     }
 
     /// `tracestate-handling.md`, "Setting values": other sub-keys are kept; W3C

@@ -561,4 +561,53 @@ mod tests {
         let d = s.should_sample(Some(&p), with_randomness(MASK));
         assert!(d.sampled && d.trace_state.is_empty());
     }
+
+    fn thresholds_in(state: &TraceState) -> usize {
+        state.get("ot").map_or(0, |ot| {
+            ot.split(';').filter(|m| m.starts_with("th:")).count()
+        })
+    }
+
+    proptest::proptest! {
+        /// Over any parent trace state (the `sampling` fuzz target's invariant): the
+        /// span's state is a valid header, carries no `th` unless sampled and at most one
+        /// when sampled, and other members are never lost.
+        #[test]
+        fn any_parent_state_gives_a_valid_state(
+            members in proptest::collection::vec(
+                ("(ot|rojo|congo)", "(th:[0-9a-fA-F]{0,15}|rv:[0-9a-f]{13,15}|p:8|;){0,4}x?"),
+                0..6,
+            ),
+            low in proptest::prelude::any::<u64>(),
+            ratio in 0.0f64..=1.0,
+            flags in 0u8..4,
+            remote in proptest::prelude::any::<bool>(),
+            which in 0u8..3,
+        ) {
+            let Ok(state) = TraceState::from_entries(members) else {
+                return Ok(());
+            };
+            let sampler = match which {
+                0 => Sampler::TraceIdRatioBased(ratio),
+                1 => Sampler::parent_based(Sampler::TraceIdRatioBased(ratio)),
+                _ => Sampler::default(),
+            };
+            let trace_id = TraceId::from_raw(u128::from(low) | 1 << 100);
+            let parent = SpanContext::new(
+                trace_id,
+                SpanId::from_raw(1),
+                TraceFlags::new(flags),
+                state.clone(),
+                remote,
+            );
+            let d = sampler.should_sample(Some(&parent), trace_id);
+            let out = d.trace_state;
+            proptest::prop_assert_eq!(TraceState::from_header(&out.header_value()), Ok(out.clone()));
+            let n = thresholds_in(&out);
+            proptest::prop_assert!(if d.sampled { n <= 1 } else { n == 0 }, "{:?} -> {:?}", state, out);
+            for (key, value) in state.entries().filter(|(k, _)| *k != "ot") {
+                proptest::prop_assert_eq!(out.get(key), Some(value));
+            }
+        }
+    }
 }
