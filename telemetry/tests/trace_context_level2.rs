@@ -228,13 +228,23 @@ async fn parent_based_sampling_checks_an_incoming_threshold() {
     drop(p.finish().await);
 }
 
+/// A specification example: its section, the inbound `traceparent` and `tracestate`
+/// (empty: absent), and the trace id, flags and `tracestate` sent on (`None`: a new
+/// trace).
+type Example = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<(&'static str, u8, &'static str)>,
+);
+
 /// The specification's own examples, one case per line: the inbound headers, and what
 /// a service continuing the trace (default sampler) sends on. `None`: a new trace
 /// (the inbound trace id is not used, and no `tracestate` is sent).
 #[tokio::test]
 async fn the_specification_examples() {
     #[rustfmt::skip]
-    let table: &[(&str, &str, &str, Option<(&str, u8, &str)>)] = &[
+    let table: &[Example] = &[
         // § "Relationship Between the Headers" and § "Examples of HTTP traceparent Headers".
         ("§ Relationship", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", "congo=t61rcWkgMzE", Some(("0af7651916cd43dd8448eb211c80319c", 0x01, "congo=t61rcWkgMzE"))),
         ("§ Relationship, rojo", "00-0af7651916cd43dd8448eb211c80319c-00f067aa0ba902b7-01", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", Some(("0af7651916cd43dd8448eb211c80319c", 0x01, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"))),

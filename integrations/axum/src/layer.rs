@@ -1,10 +1,10 @@
-//! [`TelemetryLayer`]: one server span per request, trace context in and out, request
-//! ids, HTTP metrics.
+//! [`TelemetryLayer`]: one server span per request, trace context in (request headers)
+//! and out (the `server-timing` trace metric), request ids, HTTP metrics.
 
 use crate::current_span::CurrentSpan;
 use crate::http_metrics::HttpMetrics;
 use crate::intern::{Hosts, Interner, RouteEntry, RouteNames};
-use crate::propagate;
+use crate::propagate::{self, ResponseHeaders};
 use crate::request_id::{RequestId, REQUEST_ID_HEADER};
 use axum::extract::{ConnectInfo, MatchedPath};
 use futures::ready;
@@ -59,6 +59,19 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// query string, cookie or other header is recorded unless allowed with
 /// [`record_request_header`](Self::record_request_header).
 ///
+/// Every response of a traced request names the server span (its trace id, span id
+/// and flags) in a `server-timing` trace metric,
+/// `server-timing: trace;desc=00-<trace id>-<span id>-<flags>`, the response binding
+/// of W3C Trace Context Level 2 ("Trace Context Server Timing Metric Format"). It is
+/// added as a header line of its own, beside any `server-timing` the handler set,
+/// which is never replaced. Turn it off with [`server_timing(false)`](Self::server_timing)
+/// (a service that must not tell its clients its trace ids, say).
+///
+/// A `traceparent` response header is off by default: `traceparent` is a request
+/// header, the standard defines none on responses, and clients that follow it read
+/// `server-timing`. [`response_traceparent(true)`](Self::response_traceparent) adds
+/// it, for clients written against the old behaviour.
+///
 /// With telemetry off (and metrics turned off) the layer passes requests straight
 /// through after one branch, handing handlers a shared no-op [`CurrentSpan`].
 ///
@@ -80,6 +93,7 @@ struct Settings {
     tracer: Tracer,
     trust: Trust,
     headers: Vec<HeaderName>,
+    response: ResponseHeaders,
     metrics: Option<HttpMetrics>,
     names: Arc<RouteNames>,
     hosts: Arc<Hosts>,
@@ -87,14 +101,19 @@ struct Settings {
 }
 
 impl TelemetryLayer {
-    /// A layer with the defaults: trust inbound trace context, HTTP metrics in the
-    /// global registry, instrumentation scope `telemetry-axum`.
+    /// A layer with the defaults: trust inbound trace context, the `server-timing`
+    /// trace metric on responses (no `traceparent` response header), HTTP metrics in
+    /// the global registry, instrumentation scope `telemetry-axum`.
     pub fn new() -> Self {
         Self {
             settings: Arc::new(Settings {
                 tracer: Tracer::new("telemetry-axum"),
                 trust: Trust::Honour,
                 headers: Vec::new(),
+                response: ResponseHeaders {
+                    server_timing: true,
+                    traceparent: false,
+                },
                 metrics: HttpMetrics::global(),
                 names: Arc::default(),
                 hosts: Arc::new(Hosts::new(64)),
@@ -111,6 +130,7 @@ impl TelemetryLayer {
                     tracer: self.settings.tracer.clone(),
                     trust: self.settings.trust,
                     headers: self.settings.headers.clone(),
+                    response: self.settings.response,
                     metrics: self.settings.metrics.clone(),
                     names: self.settings.names.clone(),
                     hosts: self.settings.hosts.clone(),
@@ -132,6 +152,33 @@ impl TelemetryLayer {
     /// Nothing but the headers named here is ever recorded.
     pub fn record_request_header(self, name: HeaderName) -> Self {
         self.edit(|s| s.headers.push(name))
+    }
+
+    /// Whether responses carry the `server-timing` trace metric naming the server span
+    /// (default `true`): W3C Trace Context's response binding, appended beside the
+    /// handler's own `server-timing` metrics.
+    ///
+    /// ```
+    /// use telemetry_axum::TelemetryLayer;
+    /// // Clients of this service are not told its trace ids.
+    /// let layer = TelemetryLayer::new().server_timing(false);
+    /// # drop(layer);
+    /// ```
+    pub fn server_timing(self, on: bool) -> Self {
+        self.edit(|s| s.response.server_timing = on)
+    }
+
+    /// Whether responses carry a `traceparent` header naming the server span (default
+    /// `false`). Not standard: W3C Trace Context defines `traceparent` on requests
+    /// only, and `server-timing` on responses. For clients that read it.
+    ///
+    /// ```
+    /// use telemetry_axum::TelemetryLayer;
+    /// let layer = TelemetryLayer::new().response_traceparent(true);
+    /// # drop(layer);
+    /// ```
+    pub fn response_traceparent(self, on: bool) -> Self {
+        self.edit(|s| s.response.traceparent = on)
     }
 
     /// Turns the HTTP metrics off (spans only).
@@ -362,7 +409,7 @@ impl RequestState {
             }
         });
         let headers = response.headers_mut();
-        propagate::inject_response(self.span.context(), headers);
+        propagate::inject_response(self.span.context(), headers, self.settings.response);
         headers.insert(REQUEST_ID_HEADER, self.request_id.clone());
         self.finish(status.as_u16());
     }

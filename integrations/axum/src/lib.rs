@@ -33,7 +33,8 @@
 //! - [`CurrentSpan`]: an extractor giving a handler the request's span.
 //! - [`MetricsEndpoint`]: `/metrics` with content negotiation and an optional bearer
 //!   token, on the app's router or its own listener.
-//! - [`ClientTraceLayer`]: client spans and `traceparent` for outgoing requests.
+//! - [`ClientTraceLayer`]: client spans and `traceparent` for outgoing requests, and a
+//!   link to a trace the response's `server-timing` names.
 //! - [`ws::traced`] (feature `ws`): a span per WebSocket connection.
 
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]

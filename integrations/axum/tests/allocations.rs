@@ -106,7 +106,7 @@ fn the_layer_adds_few_allocations_to_a_request() {
 
     println!("bare {bare} allocations per request; the layer adds {unsampled} unsampled, {sampled} sampled");
     // Unsampled: the request id, the `CurrentSpan` and its extension slot, the
-    // response's `traceparent` and headers. Measured 9.
+    // response's `server-timing` trace metric and headers. Measured 9.
     assert!(
         unsampled <= 10.0,
         "the layer adds {unsampled} allocations unsampled"

@@ -100,10 +100,16 @@ async fn a_request_gets_a_server_span_named_after_its_route() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let traceparent = response.headers()["traceparent"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let server_timing: Vec<_> = response
+        .headers()
+        .get_all("server-timing")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        response.headers().get("traceparent").is_none(),
+        "no traceparent response header by default"
+    );
     let request_id = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
@@ -147,14 +153,18 @@ async fn a_request_gets_a_server_span_named_after_its_route() {
         "the query string is never recorded"
     );
     assert_eq!(server.status, Status::Unset);
-    // The response carries the server span's context; the handler's span is its child.
+    // The response names the server span in its `server-timing` trace metric (W3C
+    // Trace Context Level 2); the handler's span is its child.
     assert_eq!(
-        traceparent,
-        format!(
-            "00-{}-{}-01",
-            server.context.trace_id, server.context.span_id
-        )
+        server_timing,
+        [format!(
+            "trace;desc=00-{}-{}-{:02x}",
+            server.context.trace_id,
+            server.context.span_id,
+            server.context.flags.bits() & 0x03
+        )]
     );
+    assert!(server.context.is_sampled());
     let db = one(&spans, "db.query");
     assert_eq!(db.parent_span_id, server.context.span_id);
     assert_eq!(request_id.len(), 22, "a generated request id");
@@ -445,6 +455,7 @@ async fn with_telemetry_off_the_layer_passes_requests_through() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(response.headers().get("traceparent").is_none());
+    assert!(response.headers().get("server-timing").is_none());
     assert!(response.headers().get("x-request-id").is_none());
     let body = axum::body::to_bytes(response.into_body(), 1024)
         .await

@@ -39,6 +39,7 @@
 
 mod baggage;
 mod carrier;
+mod server_timing;
 mod traceparent;
 mod tracestate;
 mod w3c;
@@ -47,6 +48,7 @@ pub use baggage::{
     Baggage, BaggageError, BaggageGuard, BAGGAGE_HEADER, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS,
 };
 pub use carrier::{Extractor, Injector};
+pub use server_timing::SERVER_TIMING_HEADER;
 pub use traceparent::{TraceParent, TraceParentError, TRACEPARENT_HEADER};
 pub use tracestate::TRACESTATE_HEADER;
 pub use w3c::{extract, inject, inject_context, TraceContextPropagator};
