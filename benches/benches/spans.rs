@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Groups: `disabled`, `unsampled`, `sampled`, `sampled_3_attrs`,
-//! `sampled_uncontended`, `sampled_paced`, `nested_child`, `drain_throughput`. Only one `telemetry` pipeline can run per process, so each group
+//! `sampled_uncontended`, `sampled_paced`, `nested_child`, `ratio_root_and_child`,
+//! `drain_throughput`. Only one `telemetry` pipeline can run per process, so each group
 //! that needs one starts it and shuts it down at its end, printing its stats. The
 //! fastrace reporter is a process global and is set once, before `sampled`; `tracing`
 //! subscribers are scoped to each benchmark with `with_default`.
@@ -340,6 +341,42 @@ fn nested_child(c: &mut Criterion, rt: &Runtime) {
     stop_pipeline(rt, pipeline, "nested_child");
 }
 
+/// 5b. A root and a child under `ParentBased(TraceIdRatioBased(0.5))`, over fresh trace
+///     ids: half the roots are sampled, and those carry the threshold (`ot=th:8`) in
+///     their trace state to their child, as OpenTelemetry's consistent probability
+///     sampling asks. The SDK beside it (0.33) decides with its older algorithm and
+///     writes no threshold.
+fn ratio_root_and_child(c: &mut Criterion, rt: &Runtime) {
+    let sampler = Sampler::parent_based(Sampler::TraceIdRatioBased(0.5));
+    let pipeline = start_pipeline(rt, Config::new().with_sampler(sampler));
+    let provider = otel_provider(OtelSampler::ParentBased(Box::new(
+        OtelSampler::TraceIdRatioBased(0.5),
+    )));
+    let tracer = provider.tracer("bench");
+
+    let mut g = c.benchmark_group("ratio_root_and_child");
+    g.bench_function("telemetry/start_span", |b| {
+        b.iter(|| {
+            let root = TRACER.start_span("root");
+            let child = TRACER.start_span("child");
+            black_box((&root, &child));
+        })
+    });
+    g.bench_function("otel_sdk/tracer_batch", |b| {
+        b.iter(|| {
+            tracer.in_span("root", |_| {
+                let mut child = tracer.start("child");
+                black_box(&mut child);
+                child.end();
+            })
+        })
+    });
+    g.finish();
+
+    stop_pipeline(rt, pipeline, "ratio_root_and_child");
+    let _ = provider.shutdown();
+}
+
 /// 6. How fast the drain empties the rings: [`DRAIN_SPANS`] spans pushed (untimed), then
 ///    `drain_now` timed, which returns when the sink has taken every batch.
 fn drain_throughput(c: &mut Criterion, rt: &Runtime) {
@@ -391,6 +428,7 @@ fn main() {
     sampled_paced(&mut c, &rt);
     nested_child(&mut c, &rt);
     let _ = otel.shutdown();
+    ratio_root_and_child(&mut c, &rt);
 
     drain_throughput(&mut c, &rt);
 

@@ -1,6 +1,6 @@
-//! Consistent probability sampling over any `tracestate`: deciding never panics, the
-//! span's trace state is still a valid header, a span that is not sampled carries no
-//! threshold (`th`), and a sampled one carries at most one.
+//! Consistent probability sampling over any remote parent's `tracestate`: deciding
+//! never panics, the span's trace state is still a valid header, a span that is not
+//! sampled carries no threshold (`th`), and a sampled one carries at most one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -31,7 +31,8 @@ fuzz_target!(|data: &[u8]| {
         SpanId::from_raw(1),
         TraceFlags::new(head[18] & 0x03),
         state,
-        head[18] & 0x04 != 0,
+        // Remote: the parent's state is checked (a sampled local parent's passes as is).
+        true,
     );
     let decision = sampler.should_sample(Some(&parent), trace_id);
     let out = decision.trace_state;

@@ -93,7 +93,8 @@ thread_local! {
             scope: Cell::new(0),
         }
     };
-    // Only touched when a context carries a non-empty `tracestate`.
+    // Only touched when a context carries a non-empty `tracestate`, and only read while
+    // the context's `has_state` bit is set (it may hold a stale state otherwise).
     static STATE: RefCell<TraceState> = const { RefCell::new(TraceState(None)) };
     // The current W3C baggage: its own cell, never read or written by span start and
     // end, only by `Baggage`, `Context` and `Instrumented` polls.
@@ -199,6 +200,18 @@ pub(crate) fn enter_new(cur: &Current, new: Current) {
         w.span.set(new.span_id.to_u64());
         w.bits.set(new.bits);
     });
+}
+
+/// Makes a new span with its own trace state current over `cur`, a context without a
+/// trace state (a sampled root under a ratio sampler: `ot=th:...`). The state goes in
+/// [`STATE`] without saving what was there: with `has_state` clear in `cur`, nothing
+/// reads it, and ending the span with [`restore_parent`] or [`restore_root`] clears the
+/// bit again.
+#[inline]
+pub(crate) fn enter_new_with_state(cur: &Current, new: Current, state: TraceState) {
+    debug_assert!(!cur.has_state() && new.has_state());
+    drop(swap_state(state));
+    enter_new(cur, new);
 }
 
 /// Ends a span entered with [`enter_new`]: if it is still current,

@@ -231,6 +231,19 @@ pub(crate) fn threshold_state(threshold: u64) -> TraceState {
         .unwrap_or_else(|_| build())
 }
 
+/// The threshold of `state` if it is this thread's shared `ot=th:<threshold>` state
+/// (the same allocation [`threshold_state`] hands out), so a record can keep the number
+/// and rebuild the state where it is read.
+pub(crate) fn shared_threshold(state: &TraceState) -> Option<u64> {
+    THRESHOLD_STATE
+        .try_with(|cache| match &*cache.borrow() {
+            Some((t, shared)) if shared.same_as(state) => Some(*t),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -398,5 +411,11 @@ mod tests {
         assert_eq!(a.header_value(), "ot=th:8");
         assert!(a.same_as(&b));
         assert_eq!(threshold_state(0).header_value(), "ot=th:0");
+        assert_eq!(shared_threshold(&threshold_state(0)), Some(0));
+        // An equal state from elsewhere is not the shared one.
+        let parsed = TraceState::from_header("ot=th:0").unwrap();
+        assert_eq!(parsed, threshold_state(0));
+        assert_eq!(shared_threshold(&parsed), None);
+        assert_eq!(shared_threshold(&TraceState::default()), None);
     }
 }

@@ -68,6 +68,9 @@ pub enum Sampler {
 /// keeps the parent's sampling threshold (`th`), unless it is inconsistent with the
 /// trace's randomness; a span that is not sampled, or sampled with an unknown
 /// probability, carries no threshold (the specification's "Parent-based threshold").
+/// The consistency check is made where a trace enters the process (a remote parent);
+/// under a sampled local parent, whose state this sampler already decided, the state is
+/// kept as it is.
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub struct ParentBased {
@@ -107,6 +110,12 @@ struct Rule {
     ratio: bool,
 }
 
+/// [`Sampler::AlwaysOn`]'s rule: sample everything, keep the parent's threshold.
+const FOLLOW: Rule = Rule {
+    threshold: 0,
+    ratio: false,
+};
+
 impl Sampler {
     /// A parent-based sampler with OpenTelemetry's default delegates and the given root sampler.
     pub fn parent_based(root: Sampler) -> Self {
@@ -143,9 +152,8 @@ impl Sampler {
     ) -> SamplingDecision {
         let parent = parent.filter(|p| p.is_valid());
         let slot = Slot::of(parent.map(|p| (p.is_remote, p.is_sampled())));
-        let empty = TraceState::default();
-        let state = parent.map_or(&empty, |p| &p.state);
-        let (sampled, trace_state) = decide(self.rule(slot), slot, trace_id, state);
+        let state = parent.map(|p| p.state.clone()).unwrap_or_default();
+        let (sampled, trace_state, _) = decide(self.rule(slot), slot, trace_id, state);
         SamplingDecision {
             sampled,
             trace_state,
@@ -154,10 +162,7 @@ impl Sampler {
 
     fn rule(&self, slot: Slot) -> Rule {
         match self {
-            Sampler::AlwaysOn => Rule {
-                threshold: 0,
-                ratio: false,
-            },
+            Sampler::AlwaysOn => FOLLOW,
             Sampler::AlwaysOff => Rule {
                 threshold: NEVER,
                 ratio: false,
@@ -223,18 +228,21 @@ impl Slot {
 }
 
 /// The decision and the new span's trace state, from the parent's `state` (empty for a
-/// root).
-fn decide(rule: Rule, slot: Slot, trace_id: TraceId, state: &TraceState) -> (bool, TraceState) {
+/// root), and whether that state differs from the parent's.
+fn decide(rule: Rule, slot: Slot, trace_id: TraceId, state: TraceState) -> Decided {
+    if slot == Slot::LocalSampled && rule == FOLLOW {
+        // A child following its sampled local parent keeps the parent's state as it is:
+        // that state is what this sampler decided (or checked) when the parent started.
+        return (true, state, false);
+    }
     if state.is_empty() {
         let sampled = probability::trace_randomness(trace_id) >= rule.threshold;
-        let state = if sampled && rule.ratio {
-            probability::threshold_state(rule.threshold)
-        } else {
-            TraceState::default()
-        };
-        return (sampled, state);
+        if sampled && rule.ratio {
+            return (true, probability::threshold_state(rule.threshold), true);
+        }
+        return (sampled, state, false);
     }
-    let ot = OtSampling::read(state);
+    let ot = OtSampling::read(&state);
     let randomness = ot
         .randomness
         .unwrap_or_else(|| probability::trace_randomness(trace_id));
@@ -252,14 +260,20 @@ fn decide(rule: Rule, slot: Slot, trace_id: TraceId, state: &TraceState) -> (boo
     } else {
         None
     };
-    let unchanged = threshold == ot.threshold && !ot.invalid_threshold;
-    let state = if unchanged {
-        state.clone()
+    if threshold == ot.threshold && !ot.invalid_threshold {
+        (sampled, state, false)
     } else {
-        probability::with_threshold(state, threshold)
-    };
-    (sampled, state)
+        (
+            sampled,
+            probability::with_threshold(&state, threshold),
+            true,
+        )
+    }
 }
+
+/// What [`decide`] returns: sampled, the span's trace state, and whether it differs
+/// from the parent's.
+type Decided = (bool, TraceState, bool);
 
 /// The installed sampler, compiled to one rejection threshold per parent situation, so
 /// the hot path is one relaxed load and a compare. Index: [`Slot`].
@@ -287,24 +301,28 @@ pub(crate) fn install(sampler: &Sampler) {
 fn installed_rule(slot: Slot) -> Rule {
     Rule {
         threshold: THRESHOLDS[slot as usize].load(Relaxed),
-        ratio: RATIO_SLOTS.load(Relaxed) & (1 << slot as u8) != 0,
+        ratio: writes_threshold(slot),
     }
 }
 
-/// The installed sampler's decision for a span with no trace state to consider: the
-/// fast path (a sampled span then goes on to [`decide_installed`]).
+/// Whether the installed sampler writes its own threshold for a span in `slot` (a ratio
+/// delegate): then a sampled span's trace state changes, see [`decide_installed`].
+#[inline]
+pub(crate) fn writes_threshold(slot: Slot) -> bool {
+    RATIO_SLOTS.load(Relaxed) & (1 << slot as u8) != 0
+}
+
+/// The installed sampler's decision for a span with no trace state to consider and no
+/// threshold to write: the fast path.
 #[inline]
 pub(crate) fn sample_installed(slot: Slot, trace_id: TraceId) -> bool {
     probability::trace_randomness(trace_id) >= THRESHOLDS[slot as usize].load(Relaxed)
 }
 
 /// The installed sampler's decision and the new span's trace state, from the parent's
-/// `state` (empty for a root, or for a parent without one).
-pub(crate) fn decide_installed(
-    slot: Slot,
-    trace_id: TraceId,
-    state: &TraceState,
-) -> (bool, TraceState) {
+/// `state` (empty for a root, or for a parent without one), and whether that state
+/// differs from the parent's.
+pub(crate) fn decide_installed(slot: Slot, trace_id: TraceId, state: TraceState) -> Decided {
     decide(installed_rule(slot), slot, trace_id, state)
 }
 
@@ -472,9 +490,10 @@ mod tests {
         let d = s.should_sample(Some(&unsampled), with_randomness(MASK));
         assert!(!d.sampled);
         assert_eq!(d.trace_state.header_value(), "rojo=1");
-        // Local parents alike.
+        // A sampled local parent's state was decided here: it is kept as it is.
         let local = parent_with(false, true, state("ot=th:c"));
-        let d = s.should_sample(Some(&local), with_randomness(MASK));
+        let d = s.should_sample(Some(&local), with_randomness(0));
+        assert!(d.sampled);
         assert_eq!(d.trace_state.header_value(), "ot=th:c");
         // Parent-based with a ratio root: a root writes its threshold, children keep it.
         let s = Sampler::parent_based(Sampler::TraceIdRatioBased(0.5));
@@ -571,7 +590,7 @@ mod tests {
     proptest::proptest! {
         /// Over any parent trace state (the `sampling` fuzz target's invariant): the
         /// span's state is a valid header, carries no `th` unless sampled and at most one
-        /// when sampled, and other members are never lost.
+        /// when sampled (a checked or rewritten state), and other members are never lost.
         #[test]
         fn any_parent_state_gives_a_valid_state(
             members in proptest::collection::vec(
@@ -603,6 +622,11 @@ mod tests {
             let d = sampler.should_sample(Some(&parent), trace_id);
             let out = d.trace_state;
             proptest::prop_assert_eq!(TraceState::from_header(&out.header_value()), Ok(out.clone()));
+            if !remote && parent.is_sampled() && which != 0 {
+                // Following a sampled local parent: its state passes through unchecked.
+                proptest::prop_assert_eq!(out, state);
+                return Ok(());
+            }
             let n = thresholds_in(&out);
             proptest::prop_assert!(if d.sampled { n <= 1 } else { n == 0 }, "{:?} -> {:?}", state, out);
             for (key, value) in state.entries().filter(|(k, _)| *k != "ot") {

@@ -100,7 +100,12 @@ impl Span {
                 (id, none, root, false, true, TraceState::default())
             }
         };
-        let (sampled, state) = sampler::decide_installed(slot, trace_id, &state);
+        let (sampled, state) = if state.is_empty() && !sampler::writes_threshold(slot) {
+            (sampler::sample_installed(slot, trace_id), state)
+        } else {
+            let (sampled, state, _) = sampler::decide_installed(slot, trace_id, state);
+            (sampled, state)
+        };
         let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
@@ -317,6 +322,20 @@ fn new_frame(
     frame
 }
 
+/// The installed sampler's decision for a span whose trace state sampling may read or
+/// write, with that state and whether it differs from the thread's current one (the
+/// parent's, when `has_state`; none otherwise).
+#[cold]
+#[inline(never)]
+fn sample_with_state(slot: Slot, trace_id: TraceId, has_state: bool) -> (bool, TraceState, bool) {
+    let parent_state = if has_state {
+        context::current_state()
+    } else {
+        TraceState::default()
+    };
+    sampler::decide_installed(slot, trace_id, parent_state)
+}
+
 /// Ends a span: a recording one gets its end time and goes to the thread's ring; an
 /// unsampled one only gives its frame back. Out of line so that dropping a no-op span
 /// inlines to a test of one word.
@@ -497,12 +516,14 @@ impl SpanGuard {
             (TraceId::random(), SpanId::INVALID, Slot::Root, true)
         };
         let span_id = if drawn { span_id } else { SpanId::random() };
-        let parent_state = if cur.has_state() {
-            context::current_state()
+        // Without a trace state to read or a threshold to write (the common case), the
+        // decision is one load and a compare, and the state stays empty.
+        let (sampled, state, changed) = if cur.has_state() || sampler::writes_threshold(slot) {
+            sample_with_state(slot, trace_id, cur.has_state())
         } else {
-            TraceState::default()
+            let sampled = sampler::sample_installed(slot, trace_id);
+            (sampled, TraceState::default(), false)
         };
-        let (sampled, state) = sampler::decide_installed(slot, trace_id, &parent_state);
         let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
@@ -514,24 +535,41 @@ impl SpanGuard {
         // trace state takes that state too), so the thread's state stays as it is,
         // unless sampling changed it (a ratio sampler's threshold): then the whole
         // context is saved and put back.
-        if state != parent_state {
-            let span = Span {
-                frame: Some(new_frame(
-                    flags,
-                    ids,
-                    state,
-                    name,
-                    scope,
-                    SpanKind::Internal,
-                )),
-            };
-            return Self::enter(span);
+        if changed {
+            return Self::start_changed(&cur, flags, ids, state, name, scope);
         }
         let mut frame = new_frame(flags, ids, state, name, scope, SpanKind::Internal);
         // Everything from the locals (still in registers), nothing read back from the
         // frame just written: a load of words still in the store buffer stalls.
         let new = Current::new(trace_id, span_id, flags, false, cur.has_state());
         context::enter_new(&cur, new);
+        frame.restore = Restore::parent(cur.bits());
+        Self {
+            span: Span { frame: Some(frame) },
+        }
+    }
+
+    /// [`Self::start_general`] for a span whose sampling changed the trace state: over a
+    /// context without one (a ratio-sampled root), the state is set beside the context
+    /// words and the parent comes back as usual; over one with a state (a threshold
+    /// rewritten under a remote parent), the whole context is saved and put back.
+    #[cold]
+    #[inline(never)]
+    fn start_changed(
+        cur: &Current,
+        flags: TraceFlags,
+        ids: Ids,
+        state: TraceState,
+        name: &Str,
+        scope: &Str,
+    ) -> Self {
+        if cur.has_state() || state.is_empty() {
+            let frame = new_frame(flags, ids, state, name, scope, SpanKind::Internal);
+            return Self::enter(Span { frame: Some(frame) });
+        }
+        let mut frame = new_frame(flags, ids, state.clone(), name, scope, SpanKind::Internal);
+        let new = Current::new(ids.trace_id, ids.span_id, flags, false, true);
+        context::enter_new_with_state(cur, new, state);
         frame.restore = Restore::parent(cur.bits());
         Self {
             span: Span { frame: Some(frame) },
@@ -548,7 +586,7 @@ impl SpanGuard {
                 r.span_id,
                 r.flags,
                 false,
-                r.state(),
+                r.state().as_ref(),
             ));
             f.restore = Restore::SAVED;
         }

@@ -124,7 +124,6 @@ impl TraceState {
     }
 
     /// Whether both share the same entries (the same allocation, or both empty).
-    #[cfg(test)]
     pub(crate) fn same_as(&self, other: &Self) -> bool {
         match (&self.0, &other.0) {
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
