@@ -323,3 +323,24 @@ async fn header_names_are_case_insensitive_and_lines_combine() {
     );
     drop(p.finish().await);
 }
+
+/// § "tracestate Limits": "Vendors SHOULD propagate at least 512 characters of a
+/// combined header". The whole list goes on, here 32 members of 100-character values
+/// (3,487 characters), in order.
+#[tokio::test]
+async fn a_long_tracestate_is_sent_on_whole() {
+    let p = common::start(config()).await;
+    let members: Vec<String> = (0..32)
+        .map(|i| format!("vendor{i:02}={}", "v".repeat(100)))
+        .collect();
+    let tracestate = members.join(",");
+    assert!(tracestate.len() > 3_000);
+    let ctx = propagation::extract(&headers(&[
+        ("traceparent", &format!("00-{TRACE}-{PARENT}-01")),
+        ("tracestate", &tracestate),
+    ]));
+    for (how, out) in outgoing_under(&ctx) {
+        assert_eq!(out["tracestate"], tracestate, "{how}");
+    }
+    drop(p.finish().await);
+}

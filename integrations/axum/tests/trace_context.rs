@@ -20,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use telemetry::propagation::TraceParent;
-use telemetry::{Config, InMemorySink, SpanData, SpanKind, Telemetry};
+use telemetry::{Config, InMemorySink, Sampler, SpanData, SpanKind, Telemetry};
 use telemetry_axum::{ClientTraceLayer, ClientTraceService, TelemetryLayer, Trust};
 use tower::{Service as _, ServiceBuilder};
 
@@ -94,8 +94,13 @@ impl Setup {
     }
 
     async fn with_b(b: Router) -> Self {
+        Self::with(Config::new(), b).await
+    }
+
+    /// The pipeline with `config` (spans into memory), and a B without telemetry.
+    async fn with(config: Config, b: Router) -> Self {
         let sink = Arc::new(InMemorySink::new(10_000));
-        let telemetry = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+        let telemetry = telemetry::init(config.with_shared_sink(sink.clone())).unwrap();
         Self {
             telemetry,
             sink,
@@ -519,5 +524,30 @@ fn the_client_span_records_nothing_for_a_callee_in_its_trace() {
         assert_eq!(b_server.context.trace_id, client.context.trace_id);
         assert_eq!(b_server.parent_span_id, client.context.span_id);
         assert!(client.links.is_empty(), "{:?}", client.links);
+    });
+}
+
+// response § "Sampled flag": "If the server receives a `0` for the `sampled` flag on an
+// incoming request, it may still decide to record a trace. In this case it SHOULD return
+// a `sampled` flag `1` on the response". A server that records every request (its
+// sampler overrides the parent's "not sampled") answers `-03` to a `-02` request.
+#[test]
+fn a_server_that_records_an_unsampled_request_answers_sampled() {
+    run(|| async {
+        let Sampler::ParentBased(mut delegates) = Sampler::parent_based(Sampler::AlwaysOn) else {
+            unreachable!()
+        };
+        delegates.remote_not_sampled = Sampler::AlwaysOn;
+        let config = Config::new().with_sampler(Sampler::ParentBased(delegates));
+        let setup = Setup::with(config, Router::new().route("/echo", get(echo))).await;
+        let a = setup.a(TelemetryLayer::new()).await;
+        let inbound = format!("00-{T}-{P}-02");
+        let answer = ask(a, "/own-timing", &[("traceparent", &inbound)]).await;
+        let [_, trace, server, flags] = answer.trace_metric();
+        assert_eq!(trace, T);
+        assert_eq!(flags, "03", "recorded, so sampled; random as it came");
+        let spans = setup.spans().await;
+        let recorded = one(&spans, "GET /own-timing", SpanKind::Server);
+        assert_eq!(recorded.context.span_id.to_string(), server);
     });
 }

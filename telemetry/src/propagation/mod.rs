@@ -127,6 +127,7 @@
 //!   `tracestate::duplicate_keys_keep_the_first_entry_and_the_rest_of_the_list`,
 //!   `axum::a_duplicate_tracestate_key_is_sent_on_once`.
 //! - *Limits*: the list goes on whole, however long (see below).
+//!   `level2::a_long_tracestate_is_sent_on_whole`,
 //!   `tracestate::format_then_parse_round_trips`.
 //! - *Versioning*: parsed whatever the `traceparent` version. The later-version line of
 //!   `level2::the_specification_examples`.
@@ -199,7 +200,10 @@
 //! - *trace-flags*, *Random Trace ID flag*, *Other flags*: only sampled and random are
 //!   read and written; the sampled bit is the server span's decision, the random bit
 //!   the one the request brought (or set, for a trace the server started).
+//!   A server that records a request which came unsampled answers sampled, since the
+//!   metric carries the server span's own decision.
 //!   `server_timing::only_the_sampled_and_random_flags_are_read_and_written`,
+//!   `axum::a_server_that_records_an_unsampled_request_answers_sampled`,
 //!   `axum::an_unsampled_random_trace_keeps_the_random_flag_both_ways`,
 //!   `axum::a_continued_trace_without_the_random_flag_does_not_gain_it`,
 //!   `axum::a_new_trace_sets_the_random_flag_and_the_response_names_it`.
@@ -241,8 +245,10 @@
 //!   a dropped one no `th`.
 //!   `sampler::a_ratio_sampler_writes_its_threshold_and_a_drop_erases_it`,
 //!   `level2::a_ratio_sampler_decides_by_threshold_and_sends_it_on`.
-//! - *Parent-based threshold*: a delegate following a sampled parent keeps the parent's
-//!   `th` when `R >= th` and erases it otherwise.
+//! - *Parent-based threshold*: a delegate following a sampled remote parent keeps the
+//!   parent's `th` when `R >= th` and erases it otherwise; the check is made where the
+//!   trace enters the process, and a child of a sampled local parent keeps the state
+//!   that sampler already decided, as it is.
 //!   `sampler::parent_based_propagates_a_consistent_threshold`,
 //!   `level2::parent_based_sampling_checks_an_incoming_threshold`.
 //! - *General requirements*: a ratio sampler, the only kind that sets a threshold
@@ -273,6 +279,11 @@
 //!   child ratio sampler, randomness presumed without the random flag): the crate
 //!   prints no diagnostics (only the sinks an application installs write anything),
 //!   so warnings wait for a logs signal.
+//! - **`AlwaysOn` writes no `th:0`**: the SDK's plain `AlwaysOn` leaves the trace
+//!   state alone (only the in-development `ComposableAlwaysOn` sets threshold 0). Under
+//!   the default sampler every new trace would otherwise carry an `ot` member, in every
+//!   outgoing request; without it a trace's adjusted count is unknown to downstream
+//!   samplers, never wrong.
 //! - **Root samplers never insert `rv`**: every trace id made here is random and
 //!   carries the random flag, which is what `rv` would stand in for.
 //! - **No composable samplers** (`CompositeSampler` and its `Composable*` samplers,
