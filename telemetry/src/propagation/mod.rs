@@ -48,7 +48,8 @@
 //! `telemetry/tests/propagation_context.rs`, `axum::` is
 //! `integrations/axum/tests/trace_context.rs` (two real servers) and `axum_layer::` is
 //! `integrations/axum/tests/layer.rs`. The cargo-fuzz targets `traceparent`,
-//! `tracestate` and `sampling` (in `fuzz/`) run the same code over arbitrary input.
+//! `tracestate`, `server_timing` and `sampling` (in `fuzz/`) run the same code over
+//! arbitrary input.
 //!
 //! ## Trace Context: `traceparent`
 //!
