@@ -36,6 +36,10 @@ pub struct Config {
     pub sink_timeout: Duration,
     /// Batches queued per sink before that sink's new batches are dropped. Default 64.
     pub sink_queue_capacity: usize,
+    /// The most [`Telemetry::shutdown`](crate::Telemetry::shutdown) waits, all sinks
+    /// together: past it, whatever a stalled sink still holds is counted as dropped and
+    /// `shutdown` returns. Default 5 s.
+    pub shutdown_timeout: Duration,
     /// Most spans in one batch handed to a sink. Default 256 (a batch stays under the
     /// allocator's mmap threshold, so the drain reuses heap pages instead of faulting in
     /// fresh ones; exporters re-batch as their protocol prefers).
@@ -165,6 +169,7 @@ impl Config {
             drain_interval: Duration::from_secs(1),
             sink_timeout: Duration::from_secs(5),
             sink_queue_capacity: 64,
+            shutdown_timeout: Duration::from_secs(5),
             max_batch_size: 256,
             sinks: Vec::new(),
             metrics: MetricsConfig::new(),
@@ -225,6 +230,19 @@ impl Config {
         self.sink_queue_capacity = batches;
         self.explicit
             .mark(crate::env::Explicit::SINK_QUEUE_CAPACITY);
+        self
+    }
+
+    /// Sets the overall shutdown deadline: 1 ms to 600 s.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let config = telemetry::Config::new().with_shutdown_timeout(Duration::from_secs(2));
+    /// assert_eq!(config.shutdown_timeout, Duration::from_secs(2));
+    /// ```
+    pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self.explicit.mark(crate::env::Explicit::SHUTDOWN_TIMEOUT);
         self
     }
 
@@ -304,6 +322,12 @@ impl Config {
             (Duration::from_millis(1)..=Duration::from_secs(600)).contains(&self.sink_timeout),
             "sink_timeout",
             self.sink_timeout,
+            "1ms to 600s",
+        )?;
+        check(
+            (Duration::from_millis(1)..=Duration::from_secs(600)).contains(&self.shutdown_timeout),
+            "shutdown_timeout",
+            self.shutdown_timeout,
             "1ms to 600s",
         )?;
         check(

@@ -68,6 +68,7 @@ impl Explicit {
     pub(crate) const SINK_QUEUE_CAPACITY: u16 = 1 << 6;
     pub(crate) const MAX_BATCH_SIZE: u16 = 1 << 7;
     pub(crate) const METRICS: u16 = 1 << 8;
+    pub(crate) const SHUTDOWN_TIMEOUT: u16 = 1 << 9;
 
     pub(crate) fn mark(&mut self, setting: u16) {
         self.0 |= setting;
@@ -269,6 +270,7 @@ impl Config {
     /// | `TELEMETRY_RING_CAPACITY` | [`ring_capacity`](Config::ring_capacity) | 4096 | a power of two, 64 to 16777216 |
     /// | `TELEMETRY_DRAIN_INTERVAL` | [`drain_interval`](Config::drain_interval), ms | 1000 | 1 to 300000 |
     /// | `TELEMETRY_SINK_TIMEOUT` | [`sink_timeout`](Config::sink_timeout), ms | 5000 | 1 to 600000 |
+    /// | `TELEMETRY_SHUTDOWN_TIMEOUT` | [`shutdown_timeout`](Config::shutdown_timeout), ms | 5000 | 1 to 600000 |
     /// | `TELEMETRY_SINK_QUEUE_CAPACITY` | [`sink_queue_capacity`](Config::sink_queue_capacity) | 64 | 1 to 65536 |
     /// | `TELEMETRY_MAX_BATCH_SIZE` | [`max_batch_size`](Config::max_batch_size) | 256 | 1 to 1048576 |
     /// | `TELEMETRY_METRICS` | `metrics.enabled` | `true` | `true`, `false` |
@@ -332,6 +334,11 @@ impl Config {
             600_000,
             "1 to 600000 (milliseconds)",
         )?;
+        let shutdown_timeout = vars.millis(
+            "TELEMETRY_SHUTDOWN_TIMEOUT",
+            600_000,
+            "1 to 600000 (milliseconds)",
+        )?;
         let sink_queue_capacity = vars.usize_in(
             "TELEMETRY_SINK_QUEUE_CAPACITY",
             |n| (1..=65536).contains(&n),
@@ -383,6 +390,9 @@ impl Config {
         }
         if let (Some(v), true) = (sink_timeout, unless_code(Explicit::SINK_TIMEOUT)) {
             self.sink_timeout = v;
+        }
+        if let (Some(v), true) = (shutdown_timeout, unless_code(Explicit::SHUTDOWN_TIMEOUT)) {
+            self.shutdown_timeout = v;
         }
         if let (Some(v), true) = (
             sink_queue_capacity,
@@ -568,6 +578,7 @@ mod tests {
             ("TELEMETRY_RING_CAPACITY", "1024"),
             ("TELEMETRY_DRAIN_INTERVAL", "20"),
             ("TELEMETRY_SINK_TIMEOUT", "900"),
+            ("TELEMETRY_SHUTDOWN_TIMEOUT", "1500"),
             ("TELEMETRY_SINK_QUEUE_CAPACITY", "8"),
             ("TELEMETRY_MAX_BATCH_SIZE", "512"),
             ("TELEMETRY_METRICS", "false"),
@@ -577,6 +588,7 @@ mod tests {
         assert_eq!(config.ring_capacity, 1024);
         assert_eq!(config.drain_interval, Duration::from_millis(20));
         assert_eq!(config.sink_timeout, Duration::from_millis(900));
+        assert_eq!(config.shutdown_timeout, Duration::from_millis(1500));
         assert_eq!(config.sink_queue_capacity, 8);
         assert_eq!(config.max_batch_size, 512);
         assert!(!config.metrics.enabled);
@@ -597,6 +609,11 @@ mod tests {
             (
                 "TELEMETRY_SINK_TIMEOUT",
                 &["0", "600001", "-5"],
+                "1 to 600000 (milliseconds)",
+            ),
+            (
+                "TELEMETRY_SHUTDOWN_TIMEOUT",
+                &["0", "600001", "5s"],
                 "1 to 600000 (milliseconds)",
             ),
             (
@@ -636,6 +653,7 @@ mod tests {
             ("TELEMETRY_RING_CAPACITY", "128"),
             ("TELEMETRY_DRAIN_INTERVAL", "7"),
             ("TELEMETRY_SINK_TIMEOUT", "8"),
+            ("TELEMETRY_SHUTDOWN_TIMEOUT", "11"),
             ("TELEMETRY_SINK_QUEUE_CAPACITY", "9"),
             ("TELEMETRY_MAX_BATCH_SIZE", "10"),
             ("TELEMETRY_METRICS", "false"),
@@ -647,6 +665,7 @@ mod tests {
             .with_ring_capacity(4096)
             .with_drain_interval(Duration::from_secs(1))
             .with_sink_timeout(Duration::from_secs(5))
+            .with_shutdown_timeout(Duration::from_secs(5))
             .with_sink_queue_capacity(64)
             .with_max_batch_size(256)
             .with_metrics(crate::MetricsConfig::new())
@@ -658,6 +677,7 @@ mod tests {
         assert_eq!(code.ring_capacity, 4096);
         assert_eq!(code.drain_interval, Duration::from_secs(1));
         assert_eq!(code.sink_timeout, Duration::from_secs(5));
+        assert_eq!(code.shutdown_timeout, Duration::from_secs(5));
         assert_eq!(code.sink_queue_capacity, 64);
         assert_eq!(code.max_batch_size, 256);
         assert!(code.metrics.enabled);
@@ -668,6 +688,7 @@ mod tests {
         assert_eq!(env.span_limits.max_events, 1);
         assert_eq!(env.ring_capacity, 128);
         assert_eq!(env.drain_interval, Duration::from_millis(7));
+        assert_eq!(env.shutdown_timeout, Duration::from_millis(11));
         assert_eq!(env.sink_queue_capacity, 9);
         assert_eq!(env.max_batch_size, 10);
         assert!(!env.metrics.enabled);

@@ -52,15 +52,35 @@ enum Msg {
     Shutdown,
 }
 
-#[derive(Default)]
 struct SinkCounters {
     name: String,
+    /// The sink itself, for the drops it counts inside ([`Sink::spans_dropped`]).
+    sink: Arc<dyn Sink>,
     spans_delivered: AtomicU64,
     errors: AtomicU64,
     timeouts: AtomicU64,
     panics: AtomicU64,
     spans_dropped: AtomicU64,
+    /// Spans in this sink's queue or in its current call: lost if shutdown's deadline
+    /// passes first.
+    spans_queued: AtomicU64,
     last_error: Mutex<Option<String>>,
+}
+
+impl SinkCounters {
+    fn new(sink: Arc<dyn Sink>) -> Self {
+        Self {
+            name: sink.name().to_owned(),
+            sink,
+            spans_delivered: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            timeouts: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
+            spans_dropped: AtomicU64::new(0),
+            spans_queued: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+        }
+    }
 }
 
 struct Shared {
@@ -69,6 +89,9 @@ struct Shared {
     drains: AtomicU64,
     last_drain_nanos: AtomicU64,
     sinks: Vec<Arc<SinkCounters>>,
+    /// The sink workers, to stop when shutdown's deadline passes.
+    workers: Mutex<Vec<tokio::task::AbortHandle>>,
+    shutdown_timeout: Duration,
 }
 
 impl Shared {
@@ -91,7 +114,7 @@ impl Shared {
                     errors: s.errors.load(Relaxed),
                     timeouts: s.timeouts.load(Relaxed),
                     panics: s.panics.load(Relaxed),
-                    spans_dropped: s.spans_dropped.load(Relaxed),
+                    spans_dropped: s.spans_dropped.load(Relaxed) + s.sink.spans_dropped(),
                     last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
                 })
                 .collect(),
@@ -108,6 +131,24 @@ pub struct Telemetry {
     commands: mpsc::Sender<Command>,
     drain: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     shared: Arc<Shared>,
+}
+
+impl Shared {
+    /// Shutdown's deadline passed: stops the sink tasks still running and counts what
+    /// they had not finished as dropped. Each sink's `shutdown` is started (polled
+    /// once), so a sink that buffers knows its backlog is lost.
+    fn abandon_sinks(&self) {
+        if let Ok(workers) = self.workers.lock() {
+            for worker in workers.iter() {
+                worker.abort();
+            }
+        }
+        for sink in &self.sinks {
+            let queued = sink.spans_queued.swap(0, Relaxed);
+            sink.spans_dropped.fetch_add(queued, Relaxed);
+            let _ = sink.sink.shutdown().now_or_never();
+        }
+    }
 }
 
 impl std::fmt::Debug for Shared {
@@ -160,10 +201,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
     let mut senders = Vec::new();
     let mut counters = Vec::new();
     for sink in config.sinks {
-        let c = Arc::new(SinkCounters {
-            name: sink.name().to_owned(),
-            ..SinkCounters::default()
-        });
+        let c = Arc::new(SinkCounters::new(sink.clone()));
         let (tx, rx) = mpsc::channel(config.sink_queue_capacity);
         workers.push(runtime.spawn(sink_worker(sink, rx, c.clone(), config.sink_timeout)));
         senders.push(tx);
@@ -175,6 +213,8 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         drains: AtomicU64::new(0),
         last_drain_nanos: AtomicU64::new(0),
         sinks: counters,
+        workers: Mutex::new(workers.iter().map(|w| w.abort_handle()).collect()),
+        shutdown_timeout: config.shutdown_timeout,
     });
     let (commands, rx) = mpsc::channel(16);
     let drain = Drain {
@@ -210,6 +250,8 @@ impl Telemetry {
                 drains: AtomicU64::new(0),
                 last_drain_nanos: AtomicU64::new(0),
                 sinks: Vec::new(),
+                workers: Mutex::new(Vec::new()),
+                shutdown_timeout: Duration::ZERO,
             }),
         }
     }
@@ -224,16 +266,28 @@ impl Telemetry {
     }
 
     /// Stops recording and the drain, drains once more, flushes and shuts down every
-    /// sink (each within `sink_timeout`). Every span that ended before this call
-    /// reaches the sinks. Calling it again, or from a clone, does nothing.
+    /// sink (each call within `sink_timeout`), all within
+    /// [`shutdown_timeout`](Config::shutdown_timeout). Every span that ended before this
+    /// call reaches the sinks, unless a sink is still stalled at the deadline: then
+    /// what it has not taken is counted in its `spans_dropped`, its task is stopped, and
+    /// `shutdown` returns anyway. It never hangs, whatever a sink does. Calling it
+    /// again, or from a clone, does nothing.
     pub async fn shutdown(&self) {
         let mut drain = self.drain.lock().await;
         let Some(handle) = drain.take() else { return };
-        let (ack, done) = oneshot::channel();
-        if self.commands.send(Command::Shutdown(ack)).await.is_ok() {
-            let _ = done.await;
+        let abort = handle.abort_handle();
+        let stopped = tokio::time::timeout(self.shared.shutdown_timeout, async {
+            let (ack, done) = oneshot::channel();
+            if self.commands.send(Command::Shutdown(ack)).await.is_ok() {
+                let _ = done.await;
+            }
+            let _ = handle.await;
+        })
+        .await;
+        if stopped.is_err() {
+            abort.abort();
+            self.shared.abandon_sinks();
         }
-        let _ = handle.await;
     }
 
     /// The pipeline's self-metrics.
@@ -309,7 +363,7 @@ impl Drain {
                     .map(|mut raw| raw.take_span_data())
                     .collect(),
             );
-            self.offer(Msg::Spans, batch, &mut stalled, |c| {
+            self.offer(Msg::Spans, batch, n, &mut stalled, |c| {
                 c.spans_dropped.fetch_add(n, Relaxed);
             })
             .await;
@@ -333,7 +387,7 @@ impl Drain {
             }
             shared.exported.fetch_add(moved as u64, Relaxed);
             let batch: SpanBatch = Arc::new(batch);
-            self.offer(Msg::Spans, batch.clone(), &mut stalled, |c| {
+            self.offer(Msg::Spans, batch.clone(), moved as u64, &mut stalled, |c| {
                 c.spans_dropped.fetch_add(moved as u64, Relaxed);
             })
             .await;
@@ -355,7 +409,7 @@ impl Drain {
             pipeline,
             metrics,
         });
-        self.offer(Msg::Metrics, snapshot, &mut stalled, |_| {})
+        self.offer(Msg::Metrics, snapshot, 0, &mut stalled, |_| {})
             .await;
     }
 
@@ -386,19 +440,25 @@ impl Drain {
     /// make room (its worker may simply not have run yet); a sink that still has no room
     /// is marked stalled for the rest of this drain cycle and loses the item, counted,
     /// so one slow or hung sink costs the others at most one wait per cycle.
+    /// `spans` is how many spans `item` holds: counted as queued for the sink until its
+    /// worker is done with them.
     async fn offer<T: Clone>(
         &self,
         wrap: fn(T) -> Msg,
         item: T,
+        spans: u64,
         stalled: &mut [bool],
         on_drop: impl Fn(&SinkCounters),
     ) {
         let sinks = self.senders.iter().zip(&self.shared.sinks);
         for ((tx, counters), stalled) in sinks.zip(stalled.iter_mut()) {
+            // Counted first: the worker may take the item before `try_send` returns.
+            counters.spans_queued.fetch_add(spans, Relaxed);
             let msg = match tx.try_send(wrap(item.clone())) {
                 Ok(()) => continue,
                 Err(mpsc::error::TrySendError::Full(msg)) if !*stalled => msg,
                 Err(_) => {
+                    counters.spans_queued.fetch_sub(spans, Relaxed);
                     on_drop(counters);
                     continue;
                 }
@@ -406,6 +466,7 @@ impl Drain {
             match tokio::time::timeout(self.enqueue_wait, tx.send(msg)).await {
                 Ok(Ok(())) => {}
                 _ => {
+                    counters.spans_queued.fetch_sub(spans, Relaxed);
                     *stalled = true;
                     on_drop(counters);
                 }
@@ -490,6 +551,7 @@ async fn sink_worker(
                 if counters.record(guarded(timeout, sink.export_spans(batch)).await) {
                     counters.spans_delivered.fetch_add(n, Relaxed);
                 }
+                counters.spans_queued.fetch_sub(n, Relaxed);
             }
             Msg::Metrics(snapshot) => {
                 counters.record(guarded(timeout, sink.export_metrics(snapshot)).await);

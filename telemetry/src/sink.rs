@@ -10,7 +10,44 @@ pub type SpanBatch = Arc<Vec<SpanData>>;
 ///
 /// Each sink runs in its own task behind a bounded queue: a sink that is slow, fails,
 /// panics or hangs past the pipeline's `sink_timeout` loses only its own batches (they
-/// are counted), never the other sinks'. Implement it with [`async_trait`](crate::async_trait):
+/// are counted), never the other sinks'.
+///
+/// **The `export_*` methods must not block.** They run on the runtime's worker
+/// threads, where a blocking call (a `write` to a pipe or file, a synchronous client, a
+/// `std::sync::Mutex` held across I/O) stalls every task of that worker, and no timeout
+/// can interrupt it. Await asynchronous I/O, or hand blocking work to a thread of its
+/// own behind a bounded queue and count what the queue refuses (as
+/// [`StdoutSink`](crate::StdoutSink) does), reporting it through
+/// [`spans_dropped`](Sink::spans_dropped). For occasional blocking calls,
+/// `tokio::task::spawn_blocking` will do:
+///
+/// ```
+/// use std::io::Write;
+/// use std::sync::{Arc, Mutex};
+/// use telemetry::{async_trait, Sink, SinkError, SpanBatch};
+///
+/// #[derive(Debug)]
+/// struct FileSink(Arc<Mutex<std::fs::File>>);
+///
+/// #[async_trait]
+/// impl Sink for FileSink {
+///     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+///         let file = self.0.clone();
+///         // The write happens on tokio's blocking pool; the sink's task only awaits it.
+///         tokio::task::spawn_blocking(move || {
+///             let mut file = file.lock().map_err(|_| SinkError::new("file poisoned"))?;
+///             for span in batch.iter() {
+///                 writeln!(file, "{}", span.name)?;
+///             }
+///             Ok(())
+///         })
+///         .await
+///         .map_err(|e| SinkError::with_source("the write task failed", e))?
+///     }
+/// }
+/// ```
+///
+/// Implement it with [`async_trait`](crate::async_trait):
 ///
 /// ```
 /// use telemetry::{async_trait, Sink, SinkError, SpanBatch};
@@ -50,6 +87,16 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     /// Releases resources; called once, after a final flush. Default: nothing to do.
     async fn shutdown(&self) -> Result<(), SinkError> {
         Ok(())
+    }
+
+    /// Spans this sink accepted (`export_spans` returned `Ok`, or an error after
+    /// counting them here) but lost inside: its own queue or buffer was full, an export
+    /// was given up, or, once [`shutdown`](Sink::shutdown) has been called, they were
+    /// still waiting. Cumulative; the pipeline adds it to this sink's
+    /// [`SinkStats::spans_dropped`](crate::SinkStats::spans_dropped) (the
+    /// `telemetry_sink_spans_dropped_total` self-metric). Must not block. Default 0.
+    fn spans_dropped(&self) -> u64 {
+        0
     }
 }
 

@@ -14,7 +14,10 @@ pub struct SinkStats {
     pub timeouts: u64,
     /// Calls that panicked.
     pub panics: u64,
-    /// Spans not handed to this sink because its queue was full (the sink fell behind).
+    /// Spans this sink lost: not handed to it because its queue in the pipeline was
+    /// full (the sink fell behind), lost inside it ([`Sink::spans_dropped`](crate::Sink::spans_dropped):
+    /// its own buffer full, a stalled writer, an export given up), or still waiting for
+    /// it when `shutdown`'s deadline passed.
     pub spans_dropped: u64,
     /// The last failure, for diagnosis.
     pub last_error: Option<String>,

@@ -105,4 +105,11 @@ impl Sink for OtlpSink {
     async fn shutdown(&self) -> Result<(), SinkError> {
         self.shared.shutdown().await
     }
+
+    /// Spans dropped by the exporter's queue (full, or still queued at its shutdown
+    /// deadline) and spans whose export failed for good: the pipeline reports them as
+    /// this sink's `telemetry_sink_spans_dropped_total{sink="otlp"}`.
+    fn spans_dropped(&self) -> u64 {
+        self.shared.counters.spans_lost()
+    }
 }

@@ -223,6 +223,13 @@ impl Counters {
         }
     }
 
+    /// Spans the exporter took from the pipeline and lost: dropped (queue full, or
+    /// still queued at shutdown's deadline) or failed for good.
+    pub(crate) fn spans_lost(&self) -> u64 {
+        self.spans[Outcome::Dropped as usize].load(Relaxed)
+            + self.spans[Outcome::Failed as usize].load(Relaxed)
+    }
+
     /// Spans queued or on their way now.
     pub(crate) fn queued(&self) -> u64 {
         self.queued.load(Relaxed)

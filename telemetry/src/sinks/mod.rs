@@ -2,6 +2,7 @@
 
 mod memory;
 mod stdout;
+mod writer;
 
 pub use memory::InMemorySink;
 pub use stdout::{StdoutFormat, StdoutSink};

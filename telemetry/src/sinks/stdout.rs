@@ -1,6 +1,7 @@
 //! A sink that prints finished spans to stdout (or any writer), as OTLP-shaped JSON lines
 //! or in a human-readable development format.
 
+use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
 use crate::{
     Event, KeyValue, Link, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
     Status, Value,
@@ -8,7 +9,7 @@ use crate::{
 use serde_json::{json, Map, Value as Json};
 use std::fmt::{self, Write as _};
 use std::io::{IsTerminal, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a [`StdoutSink`] renders spans.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -30,11 +31,15 @@ pub enum StdoutFormat {
 
 /// A [`Sink`] that writes finished spans to stdout, or to any [`Write`]r.
 ///
-/// Each batch is rendered into a buffer first, then written with one locked `write_all`
-/// and flushed, so spans from concurrent batches never interleave within a line.
+/// Each batch is rendered into a buffer on the sink's task, then written by a thread of
+/// the sink's own (`telemetry-stdout`, started at the first batch) with one `write_all`
+/// and a flush, so lines of different batches never interleave. The runtime never
+/// waits on the writer: while it does not take bytes (a pipe nobody reads, a stopped
+/// terminal), up to [`buffer_bytes`](Self::buffer_bytes) (8 MiB by default) of rendered
+/// spans wait, and further batches are dropped and counted as this sink's
+/// `spans_dropped`; the drain and the other sinks carry on. At shutdown, what is still
+/// waiting when the deadline passes counts as dropped too.
 /// Metric snapshots are ignored unless [`with_metrics(true)`](Self::with_metrics).
-/// Writing is synchronous: meant for development, tests and piping to a log collector,
-/// not for slow writers.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -56,7 +61,10 @@ pub struct StdoutSink {
     format: StdoutFormat,
     metrics: bool,
     color: bool,
-    out: Mutex<Box<dyn Write + Send>>,
+    buffer_bytes: usize,
+    /// The writer, until the first batch starts its thread.
+    out: Mutex<Option<Box<dyn Write + Send>>>,
+    thread: OnceLock<Result<WriterThread, String>>,
 }
 
 impl StdoutSink {
@@ -76,22 +84,35 @@ impl StdoutSink {
         let color = format == StdoutFormat::Pretty
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Self::build(format, color, Box::new(std::io::stdout()))
+    }
+
+    fn build(format: StdoutFormat, color: bool, out: Box<dyn Write + Send>) -> Self {
         Self {
             format,
             metrics: false,
             color,
-            out: Mutex::new(Box::new(std::io::stdout())),
+            buffer_bytes: DEFAULT_BUFFER_BYTES,
+            out: Mutex::new(Some(out)),
+            thread: OnceLock::new(),
         }
     }
 
     /// The given format to any writer (a file, a buffer in tests, …). Never colored.
     pub fn to_writer(writer: impl Write + Send + 'static, format: StdoutFormat) -> Self {
-        Self {
-            format,
-            metrics: false,
-            color: false,
-            out: Mutex::new(Box::new(writer)),
-        }
+        Self::build(format, false, Box::new(writer))
+    }
+
+    /// Sets how many bytes of rendered spans may wait for a slow writer before batches
+    /// are dropped (default 8 MiB; at least one batch always fits).
+    ///
+    /// ```
+    /// let sink = telemetry::StdoutSink::new().buffer_bytes(1 << 20);
+    /// # drop(sink);
+    /// ```
+    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
+        self.buffer_bytes = bytes;
+        self
     }
 
     /// Whether to also write each metric snapshot: one JSON line
@@ -117,14 +138,24 @@ impl StdoutSink {
         }
     }
 
-    fn write_all(&self, buf: &str) -> Result<(), SinkError> {
-        let mut out = self
-            .out
-            .lock()
-            .map_err(|_| SinkError::new("stdout sink: writer poisoned by an earlier panic"))?;
-        out.write_all(buf.as_bytes())?;
-        out.flush()?;
-        Ok(())
+    /// The writer thread, started on first use.
+    fn thread(&self) -> Result<&WriterThread, SinkError> {
+        let started = self.thread.get_or_init(|| {
+            let out = self
+                .out
+                .lock()
+                .ok()
+                .and_then(|mut out| out.take())
+                .ok_or_else(|| "stdout sink: no writer".to_owned())?;
+            WriterThread::spawn("stdout", out, self.buffer_bytes)
+                .map_err(|e| format!("stdout sink: cannot start its writer thread: {e}"))
+        });
+        started.as_ref().map_err(|e| SinkError::new(e.clone()))
+    }
+
+    /// Hands a rendered buffer holding `spans` spans to the writer thread.
+    fn write(&self, buf: String, spans: u64) -> Result<(), SinkError> {
+        self.thread()?.submit(buf.into_bytes(), spans)
     }
 }
 
@@ -140,6 +171,7 @@ impl fmt::Debug for StdoutSink {
             .field("format", &self.format)
             .field("metrics", &self.metrics)
             .field("color", &self.color)
+            .field("buffer_bytes", &self.buffer_bytes)
             .finish_non_exhaustive()
     }
 }
@@ -158,10 +190,15 @@ impl Sink for StdoutSink {
         for span in batch.iter() {
             self.render_span(span, &mut buf);
         }
-        self.write_all(&buf)
+        self.write(buf, batch.len() as u64)
     }
 
     async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
+        // Called at every drain tick: where the writer's failures since the last tick
+        // are reported (the spans they lost are counted in `spans_dropped`).
+        if let Some(Ok(thread)) = self.thread.get() {
+            thread.check()?;
+        }
         if !self.metrics {
             return Ok(());
         }
@@ -172,16 +209,30 @@ impl Sink for StdoutSink {
             }
             StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, &mut buf),
         }
-        self.write_all(&buf)
+        self.write(buf, 0)
     }
 
     async fn flush(&self) -> Result<(), SinkError> {
-        let mut out = self
-            .out
-            .lock()
-            .map_err(|_| SinkError::new("stdout sink: writer poisoned by an earlier panic"))?;
-        out.flush()?;
-        Ok(())
+        match self.thread.get() {
+            Some(Ok(thread)) => thread.flush().await,
+            Some(Err(e)) => Err(SinkError::new(e.clone())),
+            None => Ok(()), // nothing was ever written
+        }
+    }
+
+    async fn shutdown(&self) -> Result<(), SinkError> {
+        // Whatever the writer has not taken when the pipeline gives up is lost.
+        if let Some(Ok(thread)) = self.thread.get() {
+            thread.close();
+        }
+        self.flush().await
+    }
+
+    fn spans_dropped(&self) -> u64 {
+        match self.thread.get() {
+            Some(Ok(thread)) => thread.spans_dropped(),
+            _ => 0,
+        }
     }
 }
 
@@ -710,7 +761,10 @@ mod tests {
     fn export(format: StdoutFormat, spans: Vec<SpanData>) -> String {
         let out = Shared::default();
         let sink = StdoutSink::to_writer(out.clone(), format);
-        futures::executor::block_on(sink.export_spans(batch(spans))).unwrap();
+        futures::executor::block_on(async {
+            sink.export_spans(batch(spans)).await.unwrap();
+            sink.flush().await.unwrap();
+        });
         out.text()
     }
 
@@ -1005,6 +1059,7 @@ mod tests {
         let out = Shared::default();
         let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Json).with_metrics(true);
         sink.export_metrics(snapshot()).await.unwrap();
+        sink.flush().await.unwrap();
         let text = out.text();
         assert_eq!(text.lines().count(), 1);
         let v: Json = serde_json::from_str(text.trim_end()).unwrap();
@@ -1018,6 +1073,7 @@ mod tests {
         let out = Shared::default();
         let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Pretty).with_metrics(true);
         sink.export_metrics(snapshot()).await.unwrap();
+        sink.flush().await.unwrap();
         let text = out.text();
         assert_eq!(text.lines().count(), 1);
         assert!(text.starts_with("22:13:20.123Z metrics recorded=10 exported=9 dropped=1 "));
@@ -1035,11 +1091,22 @@ mod tests {
         }
     }
 
+    /// The writer's failures are the sink's errors, reported at the next flush or drain
+    /// tick, and the spans they lost are counted.
     #[tokio::test]
-    async fn io_errors_become_sink_errors() {
+    async fn io_errors_become_sink_errors_and_drops() {
         let sink = StdoutSink::to_writer(Failing, StdoutFormat::Json);
-        assert!(sink.export_spans(batch(vec![root("x")])).await.is_err());
-        assert!(sink.flush().await.is_err());
+        // Handed to the writer thread: accepted.
+        assert!(sink
+            .export_spans(batch(vec![root("x"), root("y")]))
+            .await
+            .is_ok());
+        let error = sink.flush().await.unwrap_err();
+        assert!(error.to_string().contains("disk full"), "{error}");
+        assert_eq!(sink.spans_dropped(), 2);
+        sink.export_spans(batch(vec![root("z")])).await.unwrap();
+        sink.flush().await.unwrap_err();
+        assert_eq!(sink.spans_dropped(), 3);
         // An empty batch writes nothing.
         assert!(sink.export_spans(batch(vec![])).await.is_ok());
     }
@@ -1055,18 +1122,17 @@ mod tests {
         }
     }
 
-    #[test]
-    fn poisoned_writer_is_an_error_not_a_panic() {
-        let sink = Arc::new(StdoutSink::to_writer(Panicking, StdoutFormat::Json));
-        let s = sink.clone();
-        let r = std::thread::spawn(move || {
-            futures::executor::block_on(s.export_spans(batch(vec![root("x")])))
-        })
-        .join();
-        assert!(r.is_err(), "the writer panicked");
-        let e = futures::executor::block_on(sink.export_spans(batch(vec![root("y")])));
-        assert!(e.unwrap_err().to_string().contains("poisoned"));
-        assert!(futures::executor::block_on(sink.flush()).is_err());
+    /// A writer that panics stops its thread; the sink then refuses batches, counted,
+    /// and never panics itself.
+    #[tokio::test]
+    async fn a_panicking_writer_is_an_error_not_a_panic() {
+        let sink = StdoutSink::to_writer(Panicking, StdoutFormat::Json);
+        let _ = sink.export_spans(batch(vec![root("x")])).await;
+        let error = sink.flush().await.unwrap_err();
+        assert!(error.to_string().contains("stopped"), "{error}");
+        let error = sink.export_spans(batch(vec![root("y")])).await.unwrap_err();
+        assert!(error.to_string().contains("stopped"), "{error}");
+        assert!(sink.spans_dropped() >= 1);
     }
 
     #[test]

@@ -1,0 +1,255 @@
+//! A blocking [`Write`]r moved off the runtime: a dedicated thread writes what sinks
+//! render, behind a buffer bounded in bytes.
+//!
+//! A sink renders a batch on its own task and hands the bytes over with
+//! [`WriterThread::submit`], which never blocks: when the writer has stopped taking
+//! bytes (a pipe nobody reads, a full disk, a stopped terminal) the buffer fills, and
+//! from then on batches are dropped and counted until it drains. The thread is never
+//! joined, so a writer blocked forever costs one parked thread, not a runtime worker,
+//! the drain, the other sinks, or the process's exit.
+
+use crate::SinkError;
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use tokio::sync::oneshot;
+
+/// The default bound of a writer's buffer: 8 MiB of rendered spans.
+pub(crate) const DEFAULT_BUFFER_BYTES: usize = 8 << 20;
+
+enum Job {
+    Write { bytes: Vec<u8>, spans: u64 },
+    Flush(oneshot::Sender<()>),
+}
+
+/// What the sink side and the writer thread share.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Bytes handed over and not yet written.
+    queued_bytes: AtomicUsize,
+    /// Spans in those bytes.
+    pending_spans: AtomicU64,
+    /// Spans lost: refused with a full buffer, or in a write that failed.
+    dropped_spans: AtomicU64,
+    /// The sink was shut down: spans still pending count as lost.
+    closed: AtomicBool,
+    /// The last write error not yet reported to the pipeline.
+    error: Mutex<Option<String>>,
+}
+
+/// The thread and the bounded buffer in front of it.
+#[derive(Debug)]
+pub(crate) struct WriterThread {
+    jobs: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
+    max_bytes: usize,
+    name: &'static str,
+}
+
+impl WriterThread {
+    /// Starts a thread named `telemetry-{name}` that writes into `out`.
+    pub(crate) fn spawn(
+        name: &'static str,
+        mut out: Box<dyn Write + Send>,
+        max_bytes: usize,
+    ) -> std::io::Result<Self> {
+        let (jobs, rx) = mpsc::channel::<Job>();
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("telemetry-{name}"))
+            .spawn(move || {
+                for job in rx {
+                    match job {
+                        Job::Write { bytes, spans } => {
+                            // One buffer per batch: a line never interleaves with another
+                            // batch's, and a failed write loses exactly its spans.
+                            let written = out.write_all(&bytes).and_then(|()| out.flush());
+                            if let Err(e) = written {
+                                theirs.dropped_spans.fetch_add(spans, Relaxed);
+                                if let Ok(mut slot) = theirs.error.lock() {
+                                    *slot = Some(format!("{name} write failed: {e}"));
+                                }
+                            }
+                            theirs.pending_spans.fetch_sub(spans, Relaxed);
+                            theirs.queued_bytes.fetch_sub(bytes.len(), Relaxed);
+                        }
+                        Job::Flush(ack) => {
+                            let _ = out.flush();
+                            let _ = ack.send(());
+                        }
+                    }
+                }
+            })?;
+        Ok(Self {
+            jobs,
+            shared,
+            max_bytes,
+            name,
+        })
+    }
+
+    /// Hands `bytes` (holding `spans` spans) to the thread, or drops them, counted, if
+    /// the buffer would pass its bound. Never blocks.
+    pub(crate) fn submit(&self, bytes: Vec<u8>, spans: u64) -> Result<(), SinkError> {
+        let queued = self.shared.queued_bytes.load(Relaxed);
+        // An empty buffer takes any batch, so one larger than the bound still goes out.
+        if queued > 0 && queued + bytes.len() > self.max_bytes {
+            self.shared.dropped_spans.fetch_add(spans, Relaxed);
+            return Err(SinkError::new(format!(
+                "{} writer stalled: {queued} bytes still waiting to be written, {spans} spans dropped",
+                self.name
+            )));
+        }
+        let len = bytes.len();
+        self.shared.queued_bytes.fetch_add(len, Relaxed);
+        self.shared.pending_spans.fetch_add(spans, Relaxed);
+        if self.jobs.send(Job::Write { bytes, spans }).is_err() {
+            // The thread is gone (it panicked in the writer): nothing will be written.
+            self.shared.queued_bytes.fetch_sub(len, Relaxed);
+            self.shared.pending_spans.fetch_sub(spans, Relaxed);
+            self.shared.dropped_spans.fetch_add(spans, Relaxed);
+            return Err(SinkError::new(format!(
+                "{} writer thread has stopped",
+                self.name
+            )));
+        }
+        Ok(())
+    }
+
+    /// A write error the thread met since the last call (each is reported once; the
+    /// spans it lost are already counted).
+    pub(crate) fn check(&self) -> Result<(), SinkError> {
+        match self.shared.error.lock().ok().and_then(|mut e| e.take()) {
+            Some(error) => Err(SinkError::new(error)),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until everything handed over before this call is written and the writer
+    /// flushed. Pending while the writer is stalled: the pipeline's `sink_timeout`
+    /// bounds the wait.
+    pub(crate) async fn flush(&self) -> Result<(), SinkError> {
+        let (ack, done) = oneshot::channel();
+        if self.jobs.send(Job::Flush(ack)).is_err() || done.await.is_err() {
+            return Err(SinkError::new(format!(
+                "{} writer thread has stopped",
+                self.name
+            )));
+        }
+        self.check()
+    }
+
+    /// From now on, spans not yet written count as lost (they are, unless the writer
+    /// takes them before the process exits).
+    pub(crate) fn close(&self) {
+        self.shared.closed.store(true, Relaxed);
+    }
+
+    /// Spans lost so far: dropped with a full buffer, failed writes, and once closed,
+    /// those still waiting.
+    pub(crate) fn spans_dropped(&self) -> u64 {
+        let pending = if self.shared.closed.load(Relaxed) {
+            self.shared.pending_spans.load(Relaxed)
+        } else {
+            0
+        };
+        self.shared.dropped_spans.load(Relaxed) + pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Condvar;
+
+    /// A writer that takes nothing until released, then everything.
+    #[derive(Clone, Default)]
+    struct Gate(Arc<(Mutex<(bool, Vec<u8>)>, Condvar)>);
+
+    impl Write for Gate {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            let (lock, open) = &*self.0;
+            let mut state = lock.lock().map_err(|_| std::io::ErrorKind::Other)?;
+            while !state.0 {
+                state = open.wait(state).map_err(|_| std::io::ErrorKind::Other)?;
+            }
+            state.1.extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Gate {
+        fn open(&self) {
+            let (lock, open) = &*self.0;
+            if let Ok(mut state) = lock.lock() {
+                state.0 = true;
+            }
+            open.notify_all();
+        }
+        fn written(&self) -> Vec<u8> {
+            self.0 .0.lock().map(|s| s.1.clone()).unwrap_or_default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_stalled_writer_fills_its_buffer_then_drops_counted() {
+        let gate = Gate::default();
+        let w = WriterThread::spawn("test", Box::new(gate.clone()), 100).unwrap();
+        // The first batch is taken by the thread (which then blocks in `write`); the
+        // buffer then holds what fits in 100 bytes.
+        assert!(w.submit(vec![b'a'; 60], 6).is_ok());
+        assert!(w.submit(vec![b'b'; 30], 3).is_ok());
+        let refused = w.submit(vec![b'c'; 30], 3).unwrap_err();
+        assert!(refused.to_string().contains("stalled"), "{refused}");
+        assert_eq!(w.spans_dropped(), 3);
+        // Released: what was accepted is written, in order; nothing else is lost.
+        gate.open();
+        w.flush().await.unwrap();
+        let written = gate.written();
+        assert_eq!(written.len(), 90);
+        assert!(written[..60].iter().all(|&b| b == b'a'));
+        assert_eq!(w.spans_dropped(), 3);
+    }
+
+    #[tokio::test]
+    async fn spans_still_waiting_at_close_count_as_dropped() {
+        let gate = Gate::default();
+        let w = WriterThread::spawn("test", Box::new(gate.clone()), 1 << 20).unwrap();
+        w.submit(vec![b'a'; 10], 4).unwrap();
+        w.submit(vec![b'b'; 10], 5).unwrap();
+        assert_eq!(w.spans_dropped(), 0);
+        w.close();
+        assert_eq!(w.spans_dropped(), 9);
+        gate.open();
+        w.flush().await.unwrap();
+        assert_eq!(w.spans_dropped(), 0, "written after all");
+    }
+
+    #[tokio::test]
+    async fn write_errors_lose_their_batch_and_are_reported_once() {
+        struct Broken;
+        impl Write for Broken {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let w = WriterThread::spawn("test", Box::new(Broken), 1 << 20).unwrap();
+        w.submit(b"x\n".to_vec(), 2).unwrap();
+        let error = w.flush().await.unwrap_err();
+        assert!(error.to_string().contains("write failed"), "{error}");
+        assert_eq!(w.spans_dropped(), 2);
+        // Each failure is reported once, by `check` or `flush`.
+        assert!(w.check().is_ok());
+        w.submit(b"y\n".to_vec(), 1).unwrap();
+        assert!(w.flush().await.is_err());
+        assert_eq!(w.spans_dropped(), 3);
+    }
+}
