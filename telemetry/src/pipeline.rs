@@ -274,19 +274,22 @@ impl Telemetry {
     /// again, or from a clone, does nothing.
     pub async fn shutdown(&self) {
         let mut drain = self.drain.lock().await;
-        let Some(handle) = drain.take() else { return };
-        let abort = handle.abort_handle();
+        let Some(mut handle) = drain.take() else {
+            return;
+        };
         let stopped = tokio::time::timeout(self.shared.shutdown_timeout, async {
             let (ack, done) = oneshot::channel();
             if self.commands.send(Command::Shutdown(ack)).await.is_ok() {
                 let _ = done.await;
             }
-            let _ = handle.await;
+            let _ = (&mut handle).await;
         })
         .await;
         if stopped.is_err() {
-            abort.abort();
+            handle.abort();
             self.shared.abandon_sinks();
+            // A cancelled task ends at once; once it has, a new pipeline may start.
+            let _ = handle.await;
         }
     }
 
