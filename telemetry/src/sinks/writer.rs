@@ -164,9 +164,12 @@ mod tests {
     use super::*;
     use std::sync::Condvar;
 
+    /// Whether the gate is open, and what went through it.
+    type GateState = Mutex<(bool, Vec<u8>)>;
+
     /// A writer that takes nothing until released, then everything.
     #[derive(Clone, Default)]
-    struct Gate(Arc<(Mutex<(bool, Vec<u8>)>, Condvar)>);
+    struct Gate(Arc<(GateState, Condvar)>);
 
     impl Write for Gate {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
