@@ -17,6 +17,11 @@ pub const SAMPLE_RATIO: &str = "BOOKSTORE_SAMPLE_RATIO";
 pub const LOG_FORMAT: &str = "BOOKSTORE_LOG_FORMAT";
 /// A bearer token `/metrics` requires.
 pub const METRICS_TOKEN: &str = "BOOKSTORE_METRICS_TOKEN";
+/// How many bytes of printed spans may wait for a slow stdout before spans are dropped.
+pub const LOG_BUFFER: &str = "BOOKSTORE_LOG_BUFFER";
+
+/// Default [`LOG_BUFFER`]: 8 MiB.
+pub const DEFAULT_LOG_BUFFER: usize = 8 << 20;
 
 /// Default port.
 pub const DEFAULT_PORT: u16 = 3000;
@@ -44,6 +49,10 @@ pub struct Settings {
     /// `BOOKSTORE_METRICS_TOKEN`: when set, `/metrics` requires
     /// `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
+    /// `BOOKSTORE_LOG_BUFFER`, 1 KiB to 1 GiB (default 8 MiB): the bytes of printed spans
+    /// that may wait while stdout does not take them (a pipe nobody reads); past it,
+    /// spans are dropped and counted (`telemetry_sink_spans_dropped_total{sink="stdout"}`).
+    pub log_buffer: usize,
     /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telemetry::Config::with_env`).
     pub core: Config,
 }
@@ -123,6 +132,19 @@ impl Settings {
                 ))
             }
         };
+        let log_buffer = match get(LOG_BUFFER) {
+            None => DEFAULT_LOG_BUFFER,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1 << 10..=1 << 30).contains(&n) => n,
+                _ => {
+                    return Err(EnvError::new(
+                        LOG_BUFFER,
+                        v,
+                        "an integer from 1024 to 1073741824 (bytes)",
+                    ))
+                }
+            },
+        };
         let core = Config::new().with_env_vars(&vars)?;
         Ok(Self {
             host,
@@ -130,6 +152,7 @@ impl Settings {
             sample_ratio,
             log_format,
             metrics_token,
+            log_buffer,
             core,
         })
     }
@@ -145,7 +168,7 @@ impl Settings {
         let config = self
             .core
             .clone()
-            .with_sink(StdoutSink::with_format(self.log_format))
+            .with_sink(StdoutSink::with_format(self.log_format).buffer_bytes(self.log_buffer))
             .with_shared_sink(prometheus);
         match self.sample_ratio {
             Some(ratio) => {
@@ -163,6 +186,7 @@ impl fmt::Debug for Settings {
             .field("port", &self.port)
             .field("sample_ratio", &self.sample_ratio)
             .field("log_format", &self.log_format)
+            .field("log_buffer", &self.log_buffer)
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),
@@ -188,6 +212,7 @@ mod tests {
         assert_eq!(s.sample_ratio, None);
         assert_eq!(s.log_format, StdoutFormat::Pretty);
         assert_eq!(s.metrics_token, None);
+        assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
         let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
         assert_eq!(config.sampler, Sampler::default());
         assert_eq!(config.sinks.len(), 2, "stdout and prometheus");
@@ -202,6 +227,7 @@ mod tests {
             (SAMPLE_RATIO, "0.25"),
             (LOG_FORMAT, "JSON"),
             (METRICS_TOKEN, "s3cret"),
+            (LOG_BUFFER, "65536"),
             ("TELEMETRY_DRAIN_INTERVAL", "250"),
             ("BOOKSTORE_UNRELATED", ""),
         ])
@@ -209,6 +235,7 @@ mod tests {
         assert_eq!(s.addr(), "0.0.0.0:0".parse().unwrap());
         assert_eq!(s.log_format, StdoutFormat::Json);
         assert_eq!(s.metrics_token.as_deref(), Some("s3cret"));
+        assert_eq!(s.log_buffer, 65536);
         assert!(
             !format!("{s:?}").contains("s3cret"),
             "Debug hides the token"
@@ -257,6 +284,16 @@ mod tests {
             (SAMPLE_RATIO, "NaN", "a number from 0.0 to 1.0"),
             (SAMPLE_RATIO, "half", "a number from 0.0 to 1.0"),
             (LOG_FORMAT, "yaml", "`pretty` or `json`"),
+            (
+                LOG_BUFFER,
+                "1023",
+                "an integer from 1024 to 1073741824 (bytes)",
+            ),
+            (
+                LOG_BUFFER,
+                "8MiB",
+                "an integer from 1024 to 1073741824 (bytes)",
+            ),
         ];
         for (variable, value, accepted) in cases {
             let err = from(&[(variable, value)]).unwrap_err();
