@@ -48,6 +48,11 @@ pub struct Config {
     pub sinks: Vec<Arc<dyn Sink>>,
     /// What the drain tick does for metrics. Default: everything on.
     pub metrics: MetricsConfig,
+    /// Whether the framework's own failures (a sink's errors, timeouts and panics, an
+    /// exporter giving up, a metric registration refused) are reported on stderr, once
+    /// per cause and then at most once a minute; see [`diagnostics`](crate::diagnostics).
+    /// They are counted in the self-metrics either way. Default `true`.
+    pub diagnostics: bool,
     /// Whether the whole pipeline is off (`OTEL_SDK_DISABLED=true`): [`init`](crate::init)
     /// then starts nothing (no drain, no sinks, recording stays off) and returns a handle
     /// whose `drain_now` and `shutdown` do nothing. Default `false`.
@@ -173,6 +178,7 @@ impl Config {
             max_batch_size: 256,
             sinks: Vec::new(),
             metrics: MetricsConfig::new(),
+            diagnostics: true,
             disabled: false,
             explicit: crate::env::Explicit::default(),
         }
@@ -243,6 +249,18 @@ impl Config {
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
         self.explicit.mark(crate::env::Explicit::SHUTDOWN_TIMEOUT);
+        self
+    }
+
+    /// Turns the stderr reports of the framework's own failures on or off.
+    ///
+    /// ```
+    /// let quiet = telemetry::Config::new().with_diagnostics(false);
+    /// assert!(!quiet.diagnostics);
+    /// ```
+    pub fn with_diagnostics(mut self, enabled: bool) -> Self {
+        self.diagnostics = enabled;
+        self.explicit.mark(crate::env::Explicit::DIAGNOSTICS);
         self
     }
 

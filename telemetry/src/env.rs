@@ -69,6 +69,7 @@ impl Explicit {
     pub(crate) const MAX_BATCH_SIZE: u16 = 1 << 7;
     pub(crate) const METRICS: u16 = 1 << 8;
     pub(crate) const SHUTDOWN_TIMEOUT: u16 = 1 << 9;
+    pub(crate) const DIAGNOSTICS: u16 = 1 << 10;
 
     pub(crate) fn mark(&mut self, setting: u16) {
         self.0 |= setting;
@@ -271,6 +272,7 @@ impl Config {
     /// | `TELEMETRY_DRAIN_INTERVAL` | [`drain_interval`](Config::drain_interval), ms | 1000 | 1 to 300000 |
     /// | `TELEMETRY_SINK_TIMEOUT` | [`sink_timeout`](Config::sink_timeout), ms | 5000 | 1 to 600000 |
     /// | `TELEMETRY_SHUTDOWN_TIMEOUT` | [`shutdown_timeout`](Config::shutdown_timeout), ms | 5000 | 1 to 600000 |
+    /// | `TELEMETRY_DIAGNOSTICS` | [`diagnostics`](Config::diagnostics) | `true` | `true`, `false` |
     /// | `TELEMETRY_SINK_QUEUE_CAPACITY` | [`sink_queue_capacity`](Config::sink_queue_capacity) | 64 | 1 to 65536 |
     /// | `TELEMETRY_MAX_BATCH_SIZE` | [`max_batch_size`](Config::max_batch_size) | 256 | 1 to 1048576 |
     /// | `TELEMETRY_METRICS` | `metrics.enabled` | `true` | `true`, `false` |
@@ -350,6 +352,7 @@ impl Config {
             "1 to 1048576 (spans)",
         )?;
         let metrics_enabled = vars.bool("TELEMETRY_METRICS")?;
+        let diagnostics = vars.bool("TELEMETRY_DIAGNOSTICS")?;
         let cardinality_limit = vars.usize_in(
             "TELEMETRY_METRICS_CARDINALITY_LIMIT",
             |n| (1..=1_000_000).contains(&n),
@@ -393,6 +396,9 @@ impl Config {
         }
         if let (Some(v), true) = (shutdown_timeout, unless_code(Explicit::SHUTDOWN_TIMEOUT)) {
             self.shutdown_timeout = v;
+        }
+        if let (Some(v), true) = (diagnostics, unless_code(Explicit::DIAGNOSTICS)) {
+            self.diagnostics = v;
         }
         if let (Some(v), true) = (
             sink_queue_capacity,
@@ -579,6 +585,7 @@ mod tests {
             ("TELEMETRY_DRAIN_INTERVAL", "20"),
             ("TELEMETRY_SINK_TIMEOUT", "900"),
             ("TELEMETRY_SHUTDOWN_TIMEOUT", "1500"),
+            ("TELEMETRY_DIAGNOSTICS", "false"),
             ("TELEMETRY_SINK_QUEUE_CAPACITY", "8"),
             ("TELEMETRY_MAX_BATCH_SIZE", "512"),
             ("TELEMETRY_METRICS", "false"),
@@ -589,6 +596,7 @@ mod tests {
         assert_eq!(config.drain_interval, Duration::from_millis(20));
         assert_eq!(config.sink_timeout, Duration::from_millis(900));
         assert_eq!(config.shutdown_timeout, Duration::from_millis(1500));
+        assert!(!config.diagnostics);
         assert_eq!(config.sink_queue_capacity, 8);
         assert_eq!(config.max_batch_size, 512);
         assert!(!config.metrics.enabled);
@@ -627,6 +635,7 @@ mod tests {
                 "1 to 1048576 (spans)",
             ),
             ("TELEMETRY_METRICS", &["on", "1"], "true or false"),
+            ("TELEMETRY_DIAGNOSTICS", &["off"], "true or false"),
             (
                 "TELEMETRY_METRICS_CARDINALITY_LIMIT",
                 &["0", "1000001"],

@@ -41,6 +41,7 @@
 mod clock;
 mod config;
 mod context;
+pub mod diagnostics;
 mod env;
 mod frame;
 mod ids;

@@ -65,6 +65,7 @@ struct SinkCounters {
     /// passes first.
     spans_queued: AtomicU64,
     last_error: Mutex<Option<String>>,
+    last_panic: Mutex<Option<String>>,
 }
 
 impl SinkCounters {
@@ -79,6 +80,7 @@ impl SinkCounters {
             spans_dropped: AtomicU64::new(0),
             spans_queued: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            last_panic: Mutex::new(None),
         }
     }
 }
@@ -116,6 +118,7 @@ impl Shared {
                     panics: s.panics.load(Relaxed),
                     spans_dropped: s.spans_dropped.load(Relaxed) + s.sink.spans_dropped(),
                     last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
+                    last_panic: s.last_panic.lock().map(|e| e.clone()).unwrap_or(None),
                 })
                 .collect(),
         }
@@ -185,6 +188,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         return Err(InitError::AlreadyRunning);
     }
     let running = RunningGuard;
+    crate::diagnostics::set_enabled(config.diagnostics);
     clock::warm_up();
     sampler::install(&config.sampler);
     recording::set_limits(config.span_limits);
@@ -509,7 +513,8 @@ enum Outcome {
     Ok,
     Error(SinkError),
     Timeout,
-    Panic,
+    /// The panic's message.
+    Panic(String),
 }
 
 async fn guarded<F>(timeout: Duration, call: F) -> Outcome
@@ -518,24 +523,48 @@ where
 {
     match tokio::time::timeout(timeout, AssertUnwindSafe(call).catch_unwind()).await {
         Err(_) => Outcome::Timeout,
-        Ok(Err(_)) => Outcome::Panic,
+        Ok(Err(payload)) => Outcome::Panic(
+            payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".to_owned()),
+        ),
         Ok(Ok(Err(e))) => Outcome::Error(e),
         Ok(Ok(Ok(()))) => Outcome::Ok,
     }
 }
 
 impl SinkCounters {
-    /// Counts a failed call; `true` if the call succeeded.
-    fn record(&self, outcome: Outcome) -> bool {
-        let (counter, message) = match outcome {
+    /// Counts a failed call (`what` the sink was asked to do) and reports it (see
+    /// `diagnostics`); `true` if the call succeeded.
+    fn record(&self, what: &str, timeout: Duration, outcome: Outcome) -> bool {
+        let name = &self.name;
+        match outcome {
             Outcome::Ok => return true,
-            Outcome::Error(e) => (&self.errors, e.to_string()),
-            Outcome::Timeout => (&self.timeouts, "timed out".to_owned()),
-            Outcome::Panic => (&self.panics, "panicked".to_owned()),
-        };
-        counter.fetch_add(1, Relaxed);
-        if let Ok(mut last) = self.last_error.lock() {
-            *last = Some(message);
+            Outcome::Error(e) => {
+                self.errors.fetch_add(1, Relaxed);
+                let message = e.to_string();
+                crate::diagnostics::report(name, "error", format_args!("{what}: {message}"));
+                if let Ok(mut last) = self.last_error.lock() {
+                    *last = Some(message);
+                }
+            }
+            Outcome::Timeout => {
+                self.timeouts.fetch_add(1, Relaxed);
+                crate::diagnostics::report(
+                    name,
+                    "timeout",
+                    format_args!("{what} did not finish within sink_timeout ({timeout:?})"),
+                );
+            }
+            Outcome::Panic(message) => {
+                self.panics.fetch_add(1, Relaxed);
+                crate::diagnostics::report(name, "panic", format_args!("{what}: {message}"));
+                if let Ok(mut last) = self.last_panic.lock() {
+                    *last = Some(message);
+                }
+            }
         }
         false
     }
@@ -551,21 +580,24 @@ async fn sink_worker(
         match msg {
             Msg::Spans(batch) => {
                 let n = batch.len() as u64;
-                if counters.record(guarded(timeout, sink.export_spans(batch)).await) {
+                let outcome = guarded(timeout, sink.export_spans(batch)).await;
+                if counters.record("export_spans", timeout, outcome) {
                     counters.spans_delivered.fetch_add(n, Relaxed);
                 }
                 counters.spans_queued.fetch_sub(n, Relaxed);
             }
             Msg::Metrics(snapshot) => {
-                counters.record(guarded(timeout, sink.export_metrics(snapshot)).await);
+                let outcome = guarded(timeout, sink.export_metrics(snapshot)).await;
+                counters.record("export_metrics", timeout, outcome);
             }
             Msg::Flush(ack) => {
-                counters.record(guarded(timeout, sink.flush()).await);
+                counters.record("flush", timeout, guarded(timeout, sink.flush()).await);
                 let _ = ack.send(());
             }
             Msg::Shutdown => {
-                counters.record(guarded(timeout, sink.flush()).await);
-                counters.record(guarded(timeout, sink.shutdown()).await);
+                counters.record("flush", timeout, guarded(timeout, sink.flush()).await);
+                let outcome = guarded(timeout, sink.shutdown()).await;
+                counters.record("shutdown", timeout, outcome);
                 return;
             }
         }

@@ -47,6 +47,9 @@ pub type SpanBatch = Arc<Vec<SpanData>>;
 /// }
 /// ```
 ///
+/// A sink that spins in async code without ever reaching an `.await` holds its worker
+/// thread the same way: nothing in a cooperative runtime can take it back.
+///
 /// Implement it with [`async_trait`](crate::async_trait):
 ///
 /// ```

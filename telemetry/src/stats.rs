@@ -19,8 +19,10 @@ pub struct SinkStats {
     /// its own buffer full, a stalled writer, an export given up), or still waiting for
     /// it when `shutdown`'s deadline passed.
     pub spans_dropped: u64,
-    /// The last failure, for diagnosis.
+    /// The message of the last error the sink returned, for diagnosis.
     pub last_error: Option<String>,
+    /// The message of the sink's last panic.
+    pub last_panic: Option<String>,
 }
 
 /// The pipeline's self-metrics, since it started.

@@ -198,9 +198,15 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
     let failing = by_name("failing");
     assert!(failing.errors > 0 && failing.spans_delivered == 0);
     assert_eq!(failing.last_error.as_deref(), Some("collector said no"));
-    assert!(by_name("panicking").panics > 0);
+    let panicking = by_name("panicking");
+    assert!(panicking.panics > 0);
+    // Each kind of failure keeps its own last message.
+    assert_eq!(panicking.last_panic.as_deref(), Some("sink bug"));
+    assert_eq!(panicking.last_error, None);
+    assert_eq!(failing.last_panic, None);
     let hung = by_name("hanging");
     assert!(hung.timeouts > 0, "{hung:?}");
+    assert_eq!(hung.last_error, None, "a timeout is not an error: {hung:?}");
     assert!(hanging.0.load(Ordering::Relaxed) > 0);
     // What the hung sink could not take was dropped for it alone, and counted.
     assert_eq!(hung.spans_delivered, 0);

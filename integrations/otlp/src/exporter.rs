@@ -351,7 +351,9 @@ impl Worker<'_> {
             }
             Err(reason) => {
                 counters.dequeued(Outcome::Failed, n);
-                counters.error(format!("traces: {n} spans lost: {reason}"));
+                let message = format!("traces: {n} spans lost: {reason}");
+                telemetry::diagnostics::report("otlp", "export failed", &message);
+                counters.error(message);
             }
         }
         // Hand the buffer back for reuse; the pipeline batches are released here.
@@ -403,7 +405,9 @@ impl Worker<'_> {
             }
             Err(reason) => {
                 counters.points(Outcome::Failed, points);
-                counters.error(format!("metrics: {points} data points lost: {reason}"));
+                let message = format!("metrics: {points} data points lost: {reason}");
+                telemetry::diagnostics::report("otlp", "export failed", &message);
+                counters.error(message);
             }
         }
     }

@@ -6,3 +6,4 @@ mod writer;
 
 pub use memory::InMemorySink;
 pub use stdout::{StdoutFormat, StdoutSink};
+pub(crate) use writer::WriterThread;
