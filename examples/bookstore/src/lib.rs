@@ -37,8 +37,10 @@ struct ReadmeDoctests;
 ///
 /// Every route but `/healthz` and `/metrics` goes through [`TelemetryLayer`]: a server
 /// span per request named after its route (`GET /books/{id}`), trace context in and
-/// out, and `http_server_request_duration_seconds`. Health checks and scrapes are
-/// left out so they do not drown the spans worth reading.
+/// out, and `http_server_request_duration_seconds`. So does the fallback, which answers
+/// unknown paths with a JSON 404: the layer is added after it, and those requests get
+/// the route label `unmatched`. Health checks and scrapes are left out, deliberately
+/// (they are added after the layer), so they do not drown the spans worth reading.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -53,9 +55,11 @@ pub fn app(store: Store, metrics: MetricsEndpoint) -> Router {
         .route("/books/{id}/reviews", get(routes::reviews))
         .route("/books/{id}/reindex", post(routes::reindex))
         .route("/ws", get(routes::ws))
+        .fallback(routes::not_found)
         .with_state(store)
+        // After the routes and the fallback: it wraps both.
         .layer(TelemetryLayer::new())
-        // Added after the layer, so not traced.
+        // Added after the layer, so not traced (a deliberate choice).
         .route("/healthz", get(routes::healthz))
         .merge(metrics.into_router())
 }

@@ -19,6 +19,8 @@ pub enum ApiError {
     NotFound(u64),
     /// 400: the path, query string or body is not what the route takes.
     BadRequest(String),
+    /// 404: no route for this path.
+    NoRoute(String),
 }
 
 /// The body of every error response.
@@ -33,6 +35,7 @@ impl IntoResponse for ApiError {
         let (status, error) = match self {
             ApiError::NotFound(id) => (StatusCode::NOT_FOUND, format!("no book with id {id}")),
             ApiError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
+            ApiError::NoRoute(path) => (StatusCode::NOT_FOUND, format!("no route for {path}")),
         };
         (status, Json(ErrorBody { error })).into_response()
     }
@@ -173,6 +176,11 @@ async fn echo(mut socket: TracedWebSocket) {
 }
 
 /// `GET /healthz`
+/// The fallback: a path no route takes.
+pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NoRoute(uri.path().to_owned())
+}
+
 pub(crate) async fn healthz() -> &'static str {
     "ok"
 }

@@ -238,3 +238,51 @@ async fn a_websocket_echoes_in_a_connection_span() {
     let events: Vec<_> = connection.events.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(events, ["connect", "disconnect"]);
 }
+
+/// A path no route takes still goes through the layer (the fallback sits inside it):
+/// a span, the response's trace context and request id, and a request counted under
+/// the route label `unmatched`, never under the raw path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_path_is_traced_and_measured() {
+    let p = pipeline().await;
+    let app = p.app();
+    let series = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
+                  http_route=\"unmatched\",http_response_status_code=\"404\"}";
+    let before = p.scrape(&app).await;
+    let answer = get(&app, "/no/such/page").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        answer.json::<bookstore::ErrorBody>().error,
+        "no route for /no/such/page"
+    );
+    let timing = answer.headers["server-timing"].to_str().unwrap().to_owned();
+    assert!(timing.starts_with("trace;desc=00-"), "{timing}");
+    assert!(answer.headers.contains_key("x-request-id"));
+    let after = p.scrape(&app).await;
+    assert_eq!(
+        value(&after, series) - value(&before, series),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        !after.contains("/no/such/page"),
+        "never the raw path:\n{after}"
+    );
+    let spans = p.spans().await;
+    let server = spans
+        .iter()
+        .find(|s| {
+            s.kind == SpanKind::Server
+                && s.attribute("url.path") == Some(&Value::from("/no/such/page"))
+        })
+        .expect("a server span for the unknown path");
+    assert_eq!(server.name, "GET");
+    assert_eq!(
+        server.attribute("http.response.status_code"),
+        Some(&Value::I64(404))
+    );
+    assert!(
+        timing.contains(&server.context.span_id.to_string()),
+        "{timing}"
+    );
+}

@@ -40,6 +40,8 @@ async fn main() -> ExitCode {
     .expect("a valid constant config, in a runtime, started once");
     let app = Router::new()
         .route("/hello", get(hello))
+        // Unknown paths get a 404 that is traced and measured too (the layer wraps it).
+        .fallback(|| async { (axum::http::StatusCode::NOT_FOUND, "no such page") })
         .layer(TelemetryLayer::new())
         .merge(MetricsEndpoint::new(prometheus).into_router());
     let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
