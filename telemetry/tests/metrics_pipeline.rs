@@ -20,7 +20,15 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     assert_eq!(sink.renders(), 0);
     assert!(String::from_utf8_lossy(&live.body).contains("pipeline_sink_requests_total 1\n"));
 
-    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    // No periodic tick during the test but the one the drain runs when it starts, which
+    // is waited for: from then on only `drain_now` renders.
+    let config = Config::new()
+        .with_drain_interval(std::time::Duration::from_secs(300))
+        .with_shared_sink(sink.clone());
+    let pipeline = telemetry::init(config).unwrap();
+    while sink.renders() == 0 {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
     pipeline.drain_now().await;
     let renders = sink.renders();
     assert!(renders >= 1);
