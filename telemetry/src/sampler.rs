@@ -321,8 +321,19 @@ pub(crate) fn sample_installed(slot: Slot, trace_id: TraceId) -> bool {
 
 /// The installed sampler's decision and the new span's trace state, from the parent's
 /// `state` (empty for a root, or for a parent without one), and whether that state
-/// differs from the parent's.
+/// differs from the parent's. Without a state to read or a threshold to write (the
+/// common case), one load and a compare, inline; anything else out of line.
+#[inline]
 pub(crate) fn decide_installed(slot: Slot, trace_id: TraceId, state: TraceState) -> Decided {
+    if state.is_empty() && !writes_threshold(slot) {
+        return (sample_installed(slot, trace_id), state, false);
+    }
+    decide_installed_with_state(slot, trace_id, state)
+}
+
+#[cold]
+#[inline(never)]
+fn decide_installed_with_state(slot: Slot, trace_id: TraceId, state: TraceState) -> Decided {
     decide(installed_rule(slot), slot, trace_id, state)
 }
 

@@ -100,12 +100,7 @@ impl Span {
                 (id, none, root, false, true, TraceState::default())
             }
         };
-        let (sampled, state) = if state.is_empty() && !sampler::writes_threshold(slot) {
-            (sampler::sample_installed(slot, trace_id), state)
-        } else {
-            let (sampled, state, _) = sampler::decide_installed(slot, trace_id, state);
-            (sampled, state)
-        };
+        let (sampled, state, _) = sampler::decide_installed(slot, trace_id, state);
         let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
@@ -322,20 +317,6 @@ fn new_frame(
     frame
 }
 
-/// The installed sampler's decision for a span whose trace state sampling may read or
-/// write, with that state and whether it differs from the thread's current one (the
-/// parent's, when `has_state`; none otherwise).
-#[cold]
-#[inline(never)]
-fn sample_with_state(slot: Slot, trace_id: TraceId, has_state: bool) -> (bool, TraceState, bool) {
-    let parent_state = if has_state {
-        context::current_state()
-    } else {
-        TraceState::default()
-    };
-    sampler::decide_installed(slot, trace_id, parent_state)
-}
-
 /// Ends a span: a recording one gets its end time and goes to the thread's ring; an
 /// unsampled one only gives its frame back. Out of line so that dropping a no-op span
 /// inlines to a test of one word.
@@ -518,12 +499,12 @@ impl SpanGuard {
         let span_id = if drawn { span_id } else { SpanId::random() };
         // Without a trace state to read or a threshold to write (the common case), the
         // decision is one load and a compare, and the state stays empty.
-        let (sampled, state, changed) = if cur.has_state() || sampler::writes_threshold(slot) {
-            sample_with_state(slot, trace_id, cur.has_state())
+        let parent_state = if cur.has_state() {
+            context::current_state()
         } else {
-            let sampled = sampler::sample_installed(slot, trace_id);
-            (sampled, TraceState::default(), false)
+            TraceState::default()
         };
+        let (sampled, state, changed) = sampler::decide_installed(slot, trace_id, parent_state);
         let flags = TraceFlags::NONE.with_random(random).with_sampled(sampled);
         let ids = Ids {
             trace_id,
