@@ -13,6 +13,14 @@
 //! each, one request in ten with an `exception` event and an error status. Throughput
 //! is reported in spans per second. The SDK's transform consumes its spans, so each of
 //! its samples gets a fresh copy (made outside the timed part).
+//!
+//! A second group, `drain_and_encode_10k_spans`, starts from the recording side: the
+//! same 10,000 spans are recorded through the API (untimed), then `drain_now` is timed:
+//! the drain takes them from the ring, builds the `SpanData` batches and a sink encodes
+//! them, on one core (the runtime's), with nothing written anywhere. Its cases: the
+//! drain alone (a sink that discards), JSON lines (the real `StdoutSink`, writing to
+//! `io::sink()` through its writer thread) and OTLP protobuf (the encoder into a reused
+//! buffer). The SDK's rows in the first group encode the same spans.
 #![forbid(unsafe_code)]
 
 use criterion::{BatchSize, Criterion, Throughput};
@@ -28,12 +36,16 @@ use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_sc
 use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 use prost::Message as _;
 use std::hint::black_box;
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 use telemetry::{
-    Event as OurEvent, KeyValue, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags,
-    TraceId, TraceState,
+    Config, Event as OurEvent, KeyValue, Sampler, Sink, SinkError, SpanBatch, SpanContext,
+    SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId, TraceState,
+    Tracer,
 };
 use telemetry_otlp::{Encoder, Protocol};
+use tokio::runtime::Runtime;
 
 const SPANS: usize = 10_000;
 const START: u64 = 1_700_000_000_000_000_000;
@@ -239,8 +251,121 @@ fn resource_attributes() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+static TRACER: Tracer = Tracer::new("books");
+
+/// Records `shapes` through the API, a request (a server span and its two children)
+/// at a time, with their attributes, exception events and error statuses.
+fn record(shapes: &[Shape]) {
+    let set = |span: &mut telemetry::Span, shape: &Shape| {
+        for (k, v) in &shape.attributes {
+            match v {
+                Val::Str(t) => span.set_str(*k, t.clone()),
+                Val::Int(i) => span.set_i64(*k, *i),
+            }
+        }
+        if shape.exception {
+            span.add_event(
+                "exception",
+                [KeyValue::new("exception.message", "connection reset")],
+            );
+            span.set_status(Status::error("connection reset"));
+        }
+    };
+    for request in shapes.chunks(3) {
+        let mut root = TRACER.span(request[0].name).kind(request[0].kind).start();
+        set(&mut root, &request[0]);
+        for child in &request[1..] {
+            let mut span = TRACER.span(child.name).kind(child.kind).start();
+            set(&mut span, child);
+        }
+    }
+}
+
+/// What [`EncodeSink`] does with a batch.
+const DISCARD: u8 = 0;
+const JSON_LINES: u8 = 1;
+const PROTOBUF: u8 = 2;
+
+/// The one sink of the drain benchmark's pipeline, switched between its cases.
+#[derive(Debug)]
+struct EncodeSink {
+    mode: AtomicU8,
+    json_lines: StdoutSink,
+    protobuf: Encoder,
+    buf: Mutex<Vec<u8>>,
+}
+
+#[telemetry::async_trait]
+impl Sink for EncodeSink {
+    fn name(&self) -> &str {
+        "encode"
+    }
+
+    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+        match self.mode.load(Relaxed) {
+            JSON_LINES => self.json_lines.export_spans(batch).await,
+            PROTOBUF => {
+                let mut buf = self.buf.lock().map_err(|_| SinkError::new("poisoned"))?;
+                buf.clear();
+                self.protobuf.encode_spans(batch.iter(), &mut buf);
+                black_box(buf.len());
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn drain_and_encode(c: &mut Criterion, rt: &Runtime, shapes: &[Shape], resource: Vec<KeyValue>) {
+    let sink = Arc::new(EncodeSink {
+        mode: AtomicU8::new(DISCARD),
+        json_lines: StdoutSink::to_writer(std::io::sink(), StdoutFormat::Json)
+            .buffer_bytes(256 << 20),
+        protobuf: Encoder::new(Protocol::HttpProtobuf, resource),
+        buf: Mutex::new(Vec::with_capacity(8 << 20)),
+    });
+    let pipeline = {
+        let _enter = rt.enter();
+        telemetry::init(
+            Config::new()
+                .with_sampler(Sampler::AlwaysOn)
+                .with_ring_capacity(1 << 16)
+                .with_drain_interval(Duration::from_secs(300))
+                .with_shared_sink(sink.clone()),
+        )
+        .expect("no other pipeline is running")
+    };
+    let mut g = c.benchmark_group("drain_and_encode_10k_spans");
+    g.throughput(Throughput::Elements(SPANS as u64));
+    g.sample_size(20);
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    for (name, mode) in [
+        ("telemetry_drain_only", DISCARD),
+        ("telemetry_json_lines", JSON_LINES),
+        ("telemetry_protobuf", PROTOBUF),
+    ] {
+        sink.mode.store(mode, Relaxed);
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    record(shapes);
+                    let start = Instant::now();
+                    rt.block_on(pipeline.drain_now());
+                    total += start.elapsed();
+                }
+                total
+            })
+        });
+    }
+    g.finish();
+    telemetry_benches::stop_pipeline(rt, pipeline, "drain_and_encode_10k_spans");
+}
+
 fn main() {
     let mut c = Criterion::default().configure_from_args();
+    let rt = telemetry_benches::pinned_runtime();
     let shapes = shapes();
     let our_spans = ours(&shapes);
     let sdk_spans = sdk(&shapes);
@@ -257,6 +382,8 @@ fn main() {
         )
         .build();
     let sdk_resource = ResourceAttributesWithSchema::from(&sdk_resource);
+
+    drain_and_encode(&mut c, &rt, &shapes, resource.clone());
 
     let json = Encoder::new(Protocol::HttpJson, resource.clone());
     let protobuf = Encoder::new(Protocol::HttpProtobuf, resource);

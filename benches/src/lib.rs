@@ -1,8 +1,10 @@
-//! Criterion benchmarks of `telemetry` beside its peers (`benches/spans.rs`), and a
-//! memory program (`src/bin/memory.rs`); this library holds what both use.
+//! Criterion benchmarks of `telemetry` beside its peers (`benches/spans.rs`), a
+//! memory program (`src/bin/memory.rs`) and a service-level benchmark
+//! (`src/bin/service.rs`); this library holds what the first two use.
 //!
-//! Run with `cargo bench -p telemetry-benches --features peers` and
-//! `cargo run --release -p telemetry-benches --bin memory -- 30`.
+//! Run with `cargo bench -p telemetry-benches --features peers`,
+//! `cargo run --release -p telemetry-benches --bin memory -- 30` and
+//! `cargo run --release -p telemetry-benches --features peers --bin service`.
 #![forbid(unsafe_code)]
 
 use telemetry::{Config, Sink, SinkError, SpanBatch, Telemetry};

@@ -182,6 +182,23 @@ impl EnvVars {
     }
 }
 
+/// The kept variables as `(name, value)` pairs, in name order: what the `with_env_vars`
+/// methods take, so one parsed environment can feed several of them.
+///
+/// ```
+/// let vars = telemetry::EnvVars::from_pairs([("OTEL_TRACES_EXPORTER", "console")]);
+/// let exporters = telemetry::Exporters::from_env_vars(&vars).unwrap();
+/// assert!(exporters.traces().contains(telemetry::Exporter::Console));
+/// ```
+impl<'a> IntoIterator for &'a EnvVars {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::collections::btree_map::Iter<'a, String, String>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
 const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
                         parentbased_always_off or parentbased_traceidratio";
 

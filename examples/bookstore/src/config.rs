@@ -1,11 +1,17 @@
-//! Settings from `BOOKSTORE_*` environment variables (and the core's `OTEL_*` and
-//! `TELEMETRY_*` ones), all checked before anything starts.
+//! Settings from `BOOKSTORE_*` environment variables (and the core's and the OTLP
+//! exporter's `OTEL_*` and `TELEMETRY_*` ones), all checked before anything starts.
+//!
+//! The exporters are chosen the standard way, by `OTEL_TRACES_EXPORTER` and
+//! `OTEL_METRICS_EXPORTER` ([`telemetry::Exporters`]), with the bookstore's own defaults
+//! for when they are unset: spans to the console, metrics for Prometheus on `/metrics`,
+//! no collector needed. `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the
+//! console sink whenever `console` is selected.
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
-use telemetry::{Config, EnvError, PrometheusSink, Sampler, StdoutFormat, StdoutSink};
+use telemetry::{Config, EnvError, Exporter, Exporters, Sampler, StdoutFormat, StdoutSink};
+use telemetry_otlp::{EnvPipeline, OtlpConfig, OtlpError};
 
 /// The address to listen on (an IP address).
 pub const HOST: &str = "BOOKSTORE_HOST";
@@ -25,6 +31,10 @@ pub const DEFAULT_LOG_BUFFER: usize = 8 << 20;
 
 /// Default port.
 pub const DEFAULT_PORT: u16 = 3000;
+/// Where spans go when `OTEL_TRACES_EXPORTER` is unset: the console.
+pub const DEFAULT_TRACES_EXPORTER: Exporter = Exporter::Console;
+/// Where metrics go when `OTEL_METRICS_EXPORTER` is unset: `/metrics`, for Prometheus.
+pub const DEFAULT_METRICS_EXPORTER: Exporter = Exporter::Prometheus;
 /// Longest accepted metrics token.
 pub const MAX_TOKEN_LEN: usize = 256;
 
@@ -44,7 +54,7 @@ pub struct Settings {
     /// core's sampler (`OTEL_TRACES_SAMPLER`, default: record every trace).
     pub sample_ratio: Option<f64>,
     /// `BOOKSTORE_LOG_FORMAT`: `pretty` (default) or `json` (one OpenTelemetry-JSON
-    /// object per span per line).
+    /// object per span per line), for the `console` exporter.
     pub log_format: StdoutFormat,
     /// `BOOKSTORE_METRICS_TOKEN`: when set, `/metrics` requires
     /// `Authorization: Bearer <token>`.
@@ -55,6 +65,13 @@ pub struct Settings {
     pub log_buffer: usize,
     /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telemetry::Config::with_env`).
     pub core: Config,
+    /// `OTEL_TRACES_EXPORTER` (default [`DEFAULT_TRACES_EXPORTER`], `console`) and
+    /// `OTEL_METRICS_EXPORTER` (default [`DEFAULT_METRICS_EXPORTER`], `prometheus`):
+    /// comma-separated `otlp`, `console`, `prometheus` (metrics only), or `none`.
+    pub exporters: Exporters,
+    /// The OTLP exporter's settings from `OTEL_EXPORTER_OTLP_*`, `OTEL_SERVICE_NAME`, …
+    /// (see `telemetry_otlp::OtlpConfig::with_env`), used if either list names `otlp`.
+    pub otlp: OtlpConfig,
 }
 
 impl Settings {
@@ -146,6 +163,11 @@ impl Settings {
             },
         };
         let core = Config::new().with_env_vars(&vars)?;
+        let exporters = Exporters::new()
+            .with_default_traces(DEFAULT_TRACES_EXPORTER)
+            .with_default_metrics(DEFAULT_METRICS_EXPORTER)
+            .with_env_vars(&vars)?;
+        let otlp = OtlpConfig::new().with_env_vars(&vars)?;
         Ok(Self {
             host,
             port,
@@ -154,6 +176,8 @@ impl Settings {
             metrics_token,
             log_buffer,
             core,
+            exporters,
+            otlp,
         })
     }
 
@@ -162,20 +186,40 @@ impl Settings {
         SocketAddr::new(self.host, self.port)
     }
 
-    /// The pipeline's configuration: the core's settings, spans to stdout in the chosen
-    /// format, metrics to `prometheus`, and the sampler if `BOOKSTORE_SAMPLE_RATIO` is set.
-    pub fn telemetry_config(&self, prometheus: Arc<PrometheusSink>) -> Config {
-        let config = self
-            .core
-            .clone()
-            .with_sink(StdoutSink::with_format(self.log_format).buffer_bytes(self.log_buffer))
-            .with_shared_sink(prometheus);
-        match self.sample_ratio {
-            Some(ratio) => {
-                config.with_sampler(Sampler::parent_based(Sampler::TraceIdRatioBased(ratio)))
-            }
-            None => config,
-        }
+    /// The pipeline: the core's settings (with the sampler of `BOOKSTORE_SAMPLE_RATIO`
+    /// if set) and the sinks the exporters select: the console in the chosen format
+    /// and buffer, a `PrometheusSink` to serve on `/metrics`, an OTLP sink. Fails only if
+    /// `otlp` is selected and its settings do not fit together (a batch larger than the
+    /// queue, say).
+    ///
+    /// ```
+    /// let defaults = bookstore::Settings::from_vars([("BOOKSTORE_PORT", "0")]).unwrap().pipeline().unwrap();
+    /// assert!(defaults.prometheus.is_some() && defaults.otlp.is_none());
+    ///
+    /// let collector = bookstore::Settings::from_vars([
+    ///     ("OTEL_TRACES_EXPORTER", "otlp"),
+    ///     ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+    ///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+    /// ])
+    /// .unwrap()
+    /// .pipeline()
+    /// .unwrap();
+    /// assert!(collector.prometheus.is_some() && collector.otlp.is_some());
+    /// ```
+    pub fn pipeline(&self) -> Result<EnvPipeline, OtlpError> {
+        let core = match self.sample_ratio {
+            Some(ratio) => self
+                .core
+                .clone()
+                .with_sampler(Sampler::parent_based(Sampler::TraceIdRatioBased(ratio))),
+            None => self.core.clone(),
+        };
+        EnvPipeline::new(
+            core,
+            self.exporters,
+            self.otlp.clone(),
+            StdoutSink::with_format(self.log_format).buffer_bytes(self.log_buffer),
+        )
     }
 }
 
@@ -192,7 +236,9 @@ impl fmt::Debug for Settings {
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),
             )
             .field("core", &self.core)
-            .finish()
+            .field("exporters", &self.exporters)
+            // Not the OTLP settings: their headers may hold an API key.
+            .finish_non_exhaustive()
     }
 }
 
@@ -213,10 +259,11 @@ mod tests {
         assert_eq!(s.log_format, StdoutFormat::Pretty);
         assert_eq!(s.metrics_token, None);
         assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
-        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
-        assert_eq!(config.sampler, Sampler::default());
-        assert_eq!(config.sinks.len(), 2, "stdout and prometheus");
-        assert!(config.validate().is_ok());
+        let pipeline = s.pipeline().unwrap();
+        assert_eq!(pipeline.config.sampler, Sampler::default());
+        assert_eq!(pipeline.config.sinks.len(), 2, "stdout and prometheus");
+        assert!(pipeline.prometheus.is_some() && pipeline.otlp.is_none());
+        assert!(pipeline.config.validate().is_ok());
     }
 
     #[test]
@@ -240,7 +287,7 @@ mod tests {
             !format!("{s:?}").contains("s3cret"),
             "Debug hides the token"
         );
-        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
+        let config = s.pipeline().unwrap().config;
         assert_eq!(
             config.sampler,
             Sampler::parent_based(Sampler::TraceIdRatioBased(0.25))
@@ -252,16 +299,14 @@ mod tests {
     #[test]
     fn the_sample_ratio_wins_over_the_core_sampler_variable() {
         let s = from(&[("OTEL_TRACES_SAMPLER", "always_off"), (SAMPLE_RATIO, "1")]).unwrap();
-        let config = s.telemetry_config(Arc::new(PrometheusSink::new()));
+        let config = s.pipeline().unwrap().config;
         assert_eq!(
             config.sampler,
             Sampler::parent_based(Sampler::TraceIdRatioBased(1.0))
         );
         let core_only = from(&[("OTEL_TRACES_SAMPLER", "always_off")]).unwrap();
         assert_eq!(
-            core_only
-                .telemetry_config(Arc::new(PrometheusSink::new()))
-                .sampler,
+            core_only.pipeline().unwrap().config.sampler,
             Sampler::AlwaysOff
         );
     }
@@ -315,6 +360,63 @@ mod tests {
             assert!(!err.to_string().contains(token), "{err}");
             assert!(err.to_string().contains("visible ASCII"), "{err}");
         }
+    }
+
+    // § "Exporter Selection" of OpenTelemetry's SDK environment variables: the lists
+    // choose the sinks; unset, the bookstore's own defaults (console, prometheus).
+    #[test]
+    fn the_exporter_variables_choose_the_sinks_and_unset_ones_keep_the_bookstore_defaults() {
+        let sinks = |vars: &[(&str, &str)]| {
+            let p = from(vars).unwrap().pipeline().unwrap();
+            (
+                p.config.sinks.len(),
+                p.otlp.is_some(),
+                p.prometheus.is_some(),
+            )
+        };
+        assert_eq!(sinks(&[]), (2, false, true), "console and prometheus");
+        assert_eq!(
+            sinks(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+            ]),
+            (2, true, true),
+            "prometheus and otlp"
+        );
+        // Only the metrics variable set: spans keep going to the console.
+        assert_eq!(
+            sinks(&[("OTEL_METRICS_EXPORTER", "otlp")]),
+            (2, true, false),
+            "console and otlp"
+        );
+        assert_eq!(
+            sinks(&[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+            ]),
+            (0, false, false)
+        );
+        let p = from(&[("OTEL_TRACES_EXPORTER", "otlp,console")])
+            .unwrap()
+            .pipeline()
+            .unwrap();
+        let otlp = p.otlp.unwrap();
+        assert!(otlp.settings().traces.enabled && !otlp.settings().metrics.enabled);
+    }
+
+    #[test]
+    fn a_bad_exporter_list_names_the_variable_the_value_and_the_accepted_values() {
+        let err = from(&[("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value \"prometheus\" for environment variable OTEL_TRACES_EXPORTER: \
+             accepted values are otlp, console, or both comma-separated \
+             (prometheus serves metrics only), or none alone"
+        );
+        let err = from(&[("OTEL_METRICS_EXPORTER", "none,otlp")]).unwrap_err();
+        assert_eq!(err.variable, "OTEL_METRICS_EXPORTER");
+        let err = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")]).unwrap_err();
+        assert_eq!(err.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //! | `routes` | the handlers and [`ApiError`] |
 //! | `metrics` | the business metrics (`counter!`, `histogram!`) |
 //!
-//! `main.rs` reads the settings, starts the pipeline and serves [`app`].
+//! `main.rs` reads the settings, starts the pipeline and serves [`app`]; [`app_with`]
+//! builds the same router with other middleware in place of ours (the service benchmark).
 
 #![forbid(unsafe_code)]
 
@@ -33,7 +34,9 @@ use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
 
-/// The bookstore's router over `store`, with `/metrics` served by `metrics`.
+/// The bookstore's router over `store`, with `/metrics` served by `metrics`, or not
+/// routed at all with `None` (the `prometheus` exporter not selected): `/metrics` then
+/// answers the JSON 404 of any unknown path.
 ///
 /// Every route but `/healthz` and `/metrics` goes through [`TelemetryLayer`]: a server
 /// span per request named after its route (`GET /books/{id}`), trace context in and
@@ -46,20 +49,51 @@ struct ReadmeDoctests;
 /// use std::sync::Arc;
 /// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
 /// let app: axum::Router = bookstore::app(bookstore::Store::seeded(), metrics);
+/// let without_metrics: axum::Router = bookstore::app(bookstore::Store::seeded(), None);
 /// ```
-pub fn app(store: Store, metrics: MetricsEndpoint) -> Router {
+pub fn app(store: Store, metrics: impl Into<Option<MetricsEndpoint>>) -> Router {
+    app_with(store, metrics, |traced| traced.layer(TelemetryLayer::new()))
+}
+
+/// The bookstore's router as [`app`] builds it, with `wrap` in place of adding
+/// [`TelemetryLayer`]: `wrap` gets the traced part (every route and the fallback) and
+/// returns it with its middleware; `/healthz` and `/metrics` are added after it.
+/// [`app`] is `app_with(store, metrics, |traced| traced.layer(TelemetryLayer::new()))`.
+///
+/// For putting other middleware where ours goes, as the service benchmark
+/// (`benches/src/bin/service.rs`) does with tower-http's `TraceLayer`. The handlers
+/// extract [`CurrentSpan`](telemetry_axum::CurrentSpan), which only [`TelemetryLayer`]
+/// provides (without it they answer 500): keep it inside, with metrics off if you like.
+/// With no pipeline running it only hands the handlers a no-op span.
+///
+/// ```
+/// use std::sync::Arc;
+/// use telemetry_axum::TelemetryLayer;
+/// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
+/// let app: axum::Router = bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
+///     traced.layer(TelemetryLayer::new().without_metrics())
+/// });
+/// ```
+pub fn app_with(
+    store: Store,
+    metrics: impl Into<Option<MetricsEndpoint>>,
+    wrap: impl FnOnce(Router) -> Router,
+) -> Router {
     metrics::register();
-    Router::new()
+    let traced = Router::new()
         .route("/books", get(routes::list).post(routes::create))
         .route("/books/{id}", get(routes::get_book))
         .route("/books/{id}/reviews", get(routes::reviews))
         .route("/books/{id}/reindex", post(routes::reindex))
         .route("/ws", get(routes::ws))
         .fallback(routes::not_found)
-        .with_state(store)
-        // After the routes and the fallback: it wraps both.
-        .layer(TelemetryLayer::new())
+        .with_state(store);
+    // After the routes and the fallback: it wraps both.
+    let router = wrap(traced)
         // Added after the layer, so not traced (a deliberate choice).
-        .route("/healthz", get(routes::healthz))
-        .merge(metrics.into_router())
+        .route("/healthz", get(routes::healthz));
+    match metrics.into() {
+        Some(metrics) => router.merge(metrics.into_router()),
+        None => router,
+    }
 }

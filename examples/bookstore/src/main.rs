@@ -1,16 +1,18 @@
 //! The bookstore server: `cargo run -p example-bookstore`, then in another terminal
-//! `curl localhost:3000/books/1/reviews`. Spans print to stdout; messages to stderr.
+//! `curl localhost:3000/books/1/reviews`. Spans print to stdout and `/metrics` serves
+//! Prometheus text; messages go to stderr. To send spans and metrics to a collector too:
+//! `OTEL_TRACES_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp,prometheus
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run -p example-bookstore`.
 //!
 //! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
-//! `BOOKSTORE_LOG_FORMAT`, ...; see the README). A bad value exits with status 2 and
-//! a message naming the variable, the value and what it accepts. Ctrl-C or SIGTERM
-//! stops the server gracefully and flushes every span.
+//! `BOOKSTORE_LOG_FORMAT`, `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`, ...; see
+//! the README). A bad value exits with status 2 and a message naming the variable, the
+//! value and what it accepts. Ctrl-C or SIGTERM stops the server gracefully and flushes
+//! every span.
 #![forbid(unsafe_code)]
 
 use bookstore::{app, Settings, Store};
 use std::process::ExitCode;
-use std::sync::Arc;
-use telemetry::PrometheusSink;
 use telemetry_axum::MetricsEndpoint;
 
 #[tokio::main]
@@ -22,8 +24,17 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let prometheus = Arc::new(PrometheusSink::new());
-    let pipeline = match telemetry::init(settings.telemetry_config(prometheus.clone())) {
+    // The sinks OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER select (unset: spans to
+    // the console, metrics for Prometheus).
+    let env = match settings.pipeline() {
+        Ok(env) => env,
+        Err(e) => {
+            eprintln!("bookstore: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (exporters, disabled) = (env.exporters, env.config.disabled);
+    let pipeline = match telemetry::init(env.config) {
         Ok(pipeline) => pipeline,
         Err(e) => {
             eprintln!("bookstore: cannot start telemetry: {e}");
@@ -41,13 +52,27 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut metrics = MetricsEndpoint::new(prometheus);
-    if let Some(token) = &settings.metrics_token {
-        metrics = metrics.bearer_token(token.clone());
+    // `/metrics` only with the `prometheus` exporter; otherwise it is an unknown path (404).
+    let metrics = env.prometheus.map(|prometheus| {
+        let metrics = MetricsEndpoint::new(prometheus);
+        match &settings.metrics_token {
+            Some(token) => metrics.bearer_token(token.clone()),
+            None => metrics,
+        }
+    });
+    if disabled {
+        eprintln!("bookstore: telemetry disabled (OTEL_SDK_DISABLED)");
+    } else {
+        eprintln!(
+            "bookstore: spans to {}, metrics to {} (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER)",
+            exporters.traces(),
+            exporters.metrics()
+        );
     }
+    let try_metrics = if metrics.is_some() { ", /metrics" } else { "" };
     match listener.local_addr() {
         Ok(addr) => eprintln!(
-            "bookstore: listening on http://{addr} (try /books, /books/1/reviews, /metrics; Ctrl-C stops)"
+            "bookstore: listening on http://{addr} (try /books, /books/1/reviews{try_metrics}; Ctrl-C stops)"
         ),
         Err(e) => eprintln!("bookstore: listening (address unknown: {e})"),
     }

@@ -1,10 +1,12 @@
 //! The exporter's environment variables: OpenTelemetry's `OTEL_*` ones and this
-//! project's `TELEMETRY_OTLP_*` and `TELEMETRY_SINKS`.
+//! project's `TELEMETRY_OTLP_*`. `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` are
+//! parsed by the core ([`telemetry::Exporters`]); here they only switch this exporter's
+//! signals (on where the list names `otlp`).
 
 use crate::config::{index, Layer};
-use crate::{Compression, OtlpConfig, OtlpError, OtlpSink, Protocol, Signal, Temporality};
+use crate::{Compression, OtlpConfig, Protocol, Signal, Temporality};
 use std::time::Duration;
-use telemetry::{EnvError, EnvVars, KeyValue};
+use telemetry::{EnvError, EnvVars, Exporter, Exporters, KeyValue};
 
 /// The exporter's parsers on top of the core's [`EnvVars`].
 trait ExporterVars {
@@ -121,15 +123,6 @@ fn protocol(v: &str) -> Option<Protocol> {
     }
 }
 
-/// `otlp` or `none` (OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER, for this exporter).
-fn exporter(v: &str) -> Option<bool> {
-    match v {
-        "otlp" => Some(true),
-        "none" => Some(false),
-        _ => None,
-    }
-}
-
 const COMPRESSIONS: &str = "gzip or none";
 const PROTOCOLS: &str = "http/protobuf or http/json (grpc is not supported)";
 
@@ -169,6 +162,9 @@ fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
         self_metrics: vars.bool("TELEMETRY_OTLP_SELF_METRICS")?,
         ..Layer::default()
     };
+    // The lists name the core's sinks too; this exporter sends a signal whose list
+    // names `otlp`. Unset: no opinion here (the default, on, or the code's choice).
+    let exporters = Exporters::new().with_env_vars(vars)?;
     let signals = [
         (
             Signal::Traces,
@@ -192,7 +188,13 @@ fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
     for (signal, exporter_var, endpoint, headers, timeout, compression_var, protocol_var) in signals
     {
         let i = index(signal);
-        l.enabled[i] = vars.parse(exporter_var, "otlp or none", exporter)?;
+        let list = match signal {
+            Signal::Traces => exporters.traces(),
+            Signal::Metrics => exporters.metrics(),
+        };
+        l.enabled[i] = vars
+            .get(exporter_var)
+            .map(|_| list.contains(Exporter::Otlp));
         l.signal_endpoint[i] = vars.url(endpoint)?;
         l.signal_headers[i] = vars.headers(headers)?;
         l.signal_timeout[i] = vars.millis_upto(timeout, 600_000)?;
@@ -202,7 +204,7 @@ fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
     Ok(l)
 }
 
-fn process_env() -> impl Iterator<Item = (String, String)> {
+pub(crate) fn process_env() -> impl Iterator<Item = (String, String)> {
     // `vars_os`, not `vars`: a non-UTF-8 variable elsewhere must not panic; one of ours
     // that is not UTF-8 fails to parse and is reported.
     std::env::vars_os().map(|(k, v)| {
@@ -235,7 +237,7 @@ impl OtlpConfig {
     /// | `OTEL_EXPORTER_OTLP_COMPRESSION` (and `_TRACES_`, `_METRICS_`) | `none` | `gzip`, `none` |
     /// | `OTEL_EXPORTER_OTLP_PROTOCOL` (and `_TRACES_`, `_METRICS_`) | `http/protobuf` (`http/json` without the `protobuf` feature) | `http/protobuf`, `http/json` |
     /// | `OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE` | `cumulative` | `cumulative`, `delta`, `lowmemory` |
-    /// | `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` | `otlp` | `otlp`, `none` |
+    /// | `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` | `otlp` | comma-separated lists ([`telemetry::Exporters`]); a signal is sent if its list names `otlp` |
     /// | `OTEL_METRIC_EXPORT_INTERVAL` | 60000 | 1 to 3600000 ms |
     /// | `OTEL_METRIC_EXPORT_TIMEOUT` | 30000 | 1 to 3600000 ms |
     /// | `OTEL_BSP_SCHEDULE_DELAY` | 5000 | 1 to 3600000 ms |
@@ -283,100 +285,6 @@ impl OtlpConfig {
         self.env = layer(&EnvVars::from_pairs(vars))?;
         Ok(self)
     }
-}
-
-/// The sinks `TELEMETRY_SINKS` asks for.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-struct SinkChoice {
-    otlp: bool,
-    stdout: Option<telemetry::StdoutFormat>,
-}
-
-fn sinks(vars: &EnvVars) -> Result<SinkChoice, EnvError> {
-    const NAME: &str = "TELEMETRY_SINKS";
-    const ACCEPTED: &str = "a comma-separated list of otlp, stdout, stdout-pretty, or none";
-    let Some(v) = vars.get(NAME) else {
-        return Ok(SinkChoice {
-            otlp: true,
-            stdout: None,
-        });
-    };
-    let mut choice = SinkChoice::default();
-    for name in v.split(',').map(str::trim) {
-        match name {
-            "otlp" => choice.otlp = true,
-            "stdout" => choice.stdout = Some(telemetry::StdoutFormat::Json),
-            "stdout-pretty" => choice.stdout = Some(telemetry::StdoutFormat::Pretty),
-            "none" => {}
-            _ => return Err(EnvError::new(NAME, v, ACCEPTED)),
-        }
-    }
-    Ok(choice)
-}
-
-/// A pipeline configured entirely from the environment: [`telemetry::Config::from_env`]
-/// (sampler, span limits, `OTEL_SDK_DISABLED`, `TELEMETRY_*`), with the sinks named by
-/// `TELEMETRY_SINKS` (`otlp`, `stdout`, `stdout-pretty`, `none`; default `otlp`): the
-/// OTLP one configured by [`OtlpConfig::from_env`] and returned too, to read its
-/// [`stats`](OtlpSink::stats). With `OTEL_SDK_DISABLED=true` no sink is built.
-///
-/// ```no_run
-/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// // OTEL_SERVICE_NAME=books OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 ./books
-/// let (config, otlp) = telemetry_otlp::config_from_env()?;
-/// let pipeline = telemetry::init(config)?;
-/// // ...
-/// pipeline.shutdown().await;
-/// if let Some(otlp) = otlp {
-///     println!("{:?}", otlp.stats());
-/// }
-/// # Ok(()) }
-/// ```
-pub fn config_from_env() -> Result<(telemetry::Config, Option<OtlpSink>), OtlpError> {
-    config_from_env_vars(process_env())
-}
-
-/// [`config_from_env`] with the given `(name, value)` pairs instead of the process
-/// environment.
-///
-/// ```
-/// let (config, otlp) = telemetry_otlp::config_from_env_vars([
-///     ("TELEMETRY_SINKS", "otlp,stdout"),
-///     ("OTEL_TRACES_SAMPLER", "always_on"),
-/// ])
-/// .unwrap();
-/// assert_eq!(config.sinks.len(), 2);
-/// assert!(otlp.is_some());
-/// ```
-pub fn config_from_env_vars<I, K, V>(
-    vars: I,
-) -> Result<(telemetry::Config, Option<OtlpSink>), OtlpError>
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: AsRef<str>,
-    V: AsRef<str>,
-{
-    let vars: Vec<(String, String)> = vars
-        .into_iter()
-        .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().to_owned()))
-        .collect();
-    let mut config = telemetry::Config::from_env_vars(vars.iter().cloned())?;
-    let choice = sinks(&EnvVars::from_pairs(vars.iter().cloned()))?;
-    let otlp_config = OtlpConfig::new().with_env_vars(vars)?;
-    if config.disabled {
-        return Ok((config, None));
-    }
-    if let Some(format) = choice.stdout {
-        config = config.with_sink(telemetry::StdoutSink::with_format(format));
-    }
-    let otlp = if choice.otlp {
-        let sink = OtlpSink::new(otlp_config)?;
-        config = config.with_sink(sink.clone());
-        Some(sink)
-    } else {
-        None
-    };
-    Ok((config, otlp))
 }
 
 #[cfg(test)]

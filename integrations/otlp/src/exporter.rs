@@ -31,10 +31,39 @@ pub(crate) struct Shared {
     metrics: Mutex<Option<Arc<MetricsSnapshot>>>,
     flushes: Mutex<Vec<oneshot::Sender<()>>>,
     wake: Notify,
+    /// Signalled when the network task takes spans out of the queue.
+    room: Notify,
     /// `Some(deadline)` once shutdown began.
     shutdown: watch::Sender<Option<Instant>>,
     closed: AtomicBool,
     worker: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// How long a batch that does not fit the queue waits for room before the rest of it
+/// is dropped: long enough for the network task to send a request or two, well below
+/// the pipeline's default `sink_timeout` (5 s).
+const ROOM_WAIT: Duration = Duration::from_secs(1);
+
+/// The spans of one `export_spans` call not yet queued or counted: counted as dropped
+/// when the call ends or is cancelled.
+struct Pending<'a> {
+    counters: &'a Counters,
+    left: usize,
+}
+
+impl Pending<'_> {
+    fn queued(&mut self, n: usize) {
+        self.counters.received(n as u64, n as u64);
+        self.left -= n;
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.left > 0 {
+            self.counters.received(self.left as u64, 0);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -60,6 +89,7 @@ impl Shared {
             metrics: Mutex::new(None),
             flushes: Mutex::new(Vec::new()),
             wake: Notify::new(),
+            room: Notify::new(),
             shutdown: watch::channel(None).0,
             closed: AtomicBool::new(false),
             worker: Mutex::new(None),
@@ -83,7 +113,12 @@ impl Shared {
         Ok(())
     }
 
-    pub(crate) fn export_spans(self: &Arc<Self>, batch: SpanBatch) -> Result<(), SinkError> {
+    /// Queues `batch`. A batch larger than the room left waits up to [`ROOM_WAIT`] for
+    /// the network task to take spans out (the drain hands over bursts: a tick's worth
+    /// at once), so a burst is smoothed instead of dropped; what still does not fit is
+    /// dropped and counted. Cancel-safe: spans neither queued nor counted when the call
+    /// is dropped (the pipeline's `sink_timeout`) are counted as dropped then.
+    pub(crate) async fn export_spans(self: &Arc<Self>, batch: SpanBatch) -> Result<(), SinkError> {
         if !self.settings.traces.enabled || batch.is_empty() {
             return Ok(());
         }
@@ -94,25 +129,41 @@ impl Shared {
                 return Err(e);
             }
         }
-        let (queued, len) = {
-            let mut queue = lock(&self.queue);
-            // Checked under the lock: once shutdown has closed the queue nothing enters.
-            if self.closed.load(Relaxed) {
-                (0, 0)
-            } else {
-                let queued = queue.push(batch);
-                (queued, queue.len())
-            }
+        let mut pending = Pending {
+            counters: &self.counters,
+            left: n,
         };
-        self.counters.received(n as u64, queued as u64);
-        if len >= self.settings.max_export_batch_size {
-            self.wake.notify_one();
+        let give_up = Instant::now() + ROOM_WAIT;
+        loop {
+            // Registered before looking, so room made in between is not missed.
+            let room = self.room.notified();
+            let (queued, len) = {
+                let mut queue = lock(&self.queue);
+                // Checked under the lock: once shutdown has closed the queue nothing enters.
+                if self.closed.load(Relaxed) {
+                    (0, 0)
+                } else {
+                    let queued = queue.push(&batch, n - pending.left);
+                    (queued, queue.len())
+                }
+            };
+            pending.queued(queued);
+            if len >= self.settings.max_export_batch_size {
+                self.wake.notify_one();
+            }
+            if pending.left == 0
+                || self.closed.load(Relaxed)
+                || tokio::time::timeout_at(give_up, room).await.is_err()
+            {
+                break;
+            }
         }
-        if queued < n {
+        if pending.left > 0 {
+            let dropped = pending.left;
+            drop(pending); // counts them
             return Err(SinkError::new(format!(
-                "OTLP queue full or closed ({} spans): {} of {n} spans dropped",
+                "OTLP queue full or closed ({} spans): {dropped} of {n} spans dropped",
                 self.settings.max_queue_size,
-                n - queued
             )));
         }
         Ok(())
@@ -237,6 +288,7 @@ async fn run(shared: Arc<Shared>) {
             if take == 0 {
                 break;
             }
+            shared.room.notify_one();
             budget = budget.saturating_sub(take);
             worker.send_spans(&mut shutdown).await;
             if deadline_passed(&shutdown) {

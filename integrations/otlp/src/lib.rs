@@ -12,9 +12,12 @@
 //!   `deployment.environment.name`, `host.name`, `process.pid`, `telemetry.sdk.*` and
 //!   yours) and the instrumentation scope on every batch.
 //! - [`OtlpConfig`]: a typed builder, and the standard `OTEL_*` environment variables
-//!   ([`OtlpConfig::with_env`]); [`config_from_env`] builds a whole pipeline's
-//!   configuration from the environment. Code wins over the environment, which wins
-//!   over the defaults.
+//!   ([`OtlpConfig::with_env`]). Code wins over the environment, which wins over the
+//!   defaults.
+//! - Exporters chosen the standard way: [`EnvPipeline`] adds the sinks that
+//!   `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` select (`otlp`, `console`,
+//!   `prometheus`, `none`; [`telemetry::Exporters`]) to a pipeline's configuration;
+//!   [`config_from_env`] builds the whole configuration from the environment.
 //!
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,6 +46,7 @@ mod config;
 mod delta;
 mod encode;
 mod env;
+mod env_pipeline;
 mod error;
 mod exporter;
 mod queue;
@@ -56,7 +60,7 @@ mod transport;
 
 pub use config::{Compression, OtlpConfig, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::Encoder;
-pub use env::{config_from_env, config_from_env_vars};
+pub use env_pipeline::{config_from_env, config_from_env_vars, EnvPipeline};
 pub use error::OtlpError;
 pub use resource::{SDK_NAME, SDK_VERSION};
 pub use settings::{Settings, SignalSettings, DEFAULT_ENDPOINT, DEFAULT_PROTOCOL};

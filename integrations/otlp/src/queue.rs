@@ -45,11 +45,17 @@ impl SpanQueue {
         self.len
     }
 
-    /// Queues as many of `batch`'s spans as fit (the first ones); returns how many.
-    pub(crate) fn push(&mut self, batch: SpanBatch) -> usize {
-        let n = batch.len().min(self.capacity - self.len);
+    /// Queues as many of `batch`'s spans from `from` on as fit; returns how many.
+    pub(crate) fn push(&mut self, batch: &SpanBatch, from: usize) -> usize {
+        let n = batch
+            .len()
+            .saturating_sub(from)
+            .min(self.capacity - self.len);
         if n > 0 {
-            self.segments.push_back(Segment { batch, range: 0..n });
+            self.segments.push_back(Segment {
+                batch: batch.clone(),
+                range: from..from + n,
+            });
             self.len += n;
         }
         n
@@ -118,9 +124,10 @@ mod tests {
     #[test]
     fn bounded_in_spans_and_split_across_requests_in_order() {
         let mut q = SpanQueue::new(5);
-        assert_eq!(q.push(batch(&["a", "b", "c"])), 3);
-        assert_eq!(q.push(batch(&["d", "e", "f", "g"])), 2); // only 2 fit
-        assert_eq!(q.push(batch(&["h"])), 0);
+        assert_eq!(q.push(&batch(&["a", "b", "c"]), 0), 3);
+        let defg = batch(&["d", "e", "f", "g"]);
+        assert_eq!(q.push(&defg, 0), 2); // only 2 fit
+        assert_eq!(q.push(&batch(&["h"]), 0), 0);
         assert_eq!(q.len(), 5);
 
         let mut out = Vec::new();
@@ -130,7 +137,12 @@ mod tests {
         assert_eq!(q.take(10, &mut out), 3);
         assert_eq!(names(&out), ["c", "d", "e"]);
         assert_eq!(q.len(), 0);
-        assert_eq!(q.push(batch(&["i"])), 1);
+        // The rest of a batch, from where it stopped.
+        assert_eq!(q.push(&defg, 2), 2);
+        out.clear();
+        assert_eq!(q.take(10, &mut out), 2);
+        assert_eq!(names(&out), ["f", "g"]);
+        assert_eq!(q.push(&batch(&["i"]), 0), 1);
         assert_eq!(q.clear(), 1);
     }
 }

@@ -14,10 +14,11 @@ use telemetry::{async_trait, MetricsSnapshot, Sink, SinkError, SpanBatch};
 /// `max_export_batch_size` spans leave when full or after `schedule_delay`, metrics
 /// every `metric_export_interval`, each request under a timeout, with retries on
 /// connection errors, timeouts, 429, 502, 503 and 504 (exponential backoff with jitter,
-/// or the server's `Retry-After`) until the export timeout. A slow, refusing or dead
-/// collector fills the queue and further spans are dropped and counted: the drain and
-/// the other sinks never wait, memory stays bounded, and sending resumes by itself
-/// when the collector is back. Shutdown sends what is queued within `shutdown_timeout`.
+/// or the server's `Retry-After`) until the export timeout. A burst larger than the
+/// room left in the queue waits up to a second for the network task to make room; a
+/// slow, refusing or dead collector fills the queue and further spans are dropped and
+/// counted: the drain and the other sinks never wait, memory stays bounded, and
+/// sending resumes by itself when the collector is back. Shutdown sends what is queued within `shutdown_timeout`.
 ///
 /// Clones share one exporter: keep one to read [`stats`](OtlpSink::stats).
 ///
@@ -91,7 +92,7 @@ impl Sink for OtlpSink {
     }
 
     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        self.shared.export_spans(batch)
+        self.shared.export_spans(batch).await
     }
 
     async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {

@@ -225,10 +225,14 @@ fn every_invalid_value_names_variable_value_and_range() {
         ),
         (
             "OTEL_TRACES_EXPORTER",
-            vec!["zipkin", "console"],
-            "otlp or none",
+            vec!["zipkin", "prometheus", "none,otlp"],
+            "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone",
         ),
-        ("OTEL_METRICS_EXPORTER", vec!["prometheus"], "otlp or none"),
+        (
+            "OTEL_METRICS_EXPORTER",
+            vec!["logging", "otlp,jaeger"],
+            "a comma-separated list of otlp, prometheus and console, or none alone",
+        ),
         (
             "TELEMETRY_OTLP_SHUTDOWN_TIMEOUT",
             vec!["0", "600001"],
@@ -325,40 +329,42 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
 
 #[test]
 fn a_whole_pipeline_from_the_environment() {
-    let (config, otlp) = config_from_env_vars([
+    let env = config_from_env_vars([
         ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
         ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
         ("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT", "32"),
         ("TELEMETRY_RING_CAPACITY", "1024"),
-        ("TELEMETRY_SINKS", "otlp, stdout-pretty"),
+        ("OTEL_TRACES_EXPORTER", "otlp, console"),
+        ("TELEMETRY_CONSOLE_FORMAT", "pretty"),
         ("OTEL_SERVICE_NAME", "env-service"),
     ])
     .unwrap();
+    let config = &env.config;
     assert_eq!(
         config.sampler,
         Sampler::parent_based(Sampler::TraceIdRatioBased(0.5))
     );
     assert_eq!(config.span_limits.max_attributes, 32);
     assert_eq!(config.ring_capacity, 1024);
-    assert_eq!(config.sinks.len(), 2);
-    let otlp = otlp.unwrap();
+    assert_eq!(config.sinks.len(), 2, "console and otlp");
+    let otlp = env.otlp.unwrap();
     assert_eq!(
         otlp.settings().resource_attribute("service.name").unwrap(),
         "env-service"
     );
 
-    let (config, otlp) = config_from_env_vars([("TELEMETRY_SINKS", "none")]).unwrap();
-    assert!(config.sinks.is_empty() && otlp.is_none());
+    // OTEL_SDK_DISABLED: nothing is built, whatever the lists say.
+    let env = config_from_env_vars([
+        ("OTEL_SDK_DISABLED", "true"),
+        ("OTEL_METRICS_EXPORTER", "prometheus,console"),
+    ])
+    .unwrap();
+    assert!(env.config.disabled);
+    assert!(env.config.sinks.is_empty() && env.otlp.is_none() && env.prometheus.is_none());
 
-    let (config, otlp) =
-        config_from_env_vars([("OTEL_SDK_DISABLED", "true"), ("TELEMETRY_SINKS", "stdout")])
-            .unwrap();
-    assert!(config.disabled);
-    assert!(config.sinks.is_empty() && otlp.is_none());
-
-    let e = config_from_env_vars([("TELEMETRY_SINKS", "otlp,kafka")]).unwrap_err();
+    let e = config_from_env_vars([("TELEMETRY_CONSOLE_FORMAT", "yaml")]).unwrap_err();
     assert!(
-        matches!(&e, OtlpError::Env(e) if e.variable == "TELEMETRY_SINKS" && e.value == "otlp,kafka"),
+        matches!(&e, OtlpError::Env(e) if e.variable == "TELEMETRY_CONSOLE_FORMAT" && e.value == "yaml"),
         "{e}"
     );
     // Core variables are checked too.

@@ -3,10 +3,9 @@
 
 use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
 use crate::{
-    Event, KeyValue, Link, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
+    otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
     Status, Value,
 };
-use serde_json::{json, Map, Value as Json};
 use std::fmt::{self, Write as _};
 use std::io::{IsTerminal, Write};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -59,6 +58,7 @@ pub enum StdoutFormat {
 /// ```
 pub struct StdoutSink {
     format: StdoutFormat,
+    spans: bool,
     metrics: bool,
     color: bool,
     buffer_bytes: usize,
@@ -90,6 +90,7 @@ impl StdoutSink {
     fn build(format: StdoutFormat, color: bool, out: Box<dyn Write + Send>) -> Self {
         Self {
             format,
+            spans: true,
             metrics: false,
             color,
             buffer_bytes: DEFAULT_BUFFER_BYTES,
@@ -123,17 +124,26 @@ impl StdoutSink {
         self
     }
 
+    /// Whether to write spans. On by default; off for a sink that writes only metric
+    /// snapshots (`OTEL_METRICS_EXPORTER=console` without it in `OTEL_TRACES_EXPORTER`).
+    ///
+    /// ```
+    /// let metrics_only = telemetry::StdoutSink::new().with_spans(false).with_metrics(true);
+    /// # drop(metrics_only);
+    /// ```
+    pub fn with_spans(mut self, enabled: bool) -> Self {
+        self.spans = enabled;
+        self
+    }
+
     /// The format this sink writes.
     pub fn format(&self) -> StdoutFormat {
         self.format
     }
 
-    fn render_span(&self, span: &SpanData, buf: &mut String) {
+    fn render_span(&self, span: &SpanData, buf: &mut Vec<u8>) {
         match self.format {
-            StdoutFormat::Json => {
-                // `Display` for `serde_json::Value` is compact JSON and cannot fail.
-                let _ = writeln!(buf, "{}", span_json(span));
-            }
+            StdoutFormat::Json => json_line(span, buf),
             StdoutFormat::Pretty => pretty_span(span, self.color, buf),
         }
     }
@@ -153,9 +163,13 @@ impl StdoutSink {
         started.as_ref().map_err(|e| SinkError::new(e.clone()))
     }
 
-    /// Hands a rendered buffer holding `spans` spans to the writer thread.
-    fn write(&self, buf: String, spans: u64) -> Result<(), SinkError> {
-        self.thread()?.submit(buf.into_bytes(), spans)
+    /// Renders with `render` into a buffer the writer thread gave back (or a new one),
+    /// and hands it over, holding `spans` spans.
+    fn write(&self, spans: u64, render: impl FnOnce(&mut Vec<u8>)) -> Result<(), SinkError> {
+        let thread = self.thread()?;
+        let mut buf = thread.buffer();
+        render(&mut buf);
+        thread.submit(buf, spans)
     }
 }
 
@@ -170,6 +184,7 @@ impl fmt::Debug for StdoutSink {
         f.debug_struct("StdoutSink")
             .field("format", &self.format)
             .field("metrics", &self.metrics)
+            .field("spans", &self.spans)
             .field("color", &self.color)
             .field("buffer_bytes", &self.buffer_bytes)
             .finish_non_exhaustive()
@@ -183,14 +198,14 @@ impl Sink for StdoutSink {
     }
 
     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        if batch.is_empty() {
+        if !self.spans || batch.is_empty() {
             return Ok(());
         }
-        let mut buf = String::with_capacity(batch.len() * 384);
-        for span in batch.iter() {
-            self.render_span(span, &mut buf);
-        }
-        self.write(buf, batch.len() as u64)
+        self.write(batch.len() as u64, |buf| {
+            for span in batch.iter() {
+                self.render_span(span, buf);
+            }
+        })
     }
 
     async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
@@ -202,14 +217,10 @@ impl Sink for StdoutSink {
         if !self.metrics {
             return Ok(());
         }
-        let mut buf = String::with_capacity(256);
-        match self.format {
-            StdoutFormat::Json => {
-                let _ = writeln!(buf, "{}", metrics_json(&snapshot));
-            }
-            StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, &mut buf),
-        }
-        self.write(buf, 0)
+        self.write(0, |buf| match self.format {
+            StdoutFormat::Json => metrics_json(&snapshot, buf),
+            StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, buf),
+        })
     }
 
     async fn flush(&self) -> Result<(), SinkError> {
@@ -237,185 +248,50 @@ impl Sink for StdoutSink {
 }
 
 // ---------------------------------------------------------------------------------------
-// OTLP/JSON
+// JSON lines
 // ---------------------------------------------------------------------------------------
 
-/// A span as an OTLP/JSON `Span` object (plus `"scope": {"name": …}`): lowercase hex ids,
-/// 64-bit integers as decimal strings, attributes as `[{"key", "value": AnyValue}]`,
-/// empty optional fields and zero counts omitted.
-pub(crate) fn span_json(span: &SpanData) -> Json {
-    let mut m = Map::new();
-    m.insert("traceId".into(), span.context.trace_id.to_string().into());
-    m.insert("spanId".into(), span.context.span_id.to_string().into());
-    if span.parent_span_id != SpanId::INVALID {
-        m.insert(
-            "parentSpanId".into(),
-            span.parent_span_id.to_string().into(),
-        );
-    }
-    if !span.context.state.is_empty() {
-        m.insert(
-            "traceState".into(),
-            span.context.state.header_value().into(),
-        );
-    }
-    m.insert("name".into(), span.name.as_str().into());
-    m.insert("kind".into(), span.kind.otlp_code().into());
-    m.insert(
-        "startTimeUnixNano".into(),
-        span.start_time_unix_nano.to_string().into(),
-    );
-    m.insert(
-        "endTimeUnixNano".into(),
-        span.end_time_unix_nano.to_string().into(),
-    );
-    m.insert("attributes".into(), attributes_json(&span.attributes));
-    insert_count(
-        &mut m,
-        "droppedAttributesCount",
-        span.dropped_attributes_count,
-    );
-    if !span.events.is_empty() {
-        m.insert(
-            "events".into(),
-            span.events
-                .iter()
-                .map(event_json)
-                .collect::<Vec<_>>()
-                .into(),
-        );
-    }
-    insert_count(&mut m, "droppedEventsCount", span.dropped_events_count);
-    if !span.links.is_empty() {
-        m.insert(
-            "links".into(),
-            span.links.iter().map(link_json).collect::<Vec<_>>().into(),
-        );
-    }
-    insert_count(&mut m, "droppedLinksCount", span.dropped_links_count);
-    m.insert("status".into(), status_json(&span.status));
-    m.insert("scope".into(), json!({ "name": span.scope.as_str() }));
-    Json::Object(m)
+/// A span as one line: the OTLP/JSON `Span` object (see [`otlp_json::span`]) plus
+/// `"scope": {"name": …}`, and a newline.
+fn json_line(span: &SpanData, buf: &mut Vec<u8>) {
+    otlp_json::span_fields(span, buf);
+    buf.extend_from_slice(b",\"scope\":{\"name\":");
+    otlp_json::string(&span.scope, buf);
+    buf.extend_from_slice(b"}}\n");
 }
 
-fn insert_count(m: &mut Map<String, Json>, key: &str, count: u32) {
-    if count != 0 {
-        m.insert(key.into(), count.into());
+/// A metric snapshot as one line: `{"timeUnixNano": "…", "pipeline": {"spansRecorded":
+/// "…", …, "sinks": [{"name": …, …}]}}`, 64-bit counts as strings.
+fn metrics_json(snapshot: &MetricsSnapshot, buf: &mut Vec<u8>) {
+    fn field(buf: &mut Vec<u8>, key: &[u8], v: u64) {
+        buf.extend_from_slice(key);
+        otlp_json::u64_string(v, buf);
     }
-}
-
-fn attributes_json(attributes: &[KeyValue]) -> Json {
-    attributes
-        .iter()
-        .map(|kv| json!({ "key": kv.key.as_str(), "value": any_value_json(&kv.value) }))
-        .collect::<Vec<_>>()
-        .into()
-}
-
-/// An OTLP `AnyValue`. Non-finite doubles become `"NaN"`, `"Infinity"`, `"-Infinity"`,
-/// as the protobuf JSON mapping specifies.
-fn any_value_json(value: &Value) -> Json {
-    match value {
-        Value::Bool(b) => json!({ "boolValue": b }),
-        Value::I64(i) => json!({ "intValue": i.to_string() }),
-        Value::F64(f) => json!({ "doubleValue": double_json(*f) }),
-        Value::String(s) => json!({ "stringValue": s.as_str() }),
-        Value::Array(values) => {
-            let values: Vec<Json> = values.iter().map(any_value_json).collect();
-            json!({ "arrayValue": { "values": values } })
-        }
-    }
-}
-
-fn double_json(f: f64) -> Json {
-    if f.is_nan() {
-        "NaN".into()
-    } else if f == f64::INFINITY {
-        "Infinity".into()
-    } else if f == f64::NEG_INFINITY {
-        "-Infinity".into()
-    } else {
-        // Finite: `From<f64>` gives a JSON number.
-        f.into()
-    }
-}
-
-fn event_json(event: &Event) -> Json {
-    let mut m = Map::new();
-    m.insert(
-        "timeUnixNano".into(),
-        event.time_unix_nano.to_string().into(),
-    );
-    m.insert("name".into(), event.name.as_str().into());
-    m.insert("attributes".into(), attributes_json(&event.attributes));
-    insert_count(
-        &mut m,
-        "droppedAttributesCount",
-        event.dropped_attributes_count,
-    );
-    Json::Object(m)
-}
-
-fn link_json(link: &Link) -> Json {
-    let mut m = Map::new();
-    m.insert("traceId".into(), link.context.trace_id.to_string().into());
-    m.insert("spanId".into(), link.context.span_id.to_string().into());
-    if !link.context.state.is_empty() {
-        m.insert(
-            "traceState".into(),
-            link.context.state.header_value().into(),
-        );
-    }
-    m.insert("attributes".into(), attributes_json(&link.attributes));
-    Json::Object(m)
-}
-
-fn status_json(status: &Status) -> Json {
-    let mut m = Map::new();
-    m.insert("code".into(), status.otlp_code().into());
-    if let Status::Error { description } = status {
-        if !description.is_empty() {
-            m.insert("message".into(), description.as_str().into());
-        }
-    }
-    Json::Object(m)
-}
-
-fn metrics_json(snapshot: &MetricsSnapshot) -> Json {
     let p = &snapshot.pipeline;
-    let sinks: Vec<Json> = p
-        .sinks
-        .iter()
-        .map(|s| {
-            let mut m = Map::new();
-            m.insert("name".into(), s.name.as_str().into());
-            m.insert(
-                "spansDelivered".into(),
-                s.spans_delivered.to_string().into(),
-            );
-            m.insert("errors".into(), s.errors.to_string().into());
-            m.insert("timeouts".into(), s.timeouts.to_string().into());
-            m.insert("panics".into(), s.panics.to_string().into());
-            m.insert("spansDropped".into(), s.spans_dropped.to_string().into());
-            if let Some(e) = &s.last_error {
-                m.insert("lastError".into(), e.as_str().into());
-            }
-            Json::Object(m)
-        })
-        .collect();
-    json!({
-        "timeUnixNano": snapshot.time_unix_nano.to_string(),
-        "pipeline": {
-            "spansRecorded": p.spans_recorded.to_string(),
-            "spansSampledOut": p.spans_sampled_out.to_string(),
-            "spansDropped": p.spans_dropped.to_string(),
-            "spansExported": p.spans_exported.to_string(),
-            "spansQueued": p.spans_queued.to_string(),
-            "drains": p.drains.to_string(),
-            "lastDrainNanos": p.last_drain_nanos.to_string(),
-            "sinks": sinks,
+    field(buf, b"{\"timeUnixNano\":", snapshot.time_unix_nano);
+    field(buf, b",\"pipeline\":{\"spansRecorded\":", p.spans_recorded);
+    field(buf, b",\"spansSampledOut\":", p.spans_sampled_out);
+    field(buf, b",\"spansDropped\":", p.spans_dropped);
+    field(buf, b",\"spansExported\":", p.spans_exported);
+    field(buf, b",\"spansQueued\":", p.spans_queued);
+    field(buf, b",\"drains\":", p.drains);
+    field(buf, b",\"lastDrainNanos\":", p.last_drain_nanos);
+    buf.extend_from_slice(b",\"sinks\":[");
+    otlp_json::list(&p.sinks, buf, |s, buf| {
+        buf.extend_from_slice(b"{\"name\":");
+        otlp_json::string(&s.name, buf);
+        field(buf, b",\"spansDelivered\":", s.spans_delivered);
+        field(buf, b",\"errors\":", s.errors);
+        field(buf, b",\"timeouts\":", s.timeouts);
+        field(buf, b",\"panics\":", s.panics);
+        field(buf, b",\"spansDropped\":", s.spans_dropped);
+        if let Some(e) = &s.last_error {
+            buf.extend_from_slice(b",\"lastError\":");
+            otlp_json::string(e, buf);
         }
-    })
+        buf.push(b'}');
+    });
+    buf.extend_from_slice(b"]}}\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -440,7 +316,8 @@ impl<T: fmt::Display> fmt::Display for Styled<'_, T> {
     }
 }
 
-fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
+fn pretty_span(span: &SpanData, color: bool, buf: &mut Vec<u8>) {
+    // Writing into a `Vec<u8>` cannot fail.
     let _ = write!(
         buf,
         "{} ",
@@ -458,31 +335,37 @@ fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
     if span.kind != SpanKind::Internal {
         let _ = write!(buf, " [{}]", span.kind.as_str());
     }
-    let trace = span.context.trace_id.to_string();
-    let _ = write!(
-        buf,
-        " trace={}… span={} parent=",
-        trace.get(..8).unwrap_or(&trace),
-        span.context.span_id
-    );
+    // The first 8 hex digits of the trace id are enough to tell traces apart by eye.
+    buf.extend_from_slice(b" trace=");
+    otlp_json::hex_digits(&span.context.trace_id.to_bytes()[..4], buf);
+    let _ = write!(buf, "\u{2026} span={} parent=", span.context.span_id);
     if span.parent_span_id == SpanId::INVALID {
-        buf.push('-');
+        buf.push(b'-');
     } else {
         let _ = write!(buf, "{}", span.parent_span_id);
         if span.parent_is_remote {
-            buf.push_str("(remote)");
+            buf.extend_from_slice(b"(remote)");
         }
     }
     match &span.status {
         Status::Unset => {}
-        Status::Ok => buf.push_str(" status=OK"),
+        Status::Ok => buf.extend_from_slice(b" status=OK"),
+        Status::Error { description } if description.is_empty() => {
+            let _ = write!(buf, " status={}", Styled(color, RED, "ERROR"));
+        }
         Status::Error { description } => {
-            let text = if description.is_empty() {
-                "ERROR".to_owned()
-            } else {
-                format!("ERROR: {description}")
-            };
-            let _ = write!(buf, " status={}", Styled(color, RED, Token(&text)));
+            // Quoted (the text holds a space), escaped as `{:?}` escapes.
+            buf.extend_from_slice(b" status=");
+            if color {
+                buf.extend_from_slice(RED.as_bytes());
+            }
+            buf.extend_from_slice(b"\"ERROR: ");
+            let start = buf.len();
+            let _ = write!(buf, "{description:?}");
+            buf.remove(start); // the opening quote is already written
+            if color {
+                buf.extend_from_slice(RESET.as_bytes());
+            }
         }
     }
     push_attributes(buf, &span.attributes);
@@ -496,7 +379,7 @@ fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
             let _ = write!(buf, " dropped_{what}={n}");
         }
     }
-    buf.push('\n');
+    buf.push(b'\n');
 
     for event in &span.events {
         let offset = i128::from(event.time_unix_nano) - i128::from(span.start_time_unix_nano);
@@ -504,7 +387,7 @@ fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
         let offset = u64::try_from(offset.unsigned_abs()).unwrap_or(u64::MAX);
         let _ = write!(
             buf,
-            "  • {} {sign}{}",
+            "  \u{2022} {} {sign}{}",
             Name(&event.name),
             HumanDuration(offset)
         );
@@ -516,35 +399,66 @@ fn pretty_span(span: &SpanData, color: bool, buf: &mut String) {
                 event.dropped_attributes_count
             );
         }
-        buf.push('\n');
+        buf.push(b'\n');
     }
     for link in &span.links {
         let _ = write!(
             buf,
-            "  ↪ link trace={} span={}",
+            "  \u{21aa} link trace={} span={}",
             link.context.trace_id, link.context.span_id
         );
         push_attributes(buf, &link.attributes);
-        buf.push('\n');
+        buf.push(b'\n');
     }
 }
 
-fn push_attributes(buf: &mut String, attributes: &[KeyValue]) {
+/// ` key=value` per attribute, each written in place: strings through [`Token`], numbers
+/// and booleans as they print, arrays printed then quoted if they hold a space.
+fn push_attributes(buf: &mut Vec<u8>, attributes: &[KeyValue]) {
     for kv in attributes {
         let _ = write!(buf, " {}=", Token(&kv.key));
         match &kv.value {
             Value::String(s) => {
                 let _ = write!(buf, "{}", Token(s));
             }
+            Value::I64(v) => buf.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+            Value::Bool(v) => buf.extend_from_slice(if *v { b"true" } else { b"false" }),
             other => {
-                let text = other.to_string();
-                let _ = write!(buf, "{}", Token(&text));
+                let start = buf.len();
+                let _ = write!(buf, "{other}");
+                if !is_plain(&buf[start..]) {
+                    // Rare (an array holding a space or a quote): printed again, quoted.
+                    buf.truncate(start);
+                    buf.push(b'"');
+                    let _ = write!(Quoted(buf), "{other}");
+                    buf.push(b'"');
+                }
             }
         }
     }
 }
 
-fn pretty_metrics(snapshot: &MetricsSnapshot, color: bool, buf: &mut String) {
+/// Writes text escaped as `{:?}` escapes the inside of a string.
+struct Quoted<'a>(&'a mut Vec<u8>);
+
+impl fmt::Write for Quoted<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let mut utf8 = [0; 4];
+        for c in s.chars() {
+            if c == '\'' {
+                self.0.push(b'\'');
+            } else {
+                for e in c.escape_debug() {
+                    self.0
+                        .extend_from_slice(e.encode_utf8(&mut utf8).as_bytes());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn pretty_metrics(snapshot: &MetricsSnapshot, color: bool, buf: &mut Vec<u8>) {
     let p = &snapshot.pipeline;
     let _ = writeln!(
         buf,
@@ -560,6 +474,16 @@ fn pretty_metrics(snapshot: &MetricsSnapshot, color: bool, buf: &mut String) {
         HumanDuration(p.last_drain_nanos),
         p.sink_failures(),
     );
+}
+
+/// Whether `text` can stand unquoted as a `key=value` token: not empty, and without
+/// whitespace, control characters, `"` or `=`.
+fn is_plain(text: &[u8]) -> bool {
+    !text.is_empty()
+        && std::str::from_utf8(text).is_ok_and(|t| {
+            !t.chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '"' || c == '=')
+        })
 }
 
 /// A span or event name: as is, unless empty or holding control characters or quotes,
@@ -619,36 +543,63 @@ struct HumanDuration(u64);
 impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
+        // Printed on the stack first, then padded as a whole, so `{:>7}` aligns the column.
+        let mut text = StackText::default();
         // Thresholds at x999.5 of the smaller unit so rounding never prints `1000µs`.
-        let text = if n < 1_000 {
-            format!("{n}ns")
+        if n < 1_000 {
+            write!(text, "{n}ns")?;
         } else if n < 999_500 {
-            scaled(n as f64 / 1e3, "µs")
+            scaled(&mut text, n as f64 / 1e3, "µs")?;
         } else if n < 999_500_000 {
-            scaled(n as f64 / 1e6, "ms")
+            scaled(&mut text, n as f64 / 1e6, "ms")?;
         } else if n < 59_950_000_000 {
-            scaled(n as f64 / 1e9, "s")
+            scaled(&mut text, n as f64 / 1e9, "s")?;
         } else {
             let secs = n.saturating_add(500_000_000) / 1_000_000_000;
             if secs < 3600 {
-                format!("{}m{:02}s", secs / 60, secs % 60)
+                write!(text, "{}m{:02}s", secs / 60, secs % 60)?;
             } else {
                 let mins = (secs + 30) / 60;
-                format!("{}h{:02}m", mins / 60, mins % 60)
+                write!(text, "{}h{:02}m", mins / 60, mins % 60)?;
             }
-        };
-        // Pad as a whole, so `{:>7}` aligns the column.
-        f.pad(&text)
+        }
+        f.pad(text.as_str())
     }
 }
 
-fn scaled(v: f64, unit: &str) -> String {
+fn scaled(text: &mut StackText, v: f64, unit: &str) -> fmt::Result {
     if v < 9.995 {
-        format!("{v:.2}{unit}")
+        write!(text, "{v:.2}{unit}")
     } else if v < 99.95 {
-        format!("{v:.1}{unit}")
+        write!(text, "{v:.1}{unit}")
     } else {
-        format!("{v:.0}{unit}")
+        write!(text, "{v:.0}{unit}")
+    }
+}
+
+/// A short text formatted on the stack (a duration: at most `5124095h35m`).
+#[derive(Default)]
+struct StackText {
+    bytes: [u8; 24],
+    len: usize,
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        // Only whole `str`s are ever copied in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        self.bytes
+            .get_mut(self.len..end)
+            .ok_or(fmt::Error)?
+            .copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -656,7 +607,8 @@ fn scaled(v: f64, unit: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::{SpanContext, Str, TraceFlags, TraceId, TraceState};
+    use crate::{Event, Link, SpanContext, Str, TraceFlags, TraceId, TraceState};
+    use serde_json::{json, Value as Json};
 
     /// A writer tests can read back.
     #[derive(Clone, Default)]
@@ -785,6 +737,8 @@ mod tests {
         assert_eq!(v["spanId"], SPAN);
         assert_eq!(v["parentSpanId"], PARENT);
         assert_eq!(v["traceState"], "congo=t61rcWkgMzE");
+        // W3C flags in bits 0-7, "parent is local" in bits 8-9.
+        assert_eq!(v["flags"], 0x101);
         assert_eq!(v["name"], "GET /books");
         assert_eq!(v["kind"], 2);
         assert_eq!(v["startTimeUnixNano"], START.to_string());
@@ -824,6 +778,7 @@ mod tests {
                 "traceId": "0af7651916cd43dd8448eb211c80319c",
                 "spanId": "b7ad6b7169203331",
                 "attributes": [{ "key": "reason", "value": { "stringValue": "batch" } }],
+                "flags": 0x101,
             }])
         );
         assert_eq!(v["status"], json!({ "code": 2, "message": "db timeout" }));
@@ -845,7 +800,9 @@ mod tests {
             assert!(!obj.contains_key(absent), "{absent} should be omitted: {v}");
         }
         assert_eq!(v["kind"], 1);
-        assert_eq!(v["attributes"], json!([]));
+        // OTLP/JSON omits a field at its default value: no attributes, no list.
+        assert!(v.get("attributes").is_none(), "{v}");
+        assert_eq!(v["flags"], 0x101);
         assert_eq!(v["status"], json!({ "code": 0 }));
 
         let ok = SpanData {
@@ -960,6 +917,7 @@ mod tests {
                 KeyValue::new("msg", "two words"),
                 KeyValue::new("nl", "a\nb"),
                 KeyValue::new("empty", ""),
+                KeyValue::new("tags", vec!["a b", "c'\"d"]),
             ],
             events: vec![Event {
                 name: "early".into(),
@@ -976,7 +934,7 @@ mod tests {
         assert!(lines[0].contains(" parent=- "), "{}", lines[0]);
         assert!(!lines[0].contains("status="), "{}", lines[0]);
         assert!(
-            lines[0].ends_with(" msg=\"two words\" nl=\"a\\nb\" empty=\"\""),
+            lines[0].ends_with(r#" msg="two words" nl="a\nb" empty="" tags="[a b,c'\"d]""#),
             "{}",
             lines[0]
         );

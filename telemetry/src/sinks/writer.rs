@@ -36,6 +36,25 @@ struct Shared {
     closed: AtomicBool,
     /// The last write error not yet reported to the pipeline.
     error: Mutex<Option<String>>,
+    /// A written buffer given back for the next batch, so a steady stream of batches
+    /// renders into the same memory.
+    spare: Mutex<Option<Vec<u8>>>,
+}
+
+/// Buffers up to this size are given back for reuse; a larger one (a burst) is freed.
+const MAX_SPARE_BYTES: usize = 4 << 20;
+
+impl Shared {
+    fn give_back(&self, mut bytes: Vec<u8>) {
+        if bytes.capacity() <= MAX_SPARE_BYTES {
+            if let Ok(mut spare) = self.spare.lock() {
+                if spare.is_none() {
+                    bytes.clear();
+                    *spare = Some(bytes);
+                }
+            }
+        }
+    }
 }
 
 /// The thread and the bounded buffer in front of it.
@@ -74,6 +93,7 @@ impl WriterThread {
                             }
                             theirs.pending_spans.fetch_sub(spans, Relaxed);
                             theirs.queued_bytes.fetch_sub(bytes.len(), Relaxed);
+                            theirs.give_back(bytes);
                         }
                         Job::Flush(ack) => {
                             let _ = out.flush();
@@ -90,6 +110,17 @@ impl WriterThread {
         })
     }
 
+    /// An empty buffer to render the next batch into: the last one written, given back,
+    /// or a new one.
+    pub(crate) fn buffer(&self) -> Vec<u8> {
+        self.shared
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.take())
+            .unwrap_or_else(|| Vec::with_capacity(64 << 10))
+    }
+
     /// Hands `bytes` (holding `spans` spans) to the thread, or drops them, counted, if
     /// the buffer would pass its bound. Never blocks.
     pub(crate) fn submit(&self, bytes: Vec<u8>, spans: u64) -> Result<(), SinkError> {
@@ -97,6 +128,7 @@ impl WriterThread {
         // An empty buffer takes any batch, so one larger than the bound still goes out.
         if queued > 0 && queued + bytes.len() > self.max_bytes {
             self.shared.dropped_spans.fetch_add(spans, Relaxed);
+            self.shared.give_back(bytes);
             return Err(SinkError::new(format!(
                 "{} writer stalled: {queued} bytes still waiting to be written, {spans} spans dropped",
                 self.name

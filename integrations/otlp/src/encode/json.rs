@@ -3,11 +3,15 @@
 //! integers; 64-bit integers (times, `intValue`, counts) as strings; doubles as numbers,
 //! `"NaN"`, `"Infinity"` or `"-Infinity"`; fields at their default value omitted.
 
-use super::{label, span_flags, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
+use super::{label, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
 use telemetry::metrics::{
     Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot,
 };
-use telemetry::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
+use telemetry::otlp_json::{
+    attributes as write_attributes, f64 as write_f64, hex as write_hex, list as write_list,
+    span as write_span, string as write_str, u64 as write_u64, u64_string as write_u64_string,
+};
+use telemetry::KeyValue;
 
 pub(super) fn traces(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_>], out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"resourceSpans\":[{\"resource\":");
@@ -54,176 +58,6 @@ fn write_scope(name: &str, version: &str, out: &mut Vec<u8>) {
     if !version.is_empty() {
         out.extend_from_slice(b",\"version\":");
         write_str(version, out);
-    }
-    out.push(b'}');
-}
-
-fn write_span(span: &SpanData, out: &mut Vec<u8>) {
-    let ctx = &span.context;
-    out.extend_from_slice(b"{\"traceId\":");
-    write_hex(&ctx.trace_id.to_bytes(), out);
-    out.extend_from_slice(b",\"spanId\":");
-    write_hex(&ctx.span_id.to_bytes(), out);
-    write_trace_state(&ctx.state, out);
-    if span.parent_span_id.is_valid() {
-        out.extend_from_slice(b",\"parentSpanId\":");
-        write_hex(&span.parent_span_id.to_bytes(), out);
-    }
-    out.extend_from_slice(b",\"flags\":");
-    write_u64(
-        u64::from(span_flags(ctx.flags.bits(), span.parent_is_remote)),
-        out,
-    );
-    out.extend_from_slice(b",\"name\":");
-    write_str(&span.name, out);
-    out.extend_from_slice(b",\"kind\":");
-    write_u64(u64::from(span.kind.otlp_code()), out);
-    out.extend_from_slice(b",\"startTimeUnixNano\":");
-    write_u64_string(span.start_time_unix_nano, out);
-    out.extend_from_slice(b",\"endTimeUnixNano\":");
-    write_u64_string(span.end_time_unix_nano, out);
-    if !span.attributes.is_empty() {
-        out.extend_from_slice(b",\"attributes\":");
-        write_attributes(&span.attributes, out);
-    }
-    write_count(
-        b",\"droppedAttributesCount\":",
-        span.dropped_attributes_count,
-        out,
-    );
-    if !span.events.is_empty() {
-        out.extend_from_slice(b",\"events\":[");
-        write_list(span.events.iter(), out, write_event);
-        out.push(b']');
-    }
-    write_count(b",\"droppedEventsCount\":", span.dropped_events_count, out);
-    if !span.links.is_empty() {
-        out.extend_from_slice(b",\"links\":[");
-        write_list(span.links.iter(), out, write_link);
-        out.push(b']');
-    }
-    write_count(b",\"droppedLinksCount\":", span.dropped_links_count, out);
-    out.extend_from_slice(b",\"status\":");
-    write_status(&span.status, out);
-    out.push(b'}');
-}
-
-fn write_trace_state(state: &TraceState, out: &mut Vec<u8>) {
-    if state.is_empty() {
-        return;
-    }
-    out.extend_from_slice(b",\"traceState\":\"");
-    // Keys and values are validated printable ASCII without `"` or `\`.
-    write_list(state.entries(), out, |(k, v), out| {
-        escape_into(k, out);
-        out.push(b'=');
-        escape_into(v, out);
-    });
-    out.push(b'"');
-}
-
-fn write_event(event: &Event, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"timeUnixNano\":");
-    write_u64_string(event.time_unix_nano, out);
-    out.extend_from_slice(b",\"name\":");
-    write_str(&event.name, out);
-    if !event.attributes.is_empty() {
-        out.extend_from_slice(b",\"attributes\":");
-        write_attributes(&event.attributes, out);
-    }
-    write_count(
-        b",\"droppedAttributesCount\":",
-        event.dropped_attributes_count,
-        out,
-    );
-    out.push(b'}');
-}
-
-fn write_link(link: &Link, out: &mut Vec<u8>) {
-    let ctx = &link.context;
-    out.extend_from_slice(b"{\"traceId\":");
-    write_hex(&ctx.trace_id.to_bytes(), out);
-    out.extend_from_slice(b",\"spanId\":");
-    write_hex(&ctx.span_id.to_bytes(), out);
-    write_trace_state(&ctx.state, out);
-    if !link.attributes.is_empty() {
-        out.extend_from_slice(b",\"attributes\":");
-        write_attributes(&link.attributes, out);
-    }
-    out.extend_from_slice(b",\"flags\":");
-    write_u64(u64::from(span_flags(ctx.flags.bits(), ctx.is_remote)), out);
-    out.push(b'}');
-}
-
-fn write_status(status: &Status, out: &mut Vec<u8>) {
-    out.push(b'{');
-    if let Status::Error { description } = status {
-        if !description.is_empty() {
-            out.extend_from_slice(b"\"message\":");
-            write_str(description, out);
-            out.push(b',');
-        }
-    }
-    out.extend_from_slice(b"\"code\":");
-    write_u64(u64::from(status.otlp_code()), out);
-    out.push(b'}');
-}
-
-fn write_count(key: &[u8], count: u32, out: &mut Vec<u8>) {
-    if count > 0 {
-        out.extend_from_slice(key);
-        write_u64(u64::from(count), out);
-    }
-}
-
-fn write_attributes(attributes: &[KeyValue], out: &mut Vec<u8>) {
-    out.push(b'[');
-    write_list(attributes, out, |kv, out| {
-        out.extend_from_slice(b"{\"key\":");
-        write_str(&kv.key, out);
-        out.extend_from_slice(b",\"value\":");
-        write_value(&kv.value, out);
-        out.push(b'}');
-    });
-    out.push(b']');
-}
-
-fn write_value(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::String(s) => {
-            out.extend_from_slice(b"{\"stringValue\":");
-            write_str(s, out);
-        }
-        Value::I64(v) => {
-            out.extend_from_slice(b"{\"intValue\":\"");
-            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
-            out.push(b'"');
-        }
-        Value::F64(v) => {
-            out.extend_from_slice(b"{\"doubleValue\":");
-            write_f64(*v, out);
-        }
-        Value::Bool(v) => {
-            out.extend_from_slice(if *v {
-                b"{\"boolValue\":true"
-            } else {
-                b"{\"boolValue\":false"
-            });
-        }
-        Value::Array(values) => {
-            out.extend_from_slice(b"{\"arrayValue\":{");
-            if !values.is_empty() {
-                out.extend_from_slice(b"\"values\":[");
-                write_list(values.iter(), out, write_value);
-                out.push(b']');
-            }
-            out.push(b'}');
-        }
-        // A value kind added later: its text.
-        other => {
-            out.extend_from_slice(b"{\"stringValue\":");
-            write_str(&other.to_string(), out);
-        }
     }
     out.push(b'}');
 }
@@ -390,131 +224,12 @@ fn write_labels(series: &SeriesSnapshot, out: &mut Vec<u8>) {
     out.push(b']');
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
-
-/// `items`, each written by `write`, separated by commas (the caller writes the
-/// brackets around them).
-fn write_list<T>(
-    items: impl IntoIterator<Item = T>,
-    out: &mut Vec<u8>,
-    mut write: impl FnMut(T, &mut Vec<u8>),
-) {
-    for (i, item) in items.into_iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        write(item, out);
-    }
-}
-
-fn write_hex(bytes: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    for b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 0xf)]);
-    }
-    out.push(b'"');
-}
-
-fn write_u64(v: u64, out: &mut Vec<u8>) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-}
-
-fn write_u64_string(v: u64, out: &mut Vec<u8>) {
-    out.push(b'"');
-    write_u64(v, out);
-    out.push(b'"');
-}
-
-fn write_f64(v: f64, out: &mut Vec<u8>) {
-    if v.is_finite() {
-        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
-    } else if v.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if v > 0.0 {
-        out.extend_from_slice(b"\"Infinity\"");
-    } else {
-        out.extend_from_slice(b"\"-Infinity\"");
-    }
-}
-
-fn write_str(s: &str, out: &mut Vec<u8>) {
-    out.push(b'"');
-    escape_into(s, out);
-    out.push(b'"');
-}
-
-/// JSON string escaping: `"` and `\` backslashed, control characters as `\n`, `\t`, …
-/// or `\u00XX`; everything else (valid UTF-8) copied as is, in runs.
-fn escape_into(s: &str, out: &mut Vec<u8>) {
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::encode::tests::full_span;
     use crate::encode::Encoder;
     use crate::Protocol;
-
-    fn escaped(s: &str) -> String {
-        let mut out = Vec::new();
-        write_str(s, &mut out);
-        String::from_utf8(out).unwrap()
-    }
-
-    #[test]
-    fn strings_escape_like_serde_json() {
-        for s in [
-            "plain",
-            "quote \" backslash \\",
-            "lines\n\r\t",
-            "\u{0}\u{1}\u{8}\u{c}\u{1f}",
-            "unicode ✓ 𝄞",
-            "",
-        ] {
-            assert_eq!(escaped(s), serde_json::to_string(s).unwrap());
-        }
-    }
-
-    #[test]
-    fn doubles_follow_the_proto3_json_mapping() {
-        let f = |v: f64| {
-            let mut out = Vec::new();
-            write_f64(v, &mut out);
-            String::from_utf8(out).unwrap()
-        };
-        assert_eq!(f(0.5), "0.5");
-        assert_eq!(f(f64::NAN), "\"NaN\"");
-        assert_eq!(f(f64::INFINITY), "\"Infinity\"");
-        assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
-        assert_eq!(serde_json::from_str::<f64>(&f(1e-7)).unwrap(), 1e-7);
-    }
 
     #[test]
     fn a_full_span_is_valid_json_with_otlp_types() {

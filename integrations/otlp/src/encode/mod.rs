@@ -273,13 +273,6 @@ pub(crate) fn label<'a>(name: &'a str, value: &'a str) -> Label<'a> {
     }
 }
 
-/// The OTLP span flags: the W3C trace flags in bits 0–7, and whether the parent (or
-/// the linked span) is remote in bits 8–9 (`SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`,
-/// `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`).
-pub(crate) fn span_flags(trace_flags: u8, remote: bool) -> u32 {
-    u32::from(trace_flags) | 0x100 | if remote { 0x200 } else { 0 }
-}
-
 /// A `u64` counter total as OTLP's `sfixed64` `asInt` (saturating at `i64::MAX`).
 pub(crate) fn as_int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
@@ -357,13 +350,6 @@ pub(crate) mod tests {
                 .collect::<Vec<_>>(),
             [("a", 2), ("b", 1)]
         );
-    }
-
-    #[test]
-    fn span_flags_carry_trace_flags_and_remoteness() {
-        assert_eq!(span_flags(1, false), 0x101);
-        assert_eq!(span_flags(1, true), 0x301);
-        assert_eq!(span_flags(0, true), 0x300);
     }
 
     #[test]

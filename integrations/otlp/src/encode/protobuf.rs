@@ -6,11 +6,12 @@
 //! than 127 bytes moves its bytes up to make room for the longer length (only the few
 //! large outer messages pay that copy).
 
-use super::{label, span_flags, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
+use super::{label, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use telemetry::metrics::{
     Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot,
 };
+use telemetry::otlp_json::span_flags;
 use telemetry::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
 
 struct Pb<'a>(&'a mut Vec<u8>);

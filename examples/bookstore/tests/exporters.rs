@@ -1,0 +1,167 @@
+//! Exporters chosen the standard way: the bookstore builds its pipeline from
+//! `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` (§ "Exporter Selection" of
+//! OpenTelemetry's SDK environment variables), so with `otlp` in both and the endpoint
+//! on a loopback fake collector, a request's spans and the metrics reach the collector
+//! while `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
+//! unknown path.
+#![allow(clippy::unwrap_used)]
+
+// Only `get` and `Answer` of the shared helpers are used here.
+#[allow(dead_code)]
+mod common;
+
+use axum::body::Bytes;
+use axum::http::{StatusCode, Uri};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message as _;
+use std::sync::{Arc, Mutex};
+use telemetry_axum::MetricsEndpoint;
+
+/// A fake OTLP/HTTP collector on loopback: records each request's path and body and
+/// answers 200 with an empty body (an empty protobuf `Export*ServiceResponse`: all
+/// accepted). Stops when dropped.
+struct Collector {
+    endpoint: String,
+    received: Arc<Mutex<Vec<(String, Bytes)>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Collector {
+    async fn start() -> Self {
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let recorded = received.clone();
+        let app = axum::Router::new().fallback(move |uri: Uri, body: Bytes| {
+            let recorded = recorded.clone();
+            async move {
+                recorded.lock().unwrap().push((uri.path().to_owned(), body));
+                StatusCode::OK
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self {
+            endpoint,
+            received,
+            task,
+        }
+    }
+
+    /// The bodies received on `path`.
+    fn bodies(&self, path: &str) -> Vec<Bytes> {
+        self.received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, body)| body.clone())
+            .collect()
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The spans' names in the protobuf traces requests.
+fn span_names(bodies: &[Bytes]) -> Vec<String> {
+    bodies
+        .iter()
+        .flat_map(|b| {
+            ExportTraceServiceRequest::decode(b.as_ref())
+                .unwrap()
+                .resource_spans
+        })
+        .flat_map(|r| r.scope_spans)
+        .flat_map(|s| s.spans)
+        .map(|s| s.name)
+        .collect()
+}
+
+/// The metrics' names in the protobuf metrics requests.
+fn metric_names(bodies: &[Bytes]) -> Vec<String> {
+    bodies
+        .iter()
+        .flat_map(|b| {
+            ExportMetricsServiceRequest::decode(b.as_ref())
+                .unwrap()
+                .resource_metrics
+        })
+        .flat_map(|r| r.scope_metrics)
+        .flat_map(|s| s.metrics)
+        .map(|m| m.name)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served() {
+    let collector = Collector::start().await;
+    // What `OTEL_TRACES_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp,prometheus
+    // OTEL_EXPORTER_OTLP_ENDPOINT=… cargo run -p example-bookstore` reads.
+    let settings = bookstore::Settings::from_vars([
+        ("OTEL_TRACES_EXPORTER", "otlp"),
+        ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.as_str()),
+        ("OTEL_SERVICE_NAME", "bookstore"),
+    ])
+    .unwrap();
+    let env = settings.pipeline().unwrap();
+    let otlp = env.otlp.clone().unwrap();
+    let prometheus = env.prometheus.clone().unwrap();
+    // The only pipeline of this test binary: no need to take turns.
+    let telemetry = telemetry::init(env.config).unwrap();
+    let app = common::app(prometheus);
+
+    let answer = common::get(&app, "/books/1").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    // Drains the spans, hands every sink the tick's metric snapshot, and flushes them:
+    // the OTLP sink has sent both before this returns.
+    telemetry.drain_now().await;
+
+    let spans = span_names(&collector.bodies("/v1/traces"));
+    assert!(spans.iter().any(|n| n == "GET /books/{id}"), "{spans:?}");
+    let metrics = metric_names(&collector.bodies("/v1/metrics"));
+    for name in [
+        "http_server_request_duration_seconds",
+        "bookstore_books_viewed_total",
+    ] {
+        assert!(metrics.iter().any(|n| n == name), "{name} in {metrics:?}");
+    }
+
+    let scrape = common::get(&app, "/metrics").await;
+    assert_eq!(scrape.status, StatusCode::OK);
+    let text = scrape.text();
+    assert!(
+        text.lines()
+            .any(|l| l == "bookstore_books_viewed_total{genre=\"fiction\"} 1"),
+        "{text}"
+    );
+
+    telemetry.shutdown().await;
+    let stats = otlp.stats();
+    assert_eq!(
+        (stats.spans_failed, stats.spans_dropped, stats.points_failed),
+        (0, 0, 0),
+        "{stats:?}"
+    );
+}
+
+#[tokio::test]
+async fn without_prometheus_metrics_is_an_unknown_path() {
+    let settings = bookstore::Settings::from_vars([("OTEL_METRICS_EXPORTER", "otlp")]).unwrap();
+    let env = settings.pipeline().unwrap();
+    assert!(env.prometheus.is_none());
+    // Not started: the router alone answers.
+    let app = bookstore::app(
+        bookstore::Store::seeded(),
+        env.prometheus.map(MetricsEndpoint::new),
+    );
+    let answer = common::get(&app, "/metrics").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND);
+    assert_eq!(common::get(&app, "/healthz").await.status, StatusCode::OK);
+}

@@ -1,0 +1,490 @@
+//! Which exporters each signal goes to: OpenTelemetry's `OTEL_TRACES_EXPORTER` and
+//! `OTEL_METRICS_EXPORTER` (§ "Exporter Selection" of the SDK environment variable
+//! specification), parsed into [`Exporters`]. This module only decides;
+//! `telemetry-otlp`'s `EnvPipeline` builds the sinks.
+//!
+//! Rules deliberately not followed to the letter:
+//!
+//! - § "Enum": a value the implementation does not recognize "MUST generate a warning and
+//!   gracefully ignore the setting". Here it is an [`EnvError`] naming the variable, the
+//!   value and the accepted values, like every other variable of this project: a typo
+//!   then stops the program at start instead of sending its telemetry nowhere, or
+//!   somewhere unexpected.
+//! - `zipkin`, `otlp/stdout` and the deprecated `logging` (which "SHOULD NOT be
+//!   supported") are refused, as is `prometheus` for traces (it has no spans to serve).
+//! - `none` with other names (`none,otlp`) is refused rather than guessed at.
+//! - `OTEL_LOGS_EXPORTER` is not read: there are no logs yet.
+
+use crate::env::EnvVars;
+use crate::EnvError;
+use std::fmt;
+
+const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
+const METRICS_EXPORTER_VAR: &str = "OTEL_METRICS_EXPORTER";
+
+const TRACES_ACCEPTED: &str =
+    "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone";
+const METRICS_ACCEPTED: &str =
+    "a comma-separated list of otlp, prometheus and console, or none alone";
+
+/// One exporter a signal can go to, named as in `OTEL_TRACES_EXPORTER` and
+/// `OTEL_METRICS_EXPORTER`.
+///
+/// ```
+/// assert_eq!(telemetry::Exporter::Console.as_str(), "console");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Exporter {
+    /// `otlp`: OTLP/HTTP to a collector (`telemetry-otlp`'s `OtlpSink`).
+    Otlp,
+    /// `console`: standard output ([`StdoutSink`](crate::StdoutSink)).
+    Console,
+    /// `prometheus`, metrics only: a [`PrometheusSink`](crate::PrometheusSink) the
+    /// application serves for scrapes.
+    Prometheus,
+}
+
+impl Exporter {
+    /// Every exporter, in the order [`ExporterSet`] lists them.
+    const ALL: [Exporter; 3] = [Exporter::Otlp, Exporter::Console, Exporter::Prometheus];
+
+    /// The name the variables use: `otlp`, `console` or `prometheus`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Exporter::Otlp => "otlp",
+            Exporter::Console => "console",
+            Exporter::Prometheus => "prometheus",
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        match self {
+            Exporter::Otlp => 1,
+            Exporter::Console => 2,
+            Exporter::Prometheus => 4,
+        }
+    }
+}
+
+impl fmt::Display for Exporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The exporters of one signal; empty is `none`. Built from an [`Exporter`], an array of
+/// them, or any iterator of them; shown as the variable would say it (`otlp,console`,
+/// `none`).
+///
+/// ```
+/// use telemetry::{Exporter, ExporterSet};
+/// let set = ExporterSet::from([Exporter::Otlp, Exporter::Prometheus]);
+/// assert!(set.contains(Exporter::Prometheus) && !set.contains(Exporter::Console));
+/// assert_eq!(set.to_string(), "otlp,prometheus");
+/// assert!(ExporterSet::NONE.is_empty());
+/// assert_eq!(ExporterSet::NONE.to_string(), "none");
+/// ```
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct ExporterSet(u8);
+
+impl ExporterSet {
+    /// No exporter (`none`).
+    pub const NONE: Self = Self(0);
+
+    /// Whether `exporter` is in the set.
+    pub const fn contains(self, exporter: Exporter) -> bool {
+        self.0 & exporter.bit() != 0
+    }
+
+    /// Whether the set is `none`.
+    pub const fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The exporters in the set: `otlp`, `console`, `prometheus`, in that order.
+    pub fn iter(self) -> impl Iterator<Item = Exporter> {
+        Exporter::ALL.into_iter().filter(move |e| self.contains(*e))
+    }
+
+    const fn with(self, exporter: Exporter) -> Self {
+        Self(self.0 | exporter.bit())
+    }
+
+    const fn without(self, exporter: Exporter) -> Self {
+        Self(self.0 & !exporter.bit())
+    }
+}
+
+impl From<Exporter> for ExporterSet {
+    fn from(exporter: Exporter) -> Self {
+        Self::NONE.with(exporter)
+    }
+}
+
+impl<const N: usize> From<[Exporter; N]> for ExporterSet {
+    fn from(exporters: [Exporter; N]) -> Self {
+        exporters.into_iter().collect()
+    }
+}
+
+impl FromIterator<Exporter> for ExporterSet {
+    fn from_iter<I: IntoIterator<Item = Exporter>>(iter: I) -> Self {
+        iter.into_iter().fold(Self::NONE, Self::with)
+    }
+}
+
+impl fmt::Display for ExporterSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        for (i, exporter) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(exporter.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ExporterSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+/// The exporters spans and metrics go to: `OTEL_TRACES_EXPORTER` and
+/// `OTEL_METRICS_EXPORTER` when set, the defaults otherwise.
+///
+/// | variable | default (OpenTelemetry's) | accepted |
+/// | --- | --- | --- |
+/// | `OTEL_TRACES_EXPORTER` | `otlp` | `otlp`, `console`, or `none` alone |
+/// | `OTEL_METRICS_EXPORTER` | `otlp` | `otlp`, `prometheus`, `console`, or `none` alone |
+/// | `OTEL_LOGS_EXPORTER` | not read (no logs yet) | |
+///
+/// Each is a comma-separated list, names in any case, spaces around them ignored,
+/// duplicates counted once. `otlp` is `telemetry-otlp`'s `OtlpSink`; `console` is
+/// [`StdoutSink`](crate::StdoutSink) (spans as lines; metric snapshots as lines);
+/// `prometheus` is a [`PrometheusSink`](crate::PrometheusSink) for the application to
+/// serve on `/metrics` (`telemetry_axum::MetricsEndpoint`). `telemetry_otlp::EnvPipeline`
+/// builds those sinks from an `Exporters`.
+///
+/// OpenTelemetry's defaults are `otlp` for both ([`Exporters::new`]); an application that
+/// wants others when a variable is unset says so with
+/// [`with_default_traces`](Exporters::with_default_traces) and
+/// [`with_default_metrics`](Exporters::with_default_metrics). A variable that is set
+/// wins over any default, whatever the order of the calls. An unknown name, `prometheus`
+/// for traces, or `none` beside other names is an [`EnvError`] naming the variable, the
+/// value and the accepted values.
+///
+/// ```
+/// use telemetry::{Exporter, ExporterSet, Exporters};
+/// // The spec's defaults.
+/// let spec = Exporters::from_env_vars([("OTEL_METRICS_EXPORTER", "Prometheus, otlp")]).unwrap();
+/// assert_eq!(spec.traces(), ExporterSet::from(Exporter::Otlp));
+/// assert_eq!(spec.metrics().to_string(), "otlp,prometheus");
+///
+/// // An application's defaults: spans to the console, metrics for Prometheus.
+/// let app = Exporters::new()
+///     .with_default_traces(Exporter::Console)
+///     .with_default_metrics(Exporter::Prometheus);
+/// let unset = app.with_env_vars([("OTEL_TRACES_EXPORTER", "")]).unwrap();
+/// assert_eq!((unset.traces().to_string(), unset.metrics().to_string()), ("console".into(), "prometheus".into()));
+/// let set = app.with_env_vars([("OTEL_TRACES_EXPORTER", "none")]).unwrap();
+/// assert!(set.traces().is_empty());
+///
+/// let err = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
+/// assert_eq!((err.variable, err.value.as_str()), ("OTEL_TRACES_EXPORTER", "prometheus"));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[must_use]
+pub struct Exporters {
+    /// Traces, metrics: used when the variable is unset.
+    defaults: [ExporterSet; 2],
+    /// Traces, metrics: from the variables, when set.
+    env: [Option<ExporterSet>; 2],
+}
+
+const TRACES: usize = 0;
+const METRICS: usize = 1;
+
+impl Exporters {
+    /// OpenTelemetry's defaults, `otlp` for both signals; no variable read yet.
+    pub const fn new() -> Self {
+        let otlp = ExporterSet::NONE.with(Exporter::Otlp);
+        Self {
+            defaults: [otlp, otlp],
+            env: [None, None],
+        }
+    }
+
+    /// The traces exporters when `OTEL_TRACES_EXPORTER` is unset (or empty):
+    /// `Exporter::Console`, `[Exporter::Otlp, Exporter::Console]`, `ExporterSet::NONE`.
+    /// [`Exporter::Prometheus`] has no spans to serve and is left out.
+    pub fn with_default_traces(mut self, exporters: impl Into<ExporterSet>) -> Self {
+        self.defaults[TRACES] = exporters.into().without(Exporter::Prometheus);
+        self
+    }
+
+    /// The metrics exporters when `OTEL_METRICS_EXPORTER` is unset (or empty).
+    pub fn with_default_metrics(mut self, exporters: impl Into<ExporterSet>) -> Self {
+        self.defaults[METRICS] = exporters.into();
+        self
+    }
+
+    /// The exporters spans go to.
+    pub fn traces(&self) -> ExporterSet {
+        self.env[TRACES].unwrap_or(self.defaults[TRACES])
+    }
+
+    /// The exporters metric snapshots go to.
+    pub fn metrics(&self) -> ExporterSet {
+        self.env[METRICS].unwrap_or(self.defaults[METRICS])
+    }
+
+    /// Whether either signal goes to `exporter`.
+    ///
+    /// ```
+    /// use telemetry::{Exporter, Exporters};
+    /// let e = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "console"), ("OTEL_METRICS_EXPORTER", "none")]).unwrap();
+    /// assert!(e.is_selected(Exporter::Console) && !e.is_selected(Exporter::Otlp));
+    /// ```
+    pub fn is_selected(&self, exporter: Exporter) -> bool {
+        self.traces().contains(exporter) || self.metrics().contains(exporter)
+    }
+
+    /// OpenTelemetry's defaults, overridden by the process environment.
+    pub fn from_env() -> Result<Self, EnvError> {
+        Self::new().with_env()
+    }
+
+    /// OpenTelemetry's defaults, overridden by the given `(name, value)` pairs as if they
+    /// were the environment.
+    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::new().with_env_vars(vars)
+    }
+
+    /// Reads `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` from the process
+    /// environment: a variable that is set replaces the default of its signal. An empty
+    /// variable counts as unset; a value that does not parse is an [`EnvError`] naming
+    /// the variable, the value and the accepted values.
+    pub fn with_env(self) -> Result<Self, EnvError> {
+        self.with_env_vars(std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        }))
+    }
+
+    /// [`Exporters::with_env`] with the given `(name, value)` pairs instead of the
+    /// process environment.
+    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, EnvError>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let vars = EnvVars::from_pairs(vars);
+        let traces = vars.parse(TRACES_EXPORTER_VAR, TRACES_ACCEPTED, |v| {
+            parse_list(v, ExporterSet::from([Exporter::Otlp, Exporter::Console]))
+        })?;
+        let metrics = vars.parse(METRICS_EXPORTER_VAR, METRICS_ACCEPTED, |v| {
+            parse_list(v, ExporterSet::from(Exporter::ALL))
+        })?;
+        if traces.is_some() {
+            self.env[TRACES] = traces;
+        }
+        if metrics.is_some() {
+            self.env[METRICS] = metrics;
+        }
+        Ok(self)
+    }
+}
+
+impl Default for Exporters {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A comma-separated list of the exporters in `allowed`, or `none` alone; names in any
+/// case, spaces around them and empty members ignored. `None` if a name is unknown or
+/// not allowed, if `none` comes with other names, or if there is no name at all.
+fn parse_list(v: &str, allowed: ExporterSet) -> Option<ExporterSet> {
+    let mut set = ExporterSet::NONE;
+    let (mut names, mut none) = (0, false);
+    for name in v.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        names += 1;
+        if name.eq_ignore_ascii_case("none") {
+            none = true;
+            continue;
+        }
+        let exporter = allowed
+            .iter()
+            .find(|e| name.eq_ignore_ascii_case(e.as_str()))?;
+        set = set.with(exporter);
+    }
+    match (names, none) {
+        (0, _) => None,
+        (_, true) if !set.is_empty() => None,
+        _ => Some(set),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Exporter::{Console, Otlp, Prometheus};
+
+    fn from(vars: &[(&str, &str)]) -> Result<Exporters, EnvError> {
+        Exporters::from_env_vars(vars.iter().copied())
+    }
+
+    fn set(exporters: &[Exporter]) -> ExporterSet {
+        exporters.iter().copied().collect()
+    }
+
+    // § "Exporter Selection": the default of both variables is `otlp`.
+    #[test]
+    fn unset_or_empty_variables_give_otlp_for_both_signals() {
+        for vars in [
+            &[][..],
+            &[(TRACES_EXPORTER_VAR, ""), (METRICS_EXPORTER_VAR, "  ")][..],
+        ] {
+            let e = from(vars).unwrap();
+            assert_eq!((e.traces(), e.metrics()), (set(&[Otlp]), set(&[Otlp])));
+        }
+    }
+
+    // § "Exporter Selection": "The implementation MAY accept a comma-separated list to
+    // enable setting multiple exporters."
+    #[test]
+    fn lists_are_comma_separated_with_spaces_ignored_and_duplicates_once() {
+        let e = from(&[
+            (TRACES_EXPORTER_VAR, " console ,otlp"),
+            (METRICS_EXPORTER_VAR, "otlp,prometheus, console,otlp,"),
+        ])
+        .unwrap();
+        assert_eq!(e.traces(), set(&[Otlp, Console]));
+        assert_eq!(e.metrics(), set(&[Otlp, Console, Prometheus]));
+        assert_eq!(e.metrics().to_string(), "otlp,console,prometheus");
+    }
+
+    // § "Enum": "Enum values SHOULD be interpreted in a case-insensitive manner."
+    #[test]
+    fn names_are_case_insensitive() {
+        let e = from(&[
+            (TRACES_EXPORTER_VAR, "OTLP,Console"),
+            (METRICS_EXPORTER_VAR, "PROMETHEUS"),
+        ])
+        .unwrap();
+        assert_eq!(e.traces(), set(&[Otlp, Console]));
+        assert_eq!(e.metrics(), set(&[Prometheus]));
+        assert!(from(&[(TRACES_EXPORTER_VAR, "NONE")])
+            .unwrap()
+            .traces()
+            .is_empty());
+    }
+
+    // § "Exporter Selection": `none`, "No automatically configured exporter"; and
+    // § "Enum" (common configuration): the null value "MUST be `none`".
+    #[test]
+    fn none_alone_selects_nothing_and_with_other_names_is_an_error() {
+        let e = from(&[
+            (TRACES_EXPORTER_VAR, "none"),
+            (METRICS_EXPORTER_VAR, "none"),
+        ])
+        .unwrap();
+        assert!(e.traces().is_empty() && e.metrics().is_empty());
+        assert!(!e.is_selected(Otlp));
+        for (var, value) in [
+            (TRACES_EXPORTER_VAR, "none,otlp"),
+            (METRICS_EXPORTER_VAR, "prometheus, NONE"),
+        ] {
+            let err = from(&[(var, value)]).unwrap_err();
+            assert_eq!((err.variable, err.value.as_str()), (var, value));
+        }
+    }
+
+    // § "Exporter Selection": `prometheus` is a known value of OTEL_METRICS_EXPORTER
+    // only; zipkin, otlp/stdout and the deprecated logging are not supported here.
+    #[test]
+    fn unknown_names_and_prometheus_for_traces_name_the_variable_value_and_accepted_values() {
+        let cases = [
+            (TRACES_EXPORTER_VAR, "prometheus", TRACES_ACCEPTED),
+            (TRACES_EXPORTER_VAR, "otlp,zipkin", TRACES_ACCEPTED),
+            (TRACES_EXPORTER_VAR, "logging", TRACES_ACCEPTED),
+            (TRACES_EXPORTER_VAR, ",", TRACES_ACCEPTED),
+            (METRICS_EXPORTER_VAR, "otlp/stdout", METRICS_ACCEPTED),
+            (METRICS_EXPORTER_VAR, "otlp;prometheus", METRICS_ACCEPTED),
+            (METRICS_EXPORTER_VAR, "stdout", METRICS_ACCEPTED),
+        ];
+        for (var, value, accepted) in cases {
+            let err = from(&[(var, value)]).unwrap_err();
+            assert_eq!(
+                (err.variable, err.value.as_str(), err.accepted),
+                (var, value, accepted)
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "invalid value {value:?} for environment variable {var}: \
+                     accepted values are {accepted}"
+                )
+            );
+        }
+    }
+
+    // § "Parsing empty value": empty is unset, so the application's default applies.
+    #[test]
+    fn application_defaults_apply_only_to_unset_variables() {
+        let app = Exporters::new()
+            .with_default_traces(Console)
+            .with_default_metrics([Prometheus, Console]);
+        let unset = app.with_env_vars([(TRACES_EXPORTER_VAR, "")]).unwrap();
+        assert_eq!(unset.traces(), set(&[Console]));
+        assert_eq!(unset.metrics(), set(&[Prometheus, Console]));
+
+        let set_ = app
+            .with_env_vars([
+                (TRACES_EXPORTER_VAR, "otlp"),
+                (METRICS_EXPORTER_VAR, "none"),
+            ])
+            .unwrap();
+        assert_eq!(set_.traces(), set(&[Otlp]));
+        assert!(set_.metrics().is_empty());
+
+        // A default given after the environment was read does not replace it.
+        let later = Exporters::from_env_vars([(TRACES_EXPORTER_VAR, "none")])
+            .unwrap()
+            .with_default_traces(Console);
+        assert!(later.traces().is_empty());
+
+        // Prometheus has no spans to serve.
+        let e = Exporters::new().with_default_traces([Prometheus, Console]);
+        assert_eq!(e.traces(), set(&[Console]));
+        assert!(Exporters::new()
+            .with_default_traces(ExporterSet::NONE)
+            .traces()
+            .is_empty());
+    }
+
+    #[test]
+    fn other_variables_are_ignored() {
+        let e = from(&[("OTEL_LOGS_EXPORTER", "zipkin"), ("HOME", "/")]).unwrap();
+        assert_eq!(
+            e,
+            Exporters::new()
+                .with_env_vars(Vec::<(&str, &str)>::new())
+                .unwrap()
+        );
+    }
+}

@@ -1,0 +1,398 @@
+//! OTLP/JSON, written straight into a byte buffer: the one writer of this shape, used
+//! by [`StdoutSink`](crate::StdoutSink)'s JSON lines and by `telemetry-otlp`'s
+//! `http/json` request bodies, and public for sinks of your own.
+//!
+//! The rules are the protobuf JSON mapping with OTLP's exceptions: field names in
+//! lowerCamelCase; trace and span ids as lowercase hex (not base64); enums as integers;
+//! 64-bit integers (times, `intValue`, counts) as decimal strings; doubles as numbers,
+//! or `"NaN"`, `"Infinity"`, `"-Infinity"`; fields at their default value omitted.
+//! Nothing is built in between: no value tree, no `String` per field.
+//!
+//! ```
+//! use telemetry::{otlp_json, KeyValue};
+//!
+//! let mut out = Vec::new();
+//! otlp_json::attributes(&[KeyValue::new("http.response.status_code", 200i64)], &mut out);
+//! assert_eq!(
+//!     out,
+//!     br#"[{"key":"http.response.status_code","value":{"intValue":"200"}}]"#
+//! );
+//! ```
+
+use crate::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
+
+/// Writes `span` as an OTLP/JSON `Span` object.
+///
+/// ```
+/// use telemetry::{otlp_json, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId};
+///
+/// let span = SpanData {
+///     name: "GET /books".into(),
+///     scope: "books".into(),
+///     context: SpanContext::new(
+///         TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+///         SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+///         TraceFlags::SAMPLED,
+///         Default::default(),
+///         false,
+///     ),
+///     parent_span_id: SpanId::INVALID,
+///     parent_is_remote: false,
+///     kind: SpanKind::Server,
+///     start_time_unix_nano: 1_700_000_000_000_000_000,
+///     end_time_unix_nano: 1_700_000_000_250_000_000,
+///     attributes: Default::default(),
+///     events: vec![],
+///     links: vec![],
+///     status: Status::Unset,
+///     dropped_attributes_count: 0,
+///     dropped_events_count: 0,
+///     dropped_links_count: 0,
+/// };
+/// let mut out = Vec::new();
+/// otlp_json::span(&span, &mut out);
+/// assert_eq!(
+///     String::from_utf8(out).unwrap(),
+///     r#"{"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7","flags":257,"name":"GET /books","kind":2,"startTimeUnixNano":"1700000000000000000","endTimeUnixNano":"1700000000250000000","status":{"code":0}}"#
+/// );
+/// ```
+pub fn span(span: &SpanData, out: &mut Vec<u8>) {
+    span_fields(span, out);
+    out.push(b'}');
+}
+
+/// [`span`] without its closing brace, so a caller can add fields of its own (the
+/// stdout sink adds `"scope"`).
+pub(crate) fn span_fields(span: &SpanData, out: &mut Vec<u8>) {
+    let ctx = &span.context;
+    out.extend_from_slice(b"{\"traceId\":");
+    hex(&ctx.trace_id.to_bytes(), out);
+    out.extend_from_slice(b",\"spanId\":");
+    hex(&ctx.span_id.to_bytes(), out);
+    trace_state(&ctx.state, out);
+    if span.parent_span_id.is_valid() {
+        out.extend_from_slice(b",\"parentSpanId\":");
+        hex(&span.parent_span_id.to_bytes(), out);
+    }
+    out.extend_from_slice(b",\"flags\":");
+    u64(
+        u64::from(span_flags(ctx.flags.bits(), span.parent_is_remote)),
+        out,
+    );
+    out.extend_from_slice(b",\"name\":");
+    string(&span.name, out);
+    out.extend_from_slice(b",\"kind\":");
+    u64(u64::from(span.kind.otlp_code()), out);
+    out.extend_from_slice(b",\"startTimeUnixNano\":");
+    u64_string(span.start_time_unix_nano, out);
+    out.extend_from_slice(b",\"endTimeUnixNano\":");
+    u64_string(span.end_time_unix_nano, out);
+    if !span.attributes.is_empty() {
+        out.extend_from_slice(b",\"attributes\":");
+        attributes(&span.attributes, out);
+    }
+    count(
+        b",\"droppedAttributesCount\":",
+        span.dropped_attributes_count,
+        out,
+    );
+    if !span.events.is_empty() {
+        out.extend_from_slice(b",\"events\":[");
+        list(span.events.iter(), out, event);
+        out.push(b']');
+    }
+    count(b",\"droppedEventsCount\":", span.dropped_events_count, out);
+    if !span.links.is_empty() {
+        out.extend_from_slice(b",\"links\":[");
+        list(span.links.iter(), out, link);
+        out.push(b']');
+    }
+    count(b",\"droppedLinksCount\":", span.dropped_links_count, out);
+    out.extend_from_slice(b",\"status\":");
+    status(&span.status, out);
+}
+
+/// The OTLP span flags: the W3C trace flags in bits 0–7, and whether the parent (or the
+/// linked span) is remote in bits 8–9 (`SPAN_FLAGS_CONTEXT_HAS_IS_REMOTE_MASK`,
+/// `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`).
+///
+/// ```
+/// assert_eq!(telemetry::otlp_json::span_flags(0x01, false), 0x101);
+/// assert_eq!(telemetry::otlp_json::span_flags(0x03, true), 0x303);
+/// ```
+pub fn span_flags(trace_flags: u8, remote: bool) -> u32 {
+    u32::from(trace_flags) | 0x100 | if remote { 0x200 } else { 0 }
+}
+
+fn trace_state(state: &TraceState, out: &mut Vec<u8>) {
+    if state.is_empty() {
+        return;
+    }
+    out.extend_from_slice(b",\"traceState\":\"");
+    list(state.entries(), out, |(k, v), out| {
+        escape(k, out);
+        out.push(b'=');
+        escape(v, out);
+    });
+    out.push(b'"');
+}
+
+fn event(event: &Event, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"timeUnixNano\":");
+    u64_string(event.time_unix_nano, out);
+    out.extend_from_slice(b",\"name\":");
+    string(&event.name, out);
+    if !event.attributes.is_empty() {
+        out.extend_from_slice(b",\"attributes\":");
+        attributes(&event.attributes, out);
+    }
+    count(
+        b",\"droppedAttributesCount\":",
+        event.dropped_attributes_count,
+        out,
+    );
+    out.push(b'}');
+}
+
+fn link(link: &Link, out: &mut Vec<u8>) {
+    let ctx = &link.context;
+    out.extend_from_slice(b"{\"traceId\":");
+    hex(&ctx.trace_id.to_bytes(), out);
+    out.extend_from_slice(b",\"spanId\":");
+    hex(&ctx.span_id.to_bytes(), out);
+    trace_state(&ctx.state, out);
+    if !link.attributes.is_empty() {
+        out.extend_from_slice(b",\"attributes\":");
+        attributes(&link.attributes, out);
+    }
+    out.extend_from_slice(b",\"flags\":");
+    u64(u64::from(span_flags(ctx.flags.bits(), ctx.is_remote)), out);
+    out.push(b'}');
+}
+
+fn status(status: &Status, out: &mut Vec<u8>) {
+    out.push(b'{');
+    if let Status::Error { description } = status {
+        if !description.is_empty() {
+            out.extend_from_slice(b"\"message\":");
+            string(description, out);
+            out.push(b',');
+        }
+    }
+    out.extend_from_slice(b"\"code\":");
+    u64(u64::from(status.otlp_code()), out);
+    out.push(b'}');
+}
+
+fn count(key: &[u8], count: u32, out: &mut Vec<u8>) {
+    if count > 0 {
+        out.extend_from_slice(key);
+        u64(u64::from(count), out);
+    }
+}
+
+/// Writes `attributes` as an OTLP/JSON `KeyValue` list: `[{"key": …, "value": AnyValue}, …]`.
+pub fn attributes(attributes: &[KeyValue], out: &mut Vec<u8>) {
+    out.push(b'[');
+    list(attributes, out, |kv, out| {
+        out.extend_from_slice(b"{\"key\":");
+        string(&kv.key, out);
+        out.extend_from_slice(b",\"value\":");
+        any_value(&kv.value, out);
+        out.push(b'}');
+    });
+    out.push(b']');
+}
+
+/// Writes `value` as an OTLP/JSON `AnyValue`: `{"stringValue": …}`, `{"intValue": "…"}`
+/// (a string, as 64-bit integers are), `{"doubleValue": …}`, `{"boolValue": …}` or
+/// `{"arrayValue": {"values": […]}}`.
+///
+/// ```
+/// let mut out = Vec::new();
+/// telemetry::otlp_json::any_value(&telemetry::Value::F64(f64::NAN), &mut out);
+/// assert_eq!(out, br#"{"doubleValue":"NaN"}"#);
+/// ```
+pub fn any_value(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::String(s) => {
+            out.extend_from_slice(b"{\"stringValue\":");
+            string(s, out);
+        }
+        Value::I64(v) => {
+            out.extend_from_slice(b"{\"intValue\":\"");
+            out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes());
+            out.push(b'"');
+        }
+        Value::F64(v) => {
+            out.extend_from_slice(b"{\"doubleValue\":");
+            f64(*v, out);
+        }
+        Value::Bool(v) => {
+            out.extend_from_slice(if *v {
+                b"{\"boolValue\":true"
+            } else {
+                b"{\"boolValue\":false"
+            });
+        }
+        Value::Array(values) => {
+            out.extend_from_slice(b"{\"arrayValue\":{");
+            if !values.is_empty() {
+                out.extend_from_slice(b"\"values\":[");
+                list(values.iter(), out, any_value);
+                out.push(b']');
+            }
+            out.push(b'}');
+        }
+    }
+    out.push(b'}');
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Writes `items`, each by `write`, separated by commas (the caller writes the brackets).
+pub fn list<T>(
+    items: impl IntoIterator<Item = T>,
+    out: &mut Vec<u8>,
+    mut write: impl FnMut(T, &mut Vec<u8>),
+) {
+    for (i, item) in items.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write(item, out);
+    }
+}
+
+/// Writes `bytes` as a quoted lowercase hex string (how OTLP/JSON writes ids).
+pub fn hex(bytes: &[u8], out: &mut Vec<u8>) {
+    out.push(b'"');
+    hex_digits(bytes, out);
+    out.push(b'"');
+}
+
+/// Writes `bytes` as lowercase hex digits, unquoted.
+pub(crate) fn hex_digits(bytes: &[u8], out: &mut Vec<u8>) {
+    for b in bytes {
+        out.push(HEX[usize::from(b >> 4)]);
+        out.push(HEX[usize::from(b & 0xf)]);
+    }
+}
+
+/// Writes `v` as a JSON number (32-bit integers and enums).
+pub fn u64(v: u64, out: &mut Vec<u8>) {
+    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+}
+
+/// Writes `v` as a decimal string, as the mapping writes 64-bit integers: `"42"`.
+pub fn u64_string(v: u64, out: &mut Vec<u8>) {
+    out.push(b'"');
+    u64(v, out);
+    out.push(b'"');
+}
+
+/// Writes `v` as the shortest JSON number that reads back as `v`, or as `"NaN"`,
+/// `"Infinity"` or `"-Infinity"`.
+pub fn f64(v: f64, out: &mut Vec<u8>) {
+    if v.is_finite() {
+        out.extend_from_slice(ryu::Buffer::new().format_finite(v).as_bytes());
+    } else if v.is_nan() {
+        out.extend_from_slice(b"\"NaN\"");
+    } else if v > 0.0 {
+        out.extend_from_slice(b"\"Infinity\"");
+    } else {
+        out.extend_from_slice(b"\"-Infinity\"");
+    }
+}
+
+/// Writes `s` as a quoted, escaped JSON string.
+pub fn string(s: &str, out: &mut Vec<u8>) {
+    out.push(b'"');
+    escape(s, out);
+    out.push(b'"');
+}
+
+/// JSON string escaping: `"` and `\` backslashed, control characters as `\n`, `\t`, …
+/// or `\u00XX`; everything else (valid UTF-8) copied as is, in runs.
+fn escape(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escape: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            0x00..=0x1f => {
+                out.extend_from_slice(&bytes[start..i]);
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+                start = i + 1;
+                continue;
+            }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        out.extend_from_slice(escape);
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn escaped(s: &str) -> String {
+        let mut out = Vec::new();
+        string(s, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn strings_escape_like_serde_json() {
+        for s in [
+            "plain",
+            "quote \" backslash \\",
+            "lines\n\r\t",
+            "\u{0}\u{1}\u{8}\u{c}\u{1f}",
+            "unicode ✓ 𝄞",
+            "",
+        ] {
+            assert_eq!(escaped(s), serde_json::to_string(s).unwrap());
+        }
+    }
+
+    #[test]
+    fn doubles_follow_the_proto3_json_mapping() {
+        let f = |v: f64| {
+            let mut out = Vec::new();
+            f64(v, &mut out);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(f(0.5), "0.5");
+        assert_eq!(f(f64::NAN), "\"NaN\"");
+        assert_eq!(f(f64::INFINITY), "\"Infinity\"");
+        assert_eq!(f(f64::NEG_INFINITY), "\"-Infinity\"");
+        assert_eq!(serde_json::from_str::<f64>(&f(1e-7)).unwrap(), 1e-7);
+    }
+
+    #[test]
+    fn span_flags_carry_trace_flags_and_remoteness() {
+        assert_eq!(span_flags(1, false), 0x101);
+        assert_eq!(span_flags(1, true), 0x301);
+        assert_eq!(span_flags(0, true), 0x300);
+    }
+
+    #[test]
+    fn empty_arrays_omit_their_values() {
+        let mut out = Vec::new();
+        any_value(&Value::Array(Vec::new().into()), &mut out);
+        assert_eq!(out, br#"{"arrayValue":{}}"#);
+    }
+}

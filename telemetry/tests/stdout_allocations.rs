@@ -1,0 +1,146 @@
+//! The stdout sink renders a batch without allocating (but for the boxed future of the
+//! `async_trait` call): JSON lines and the pretty format
+//! are written straight into a buffer the writer thread gives back, with no `String`
+//! per span or attribute. Counted by a global allocator on the rendering thread (a
+//! count, not a timing: deterministic).
+#![allow(clippy::unwrap_used)]
+// A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
+#![allow(unsafe_code)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use telemetry::{
+    Event, KeyValue, Link, Sink, SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat,
+    StdoutSink, TraceFlags, TraceId, TraceState,
+};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded to `System` unchanged; the counter is a `const`
+// thread-local `Cell`, which never allocates.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's pointer and layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
+        // SAFETY: forwarded with the caller's pointer, layout and size.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// A writer the test can read back.
+#[derive(Clone, Default)]
+struct Shared(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A server span with every kind of attribute value, an event, a link, a trace state
+/// and an error status: every branch of both formats.
+fn span(i: u64) -> SpanData {
+    let ctx = |span: u64| {
+        SpanContext::new(
+            TraceId::from_raw(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736 + u128::from(i)),
+            SpanId::from_raw(span),
+            TraceFlags::SAMPLED,
+            TraceState::from_entries([("vendor", "v1")]).unwrap(),
+            false,
+        )
+    };
+    SpanData {
+        name: "GET /books/{id}".into(),
+        scope: "books".into(),
+        context: ctx(i + 1),
+        parent_span_id: SpanId::from_raw(0xabc),
+        parent_is_remote: true,
+        kind: SpanKind::Server,
+        start_time_unix_nano: 1_700_000_000_000_000_000 + i,
+        end_time_unix_nano: 1_700_000_000_001_234_567 + i,
+        attributes: [
+            KeyValue::new("http.route", "/books/{id}"),
+            KeyValue::new("url.path", "/books/7 with space"),
+            KeyValue::new("http.response.status_code", 500i64),
+            KeyValue::new("ratio", 0.25),
+            KeyValue::new("cached", false),
+            KeyValue::new("ids", vec![1i64, 2, 3]),
+            KeyValue::new("tags", vec!["a b", "c"]),
+        ]
+        .into_iter()
+        .collect(),
+        events: vec![Event {
+            name: "exception".into(),
+            time_unix_nano: 1_700_000_000_000_500_000,
+            attributes: vec![KeyValue::new("exception.message", "connection reset")],
+            dropped_attributes_count: 1,
+        }],
+        links: vec![Link {
+            context: ctx(99),
+            attributes: vec![KeyValue::new("link.reason", "retry")],
+        }],
+        status: Status::error("db \"timeout\""),
+        dropped_attributes_count: 2,
+        dropped_events_count: 0,
+        dropped_links_count: 1,
+    }
+}
+
+fn allocations_to_render(format: StdoutFormat) -> u64 {
+    let out = Shared::default();
+    let sink = StdoutSink::to_writer(out.clone(), format);
+    let batch: telemetry::SpanBatch = Arc::new((0..64).map(span).collect());
+    futures::executor::block_on(async {
+        // The first batch starts the writer thread and allocates the buffer; once it is
+        // written, the buffer comes back for the next batch.
+        sink.export_spans(batch.clone()).await.unwrap();
+        sink.flush().await.unwrap();
+        let before = allocations();
+        sink.export_spans(batch.clone()).await.unwrap();
+        let during = allocations() - before;
+        sink.flush().await.unwrap();
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines = text.lines().count();
+        assert!(lines >= 128, "both batches written: {lines} lines");
+        during
+    })
+}
+
+/// The one allocation is the boxed future of the `async_trait` call itself.
+#[test]
+fn json_lines_render_without_allocating() {
+    assert_eq!(allocations_to_render(StdoutFormat::Json), 1);
+}
+
+/// The same, with strings and arrays that need quoting.
+#[test]
+fn the_pretty_format_renders_without_allocating() {
+    assert_eq!(allocations_to_render(StdoutFormat::Pretty), 1);
+}
