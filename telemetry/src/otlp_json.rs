@@ -271,13 +271,24 @@ pub fn hex(bytes: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// Writes `bytes` as lowercase hex digits, unquoted.
+/// Writes `bytes` as lowercase hex digits, unquoted: two digits per byte from a table.
 pub(crate) fn hex_digits(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() * 2);
     for b in bytes {
-        out.push(HEX[usize::from(b >> 4)]);
-        out.push(HEX[usize::from(b & 0xf)]);
+        out.extend_from_slice(&HEX_PAIRS[usize::from(*b)]);
     }
 }
+
+/// The two lowercase hex digits of every byte.
+const HEX_PAIRS: [[u8; 2]; 256] = {
+    let mut pairs = [[0; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        pairs[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    pairs
+};
 
 /// Writes `v` as a JSON number (32-bit integers and enums).
 pub fn u64(v: u64, out: &mut Vec<u8>) {
@@ -312,35 +323,67 @@ pub fn string(s: &str, out: &mut Vec<u8>) {
     out.push(b'"');
 }
 
-/// JSON string escaping: `"` and `\` backslashed, control characters as `\n`, `\t`, …
-/// or `\u00XX`; everything else (valid UTF-8) copied as is, in runs.
+/// JSON string escaping: `"` and `\\` backslashed, control characters as `\n`, `\t`, …
+/// or `\u00XX`; everything else (valid UTF-8) copied as is, in runs. Eight bytes are
+/// checked at a time, so text without anything to escape (nearly all of it) costs about
+/// a comparison per word, not a branch per byte.
 fn escape(s: &str, out: &mut Vec<u8>) {
     let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&bytes[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX[usize::from(b >> 4)]);
-                out.push(HEX[usize::from(b & 0xf)]);
-                start = i + 1;
+    let mut start = 0; // the first byte not yet copied
+    let mut i = 0;
+    while i < bytes.len() {
+        if let Some(word) = bytes.get(i..i + 8) {
+            let mut chunk = [0; 8];
+            chunk.copy_from_slice(word);
+            if !needs_escape(u64::from_le_bytes(chunk)) {
+                i += 8;
                 continue;
             }
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        out.extend_from_slice(escape);
-        start = i + 1;
+        }
+        // A word with something to escape, or the last bytes: one at a time.
+        let end = (i + 8).min(bytes.len());
+        while i < end {
+            let b = bytes[i];
+            let escaped: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                0x00..=0x1f => b"",
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            };
+            out.extend_from_slice(&bytes[start..i]);
+            if escaped.is_empty() {
+                out.extend_from_slice(b"\\u00");
+                out.extend_from_slice(&HEX_PAIRS[usize::from(b)]);
+            } else {
+                out.extend_from_slice(escaped);
+            }
+            i += 1;
+            start = i;
+        }
     }
     out.extend_from_slice(&bytes[start..]);
+}
+
+/// Whether any of the eight bytes of `word` is `"`, `\\` or below 0x20 (the bit tricks
+/// of "Bit Twiddling Hacks": a byte is zero, or less than `n`, exactly when its borrow
+/// reaches the top bit; bytes of 0x80 and above never match).
+#[inline]
+fn needs_escape(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH != 0;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH != 0;
+    below_space
+        || has_zero(word ^ (ONES * u64::from(b'"')))
+        || has_zero(word ^ (ONES * u64::from(b'\\')))
 }
 
 #[cfg(test)]
@@ -366,6 +409,39 @@ mod tests {
         ] {
             assert_eq!(escaped(s), serde_json::to_string(s).unwrap());
         }
+    }
+
+    /// Every byte value, at every position of a word and in the tail, escapes as
+    /// serde_json escapes it.
+    #[test]
+    fn escaping_checks_words_and_tails_alike() {
+        for b in 0u8..0x80 {
+            for len in [1, 7, 8, 9, 16, 17] {
+                for at in 0..len {
+                    let mut text = vec![b'a'; len];
+                    text[at] = b;
+                    let s = String::from_utf8(text).unwrap();
+                    assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap(), "{s:?}");
+                }
+            }
+        }
+        let long = "ünïcödé text with no escapes, \u{1} then more ✓ and a \"quote\" at the end";
+        assert_eq!(escaped(long), serde_json::to_string(long).unwrap());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_escapes_as_serde_json_does(s in "(?s).{0,40}", t in "[\\x00-\\x7f\u{80}-\u{7ff}]{0,40}") {
+            proptest::prop_assert_eq!(escaped(&s), serde_json::to_string(&s).unwrap());
+            proptest::prop_assert_eq!(escaped(&t), serde_json::to_string(&t).unwrap());
+        }
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_per_byte() {
+        let mut out = Vec::new();
+        hex(&[0x00, 0x0f, 0xa0, 0xff], &mut out);
+        assert_eq!(out, br#""000fa0ff""#);
     }
 
     #[test]

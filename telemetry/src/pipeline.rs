@@ -69,6 +69,13 @@ struct SinkCounters {
 }
 
 impl SinkCounters {
+    /// The sink's worker was aborted: the spans it still held (queued, or in the call
+    /// it never finished) are lost.
+    fn abandon(&self) {
+        let queued = self.spans_queued.swap(0, Relaxed);
+        self.spans_dropped.fetch_add(queued, Relaxed);
+    }
+
     fn new(sink: Arc<dyn Sink>) -> Self {
         Self {
             name: sink.name().to_owned(),
@@ -147,8 +154,7 @@ impl Shared {
             }
         }
         for sink in &self.sinks {
-            let queued = sink.spans_queued.swap(0, Relaxed);
-            sink.spans_dropped.fetch_add(queued, Relaxed);
+            sink.abandon();
             let _ = sink.sink.shutdown().now_or_never();
         }
     }
@@ -500,10 +506,11 @@ impl Drain {
         for tx in self.senders.drain(..) {
             let _ = tokio::time::timeout(deadline, tx.send(Msg::Shutdown)).await;
         }
-        for worker in self.workers.drain(..) {
+        for (worker, counters) in self.workers.drain(..).zip(&self.shared.sinks) {
             let abort = worker.abort_handle();
             if tokio::time::timeout(deadline, worker).await.is_err() {
                 abort.abort();
+                counters.abandon();
             }
         }
     }

@@ -164,3 +164,31 @@ fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
         again.shutdown().await;
     });
 }
+
+/// Within the overall deadline, each sink gets twice `sink_timeout` to finish what it
+/// holds at shutdown; a sink still busy then is stopped, and the spans it had not
+/// reached are counted as dropped too, not only at the overall deadline. Every span is
+/// accounted for: delivered, in a call that timed out, or dropped.
+#[test]
+fn a_sink_stopped_at_its_own_shutdown_deadline_counts_what_it_held() {
+    on_one_thread(async {
+        let pipeline = telemetry::init(
+            Config::new()
+                .with_sink(Hung)
+                .with_max_batch_size(10)
+                .with_sink_timeout(Duration::from_millis(20))
+                .with_shutdown_timeout(Duration::from_secs(60)),
+        )
+        .unwrap();
+        for _ in 0..100 {
+            let _span = TRACER.start_span("work");
+        }
+        // Ten batches of ten, each call timing out after 20 ms: the sink cannot get
+        // through them in the 40 ms it has to finish.
+        pipeline.shutdown().await;
+        let hung = &pipeline.stats().sinks[0];
+        assert_eq!(hung.spans_delivered, 0);
+        assert!(hung.spans_dropped > 0, "{hung:?}");
+        assert_eq!(hung.spans_dropped + 10 * hung.timeouts, 100, "{hung:?}");
+    });
+}

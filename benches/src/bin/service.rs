@@ -20,6 +20,7 @@
 //! | case | stack |
 //! | --- | --- |
 //! | `off` | the bookstore's `app()` (our `TelemetryLayer` inside) with the pipeline disabled (`Config::with_disabled(true)`, what `OTEL_SDK_DISABLED=true` does in the bookstore): no span is recorded; the layer still records the HTTP request-duration metric, and the handlers their business metrics |
+//! | `discard` | the same router, `telemetry::init` with `Sampler::AlwaysOn` and a sink that drops every batch, plus the `PrometheusSink`: what recording and draining cost, without exporting |
 //! | `json` | the same router, `telemetry::init` with `Sampler::AlwaysOn`, a `StdoutSink` writing JSON lines to a temporary file, and the `PrometheusSink` (as the bookstore does) |
 //! | `pretty` | the same with `StdoutFormat::Pretty` |
 //! | `otlp` | the same with a `telemetry_otlp::OtlpSink` (HTTP/protobuf) in place of the file, to a loopback collector that reads and discards each request body and answers 200 with an empty body |
@@ -68,8 +69,9 @@ use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
 
 /// The cases, in the order each round runs them.
-const CASES: [Case; 6] = [
+const CASES: [Case; 7] = [
     Case::Off,
+    Case::Discard,
     Case::Json,
     Case::Pretty,
     Case::Otlp,
@@ -80,6 +82,7 @@ const CASES: [Case; 6] = [
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Case {
     Off,
+    Discard,
     Json,
     Pretty,
     Otlp,
@@ -91,6 +94,7 @@ impl Case {
     fn name(self) -> &'static str {
         match self {
             Case::Off => "off",
+            Case::Discard => "discard",
             Case::Json => "json",
             Case::Pretty => "pretty",
             Case::Otlp => "otlp",
@@ -102,6 +106,7 @@ impl Case {
     fn stack(self) -> &'static str {
         match self {
             Case::Off => "telemetry, pipeline disabled",
+            Case::Discard => "telemetry, spans drained into a sink that discards them",
             Case::Json => "telemetry, JSON lines to a file",
             Case::Pretty => "telemetry, pretty lines to a file",
             Case::Otlp => "telemetry, OTLP/protobuf",
@@ -921,8 +926,9 @@ impl Stack {
                     bookstore::app(bookstore::Store::seeded(), metrics),
                 ))
             }
-            Case::Json | Case::Pretty | Case::Otlp => {
+            Case::Discard | Case::Json | Case::Pretty | Case::Otlp => {
                 let sink: Box<dyn FnOnce(Config) -> Config> = match case {
+                    Case::Discard => Box::new(|c| c.with_sink(telemetry_benches::DiscardSink)),
                     Case::Json => {
                         let out = file()?;
                         Box::new(move |c| {
