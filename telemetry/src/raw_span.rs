@@ -58,6 +58,16 @@ pub(crate) struct InlineAttribute {
     value: InlineValue,
 }
 
+impl InlineAttribute {
+    #[inline]
+    fn key_value(&self) -> KeyValue {
+        KeyValue {
+            key: Str::from_static(self.key),
+            value: self.value.into_value(),
+        }
+    }
+}
+
 const EMPTY_ATTRIBUTE: InlineAttribute = InlineAttribute {
     key: "",
     value: InlineValue::Bool(false),
@@ -482,20 +492,23 @@ impl RawSpan {
     /// The finished span, with raw clock readings converted to Unix-epoch ns. Leaves
     /// the record without its heap parts, ready to be recycled.
     pub(crate) fn take_span_data(&mut self) -> SpanData {
-        let inline = self.attributes[..self.attribute_len as usize]
-            .iter()
-            .map(|a| KeyValue {
-                key: Str::from_static(a.key),
-                value: a.value.into_value(),
-            });
+        let inline = &self.attributes[..self.attribute_len as usize];
         let Some(extra) = self.extra.as_deref_mut() else {
-            return self.span_data(inline.collect(), Extra::default());
+            let mut attributes = Attributes::new();
+            for a in inline {
+                attributes.push(a.key_value());
+            }
+            return self.span_data(attributes, Extra::default());
         };
         // The attributes are copied into memory of this (the drain's) thread and the
         // emptied buffer stays in the record, which the drain hands back to the
         // recording thread (see `ring::Cycle::next`). Inline ones first, in recording
-        // order.
-        let attributes: Attributes = inline.chain(extra.attributes.drain(..)).collect();
+        // order; one allocation at most, of the exact size.
+        let mut attributes = Attributes::with_capacity(inline.len() + extra.attributes.len());
+        for a in inline {
+            attributes.push(a.key_value());
+        }
+        attributes.extend(extra.attributes.drain(..));
         let mut parts = std::mem::take(extra);
         // Everything else goes with the span; the emptied buffer stays.
         extra.attributes = std::mem::take(&mut parts.attributes);
