@@ -1,6 +1,7 @@
 //! `OtlpConfig`: the typed builder, merged with the environment and resolved into
 //! [`Settings`](crate::Settings).
 
+use std::fmt;
 use std::time::Duration;
 use telemetry::{KeyValue, Str, Value};
 
@@ -138,14 +139,45 @@ impl Default for RetryPolicy {
     }
 }
 
+/// Request headers, in order. `Debug` shows their names only: a header often carries
+/// an API key (`OTEL_EXPORTER_OTLP_HEADERS=api-key=…`), and configurations get logged.
+#[derive(Clone, Default, PartialEq)]
+pub(crate) struct Headers(pub(crate) Vec<(String, String)>);
+
+impl std::ops::Deref for Headers {
+    type Target = Vec<(String, String)>;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Headers {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl fmt::Debug for Headers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        redacted(&self.0, f)
+    }
+}
+
+/// `[("name", "<redacted>"), …]`.
+pub(crate) fn redacted(headers: &[(String, String)], f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    f.debug_list()
+        .entries(headers.iter().map(|(name, _)| (name, "<redacted>")))
+        .finish()
+}
+
 /// One source of settings: code (the builder) or the environment. Every field is
 /// optional; [`Settings`](crate::Settings) resolves code, then environment, then defaults.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Layer {
     pub(crate) endpoint: Option<String>,
     pub(crate) signal_endpoint: [Option<String>; 2],
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) signal_headers: [Vec<(String, String)>; 2],
+    pub(crate) headers: Headers,
+    pub(crate) signal_headers: [Headers; 2],
     pub(crate) timeout: Option<Duration>,
     pub(crate) signal_timeout: [Option<Duration>; 2],
     pub(crate) compression: Option<Compression>,

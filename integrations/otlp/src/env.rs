@@ -129,7 +129,7 @@ const PROTOCOLS: &str = "http/protobuf or http/json (grpc is not supported)";
 fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
     let mut l = Layer {
         endpoint: vars.url("OTEL_EXPORTER_OTLP_ENDPOINT")?,
-        headers: vars.headers("OTEL_EXPORTER_OTLP_HEADERS")?,
+        headers: crate::config::Headers(vars.headers("OTEL_EXPORTER_OTLP_HEADERS")?),
         timeout: vars.millis_upto("OTEL_EXPORTER_OTLP_TIMEOUT", 600_000)?,
         compression: vars.parse("OTEL_EXPORTER_OTLP_COMPRESSION", COMPRESSIONS, compression)?,
         protocol: vars.parse("OTEL_EXPORTER_OTLP_PROTOCOL", PROTOCOLS, protocol)?,
@@ -196,7 +196,7 @@ fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
             .get(exporter_var)
             .map(|_| list.contains(Exporter::Otlp));
         l.signal_endpoint[i] = vars.url(endpoint)?;
-        l.signal_headers[i] = vars.headers(headers)?;
+        l.signal_headers[i] = crate::config::Headers(vars.headers(headers)?);
         l.signal_timeout[i] = vars.millis_upto(timeout, 600_000)?;
         l.signal_compression[i] = vars.parse(compression_var, COMPRESSIONS, compression)?;
         l.signal_protocol[i] = vars.parse(protocol_var, PROTOCOLS, protocol)?;

@@ -18,8 +18,9 @@ pub const DEFAULT_PROTOCOL: Protocol = if cfg!(feature = "protobuf") {
     Protocol::HttpJson
 };
 
-/// The settings of one signal, resolved.
-#[derive(Clone, Debug, PartialEq)]
+/// The settings of one signal, resolved. `Debug` shows header names, not their values
+/// (they often carry credentials).
+#[derive(Clone, PartialEq)]
 #[non_exhaustive]
 pub struct SignalSettings {
     /// Whether this signal is sent.
@@ -34,6 +35,25 @@ pub struct SignalSettings {
     pub compression: Compression,
     /// Body encoding.
     pub protocol: Protocol,
+}
+
+impl std::fmt::Debug for SignalSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        struct Headers<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Headers<'_> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                crate::config::redacted(self.0, f)
+            }
+        }
+        f.debug_struct("SignalSettings")
+            .field("enabled", &self.enabled)
+            .field("endpoint", &self.endpoint)
+            .field("headers", &Headers(&self.headers))
+            .field("timeout", &self.timeout)
+            .field("compression", &self.compression)
+            .field("protocol", &self.protocol)
+            .finish()
+    }
 }
 
 /// Everything the exporter runs with, resolved from an [`OtlpConfig`] (code, then
@@ -201,10 +221,10 @@ impl OtlpConfig {
                 .or_else(|| env.endpoint.as_deref().map(|b| join(b, signal)))
                 .unwrap_or_else(|| join(DEFAULT_ENDPOINT, signal));
             let mut headers = Vec::new();
-            for h in env.headers.iter().chain(&env.signal_headers[i]) {
+            for h in env.headers.iter().chain(env.signal_headers[i].iter()) {
                 merge_header(&mut headers, h.clone());
             }
-            for h in code.headers.iter().chain(&code.signal_headers[i]) {
+            for h in code.headers.iter().chain(code.signal_headers[i].iter()) {
                 merge_header(&mut headers, h.clone());
             }
             for (name, value) in &headers {

@@ -378,3 +378,20 @@ fn a_whole_pipeline_from_the_environment() {
         "{e}"
     );
 }
+
+/// Headers often carry credentials (`api-key=…`), and configurations end up in logs:
+/// `Debug` of the builder and of the resolved settings shows header names only.
+#[test]
+fn debug_output_never_shows_header_values() {
+    let config = OtlpConfig::new()
+        .with_header("x-code-key", "code-secret")
+        .with_env_vars([("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=env-secret")])
+        .unwrap();
+    let shown = format!("{config:?} {:?}", config.settings().unwrap());
+    assert!(!shown.contains("secret"), "{shown}");
+    assert!(
+        shown.contains("api-key") && shown.contains("x-code-key"),
+        "{shown}"
+    );
+    assert!(shown.contains("<redacted>"), "{shown}");
+}
