@@ -405,12 +405,26 @@ fn mib(bytes: u64) -> String {
 /// The markdown table, the targets and the notes.
 fn table(args: &Args, pinning: &str, results: &[Vec<Outcome>]) -> String {
     let rps = |i: usize| median(results[i].iter().map(|o| o.rps).collect());
-    let off = args.cases.iter().position(|&c| c == Case::Off).map(&rps);
+    let off = args.cases.iter().position(|&c| c == Case::Off);
+    // Each round against the `off` of the same round, then the median: the machine's
+    // speed drifts between rounds far more than between two cases of one round.
+    let ratio = |i: usize| {
+        off.map(|off| {
+            median(
+                results[i]
+                    .iter()
+                    .zip(&results[off])
+                    .map(|(case, off)| case.rps / off.rps)
+                    .collect(),
+            )
+        })
+    };
     let mut out = String::new();
     let _ = writeln!(
         out,
         "\nbookstore `GET {}` over loopback HTTP/1.1: {} keep-alive connections, {} s per case \
-         after {} s warm-up, medians of {} interleaved rounds; {pinning}. Every request sampled.\n",
+         after {} s warm-up, medians of {} interleaved rounds (÷ off: the median of each round's \
+         ratio to that round's `off`); {pinning}. Every request sampled.\n",
         args.path, args.connections, args.seconds, args.warmup, args.rounds
     );
     out.push_str(
@@ -420,7 +434,7 @@ fn table(args: &Args, pinning: &str, results: &[Vec<Outcome>]) -> String {
     let mut ratios = Vec::new();
     for (i, &case) in args.cases.iter().enumerate() {
         let r = rps(i);
-        let ratio = off.map(|off| r / off);
+        let ratio = ratio(i);
         ratios.push((case, ratio));
         let p99 = median(results[i].iter().map(|o| o.p99_ns as f64).collect());
         let errors: u64 = results[i].iter().map(|o| o.errors).sum();
