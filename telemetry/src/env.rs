@@ -117,9 +117,15 @@ impl EnvVars {
         )
     }
 
-    /// The process's environment.
+    /// The process's environment. Read with `vars_os`: a variable elsewhere that is not
+    /// UTF-8 must not panic; one of ours that is not UTF-8 fails to parse and is reported.
     pub fn from_env() -> Self {
-        Self::from_pairs(std::env::vars())
+        Self::from_pairs(std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        }))
     }
 
     /// The value of `name`, if set and not empty.
@@ -306,12 +312,7 @@ impl Config {
     /// assert_eq!(config.drain_interval.as_millis(), 50);
     /// ```
     pub fn with_env(self) -> Result<Self, EnvError> {
-        self.with_env_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+        self.with_env_vars(&EnvVars::from_env())
     }
 
     /// [`Config::with_env`] with the given `(name, value)` pairs instead of the process

@@ -276,12 +276,7 @@ impl Exporters {
     /// variable counts as unset; a value that does not parse is an [`EnvError`] naming
     /// the variable, the value and the accepted values.
     pub fn with_env(self) -> Result<Self, EnvError> {
-        self.with_env_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+        self.with_env_vars(&EnvVars::from_env())
     }
 
     /// [`Exporters::with_env`] with the given `(name, value)` pairs instead of the

@@ -204,17 +204,6 @@ fn layer(vars: &EnvVars) -> Result<Layer, EnvError> {
     Ok(l)
 }
 
-pub(crate) fn process_env() -> impl Iterator<Item = (String, String)> {
-    // `vars_os`, not `vars`: a non-UTF-8 variable elsewhere must not panic; one of ours
-    // that is not UTF-8 fails to parse and is reported.
-    std::env::vars_os().map(|(k, v)| {
-        (
-            k.to_string_lossy().into_owned(),
-            v.to_string_lossy().into_owned(),
-        )
-    })
-}
-
 impl OtlpConfig {
     /// The defaults, overridden by the environment: `OtlpConfig::new().with_env()`.
     pub fn from_env() -> Result<Self, EnvError> {
@@ -251,7 +240,7 @@ impl OtlpConfig {
     ///
     /// `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
     pub fn with_env(self) -> Result<Self, EnvError> {
-        self.with_env_vars(process_env())
+        self.with_env_vars(&EnvVars::from_env())
     }
 
     /// [`OtlpConfig::with_env`] with the given `(name, value)` pairs instead of the

@@ -3,7 +3,6 @@
 //! `OTEL_METRICS_EXPORTER`) select, and [`config_from_env`] does it all from the
 //! environment (plus `TELEMETRY_CONSOLE_FORMAT` for the console sink).
 
-use crate::env::process_env;
 use crate::{OtlpConfig, OtlpError, OtlpSink, Signal};
 use std::sync::Arc;
 use telemetry::{
@@ -137,7 +136,7 @@ impl EnvPipeline {
 /// # Ok(()) }
 /// ```
 pub fn config_from_env() -> Result<EnvPipeline, OtlpError> {
-    config_from_env_vars(process_env())
+    config_from_env_vars(&telemetry::EnvVars::from_env())
 }
 
 /// [`config_from_env`] with the given `(name, value)` pairs instead of the process
