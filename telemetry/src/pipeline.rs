@@ -593,6 +593,9 @@ async fn sink_worker(
                 let outcome = guarded(timeout, sink.export_spans(batch)).await;
                 if counters.record("export_spans", timeout, outcome) {
                     counters.spans_delivered.fetch_add(n, Relaxed);
+                } else if !sink.counts_own_drops() {
+                    // A failed call lost its batch, unless the sink says what it kept.
+                    counters.spans_dropped.fetch_add(n, Relaxed);
                 }
                 counters.spans_queued.fetch_sub(n, Relaxed);
             }

@@ -101,6 +101,15 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     fn spans_dropped(&self) -> u64 {
         0
     }
+
+    /// Whether [`spans_dropped`](Sink::spans_dropped) already counts the spans of an
+    /// `export_spans` call that failed (returned an error, timed out or panicked).
+    /// Default `false`: the pipeline counts every span of a failed call as dropped by
+    /// this sink. A sink that keeps part of a batch it then reports an error for (the
+    /// OTLP exporter queues what fits) returns `true` and counts the rest itself.
+    fn counts_own_drops(&self) -> bool {
+        false
+    }
 }
 
 /// A sink's failure, reported to the pipeline and counted.

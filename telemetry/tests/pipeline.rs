@@ -211,6 +211,11 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
     // What the hung sink could not take was dropped for it alone, and counted.
     assert_eq!(hung.spans_delivered, 0);
     assert!(stats.sink_failures() > 0);
+    // Every span a sink lost is counted as dropped by that sink, whatever the failure:
+    // a failed call (error, panic, timeout), a full queue, or the shutdown deadline.
+    for lost_all in [&failing, &panicking, &hung] {
+        assert_eq!(lost_all.spans_dropped, total as u64, "{lost_all:?}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

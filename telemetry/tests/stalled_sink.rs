@@ -167,8 +167,8 @@ fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
 
 /// Within the overall deadline, each sink gets twice `sink_timeout` to finish what it
 /// holds at shutdown; a sink still busy then is stopped, and the spans it had not
-/// reached are counted as dropped too, not only at the overall deadline. Every span is
-/// accounted for: delivered, in a call that timed out, or dropped.
+/// reached are counted as dropped too, not only at the overall deadline; so are the
+/// batches whose calls timed out.
 #[test]
 fn a_sink_stopped_at_its_own_shutdown_deadline_counts_what_it_held() {
     on_one_thread(async {
@@ -188,7 +188,8 @@ fn a_sink_stopped_at_its_own_shutdown_deadline_counts_what_it_held() {
         pipeline.shutdown().await;
         let hung = &pipeline.stats().sinks[0];
         assert_eq!(hung.spans_delivered, 0);
-        assert!(hung.spans_dropped > 0, "{hung:?}");
-        assert_eq!(hung.spans_dropped + 10 * hung.timeouts, 100, "{hung:?}");
+        assert!(hung.timeouts >= 1, "{hung:?}");
+        // Batches whose call timed out, and those still queued when it was stopped.
+        assert_eq!(hung.spans_dropped, 100, "{hung:?}");
     });
 }

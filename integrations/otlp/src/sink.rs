@@ -113,4 +113,10 @@ impl Sink for OtlpSink {
     fn spans_dropped(&self) -> u64 {
         self.shared.counters.spans_lost()
     }
+
+    /// A batch that did not fit is partly queued: the exporter counts the rest (also
+    /// when the pipeline cancels the call).
+    fn counts_own_drops(&self) -> bool {
+        true
+    }
 }

@@ -8,6 +8,7 @@ use crate::{
 };
 use std::fmt::{self, Write as _};
 use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// How a [`StdoutSink`] renders spans.
@@ -65,6 +66,8 @@ pub struct StdoutSink {
     /// The writer, until the first batch starts its thread.
     out: Mutex<Option<Box<dyn Write + Send>>>,
     thread: OnceLock<Result<WriterThread, String>>,
+    /// Spans of batches refused because the writer thread could not start.
+    unwritten: AtomicU64,
 }
 
 impl StdoutSink {
@@ -96,6 +99,7 @@ impl StdoutSink {
             buffer_bytes: DEFAULT_BUFFER_BYTES,
             out: Mutex::new(Some(out)),
             thread: OnceLock::new(),
+            unwritten: AtomicU64::new(0),
         }
     }
 
@@ -201,11 +205,16 @@ impl Sink for StdoutSink {
         if !self.spans || batch.is_empty() {
             return Ok(());
         }
-        self.write(batch.len() as u64, |buf| {
+        let written = self.write(batch.len() as u64, |buf| {
             for span in batch.iter() {
                 self.render_span(span, buf);
             }
-        })
+        });
+        if written.is_err() && !matches!(self.thread.get(), Some(Ok(_))) {
+            // No writer thread: nothing counted these spans yet.
+            self.unwritten.fetch_add(batch.len() as u64, Relaxed);
+        }
+        written
     }
 
     async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
@@ -239,10 +248,16 @@ impl Sink for StdoutSink {
         self.flush().await
     }
 
+    /// A refused batch (a stalled writer) is counted by the writer thread.
+    fn counts_own_drops(&self) -> bool {
+        true
+    }
+
     fn spans_dropped(&self) -> u64 {
+        let unwritten = self.unwritten.load(Relaxed);
         match self.thread.get() {
-            Some(Ok(thread)) => thread.spans_dropped(),
-            _ => 0,
+            Some(Ok(thread)) => thread.spans_dropped() + unwritten,
+            _ => unwritten,
         }
     }
 }
