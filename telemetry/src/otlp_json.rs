@@ -318,9 +318,31 @@ pub fn f64(v: f64, out: &mut Vec<u8>) {
 
 /// Writes `s` as a quoted, escaped JSON string.
 pub fn string(s: &str, out: &mut Vec<u8>) {
+    let bytes = s.as_bytes();
+    out.reserve(bytes.len() + 2);
     out.push(b'"');
-    escape(s, out);
+    if is_plain(bytes) {
+        // Nearly every key and value: one check per word, one copy.
+        out.extend_from_slice(bytes);
+    } else {
+        escape(s, out);
+    }
     out.push(b'"');
+}
+
+/// Whether `bytes` need no escaping at all.
+#[inline]
+fn is_plain(bytes: &[u8]) -> bool {
+    let words = bytes.chunks_exact(8);
+    let tail = words.remainder();
+    for word in words {
+        let mut chunk = [0; 8];
+        chunk.copy_from_slice(word);
+        if needs_escape(u64::from_le_bytes(chunk)) {
+            return false;
+        }
+    }
+    tail.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
 }
 
 /// JSON string escaping: `"` and `\\` backslashed, control characters as `\n`, `\t`, …
