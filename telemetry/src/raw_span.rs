@@ -491,6 +491,7 @@ impl RawSpan {
 
     /// The finished span, with raw clock readings converted to Unix-epoch ns. Leaves
     /// the record without its heap parts, ready to be recycled.
+    #[inline(always)]
     pub(crate) fn take_span_data(&mut self) -> SpanData {
         let inline = &self.attributes[..self.attribute_len as usize];
         let Some(extra) = self.extra.as_deref_mut() else {
@@ -515,6 +516,7 @@ impl RawSpan {
         self.span_data(attributes, parts)
     }
 
+    #[inline(always)]
     fn span_data(&self, attributes: Attributes, extra: Extra) -> SpanData {
         let mut events = extra.events;
         for e in &mut events {
