@@ -65,6 +65,7 @@ mod span;
 mod span_context;
 mod span_data;
 mod spawn;
+mod stack_text;
 mod stats;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]

@@ -18,6 +18,7 @@
 //!   only `Display`/`Debug` (`String`).
 
 use crate::recording::enabled;
+use crate::stack_text::StackText;
 use crate::{Context, KeyValue, Span, SpanGuard, SpanKind, Status, Str, Tracer, Value};
 #[cfg(feature = "enable")]
 use crate::{FutureExt, Instrumented};
@@ -471,32 +472,18 @@ pub fn format_value(args: fmt::Arguments<'_>) -> Value {
 
 const STACK_BUFFER: usize = 256;
 
+/// A [`StackText`] that spills to a `String` once the text outgrows it.
+#[derive(Default)]
 struct StackWriter {
-    buf: [u8; STACK_BUFFER],
-    len: usize,
+    text: StackText<STACK_BUFFER>,
     spill: Option<String>,
 }
 
-impl Default for StackWriter {
-    fn default() -> Self {
-        Self {
-            buf: [0; STACK_BUFFER],
-            len: 0,
-            spill: None,
-        }
-    }
-}
-
 impl StackWriter {
-    fn buffered(&self) -> &str {
-        // Only whole `&str`s are ever copied in, so this is always valid UTF-8.
-        std::str::from_utf8(&self.buf[..self.len]).unwrap_or_default()
-    }
-
     fn finish(self) -> Str {
         match self.spill {
             Some(s) => Str::from(s),
-            None => Str::from(Arc::<str>::from(self.buffered())),
+            None => Str::from(Arc::<str>::from(self.text.as_str())),
         }
     }
 }
@@ -505,12 +492,9 @@ impl fmt::Write for StackWriter {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         if let Some(spill) = &mut self.spill {
             spill.push_str(s);
-        } else if let Some(dst) = self.buf.get_mut(self.len..self.len + s.len()) {
-            dst.copy_from_slice(s.as_bytes());
-            self.len += s.len();
-        } else {
-            let mut spill = String::with_capacity(2 * (self.len + s.len()));
-            spill.push_str(self.buffered());
+        } else if self.text.write_str(s).is_err() {
+            let mut spill = String::with_capacity(2 * (self.text.len() + s.len()));
+            spill.push_str(self.text.as_str());
             spill.push_str(s);
             self.spill = Some(spill);
         }

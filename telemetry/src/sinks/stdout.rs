@@ -2,6 +2,7 @@
 //! or in a human-readable development format.
 
 use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
+use crate::stack_text::StackText;
 use crate::{
     otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
     Status, Value,
@@ -559,7 +560,7 @@ impl fmt::Display for HumanDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.0;
         // Printed on the stack first, then padded as a whole, so `{:>7}` aligns the column.
-        let mut text = StackText::default();
+        let mut text = DurationText::default();
         // Thresholds at x999.5 of the smaller unit so rounding never prints `1000µs`.
         if n < 1_000 {
             write!(text, "{n}ns")?;
@@ -582,39 +583,16 @@ impl fmt::Display for HumanDuration {
     }
 }
 
-fn scaled(text: &mut StackText, v: f64, unit: &str) -> fmt::Result {
+/// A duration's text: at most `5124095h35m`.
+type DurationText = StackText<24>;
+
+fn scaled(text: &mut DurationText, v: f64, unit: &str) -> fmt::Result {
     if v < 9.995 {
         write!(text, "{v:.2}{unit}")
     } else if v < 99.95 {
         write!(text, "{v:.1}{unit}")
     } else {
         write!(text, "{v:.0}{unit}")
-    }
-}
-
-/// A short text formatted on the stack (a duration: at most `5124095h35m`).
-#[derive(Default)]
-struct StackText {
-    bytes: [u8; 24],
-    len: usize,
-}
-
-impl StackText {
-    fn as_str(&self) -> &str {
-        // Only whole `str`s are ever copied in.
-        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
-    }
-}
-
-impl fmt::Write for StackText {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len + s.len();
-        self.bytes
-            .get_mut(self.len..end)
-            .ok_or(fmt::Error)?
-            .copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
     }
 }
 
