@@ -170,8 +170,11 @@ impl StdoutSink {
 
     /// Renders with `render` into a buffer the writer thread gave back (or a new one),
     /// and hands it over, holding `spans` spans.
+    /// Without a writer thread the spans are refused here, and counted.
     fn write(&self, spans: u64, render: impl FnOnce(&mut Vec<u8>)) -> Result<(), SinkError> {
-        let thread = self.thread()?;
+        let thread = self.thread().inspect_err(|_| {
+            self.unwritten.fetch_add(spans, Relaxed);
+        })?;
         let mut buf = thread.buffer();
         render(&mut buf);
         thread.submit(buf, spans)
@@ -206,16 +209,11 @@ impl Sink for StdoutSink {
         if !self.spans || batch.is_empty() {
             return Ok(());
         }
-        let written = self.write(batch.len() as u64, |buf| {
+        self.write(batch.len() as u64, |buf| {
             for span in batch.iter() {
                 self.render_span(span, buf);
             }
-        });
-        if written.is_err() && !matches!(self.thread.get(), Some(Ok(_))) {
-            // No writer thread: nothing counted these spans yet.
-            self.unwritten.fetch_add(batch.len() as u64, Relaxed);
-        }
-        written
+        })
     }
 
     async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
