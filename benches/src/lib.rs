@@ -117,8 +117,10 @@ pub fn pinned_runtime() -> Runtime {
     runtime
 }
 
-/// The recording core and the others, if there are at least two.
-fn cores() -> (Option<core_affinity::CoreId>, Vec<core_affinity::CoreId>) {
+/// The first core and the others, if there are at least two (else nothing to pin):
+/// the recording core and the runtime's in the criterion benchmarks, the load
+/// generator's and the server's in the service benchmark.
+pub fn cores() -> (Option<core_affinity::CoreId>, Vec<core_affinity::CoreId>) {
     let cores = core_affinity::get_core_ids().unwrap_or_default();
     match cores.split_first() {
         Some((first, rest)) if !rest.is_empty() => (Some(*first), rest.to_vec()),

@@ -318,14 +318,12 @@ impl Outcome {
 /// table.
 fn parent(args: &Args) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
-    let cores = core_affinity::get_core_ids().unwrap_or_default();
-    let pinning = if cores.len() >= 2 {
-        format!(
+    let pinning = match child::cores() {
+        (Some(load), Some(server)) => format!(
             "server on core {}, load generator and collector on core {}",
-            cores[1].id, cores[0].id
-        )
-    } else {
-        "fewer than 2 cores: nothing pinned".to_owned()
+            server.id, load.id
+        ),
+        _ => "fewer than 2 cores: nothing pinned".to_owned(),
     };
     eprintln!(
         "service: {} connections, GET {}, {} s per case after {} s warm-up, {} rounds; {pinning}",
@@ -1054,12 +1052,14 @@ impl Stack {
 mod child {
     use super::*;
 
+    /// The load generator's core and the server's (the first two), if there are two.
+    pub(super) fn cores() -> (Option<core_affinity::CoreId>, Option<core_affinity::CoreId>) {
+        let (first, rest) = telemetry_benches::cores();
+        (first, rest.first().copied())
+    }
+
     pub(super) fn run(case: Case, args: &Args) -> Result<Outcome, String> {
-        let cores = core_affinity::get_core_ids().unwrap_or_default();
-        let (load_core, server_core) = match cores.as_slice() {
-            [load, server, ..] => (Some(*load), Some(*server)),
-            _ => (None, None),
-        };
+        let (load_core, server_core) = cores();
         // Everything the service starts from here on (runtime workers, the pipeline's
         // and the peers' threads) inherits the server core.
         if let Some(core) = server_core {
