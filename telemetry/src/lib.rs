@@ -38,66 +38,46 @@
 #![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
-mod clock;
 mod config;
-mod context;
-pub mod diagnostics;
-mod env;
-mod exporters;
-mod frame;
-mod ids;
-mod instrument;
+mod export;
+mod isolation;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod metrics;
-pub mod otlp_json;
-mod pipeline;
-mod probability;
+mod model;
 pub mod propagation;
-mod raw_span;
-mod recording;
-mod ring;
-mod sampler;
-mod scope;
-mod sink;
-mod sinks;
-mod span;
-mod span_context;
-mod span_data;
-mod spawn;
-mod stack_text;
-mod stats;
+mod record;
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
 pub mod testing;
-mod trace_state;
-mod value;
+mod util;
 
 pub use async_trait::async_trait;
+pub use config::env::{EnvError, EnvVars};
+pub use config::exporters::{Exporter, ExporterSet, Exporters};
 pub use config::{Config, ConfigError, MetricsConfig, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
-pub use context::{current_span, Context, ContextGuard};
-pub use env::{EnvError, EnvVars};
-pub use exporters::{Exporter, ExporterSet, Exporters};
-pub use ids::{ParseIdError, SpanId, TraceFlags, TraceId};
-pub use instrument::{FutureExt, Instrumented};
+pub use export::pipeline::{init, InitError, Telemetry};
+pub use export::sink::{Sink, SinkError, SpanBatch};
+pub use export::sinks::{InMemorySink, StdoutFormat, StdoutSink};
+pub use export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
+pub use export::{diagnostics, otlp_json};
 pub use metrics::PrometheusSink;
-pub use pipeline::{init, InitError, Telemetry};
-pub use recording::is_enabled;
-pub use sampler::{InvalidRatio, ParentBased, Sampler, SamplingDecision};
-pub use sink::{Sink, SinkError, SpanBatch};
-pub use sinks::{InMemorySink, StdoutFormat, StdoutSink};
-pub use span::{Span, SpanBuilder, SpanGuard, Tracer};
-pub use span_context::SpanContext;
-pub use span_data::{
+pub use model::ids::{ParseIdError, SpanId, TraceFlags, TraceId};
+pub use model::span_context::SpanContext;
+pub use model::span_data::{
     Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status, INLINE_ATTRIBUTES,
 };
-pub use spawn::{spawn, spawn_blocking, spawn_local};
-pub use stats::{MetricsSnapshot, PipelineStats, SinkStats};
+pub use model::trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
+pub use model::value::{KeyValue, Str, Value};
+pub use record::context::{current_span, Context, ContextGuard};
+pub use record::instrument::{FutureExt, Instrumented};
+pub use record::recording::is_enabled;
+pub use record::sampler::{InvalidRatio, ParentBased, Sampler, SamplingDecision};
+pub use record::span::{Span, SpanBuilder, SpanGuard, Tracer};
+pub use record::spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "testing")]
 pub use telemetry_macros::test;
 pub use telemetry_macros::trace;
-pub use trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
-pub use value::{KeyValue, Str, Value};
 
 /// Extension traits, imported anonymously: `use telemetry::prelude::*;`.
 pub mod prelude {

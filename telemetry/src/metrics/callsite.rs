@@ -33,8 +33,8 @@ impl<M> Deref for Handle<'_, M> {
 
 /// The registry of the current test scope, if the caller is in one.
 #[inline(always)]
-fn scoped_registry() -> Option<Arc<crate::scope::Scope>> {
-    match crate::context::current_scope() {
+fn scoped_registry() -> Option<Arc<crate::isolation::Scope>> {
+    match crate::record::context::current_scope() {
         0 => None,
         id => scope_of(id),
     }
@@ -42,8 +42,8 @@ fn scoped_registry() -> Option<Arc<crate::scope::Scope>> {
 
 #[cold]
 #[inline(never)]
-fn scope_of(id: u32) -> Option<Arc<crate::scope::Scope>> {
-    crate::scope::get(id)
+fn scope_of(id: u32) -> Option<Arc<crate::isolation::Scope>> {
+    crate::isolation::get(id)
 }
 
 fn lookup_in<M: Instrument>(

@@ -1,6 +1,6 @@
 //! Exemplars: the trace and span of the latest observation made inside a sampled span.
 
-use crate::context::Current;
+use crate::record::context::Current;
 use crate::{SpanId, TraceId};
 use std::sync::atomic::{fence, AtomicU64, Ordering};
 
@@ -39,7 +39,7 @@ pub(crate) struct ExemplarCell {
 /// Whether an observation made now should leave an exemplar: inside a sampled span.
 #[inline(always)]
 pub(crate) fn sampled_span() -> Option<Current> {
-    let current = crate::context::current();
+    let current = crate::record::context::current();
     if current.flags().is_sampled() && current.is_valid() {
         Some(current)
     } else {
@@ -69,7 +69,7 @@ impl ExemplarCell {
             .store(current.span_id.to_u64(), Ordering::Relaxed);
         self.value.store(value.to_bits(), Ordering::Relaxed);
         self.raw_time
-            .store(crate::clock::raw_now(), Ordering::Relaxed);
+            .store(crate::record::clock::raw_now(), Ordering::Relaxed);
         self.version.store(v + 2, Ordering::Release);
     }
 
@@ -95,7 +95,7 @@ impl ExemplarCell {
                     trace_id: TraceId::from_raw((hi as u128) << 64 | lo as u128),
                     span_id: SpanId::from_raw(span),
                     value: f64::from_bits(value),
-                    time_unix_nano: crate::clock::to_unix_nanos(raw),
+                    time_unix_nano: crate::record::clock::to_unix_nanos(raw),
                 });
             }
         }

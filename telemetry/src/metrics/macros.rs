@@ -16,8 +16,8 @@
 #[macro_export]
 macro_rules! __metric_static {
     ($ty:ty, $name:literal $(, $key:literal => $value:literal)*) => {{
-        static __TELEMETRY_CALLSITE: $crate::metrics::__private::Callsite<$ty> =
-            $crate::metrics::__private::Callsite::new($name, &[$(($key, $value)),*]);
+        static __TELEMETRY_CALLSITE: $crate::macro_support::metrics::Callsite<$ty> =
+            $crate::macro_support::metrics::Callsite::new($name, &[$(($key, $value)),*]);
         __TELEMETRY_CALLSITE.get()
     }};
 }
@@ -27,9 +27,9 @@ macro_rules! __metric_static {
 #[macro_export]
 macro_rules! __metric_family {
     ($ty:ty, $name:literal $(, $key:literal => $value:expr)*) => {{
-        static __TELEMETRY_FAMILY: $crate::metrics::__private::FamilySite<$ty> =
-            $crate::metrics::__private::FamilySite::new($name, &[$($key),*]);
-        __TELEMETRY_FAMILY.get(&[$($crate::metrics::__private::label_value(&$value)),*])
+        static __TELEMETRY_FAMILY: $crate::macro_support::metrics::FamilySite<$ty> =
+            $crate::macro_support::metrics::FamilySite::new($name, &[$($key),*]);
+        __TELEMETRY_FAMILY.get(&[$($crate::macro_support::metrics::label_value(&$value)),*])
     }};
 }
 
@@ -38,10 +38,10 @@ macro_rules! __metric_family {
 #[macro_export]
 macro_rules! __metric_lookup {
     ($ty:ty, $name:expr $(, $key:expr => $value:expr)*) => {
-        $crate::metrics::__private::lookup::<$ty>(
+        $crate::macro_support::metrics::lookup::<$ty>(
             $name,
-            &[$($crate::metrics::__private::label_value(&$key)),*],
-            &[$($crate::metrics::__private::label_value(&$value)),*],
+            &[$($crate::macro_support::metrics::label_value(&$key)),*],
+            &[$($crate::macro_support::metrics::label_value(&$value)),*],
         )
     };
 }
@@ -178,10 +178,10 @@ macro_rules! histogram {
 #[macro_export]
 macro_rules! describe_counter {
     ($name:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, "", $help)
+        $crate::macro_support::metrics::describe($name, "", $help)
     };
     ($name:expr, $unit:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, $unit, $help)
+        $crate::macro_support::metrics::describe($name, $unit, $help)
     };
 }
 
@@ -193,10 +193,10 @@ macro_rules! describe_counter {
 #[macro_export]
 macro_rules! describe_gauge {
     ($name:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, "", $help)
+        $crate::macro_support::metrics::describe($name, "", $help)
     };
     ($name:expr, $unit:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, $unit, $help)
+        $crate::macro_support::metrics::describe($name, $unit, $help)
     };
 }
 
@@ -208,9 +208,9 @@ macro_rules! describe_gauge {
 #[macro_export]
 macro_rules! describe_histogram {
     ($name:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, "", $help)
+        $crate::macro_support::metrics::describe($name, "", $help)
     };
     ($name:expr, $unit:expr, $help:expr $(,)?) => {
-        $crate::metrics::__private::describe($name, $unit, $help)
+        $crate::macro_support::metrics::describe($name, $unit, $help)
     };
 }

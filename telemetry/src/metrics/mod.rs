@@ -54,7 +54,7 @@ macro_rules! handle_basics {
     };
 }
 
-mod callsite;
+pub(crate) mod callsite;
 pub mod collectors;
 mod counter;
 mod error;
@@ -90,12 +90,6 @@ pub use sink::{Exposition, PrometheusSink};
 pub use snapshot::{MetricFamilySnapshot, MetricValue, SeriesSnapshot};
 
 pub(crate) use collectors::tick;
-
-/// Runtime of the macros; not a public API.
-#[doc(hidden)]
-pub mod __private {
-    pub use super::callsite::{describe, label_value, lookup, Callsite, FamilySite, Handle};
-}
 
 /// Now, in ns since the Unix epoch (registration times; not on a hot path).
 pub(crate) fn now_unix_nano() -> u64 {

@@ -29,7 +29,7 @@ impl Stats {
     #[cold]
     pub(crate) fn count_error(&self, e: &MetricError) {
         self.registration_errors.fetch_add(1, Relaxed);
-        crate::diagnostics::report("metrics", "registration refused", e);
+        crate::export::diagnostics::report("metrics", "registration refused", e);
         self.set_last_error(e.to_string());
     }
 

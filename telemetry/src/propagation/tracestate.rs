@@ -1,7 +1,7 @@
 //! Parsing the W3C `tracestate` header into a [`TraceState`] (formatting is
 //! [`TraceState::header_value`]).
 
-use crate::trace_state::validate;
+use crate::model::trace_state::validate;
 use crate::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
 use std::str::FromStr;
 

@@ -30,7 +30,7 @@
 //!
 //! [`TestPipeline::start`] opens a *scope*: a number that travels with the current
 //! context exactly as the current span does (the thread's context, [`Context`],
-//! [`Instrumented`](crate::Instrumented) futures, [`spawn`](crate::spawn) and the other
+//! [`Instrumented`](crate::Instrumented) futures, [`spawn`](crate::record::spawn) and the other
 //! wrappers). Every span records the scope current where it starts, and the drain
 //! routes each span to its scope's own in-memory list. Metric macros (`counter!` and
 //! co.) called in a scope record into the scope's own [`Registry`] instead of the
@@ -41,7 +41,7 @@
 //! `#[tokio::test]` polls the test body, for the current-thread and the multi-thread
 //! runtime alike) and carried from there. Work that leaves it without the context, a
 //! plain `tokio::spawn` onto another worker or a `std::thread` without
-//! [`Context::attach`], is outside the test's scope: use [`crate::spawn`],
+//! [`Context::attach`], is outside the test's scope: use [`crate::record::spawn`],
 //! [`FutureExt::in_current_span`](crate::FutureExt::in_current_span) or
 //! [`TestPipeline::context`] as you would to keep the trace.
 //!
@@ -54,10 +54,11 @@ mod metrics;
 pub use assert::{SpanAssert, Spans};
 pub use metrics::Metrics;
 
+use crate::isolation::{self, Scope};
 use crate::metrics::Registry;
-use crate::raw_span::RawSpan;
-use crate::scope::{self, Scope};
-use crate::{context, ring, Context};
+use crate::record::raw_span::RawSpan;
+use crate::record::{context, ring};
+use crate::Context;
 use std::sync::{Arc, PoisonError};
 
 /// One test's own pipeline: its spans and its metrics, isolated from every other
@@ -75,7 +76,7 @@ impl TestPipeline {
     /// Opens a scope and makes it current on the calling thread: spans and metrics of
     /// this test go to it from now on.
     pub fn start() -> Self {
-        let (id, scope) = scope::open();
+        let (id, scope) = isolation::open();
         let previous = context::replace_scope(id);
         Self {
             id,
@@ -96,8 +97,8 @@ impl TestPipeline {
     /// to theirs; spans of the global pipeline are kept for it.
     pub async fn drain_now(&self) {
         ring::drain(|raw| {
-            if scope::route(raw) {
-                scope::keep_stray(std::mem::replace(raw, RawSpan::blank()));
+            if isolation::route(raw) {
+                isolation::keep_stray(std::mem::replace(raw, RawSpan::blank()));
             }
         });
     }
@@ -141,7 +142,7 @@ impl TestPipeline {
 
 impl Drop for TestPipeline {
     fn drop(&mut self) {
-        scope::close(self.id);
+        isolation::close(self.id);
         if context::current_scope() == self.id {
             context::replace_scope(self.previous);
         }

@@ -78,7 +78,7 @@ struct Words {
     span: Cell<u64>,
     bits: Cell<u64>,
     /// The test scope spans started here belong to (0: the global pipeline); see
-    /// `crate::scope`. Beside the context words, so reading it costs no extra
+    /// `crate::isolation`. Beside the context words, so reading it costs no extra
     /// thread-local lookup.
     scope: Cell<u32>,
 }
@@ -408,7 +408,7 @@ pub fn current_span() -> Option<SpanContext> {
 pub struct Context {
     pub(crate) span: SpanContext,
     pub(crate) baggage: Option<Baggage>,
-    /// The test scope current where the context was made (see `crate::scope`).
+    /// The test scope current where the context was made (see `crate::isolation`).
     pub(crate) scope: u32,
 }
 

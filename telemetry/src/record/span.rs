@@ -1,14 +1,16 @@
 //! Spans: starting, recording into, and ending them.
 
-use crate::context::{self, Current};
-use crate::frame::{Frame, Restore};
-use crate::raw_span::RawSpan;
-use crate::recording::{self, enabled};
-use crate::sampler::{self, Slot};
-use crate::span_data::Attributes;
+use crate::model::ids;
+use crate::model::span_data::Attributes;
+use crate::record::context::{self, Current};
+use crate::record::frame::{Frame, Restore};
+use crate::record::raw_span::RawSpan;
+use crate::record::recording::{self, enabled};
+use crate::record::sampler::{self, Slot};
+use crate::record::{clock, ring};
 use crate::{
-    clock, ids, ring, KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags,
-    TraceId, TraceState, Value,
+    KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags, TraceId, TraceState,
+    Value,
 };
 use std::error::Error;
 
@@ -396,7 +398,7 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
 /// A span that is the current span of its thread or task until dropped; then it
 /// ends and its parent becomes current again. Derefs to [`Span`].
 ///
-/// `SpanGuard` is `Send`, so an `async` block spawned with [`crate::spawn`] (or
+/// `SpanGuard` is `Send`, so an `async` block spawned with [`crate::record::spawn`] (or
 /// wrapped with [`FutureExt::in_current_span`](crate::FutureExt::in_current_span))
 /// may hold it across `.await`: the task carries it to whichever worker polls it.
 #[derive(Debug)]

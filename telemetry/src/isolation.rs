@@ -9,10 +9,10 @@
 //! called in a scope record into the scope's own registry.
 
 use crate::metrics::Registry;
-use crate::raw_span::RawSpan;
-use crate::SpanData;
+use crate::record::raw_span::RawSpan;
 #[cfg(feature = "testing")]
-use crate::{clock, recording};
+use crate::record::{clock, recording};
+use crate::SpanData;
 use std::collections::HashMap;
 #[cfg(feature = "testing")]
 use std::sync::atomic::AtomicU32;

@@ -16,7 +16,7 @@
 //! - The composable samplers (`ComposableRuleBased` and the rest, still in
 //!   development in the specification) are not offered.
 
-use crate::probability::{self, OtSampling, NEVER};
+use crate::record::probability::{self, OtSampling, NEVER};
 use crate::{SpanContext, TraceId, TraceState};
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 

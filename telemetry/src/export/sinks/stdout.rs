@@ -2,7 +2,7 @@
 //! or in a human-readable development format.
 
 use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
-use crate::stack_text::StackText;
+use crate::util::stack_text::StackText;
 use crate::{
     otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
     Status, Value,

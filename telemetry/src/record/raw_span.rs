@@ -8,10 +8,11 @@
 //! keeps the hot path fast: it is copied once into the ring and once out of it, and its
 //! cache lines are what move from the recording core to the drain's.
 
-use crate::probability;
-use crate::value::Inline;
+use crate::model::value::Inline;
+use crate::record::clock;
+use crate::record::probability;
 use crate::{
-    clock, Attributes, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
+    Attributes, Event, KeyValue, Link, SpanContext, SpanData, SpanId, SpanKind, Status, Str,
     TraceFlags, TraceId, TraceState, Value, INLINE_ATTRIBUTES,
 };
 
@@ -146,7 +147,7 @@ pub(crate) struct RawSpan {
     kind: SpanKind,
     status: StatusCode,
     parent_is_remote: bool,
-    /// The test scope the span belongs to (0: the global pipeline; see `crate::scope`).
+    /// The test scope the span belongs to (0: the global pipeline; see `crate::isolation`).
     pub(crate) test_scope: u32,
 }
 
@@ -197,7 +198,7 @@ impl RawSpan {
         self.parent_is_remote = parent_is_remote;
         debug_assert!(flags.is_sampled());
         self.flags = flags;
-        self.test_scope = crate::context::current_scope();
+        self.test_scope = crate::record::context::current_scope();
         self.kind = kind;
         self.attribute_len = 0;
         self.key_bits = 0;
@@ -269,7 +270,8 @@ impl RawSpan {
 
     #[cold]
     fn extra(&mut self) -> &mut Extra {
-        self.extra.get_or_insert_with(crate::ring::spare_extra)
+        self.extra
+            .get_or_insert_with(crate::record::ring::spare_extra)
     }
 
     /// Takes the out-of-line part (for the drain to hand back to the recording thread).

@@ -15,7 +15,7 @@
 //! - `none` with other names (`none,otlp`) is refused rather than guessed at.
 //! - `OTEL_LOGS_EXPORTER` is not read: there are no logs yet.
 
-use crate::env::EnvVars;
+use crate::config::env::EnvVars;
 use crate::EnvError;
 use std::fmt;
 

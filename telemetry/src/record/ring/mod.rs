@@ -23,8 +23,8 @@
 
 mod spsc;
 
-use crate::frame::Frame;
-use crate::raw_span::{Extra, RawSpan};
+use crate::record::frame::Frame;
+use crate::record::raw_span::{Extra, RawSpan};
 use futures::task::AtomicWaker;
 use spsc::SpscRing;
 use std::cell::{Cell, RefCell, UnsafeCell};

@@ -4,12 +4,12 @@
 //! pointer to a `Frame`: a no-op span is a null pointer, so with telemetry off starting
 //! and ending a span writes and tests one word. The frame holds the span's record and,
 //! for a span made current, the context to put back when it ends. Frames come from and
-//! return to a short per-thread list (see [`ring`](crate::ring)), so steady-state
+//! return to a short per-thread list (see [`ring`](crate::record::ring)), so steady-state
 //! recording never calls the allocator; a span that ends on another thread leaves its
 //! frame there.
 
-use crate::context::Saved;
-use crate::raw_span::RawSpan;
+use crate::record::context::Saved;
+use crate::record::raw_span::RawSpan;
 
 #[derive(Debug)]
 pub(crate) struct Frame {
@@ -63,7 +63,7 @@ impl Frame {
     /// A frame from this thread's spares, or a new one.
     #[inline(always)]
     pub(crate) fn take() -> Box<Frame> {
-        match crate::ring::spare_frame() {
+        match crate::record::ring::spare_frame() {
             Some(frame) => frame,
             None => Self::fresh(),
         }

@@ -1,10 +1,9 @@
 //! The running pipeline: the drain task, one worker task per sink, and the handle.
 
-use crate::sink::SpanBatch;
-use crate::stats::{MetricsSnapshot, PipelineStats, SinkStats};
-use crate::{
-    clock, recording, ring, sampler, Config, ConfigError, MetricsConfig, Sink, SinkError, SpanData,
-};
+use crate::export::sink::SpanBatch;
+use crate::export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
+use crate::record::{clock, recording, ring, sampler};
+use crate::{Config, ConfigError, MetricsConfig, Sink, SinkError, SpanData};
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -194,7 +193,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         return Err(InitError::AlreadyRunning);
     }
     let running = RunningGuard;
-    crate::diagnostics::set_enabled(config.diagnostics);
+    crate::export::diagnostics::set_enabled(config.diagnostics);
     clock::warm_up();
     sampler::install(&config.sampler);
     recording::set_limits(config.span_limits);
@@ -204,7 +203,7 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
     }
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
     ring::drain(|raw| {
-        crate::scope::route(raw);
+        crate::isolation::route(raw);
     });
 
     let mut workers = Vec::new();
@@ -367,7 +366,7 @@ impl Drain {
         let mut stalled = vec![false; self.senders.len()];
         let mut cycle = ring::Cycle::start();
         // Global spans a test scope's drain found in the rings go first.
-        let strays = crate::scope::take_strays();
+        let strays = crate::isolation::take_strays();
         if !strays.is_empty() {
             let n = strays.len() as u64;
             let batch: SpanBatch = Arc::new(
@@ -390,7 +389,7 @@ impl Drain {
                 .pop()
                 .unwrap_or_else(|| Vec::with_capacity(self.max_batch));
             let moved = cycle.next(self.max_batch, |raw| {
-                if crate::scope::route(raw) {
+                if crate::isolation::route(raw) {
                     batch.push(raw.take_span_data());
                 }
             });
@@ -555,14 +554,18 @@ impl SinkCounters {
             Outcome::Error(e) => {
                 self.errors.fetch_add(1, Relaxed);
                 let message = e.to_string();
-                crate::diagnostics::report(name, "error", format_args!("{what}: {message}"));
+                crate::export::diagnostics::report(
+                    name,
+                    "error",
+                    format_args!("{what}: {message}"),
+                );
                 if let Ok(mut last) = self.last_error.lock() {
                     *last = Some(message);
                 }
             }
             Outcome::Timeout => {
                 self.timeouts.fetch_add(1, Relaxed);
-                crate::diagnostics::report(
+                crate::export::diagnostics::report(
                     name,
                     "timeout",
                     format_args!("{what} did not finish within sink_timeout ({timeout:?})"),
@@ -570,7 +573,11 @@ impl SinkCounters {
             }
             Outcome::Panic(message) => {
                 self.panics.fetch_add(1, Relaxed);
-                crate::diagnostics::report(name, "panic", format_args!("{what}: {message}"));
+                crate::export::diagnostics::report(
+                    name,
+                    "panic",
+                    format_args!("{what}: {message}"),
+                );
                 if let Ok(mut last) = self.last_panic.lock() {
                     *last = Some(message);
                 }

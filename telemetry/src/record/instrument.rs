@@ -1,7 +1,7 @@
 //! Carrying a span context with a future, across `.await` and worker threads.
 
-use crate::context::{self, current_span};
 use crate::propagation::Baggage;
+use crate::record::context::{self, current_span};
 use crate::{Context, Span, SpanContext};
 use std::future::Future;
 use std::pin::Pin;
@@ -28,7 +28,7 @@ pin_project_lite::pin_project! {
         context: SpanContext,
         // `None`: the future runs with whatever baggage is current where it is polled.
         baggage: Option<Baggage>,
-        // The test scope the future's spans belong to (see `crate::scope`).
+        // The test scope the future's spans belong to (see `crate::isolation`).
         scope: u32,
         span: Option<Span>,
     }

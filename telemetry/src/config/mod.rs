@@ -1,5 +1,8 @@
 //! Pipeline configuration, validated when the pipeline starts.
 
+pub(crate) mod env;
+pub(crate) mod exporters;
+
 use crate::{Sampler, Sink, SpanLimits};
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +53,7 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Whether the framework's own failures (a sink's errors, timeouts and panics, an
     /// exporter giving up, a metric registration refused) are reported on stderr, once
-    /// per cause and then at most once a minute; see [`diagnostics`](crate::diagnostics).
+    /// per cause and then at most once a minute; see [`diagnostics`](crate::export::diagnostics).
     /// They are counted in the self-metrics either way. Default `true`.
     pub diagnostics: bool,
     /// Whether the whole pipeline is off (`OTEL_SDK_DISABLED=true`): [`init`](crate::init)
@@ -58,7 +61,7 @@ pub struct Config {
     /// whose `drain_now` and `shutdown` do nothing. Default `false`.
     pub disabled: bool,
     /// Settings made in code, which [`Config::with_env`] leaves alone.
-    pub(crate) explicit: crate::env::Explicit,
+    pub(crate) explicit: crate::config::env::Explicit,
 }
 
 /// The metrics part of a drain tick: which built-in collectors run, and the
@@ -170,7 +173,7 @@ impl Config {
         Self {
             sampler: Sampler::default(),
             span_limits: SpanLimits::DEFAULT,
-            ring_capacity: crate::ring::DEFAULT_CAPACITY,
+            ring_capacity: crate::record::ring::DEFAULT_CAPACITY,
             drain_interval: Duration::from_secs(1),
             sink_timeout: Duration::from_secs(5),
             sink_queue_capacity: 64,
@@ -180,7 +183,7 @@ impl Config {
             metrics: MetricsConfig::new(),
             diagnostics: true,
             disabled: false,
-            explicit: crate::env::Explicit::default(),
+            explicit: crate::config::env::Explicit::default(),
         }
     }
 
@@ -199,35 +202,39 @@ impl Config {
     /// Sets the sampler.
     pub fn with_sampler(mut self, sampler: Sampler) -> Self {
         self.sampler = sampler;
-        self.explicit.mark(crate::env::Explicit::SAMPLER);
+        self.explicit.mark(crate::config::env::Explicit::SAMPLER);
         self
     }
 
     /// Sets the per-span limits.
     pub fn with_span_limits(mut self, limits: SpanLimits) -> Self {
         self.span_limits = limits;
-        self.explicit.mark(crate::env::Explicit::SPAN_LIMITS);
+        self.explicit
+            .mark(crate::config::env::Explicit::SPAN_LIMITS);
         self
     }
 
     /// Sets the per-thread ring capacity: a power of two from 64 to 2^24.
     pub fn with_ring_capacity(mut self, capacity: usize) -> Self {
         self.ring_capacity = capacity;
-        self.explicit.mark(crate::env::Explicit::RING_CAPACITY);
+        self.explicit
+            .mark(crate::config::env::Explicit::RING_CAPACITY);
         self
     }
 
     /// Sets the drain interval: 1 ms to 300 s.
     pub fn with_drain_interval(mut self, interval: Duration) -> Self {
         self.drain_interval = interval;
-        self.explicit.mark(crate::env::Explicit::DRAIN_INTERVAL);
+        self.explicit
+            .mark(crate::config::env::Explicit::DRAIN_INTERVAL);
         self
     }
 
     /// Sets the sink timeout: 1 ms to 600 s.
     pub fn with_sink_timeout(mut self, timeout: Duration) -> Self {
         self.sink_timeout = timeout;
-        self.explicit.mark(crate::env::Explicit::SINK_TIMEOUT);
+        self.explicit
+            .mark(crate::config::env::Explicit::SINK_TIMEOUT);
         self
     }
 
@@ -235,7 +242,7 @@ impl Config {
     pub fn with_sink_queue_capacity(mut self, batches: usize) -> Self {
         self.sink_queue_capacity = batches;
         self.explicit
-            .mark(crate::env::Explicit::SINK_QUEUE_CAPACITY);
+            .mark(crate::config::env::Explicit::SINK_QUEUE_CAPACITY);
         self
     }
 
@@ -248,7 +255,8 @@ impl Config {
     /// ```
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
-        self.explicit.mark(crate::env::Explicit::SHUTDOWN_TIMEOUT);
+        self.explicit
+            .mark(crate::config::env::Explicit::SHUTDOWN_TIMEOUT);
         self
     }
 
@@ -260,14 +268,16 @@ impl Config {
     /// ```
     pub fn with_diagnostics(mut self, enabled: bool) -> Self {
         self.diagnostics = enabled;
-        self.explicit.mark(crate::env::Explicit::DIAGNOSTICS);
+        self.explicit
+            .mark(crate::config::env::Explicit::DIAGNOSTICS);
         self
     }
 
     /// Sets the largest batch handed to a sink: 1 to 1048576 spans.
     pub fn with_max_batch_size(mut self, spans: usize) -> Self {
         self.max_batch_size = spans;
-        self.explicit.mark(crate::env::Explicit::MAX_BATCH_SIZE);
+        self.explicit
+            .mark(crate::config::env::Explicit::MAX_BATCH_SIZE);
         self
     }
 
@@ -294,14 +304,14 @@ impl Config {
     /// ```
     pub fn with_disabled(mut self, disabled: bool) -> Self {
         self.disabled = disabled;
-        self.explicit.mark(crate::env::Explicit::DISABLED);
+        self.explicit.mark(crate::config::env::Explicit::DISABLED);
         self
     }
 
     /// Sets what the drain tick does for metrics.
     pub fn with_metrics(mut self, metrics: MetricsConfig) -> Self {
         self.metrics = metrics;
-        self.explicit.mark(crate::env::Explicit::METRICS);
+        self.explicit.mark(crate::config::env::Explicit::METRICS);
         self
     }
 

@@ -14,7 +14,7 @@
 //! telemetry::diagnostics::report("my-exporter", "export failed", "server said 400: 12 spans lost");
 //! ```
 
-use crate::sinks::WriterThread;
+use crate::export::sinks::WriterThread;
 use std::collections::HashMap;
 use std::fmt::Display;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
