@@ -199,7 +199,6 @@ impl Seen {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use quote::quote;

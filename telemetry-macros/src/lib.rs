@@ -97,7 +97,9 @@ use proc_macro::TokenStream;
 ///   `async fn`), with the span current at that poll as its parent. It is the current
 ///   span during every poll of the body and not between polls, so another task on the
 ///   same thread never sees it; it ends when the body completes. A future dropped
-///   before it is first polled records no span.
+///   before it is first polled records no span. The span is carried by the future
+///   (no guard is held across `.await`), so the future is `Send` whenever the body's is:
+///   it can go to `tokio::spawn`.
 /// - **fns returning `impl Future`**: the span starts at the **call**, its parent is the
 ///   span current at the call, it is current while the fn's own code runs, then in every
 ///   poll of the returned future, and it ends when that future completes. The returned

@@ -35,8 +35,7 @@
 //! Without the default `enable` feature every span operation compiles to nothing, so
 //! libraries can instrument themselves and leave the choice to the application.
 
-#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod export;
@@ -53,9 +52,12 @@ pub mod testing;
 mod util;
 
 pub use async_trait::async_trait;
-pub use config::env::{EnvError, EnvVars};
+pub use config::env::EnvVars;
 pub use config::exporters::{Exporter, ExporterSet, Exporters};
-pub use config::{Config, ConfigError, MetricsConfig, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
+pub use config::{
+    CodeOrEnv, Config, ConfigError, MetricsConfig, Setting, MAX_RING_CAPACITY, MIN_RING_CAPACITY,
+    SETTINGS,
+};
 pub use export::pipeline::{init, InitError, Telemetry};
 pub use export::sink::{Sink, SinkError, SpanBatch};
 pub use export::sinks::{InMemorySink, StdoutFormat, StdoutSink};

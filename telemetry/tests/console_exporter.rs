@@ -1,7 +1,7 @@
 //! The `console` exporter for one signal only (`OTEL_TRACES_EXPORTER=console` without
 //! it in `OTEL_METRICS_EXPORTER`, or the reverse): `StdoutSink::with_spans` and
 //! `with_metrics` switch what the one sink writes.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

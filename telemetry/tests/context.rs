@@ -1,6 +1,6 @@
 //! The current span follows the task: across `.await`, join/select branches, spawn
 //! wrappers, blocking tasks, threads, and worker migration.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 
@@ -33,24 +33,28 @@ async fn hop(times: usize) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn guard_held_across_await_in_spawned_task_stays_current_on_any_worker() {
+async fn span_given_to_a_spawned_future_stays_current_on_any_worker() {
     let p = common::start(config()).await;
-    telemetry::spawn(async {
-        let _root = TRACER.start_span("root");
-        let mut threads = std::collections::HashSet::new();
-        for i in 0..200 {
-            threads.insert(std::thread::current().id());
-            hop(1).await;
-            // Still current after resuming, wherever we resumed.
-            assert_eq!(
-                telemetry::current_span().unwrap().span_id,
-                _root.span_id(),
-                "iteration {i}"
-            );
+    let root = TRACER.span("root").start_detached();
+    let root_id = root.span_id();
+    telemetry::spawn(
+        async move {
+            let mut threads = std::collections::HashSet::new();
+            for i in 0..200 {
+                threads.insert(std::thread::current().id());
+                hop(1).await;
+                // Still current after resuming, wherever we resumed.
+                assert_eq!(
+                    telemetry::current_span().unwrap().span_id,
+                    root_id,
+                    "iteration {i}"
+                );
+            }
+            TRACER.in_span("child", |_| {});
+            threads.len()
         }
-        TRACER.in_span("child", |_| {});
-        threads.len()
-    })
+        .in_span(root),
+    )
     .await
     .unwrap();
     let spans = p.finish().await;
@@ -61,11 +65,13 @@ async fn guard_held_across_await_in_spawned_task_stays_current_on_any_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_never_sees_another_tasks_span_between_polls() {
     let p = common::start(config()).await;
-    let a = telemetry::spawn(async {
-        let _a = TRACER.start_span("a");
-        hop(50).await;
-        TRACER.in_span("a.child", |_| {});
-    });
+    let a = telemetry::spawn(
+        async {
+            hop(50).await;
+            TRACER.in_span("a.child", |_| {});
+        }
+        .in_span(TRACER.span("a").start_detached()),
+    );
     let b = telemetry::spawn(async {
         for _ in 0..50 {
             assert!(telemetry::current_span().is_none(), "task b saw a's span");

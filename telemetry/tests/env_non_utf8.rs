@@ -1,7 +1,6 @@
 //! A variable that is not UTF-8 somewhere in the environment (a path in another
 //! encoding, say) must not make reading the environment panic, as `std::env::vars`
 //! would; one of ours that is not UTF-8 is refused like any other bad value.
-#![allow(clippy::unwrap_used)]
 
 #[cfg(unix)]
 #[test]

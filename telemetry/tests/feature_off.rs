@@ -1,7 +1,6 @@
 //! Without the `enable` feature every span operation is a no-op, even with a pipeline
 //! running. Run with `cargo test -p telemetry --no-default-features --test feature_off`.
 #![cfg(not(feature = "enable"))]
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use telemetry::prelude::*;

@@ -1,6 +1,6 @@
 //! Prometheus text 0.0.4 and OpenMetrics 1.0: golden output (escaping, exemplars,
 //! `_created`, units), content negotiation.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use telemetry::metrics::{render, Format, MetricFamilySnapshot, MetricValue, Registry};
 use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};

@@ -1,6 +1,5 @@
 //! `counter!`, `gauge!`, `histogram!` and co. against the global registry: call-site
 //! caching, dynamic labels, errors that never panic.
-#![allow(clippy::unwrap_used)]
 
 use telemetry::metrics::{global, Counter, MetricValue};
 use telemetry::{

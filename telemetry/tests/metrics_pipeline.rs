@@ -1,6 +1,5 @@
 //! Metrics through the pipeline: the drain tick runs collectors and samplers and hands
 //! the snapshot to sinks; `PrometheusSink` serves the bytes rendered at the last tick.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

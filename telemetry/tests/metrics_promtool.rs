@@ -6,7 +6,7 @@
 //! instead: `promtool tsdb create-blocks-from openmetrics`, which accepts only complete,
 //! valid OpenMetrics (`# EOF`, `# UNIT`, `_created`, exemplars) and, being an importer,
 //! needs a timestamp on every sample: the test inserts one after each value.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -1,6 +1,5 @@
 //! The registry: registration rules, exact concurrent totals, cardinality overflow,
 //! samplers.
-#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 use telemetry::metrics::{

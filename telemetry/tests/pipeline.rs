@@ -1,5 +1,4 @@
 //! The pipeline: init errors, drain, shutdown, sink isolation, overload accounting.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

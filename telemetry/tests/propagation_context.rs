@@ -1,7 +1,7 @@
 //! W3C propagation end to end: a context extracted from request headers parents the
 //! service's spans, injection writes the current span, and baggage follows the request
 //! across `.await`, worker threads, spawned and blocking tasks.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

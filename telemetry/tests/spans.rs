@@ -1,5 +1,4 @@
 //! What a span records: attributes, events, links, status, limits, errors, panics, sampling.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

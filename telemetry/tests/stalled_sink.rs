@@ -2,7 +2,7 @@
 //! spans: the drain keeps going, the sink beside it gets every span, the stalled
 //! sink's losses are counted, tasks keep running on the same runtime, and `shutdown`
 //! returns at its deadline.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::io::Write;
 use std::sync::mpsc;

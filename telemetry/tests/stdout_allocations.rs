@@ -3,7 +3,7 @@
 //! are written straight into a buffer the writer thread gives back, with no `String`
 //! per span or attribute. Counted by a global allocator on the rendering thread (a
 //! count, not a timing: deterministic).
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 // A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
 #![allow(unsafe_code)]
 

@@ -116,6 +116,50 @@ fn a_std_thread_joins_the_test_with_its_context() {
     });
 }
 
+#[test]
+fn dropping_a_context_guard_puts_the_previous_test_scope_back() {
+    // A thread that serves several tests (a runtime's worker, a pool thread) enters
+    // another test's scope with `attach`: when the guard drops, the thread must be back
+    // in the scope it had, or its later spans would land in the other test.
+    let other = TestPipeline::start();
+    let other_ctx = other.context();
+    let on_a_worker = other_ctx.clone();
+    std::thread::spawn(move || {
+        let own = TestPipeline::start();
+        {
+            let _in_other = on_a_worker.attach();
+            TRACER.in_span("in.other", |_| {});
+            {
+                let _back_in_own = own.context().attach();
+                TRACER.in_span("nested.in.own", |_| {});
+            }
+            TRACER.in_span("in.other.again", |_| {});
+        }
+        TRACER.in_span("after.the.guards", |_| {});
+        let spans = futures::executor::block_on(own.spans());
+        spans.assert_count(2);
+        spans.named("nested.in.own");
+        spans.named("after.the.guards");
+    })
+    .join()
+    .unwrap();
+    // A thread in no test's scope goes back to none.
+    std::thread::spawn(move || {
+        {
+            let _in_other = other_ctx.attach();
+            TRACER.in_span("in.other.from.a.plain.thread", |_| {});
+        }
+        TRACER.in_span("in.no.test", |_| {});
+    })
+    .join()
+    .unwrap();
+    let spans = futures::executor::block_on(other.spans());
+    spans.assert_count(3);
+    spans.named("in.other");
+    spans.named("in.other.again");
+    spans.named("in.other.from.a.plain.thread");
+}
+
 #[tokio::test]
 async fn an_instrumented_future_polled_by_hand_is_current_only_while_polled() {
     let t = TestPipeline::start();

@@ -2,7 +2,7 @@
 //! `#[async_trait]`): the span tree across `.await`, `join!` and spawn; the span is
 //! current in every poll and only then; where the span starts; panics.
 #![cfg(feature = "enable")]
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

@@ -1,7 +1,7 @@
 //! W3C Trace Context Level 2 and OpenTelemetry's consistent probability sampling,
 //! through the public API: headers in, spans started every way a service starts them,
 //! headers out. Each test names the section it checks.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

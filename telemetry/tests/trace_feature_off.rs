@@ -2,7 +2,6 @@
 //! with a pipeline running. Run with
 //! `cargo test -p telemetry --no-default-features --test trace_feature_off`.
 #![cfg(not(feature = "enable"))]
-#![allow(clippy::unwrap_used)]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

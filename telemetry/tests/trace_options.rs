@@ -1,6 +1,6 @@
 //! `#[trace]`'s options: name, kind, root, fields, record, err, crate.
 #![cfg(feature = "enable")]
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

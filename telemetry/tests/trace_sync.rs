@@ -1,6 +1,5 @@
 //! `#[trace]` on sync fns: the span tree, names (`Type::method`), early returns and panics.
 #![cfg(feature = "enable")]
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -118,7 +118,9 @@ async fn run_ours(args: &Args) {
     let config = telemetry::Config::new().with_sink(telemetry_benches::DiscardSink);
     println!(
         "telemetry: {THREADS} threads, root + {CHILDREN} children, ring_capacity {}, drain_interval {:?}, {} s",
-        config.ring_capacity, config.drain_interval, args.seconds
+        config.ring_capacity(),
+        config.drain_interval(),
+        args.seconds
     );
     let pipeline = telemetry::init(config).expect("no other pipeline is running");
     let stop = Arc::new(AtomicBool::new(false));

@@ -7,10 +7,11 @@
 //! no collector needed. `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the
 //! console sink whenever `console` is selected.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use telemetry::{Config, EnvError, Exporter, Exporters, Sampler, StdoutFormat, StdoutSink};
+use telemetry::{
+    Config, ConfigError, EnvVars, Exporter, Exporters, Sampler, Setting, StdoutFormat, StdoutSink,
+};
 use telemetry_otlp::{EnvPipeline, OtlpConfig, OtlpError};
 
 /// The address to listen on (an IP address).
@@ -38,9 +39,77 @@ pub const DEFAULT_METRICS_EXPORTER: Exporter = Exporter::Prometheus;
 /// Longest accepted metrics token.
 pub const MAX_TOKEN_LEN: usize = 256;
 
+const HOST_SETTING: Setting = Setting::described(
+    "host",
+    "`127.0.0.1` (this machine only)",
+    "an IP address, such as 127.0.0.1, 0.0.0.0 or ::1",
+)
+.with_variable(HOST)
+.with_description("the address to listen on; `0.0.0.0` or `::` listens on every interface");
+
+const PORT_SETTING: Setting = Setting::integer("port", DEFAULT_PORT as u64, 0, 65535)
+    .with_note("0: any free port")
+    .with_variable(PORT)
+    .with_description(
+        "the port to listen on; 0 lets the system pick a free port (the bookstore prints \
+         the address it got)",
+    );
+
+const SAMPLE_RATIO_SETTING: Setting = Setting::number("sample_ratio", 1.0, 0.0, 1.0)
+    .with_default_text("unset: what `OTEL_TRACES_SAMPLER` says (every trace by default)")
+    .with_variable(SAMPLE_RATIO)
+    .with_description(
+        "the fraction of new traces recorded, \
+         `Sampler::parent_based(Sampler::TraceIdRatioBased(ratio))`: a request continuing a \
+         caller's trace follows the caller's decision; wins over `OTEL_TRACES_SAMPLER`",
+    );
+
+const LOG_FORMAT_SETTING: Setting =
+    Setting::described("log_format", "`pretty`", "`pretty` or `json`")
+        .with_variable(LOG_FORMAT)
+        .with_description(
+            "how the `console` exporter prints (any case): `json` is one OpenTelemetry-JSON \
+             object per span per line",
+        );
+
+const METRICS_TOKEN_SETTING: Setting = Setting::described(
+    "metrics_token",
+    "unset: `/metrics` is open",
+    "1 to 256 visible ASCII characters (no spaces)",
+)
+.with_variable(METRICS_TOKEN)
+.with_description(
+    "`/metrics` then requires `Authorization: Bearer <token>` (401 otherwise); a bad token \
+     is not echoed, only its length",
+);
+
+const LOG_BUFFER_SETTING: Setting =
+    Setting::integer("log_buffer", DEFAULT_LOG_BUFFER as u64, 1 << 10, 1 << 30)
+        .with_note("bytes")
+        .with_variable(LOG_BUFFER)
+        .with_description(
+            "bytes of printed spans that may wait while stdout takes none (a pipe nobody \
+             reads); past it, spans are dropped and counted \
+             (`telemetry_sink_spans_dropped_total{sink=\"stdout\"}`)",
+        );
+
+/// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
+/// accepted values (`docs/configuration.md` shows them; a test checks it is up to date).
+/// It also reads the core's ([`telemetry::SETTINGS`]) and the OTLP exporter's
+/// ([`telemetry_otlp::SETTINGS`]), with its own defaults for the exporter lists:
+/// [`DEFAULT_TRACES_EXPORTER`] and [`DEFAULT_METRICS_EXPORTER`].
+pub const SETTINGS: &[Setting] = &[
+    HOST_SETTING,
+    PORT_SETTING,
+    SAMPLE_RATIO_SETTING,
+    LOG_FORMAT_SETTING,
+    METRICS_TOKEN_SETTING,
+    LOG_BUFFER_SETTING,
+];
+
 /// What the bookstore runs with. Every variable is optional; an empty one counts as
-/// unset. A value that does not parse or is out of range is an [`EnvError`] naming
-/// the variable, the value and what it accepts.
+/// unset. A value that does not parse or is out of range is a [`ConfigError`] naming
+/// the variable, the value and what it accepts ([`SETTINGS`]).
 #[derive(Clone)]
 pub struct Settings {
     /// `BOOKSTORE_HOST`: default `127.0.0.1` (this machine only); `0.0.0.0` or `::`
@@ -76,13 +145,8 @@ pub struct Settings {
 
 impl Settings {
     /// Reads the process environment.
-    pub fn from_env() -> Result<Self, EnvError> {
-        Self::from_vars(std::env::vars_os().map(|(k, v)| {
-            (
-                k.to_string_lossy().into_owned(),
-                v.to_string_lossy().into_owned(),
-            )
-        }))
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&EnvVars::from_env_with_prefix("BOOKSTORE_"))
     }
 
     /// Reads the given `(name, value)` pairs as if they were the environment.
@@ -97,71 +161,47 @@ impl Settings {
     ///      accepted values are an integer from 0 to 65535 (0: any free port)"
     /// );
     /// ```
-    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    pub fn from_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
-        let vars: BTreeMap<String, String> = vars
-            .into_iter()
-            .filter(|(_, v)| !v.as_ref().trim().is_empty())
-            .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
-            .collect();
-        let get = |name: &str| vars.get(name).map(String::as_str);
-
-        let host = match get(HOST) {
-            None => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            Some(v) => v.parse().map_err(|_| {
-                EnvError::new(HOST, v, "an IP address, such as 127.0.0.1, 0.0.0.0 or ::1")
-            })?,
-        };
-        let port = match get(PORT) {
-            None => DEFAULT_PORT,
-            Some(v) => v.parse().map_err(|_| {
-                EnvError::new(PORT, v, "an integer from 0 to 65535 (0: any free port)")
-            })?,
-        };
-        let sample_ratio = match get(SAMPLE_RATIO) {
-            None => None,
-            Some(v) => match v.parse::<f64>() {
-                Ok(p) if (0.0..=1.0).contains(&p) => Some(p),
-                _ => return Err(EnvError::new(SAMPLE_RATIO, v, "a number from 0.0 to 1.0")),
-            },
-        };
-        let log_format = match get(LOG_FORMAT) {
-            None => StdoutFormat::Pretty,
-            Some(v) if v.eq_ignore_ascii_case("pretty") => StdoutFormat::Pretty,
-            Some(v) if v.eq_ignore_ascii_case("json") => StdoutFormat::Json,
-            Some(v) => return Err(EnvError::new(LOG_FORMAT, v, "`pretty` or `json`")),
-        };
-        let metrics_token = match get(METRICS_TOKEN) {
+        let vars = EnvVars::from_pairs_with_prefix(vars, "BOOKSTORE_");
+        let host = vars
+            .parse(&HOST_SETTING, |v| v.parse().ok())?
+            .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        let port = vars
+            .integer(&PORT_SETTING)?
+            .map_or(DEFAULT_PORT, |n| n as u16);
+        let sample_ratio = vars.number(&SAMPLE_RATIO_SETTING)?;
+        let log_format = vars
+            .parse(&LOG_FORMAT_SETTING, |v| {
+                if v.eq_ignore_ascii_case("pretty") {
+                    Some(StdoutFormat::Pretty)
+                } else if v.eq_ignore_ascii_case("json") {
+                    Some(StdoutFormat::Json)
+                } else {
+                    None
+                }
+            })?
+            .unwrap_or(StdoutFormat::Pretty);
+        let metrics_token = match vars.get(METRICS_TOKEN) {
             None => None,
             Some(v) if v.len() <= MAX_TOKEN_LEN && v.bytes().all(|b| b.is_ascii_graphic()) => {
                 Some(v.to_owned())
             }
             // A secret stays out of the message (and so out of logs): only its length.
             Some(v) => {
-                return Err(EnvError::new(
-                    METRICS_TOKEN,
+                return Err(ConfigError::from_env(
+                    &METRICS_TOKEN_SETTING,
                     format!("<hidden, {} characters>", v.chars().count()),
-                    "1 to 256 visible ASCII characters (no spaces)",
                 ))
             }
         };
-        let log_buffer = match get(LOG_BUFFER) {
-            None => DEFAULT_LOG_BUFFER,
-            Some(v) => match v.parse::<usize>() {
-                Ok(n) if (1 << 10..=1 << 30).contains(&n) => n,
-                _ => {
-                    return Err(EnvError::new(
-                        LOG_BUFFER,
-                        v,
-                        "an integer from 1024 to 1073741824 (bytes)",
-                    ))
-                }
-            },
-        };
+        let log_buffer = vars
+            .integer(&LOG_BUFFER_SETTING)?
+            .map_or(DEFAULT_LOG_BUFFER, |n| n as usize);
         let core = Config::new().with_env_vars(&vars)?;
         let exporters = Exporters::new()
             .with_default_traces(DEFAULT_TRACES_EXPORTER)
@@ -244,10 +284,9 @@ impl fmt::Debug for Settings {
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn from(vars: &[(&str, &str)]) -> Result<Settings, EnvError> {
+    fn from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         Settings::from_vars(vars.iter().copied())
     }
 
@@ -260,8 +299,8 @@ mod tests {
         assert_eq!(s.metrics_token, None);
         assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
         let pipeline = s.pipeline().unwrap();
-        assert_eq!(pipeline.config.sampler, Sampler::default());
-        assert_eq!(pipeline.config.sinks.len(), 2, "stdout and prometheus");
+        assert_eq!(pipeline.config.sampler(), Sampler::default());
+        assert_eq!(pipeline.config.sinks().len(), 2, "stdout and prometheus");
         assert!(pipeline.prometheus.is_some() && pipeline.otlp.is_none());
         assert!(pipeline.config.validate().is_ok());
     }
@@ -289,10 +328,10 @@ mod tests {
         );
         let config = s.pipeline().unwrap().config;
         assert_eq!(
-            config.sampler,
+            config.sampler(),
             Sampler::parent_based(Sampler::TraceIdRatioBased(0.25))
         );
-        assert_eq!(config.drain_interval.as_millis(), 250);
+        assert_eq!(config.drain_interval().as_millis(), 250);
         assert_eq!(from(&[(PORT, ""), (LOG_FORMAT, " ")]).unwrap().port, 3000);
     }
 
@@ -301,12 +340,12 @@ mod tests {
         let s = from(&[("OTEL_TRACES_SAMPLER", "always_off"), (SAMPLE_RATIO, "1")]).unwrap();
         let config = s.pipeline().unwrap().config;
         assert_eq!(
-            config.sampler,
+            config.sampler(),
             Sampler::parent_based(Sampler::TraceIdRatioBased(1.0))
         );
         let core_only = from(&[("OTEL_TRACES_SAMPLER", "always_off")]).unwrap();
         assert_eq!(
-            core_only.pipeline().unwrap().config.sampler,
+            core_only.pipeline().unwrap().config.sampler(),
             Sampler::AlwaysOff
         );
     }
@@ -356,7 +395,7 @@ mod tests {
     fn a_bad_token_is_refused_without_showing_it() {
         for token in ["has space", &"x".repeat(MAX_TOKEN_LEN + 1), "naïve"] {
             let err = from(&[(METRICS_TOKEN, token)]).unwrap_err();
-            assert_eq!(err.variable, METRICS_TOKEN);
+            assert_eq!(err.variable, Some(METRICS_TOKEN));
             assert!(!err.to_string().contains(token), "{err}");
             assert!(err.to_string().contains("visible ASCII"), "{err}");
         }
@@ -369,7 +408,7 @@ mod tests {
         let sinks = |vars: &[(&str, &str)]| {
             let p = from(vars).unwrap().pipeline().unwrap();
             (
-                p.config.sinks.len(),
+                p.config.sinks().len(),
                 p.otlp.is_some(),
                 p.prometheus.is_some(),
             )
@@ -401,7 +440,7 @@ mod tests {
             .pipeline()
             .unwrap();
         let otlp = p.otlp.unwrap();
-        assert!(otlp.settings().traces.enabled && !otlp.settings().metrics.enabled);
+        assert!(otlp.config().traces.enabled && !otlp.config().metrics.enabled);
     }
 
     #[test]
@@ -414,14 +453,51 @@ mod tests {
              (prometheus serves metrics only), or none alone"
         );
         let err = from(&[("OTEL_METRICS_EXPORTER", "none,otlp")]).unwrap_err();
-        assert_eq!(err.variable, "OTEL_METRICS_EXPORTER");
+        assert_eq!(err.variable, Some("OTEL_METRICS_EXPORTER"));
         let err = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")]).unwrap_err();
-        assert_eq!(err.variable, "OTEL_EXPORTER_OTLP_ENDPOINT");
+        assert_eq!(err.variable, Some("OTEL_EXPORTER_OTLP_ENDPOINT"));
     }
 
     #[test]
     fn a_bad_core_variable_is_reported_too() {
         let err = from(&[("TELEMETRY_RING_CAPACITY", "1000")]).unwrap_err();
-        assert_eq!(err.variable, "TELEMETRY_RING_CAPACITY");
+        assert_eq!(err.variable, Some("TELEMETRY_RING_CAPACITY"));
+    }
+
+    /// Every row's variable is read, and its error shows the row's accepted values.
+    #[test]
+    fn every_row_is_read_and_its_errors_show_the_tables_accepted_values() {
+        for setting in SETTINGS {
+            let variable = setting.variable().unwrap();
+            let err = from(&[(variable, "not valid at all")]).unwrap_err();
+            assert_eq!(
+                (err.setting, err.variable),
+                (setting.name(), Some(variable))
+            );
+            assert_eq!(err.accepted, setting.accepted());
+        }
+    }
+
+    /// The sample ratio set in code by `pipeline` wins over the environment's sampler,
+    /// whichever way the core's configuration was read.
+    #[test]
+    fn code_set_values_win_over_the_environment() {
+        let s = from(&[
+            (SAMPLE_RATIO, "0.5"),
+            ("OTEL_TRACES_SAMPLER", "always_on"),
+            ("TELEMETRY_DRAIN_INTERVAL", "40"),
+        ])
+        .unwrap();
+        let config = s
+            .pipeline()
+            .unwrap()
+            .config
+            .with_env_vars([("OTEL_TRACES_SAMPLER", "always_off")])
+            .unwrap();
+        assert_eq!(
+            config.sampler(),
+            Sampler::parent_based(Sampler::TraceIdRatioBased(0.5))
+        );
+        assert_eq!(config.drain_interval().as_millis(), 40);
     }
 }

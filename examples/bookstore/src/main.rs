@@ -33,7 +33,7 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (exporters, disabled) = (env.exporters, env.config.disabled);
+    let (exporters, disabled) = (env.exporters, env.config.disabled());
     let pipeline = match telemetry::init(env.config) {
         Ok(pipeline) => pipeline,
         Err(e) => {

@@ -1,6 +1,6 @@
 //! The same app tested with `telemetry::testing`: each test has its own pipeline, so
 //! these run in parallel (no turn-taking) and see only their own spans and metrics.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::sync::Arc;
 use telemetry::testing::TestPipeline;

@@ -1,5 +1,4 @@
 //! Every route through `oneshot`: status codes, JSON bodies and headers.
-#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,6 +1,6 @@
 //! What the bookstore records: spans (a handler helper, concurrent lookups, background
 //! work, a WebSocket connection) and metrics (by route, never by raw path).
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

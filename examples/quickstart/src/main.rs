@@ -11,7 +11,7 @@ use axum::{routing::get, Router};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, EnvError, PrometheusSink, StdoutSink};
+use telemetry::{Config, ConfigError, EnvVars, PrometheusSink, Setting, StdoutSink};
 use telemetry_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
 
 async fn hello(span: CurrentSpan) -> String {
@@ -68,32 +68,22 @@ async fn main() -> ExitCode {
     }
 }
 
+const PORT: Setting = Setting::integer("port", 3000, 0, 65535)
+    .with_note("0: any free port")
+    .with_variable("QUICKSTART_PORT");
+
+const EXIT_AFTER_SECS: Setting = Setting::integer("exit_after_secs", 0, 1, 86_400)
+    .with_default_text("unset: serve until Ctrl-C")
+    .with_note("seconds")
+    .with_variable("QUICKSTART_EXIT_AFTER_SECS");
+
 /// `QUICKSTART_PORT` and `QUICKSTART_EXIT_AFTER_SECS`.
-fn settings() -> Result<(u16, Option<Duration>), EnvError> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let port = match var("QUICKSTART_PORT") {
-        None => 3000,
-        Some(v) => v.trim().parse().map_err(|_| {
-            EnvError::new(
-                "QUICKSTART_PORT",
-                v,
-                "an integer from 0 to 65535 (0: any free port)",
-            )
-        })?,
-    };
-    let exit_after = match var("QUICKSTART_EXIT_AFTER_SECS") {
-        None => None,
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(secs @ 1..=86_400) => Some(Duration::from_secs(secs)),
-            _ => {
-                return Err(EnvError::new(
-                    "QUICKSTART_EXIT_AFTER_SECS",
-                    v,
-                    "an integer from 1 to 86400 (seconds)",
-                ))
-            }
-        },
-    };
+fn settings() -> Result<(u16, Option<Duration>), ConfigError> {
+    let vars = EnvVars::from_env_with_prefix("QUICKSTART_");
+    let port = vars
+        .integer(&PORT)?
+        .map_or(PORT.default_integer() as u16, |n| n as u16);
+    let exit_after = vars.integer(&EXIT_AFTER_SECS)?.map(Duration::from_secs);
     Ok((port, exit_after))
 }
 

@@ -1,4 +1,4 @@
-//! Records nested spans across `.await`, `join!` and `telemetry::spawn`, then prints them.
+//! Records nested spans across `.await`, `join!` and `spawn`, then prints them.
 //!
 //! Run it with `cargo run -p example-spans` (pretty output), or
 //! `TELEMETRY_FORMAT=json cargo run -p example-spans` for one OpenTelemetry-JSON object per line.
@@ -26,19 +26,26 @@ async fn query_db(table: &'static str, millis: u64) -> usize {
 }
 
 async fn handle_request() {
+    // A detached span: `Send`, so this fn's future can be spawned. (A guard from
+    // `TRACER.start_span` is for synchronous code: it is not `Send` across `.await`.)
     let mut request = TRACER
         .span("GET /books")
         .kind(SpanKind::Server)
         .attribute("http.request.method", "GET")
-        .start();
-    // Two queries run concurrently; each is a child of the request span.
-    let (books, authors) = tokio::join!(query_db("books", 20), query_db("authors", 10));
+        .start_detached();
+    // Two queries run concurrently with the request span current: each is its child.
+    let (books, authors) = async { tokio::join!(query_db("books", 20), query_db("authors", 10)) }
+        .with_span(&request)
+        .await;
     request.add_event("queries.done", []);
-    // Background work carries the request's context into its own task.
-    let audit = telemetry::spawn(async {
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        TRACER.in_span("audit.write", |span| span.set_bool("audit.ok", true));
-    });
+    // Background work runs in the request's context, in its own task.
+    let audit = tokio::spawn(
+        async {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            TRACER.in_span("audit.write", |span| span.set_bool("audit.ok", true));
+        }
+        .with_span(&request),
+    );
     let _ = audit.await;
     request.set_i64("books.count", (books + authors) as i64);
     request.set_i64("http.response.status_code", 200);
@@ -61,6 +68,7 @@ async fn main() {
             std::process::exit(1);
         }
     };
-    handle_request().in_current_span().await;
+    // A request handler runs in a task of its own, as in a server.
+    let _ = tokio::spawn(handle_request()).await;
     pipeline.shutdown().await;
 }

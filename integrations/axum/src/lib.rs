@@ -37,9 +37,8 @@
 //!   link to a trace the response's `server-timing` names.
 //! - [`ws::traced`] (feature `ws`): a span per WebSocket connection.
 
-#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 mod client;
 mod current_span;

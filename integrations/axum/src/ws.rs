@@ -1,4 +1,7 @@
 //! A span per WebSocket connection.
+//!
+//! Behind the `ws` feature, which turns on axum's own `ws` feature (off by default in both):
+//! `telemetry-axum = { version = "0.1", features = ["ws"] }`.
 
 use crate::current_span::CurrentSpan;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};

@@ -3,7 +3,7 @@
 //! deterministic, and every allocation the layer adds on the request's thread is one
 //! the drain may later have to free (with glibc, a free from another thread contends
 //! for the allocating thread's arena).
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 // A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
 #![allow(unsafe_code)]
 

@@ -1,6 +1,6 @@
 //! The layer through `oneshot` and a real server: spans, trace context, request ids,
 //! errors, panics, the extractor and metrics.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};

@@ -5,7 +5,7 @@
 //!
 //! Sections cited: "request" is Trace Context Level 2's HTTP Request Headers Format,
 //! "response" its Trace Context Server Timing Metric Format.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use axum::extract::State;
 use axum::routing::get;

@@ -3,14 +3,12 @@
 //! `OTEL_METRICS_EXPORTER`) select, and [`config_from_env`] does it all from the
 //! environment (plus `TELEMETRY_CONSOLE_FORMAT` for the console sink).
 
+use crate::config::table::CONSOLE_FORMAT;
 use crate::{OtlpConfig, OtlpError, OtlpSink, Signal};
 use std::sync::Arc;
 use telemetry::{
-    Config, EnvError, EnvVars, Exporter, Exporters, PrometheusSink, StdoutFormat, StdoutSink,
+    Config, ConfigError, EnvVars, Exporter, Exporters, PrometheusSink, StdoutFormat, StdoutSink,
 };
-
-/// How `console` writes, for [`config_from_env`].
-const CONSOLE_FORMAT: &str = "TELEMETRY_CONSOLE_FORMAT";
 
 /// A pipeline's configuration with the sinks that [`Exporters`] select already added,
 /// and the handles the application needs: the OTLP sink (for its
@@ -23,7 +21,7 @@ const CONSOLE_FORMAT: &str = "TELEMETRY_CONSOLE_FORMAT";
 /// | `console` | the console [`StdoutSink`] writes spans | the same sink writes metric snapshots |
 /// | `prometheus` | (refused) | a new [`PrometheusSink`], in [`prometheus`](EnvPipeline::prometheus) |
 ///
-/// With [`Config::disabled`] (`OTEL_SDK_DISABLED=true`) no sink is added and both
+/// With [`Config::with_disabled`] (`OTEL_SDK_DISABLED=true`) no sink is added and both
 /// handles are `None`: an application then serves no `/metrics`.
 ///
 /// ```
@@ -40,10 +38,10 @@ const CONSOLE_FORMAT: &str = "TELEMETRY_CONSOLE_FORMAT";
 ///     OtlpConfig::new().with_env_vars(vars)?,
 ///     StdoutSink::pretty(),
 /// )?;
-/// assert_eq!(pipeline.config.sinks.len(), 3, "console, prometheus, otlp");
+/// assert_eq!(pipeline.config.sinks().len(), 3, "console, prometheus, otlp");
 /// assert!(pipeline.prometheus.is_some());
 /// let otlp = pipeline.otlp.expect("otlp is selected for metrics");
-/// assert!(!otlp.settings().traces.enabled && otlp.settings().metrics.enabled);
+/// assert!(!otlp.config().traces.enabled && otlp.config().metrics.enabled);
 /// # Ok::<(), telemetry_otlp::OtlpError>(())
 /// ```
 #[derive(Debug)]
@@ -67,7 +65,7 @@ impl EnvPipeline {
     /// [`StdoutSink::with_metrics`]; dropped if neither list names it), a new
     /// [`PrometheusSink`], and an [`OtlpSink`] built from `otlp` with its signals set to
     /// match the lists (over any [`OtlpConfig::with_signal`]). Fails only if the OTLP
-    /// sink is needed and its settings are invalid.
+    /// sink is needed and its configuration is invalid.
     pub fn new(
         config: Config,
         exporters: Exporters,
@@ -80,7 +78,7 @@ impl EnvPipeline {
             otlp: None,
             prometheus: None,
         };
-        if pipeline.config.disabled {
+        if pipeline.config.disabled() {
             return Ok(pipeline);
         }
         let (traces, metrics) = (exporters.traces(), exporters.metrics());
@@ -151,7 +149,7 @@ pub fn config_from_env() -> Result<EnvPipeline, OtlpError> {
 ///     ("OTEL_TRACES_SAMPLER", "always_on"),
 /// ])
 /// .unwrap();
-/// assert_eq!(env.config.sinks.len(), 3);
+/// assert_eq!(env.config.sinks().len(), 3);
 /// assert!(env.exporters.traces().contains(Exporter::Console));
 /// assert!(env.otlp.is_some() && env.prometheus.is_some());
 ///
@@ -177,8 +175,8 @@ where
 }
 
 /// `TELEMETRY_CONSOLE_FORMAT`: `json` or `pretty`, any case.
-fn console_format(vars: &EnvVars) -> Result<Option<StdoutFormat>, EnvError> {
-    vars.parse(CONSOLE_FORMAT, "json or pretty", |v| {
+fn console_format(vars: &EnvVars) -> Result<Option<StdoutFormat>, ConfigError> {
+    vars.parse(&CONSOLE_FORMAT, |v| {
         if v.eq_ignore_ascii_case("json") {
             Some(StdoutFormat::Json)
         } else if v.eq_ignore_ascii_case("pretty") {
@@ -195,14 +193,15 @@ mod tests {
 
     #[test]
     fn the_console_format_is_json_or_pretty_in_any_case() {
-        let format = |v: &str| console_format(&EnvVars::from_pairs([(CONSOLE_FORMAT, v)]));
+        let format =
+            |v: &str| console_format(&EnvVars::from_pairs([("TELEMETRY_CONSOLE_FORMAT", v)]));
         assert_eq!(format("").unwrap(), None);
         assert_eq!(format("JSON").unwrap(), Some(StdoutFormat::Json));
         assert_eq!(format(" Pretty ").unwrap(), Some(StdoutFormat::Pretty));
         let err = format("yaml").unwrap_err();
         assert_eq!(
-            (err.variable, err.value.as_str(), err.accepted),
-            (CONSOLE_FORMAT, "yaml", "json or pretty")
+            (err.variable, err.value.as_str(), err.accepted.as_ref()),
+            (Some("TELEMETRY_CONSOLE_FORMAT"), "yaml", "json or pretty")
         );
     }
 }

@@ -1,32 +1,26 @@
 //! Why an exporter could not be built.
 
-use telemetry::EnvError;
+use telemetry::ConfigError;
 
 /// A setting the exporter cannot work with. Each variant says which setting and what
 /// it accepts.
 ///
 /// ```
 /// use telemetry_otlp::{OtlpConfig, OtlpError};
-/// let err = OtlpConfig::new().with_max_queue_size(0).settings().unwrap_err();
-/// assert!(matches!(err, OtlpError::Invalid { setting: "max_queue_size", .. }));
+/// let err = OtlpConfig::new().with_max_queue_size(0).resolve().unwrap_err();
+/// assert!(matches!(&err, OtlpError::Config(e) if e.setting == "max_queue_size"));
 /// assert_eq!(
 ///     err.to_string(),
-///     "invalid value 0 for `max_queue_size`: accepted values are 1 to 1000000 spans"
+///     "invalid value 0 for `max_queue_size`: accepted values are an integer from 1 to 1000000 (spans)"
 /// );
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum OtlpError {
-    /// A value outside its accepted range.
-    #[error("invalid value {value} for `{setting}`: accepted values are {accepted}")]
-    Invalid {
-        /// The setting.
-        setting: &'static str,
-        /// The refused value, as given.
-        value: String,
-        /// The accepted range.
-        accepted: &'static str,
-    },
+    /// A value the setting does not accept, set in code or read from an environment
+    /// variable (the core's error for every setting).
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     /// An endpoint that is not an absolute `http://` or `https://` URL.
     #[error("invalid {signal} endpoint {url:?}: {reason}")]
     Endpoint {
@@ -54,7 +48,4 @@ pub enum OtlpError {
     /// The TLS configuration could not be built.
     #[error("TLS setup failed: {0}")]
     Tls(String),
-    /// An environment variable with an invalid value.
-    #[error(transparent)]
-    Env(#[from] EnvError),
 }

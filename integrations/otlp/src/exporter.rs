@@ -8,7 +8,7 @@ use crate::queue::{Segment, SpanQueue};
 use crate::response::PartialSuccess;
 use crate::stats::{Counters, Outcome};
 use crate::transport::{Attempt, Target, Transport};
-use crate::{retry, Compression, Settings, Signal, Temporality};
+use crate::{retry, Compression, ResolvedConfig, Signal, Temporality};
 use bytes::Bytes;
 use std::future::Future;
 use std::io::Write as _;
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 /// State shared by the sink handles and the network task.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    pub(crate) settings: Settings,
+    pub(crate) config: ResolvedConfig,
     encoders: [Encoder; 2],
     targets: [Target; 2],
     transport: Transport,
@@ -72,20 +72,20 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub(crate) fn new(settings: Settings) -> Result<Self, crate::OtlpError> {
+    pub(crate) fn new(config: ResolvedConfig) -> Result<Self, crate::OtlpError> {
         let encoder = |s: Signal| {
-            Encoder::new(settings.signal(s).protocol, settings.resource.clone())
-                .with_scope_versions(settings.scope_versions.clone())
+            Encoder::new(config.signal(s).protocol, config.resource.clone())
+                .with_scope_versions(config.scope_versions.clone())
         };
         Ok(Self {
             encoders: [encoder(Signal::Traces), encoder(Signal::Metrics)],
             targets: [
-                Target::new(Signal::Traces, &settings.traces)?,
-                Target::new(Signal::Metrics, &settings.metrics)?,
+                Target::new(Signal::Traces, &config.traces)?,
+                Target::new(Signal::Metrics, &config.metrics)?,
             ],
             transport: Transport::new()?,
-            counters: Counters::new(settings.self_metrics),
-            queue: Mutex::new(SpanQueue::new(settings.max_queue_size)),
+            counters: Counters::new(config.self_metrics),
+            queue: Mutex::new(SpanQueue::new(config.max_queue_size)),
             metrics: Mutex::new(None),
             flushes: Mutex::new(Vec::new()),
             wake: Notify::new(),
@@ -93,7 +93,7 @@ impl Shared {
             shutdown: watch::channel(None).0,
             closed: AtomicBool::new(false),
             worker: Mutex::new(None),
-            settings,
+            config,
         })
     }
 
@@ -119,7 +119,7 @@ impl Shared {
     /// dropped and counted. Cancel-safe: spans neither queued nor counted when the call
     /// is dropped (the pipeline's `sink_timeout`) are counted as dropped then.
     pub(crate) async fn export_spans(self: &Arc<Self>, batch: SpanBatch) -> Result<(), SinkError> {
-        if !self.settings.traces.enabled || batch.is_empty() {
+        if !self.config.traces.enabled || batch.is_empty() {
             return Ok(());
         }
         let n = batch.len();
@@ -148,7 +148,7 @@ impl Shared {
                 }
             };
             pending.queued(queued);
-            if len >= self.settings.max_export_batch_size {
+            if len >= self.config.max_export_batch_size {
                 self.wake.notify_one();
             }
             if pending.left == 0
@@ -163,7 +163,7 @@ impl Shared {
             drop(pending); // counts them
             return Err(SinkError::new(format!(
                 "OTLP queue full or closed ({} spans): {dropped} of {n} spans dropped",
-                self.settings.max_queue_size,
+                self.config.max_queue_size,
             )));
         }
         Ok(())
@@ -173,9 +173,7 @@ impl Shared {
         self: &Arc<Self>,
         snapshot: Arc<MetricsSnapshot>,
     ) -> Result<(), SinkError> {
-        if !self.settings.metrics.enabled
-            || self.closed.load(Relaxed)
-            || snapshot.metrics.is_empty()
+        if !self.config.metrics.enabled || self.closed.load(Relaxed) || snapshot.metrics.is_empty()
         {
             return Ok(());
         }
@@ -195,11 +193,11 @@ impl Shared {
         let (ack, done) = oneshot::channel();
         lock(&self.flushes).push(ack);
         self.wake.notify_one();
-        match tokio::time::timeout(self.settings.shutdown_timeout, done).await {
+        match tokio::time::timeout(self.config.shutdown_timeout, done).await {
             Ok(_) => Ok(()),
             Err(_) => Err(SinkError::new(format!(
                 "OTLP flush did not finish within {:?} ({} spans still queued)",
-                self.settings.shutdown_timeout,
+                self.config.shutdown_timeout,
                 self.counters.snapshot().spans_queued
             ))),
         }
@@ -214,7 +212,7 @@ impl Shared {
                 return Ok(());
             }
         }
-        let deadline = Instant::now() + self.settings.shutdown_timeout;
+        let deadline = Instant::now() + self.config.shutdown_timeout;
         self.shutdown.send_replace(Some(deadline));
         self.wake.notify_one();
         let worker = lock(&self.worker).take();
@@ -253,9 +251,9 @@ async fn run(shared: Arc<Shared>) {
         segments: Vec::new(),
         buffer_hint: 4096,
     };
-    let settings = &shared.settings;
-    let mut next_spans = Instant::now() + settings.schedule_delay;
-    let mut next_metrics = Instant::now() + settings.metric_export_interval;
+    let config = &shared.config;
+    let mut next_spans = Instant::now() + config.schedule_delay;
+    let mut next_metrics = Instant::now() + config.metric_export_interval;
     loop {
         let deadline = *shutdown.borrow_and_update();
         let flushes = std::mem::take(&mut *lock(&shared.flushes));
@@ -272,7 +270,7 @@ async fn run(shared: Arc<Shared>) {
             0
         };
         loop {
-            let max = settings.max_export_batch_size;
+            let max = config.max_export_batch_size;
             let take = {
                 let mut queue = lock(&shared.queue);
                 let queued = queue.len();
@@ -296,14 +294,14 @@ async fn run(shared: Arc<Shared>) {
             }
         }
         if spans_due || everything {
-            next_spans = Instant::now() + settings.schedule_delay;
+            next_spans = Instant::now() + config.schedule_delay;
         }
         if (metrics_due || everything) && !deadline_passed(&shutdown) {
             let snapshot = lock(&shared.metrics).take();
             if let Some(snapshot) = snapshot {
                 worker.send_metrics(&snapshot, &mut shutdown).await;
             }
-            next_metrics = Instant::now() + settings.metric_export_interval;
+            next_metrics = Instant::now() + config.metric_export_interval;
         }
         for ack in flushes {
             let _ = ack.send(());
@@ -390,7 +388,7 @@ impl Worker<'_> {
             .deliver(
                 Signal::Traces,
                 body,
-                self.shared.settings.export_timeout,
+                self.shared.config.export_timeout,
                 shutdown,
             )
             .await
@@ -418,9 +416,9 @@ impl Worker<'_> {
         snapshot: &MetricsSnapshot,
         shutdown: &mut watch::Receiver<Option<Instant>>,
     ) {
-        let settings = &self.shared.settings;
+        let config = &self.shared.config;
         let time = snapshot.time_unix_nano;
-        let (families, pending) = match settings.temporality {
+        let (families, pending) = match config.temporality {
             Temporality::Delta => {
                 let (families, pending) = self.delta.prepare(&snapshot.metrics, time);
                 (std::borrow::Cow::Owned(families), Some(pending))
@@ -429,10 +427,10 @@ impl Worker<'_> {
         };
         let points: u64 = families
             .iter()
-            .filter(|f| Shape::of(f.kind, settings.temporality).is_some())
+            .filter(|f| Shape::of(f.kind, config.temporality).is_some())
             .map(|f| f.series.len() as u64)
             .sum();
-        let temporality = settings.temporality;
+        let temporality = config.temporality;
         let body = self.body(Signal::Metrics, |e, buf| {
             e.encode_metrics_with(&families, time, temporality, buf)
         });
@@ -441,7 +439,7 @@ impl Worker<'_> {
             .deliver(
                 Signal::Metrics,
                 body,
-                settings.metric_export_timeout,
+                config.metric_export_timeout,
                 shutdown,
             )
             .await
@@ -522,9 +520,8 @@ impl Worker<'_> {
                     (reason, retry_after)
                 }
             };
-            let wait = retry_after.unwrap_or_else(|| {
-                retry::backoff(&shared.settings.retry, attempt, retry::random())
-            });
+            let wait = retry_after
+                .unwrap_or_else(|| retry::backoff(&shared.config.retry, attempt, retry::random()));
             let wake_at = Instant::now() + wait;
             let shutdown_at = shutdown.borrow().unwrap_or(give_up_at);
             if wake_at >= give_up_at.min(shutdown_at) {

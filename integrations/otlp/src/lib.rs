@@ -39,13 +39,12 @@
 //! # Ok(()) }
 //! ```
 
-#![warn(missing_docs, unreachable_pub, missing_debug_implementations)]
-#![cfg_attr(test, allow(clippy::unwrap_used))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![forbid(unsafe_code)]
 
 mod config;
 mod delta;
 mod encode;
-mod env;
 mod env_pipeline;
 mod error;
 mod exporter;
@@ -53,16 +52,17 @@ mod queue;
 mod resource;
 mod response;
 mod retry;
-mod settings;
 mod sink;
 mod stats;
 mod transport;
 
-pub use config::{Compression, OtlpConfig, Protocol, RetryPolicy, Signal, Temporality};
+pub use config::{
+    Compression, OtlpConfig, Protocol, ResolvedConfig, RetryPolicy, Signal, SignalConfig,
+    Temporality, DEFAULT_ENDPOINT, DEFAULT_PROTOCOL, SETTINGS,
+};
 pub use encode::Encoder;
 pub use env_pipeline::{config_from_env, config_from_env_vars, EnvPipeline};
 pub use error::OtlpError;
 pub use resource::{SDK_NAME, SDK_VERSION};
-pub use settings::{Settings, SignalSettings, DEFAULT_ENDPOINT, DEFAULT_PROTOCOL};
 pub use sink::OtlpSink;
 pub use stats::OtlpStats;

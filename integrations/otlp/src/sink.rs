@@ -1,7 +1,7 @@
 //! `OtlpSink`: the pipeline's side of the exporter.
 
 use crate::exporter::Shared;
-use crate::{OtlpConfig, OtlpError, OtlpStats, Settings};
+use crate::{OtlpConfig, OtlpError, OtlpStats, ResolvedConfig};
 use std::fmt;
 use std::sync::Arc;
 use telemetry::{async_trait, MetricsSnapshot, Sink, SinkError, SpanBatch};
@@ -43,7 +43,7 @@ pub struct OtlpSink {
 }
 
 impl OtlpSink {
-    /// An exporter with `config`'s settings (code, then environment if
+    /// An exporter with `config` (code, then environment if
     /// [`OtlpConfig::with_env`] was called, then defaults). Nothing is sent until the
     /// pipeline hands it data; its task starts then, on the pipeline's runtime.
     ///
@@ -54,9 +54,9 @@ impl OtlpSink {
     /// assert!(OtlpSink::new(OtlpConfig::new().with_endpoint("not a url")).is_err());
     /// ```
     pub fn new(config: OtlpConfig) -> Result<Self, OtlpError> {
-        let settings = config.settings()?;
+        let resolved = config.resolve()?;
         Ok(Self {
-            shared: Arc::new(Shared::new(settings)?),
+            shared: Arc::new(Shared::new(resolved)?),
         })
     }
 
@@ -70,17 +70,17 @@ impl OtlpSink {
         self.shared.counters.snapshot()
     }
 
-    /// The settings the exporter runs with.
-    pub fn settings(&self) -> &Settings {
-        &self.shared.settings
+    /// The configuration the exporter runs with.
+    pub fn config(&self) -> &ResolvedConfig {
+        &self.shared.config
     }
 }
 
 impl fmt::Debug for OtlpSink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("OtlpSink")
-            .field("traces", &self.shared.settings.traces.endpoint)
-            .field("metrics", &self.shared.settings.metrics.endpoint)
+            .field("traces", &self.shared.config.traces.endpoint)
+            .field("metrics", &self.shared.config.metrics.endpoint)
             .finish_non_exhaustive()
     }
 }

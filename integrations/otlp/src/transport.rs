@@ -4,7 +4,7 @@
 //! exports), with rustls on the `ring` provider and webpki's roots for `https://`.
 
 use crate::response::{self, PartialSuccess};
-use crate::{retry, Compression, OtlpError, Protocol, Signal, SignalSettings};
+use crate::{retry, Compression, OtlpError, Protocol, Signal, SignalConfig};
 use bytes::Bytes;
 use http::header::{
     HeaderMap, HeaderName, HeaderValue, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, USER_AGENT,
@@ -156,19 +156,19 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 impl Target {
-    /// The request target of a signal; the settings were checked, so the URL and
+    /// The request target of a signal; the configuration was checked, so the URL and
     /// headers are valid.
-    pub(crate) fn new(signal: Signal, settings: &SignalSettings) -> Result<Self, OtlpError> {
-        let uri: http::Uri = settings
+    pub(crate) fn new(signal: Signal, config: &SignalConfig) -> Result<Self, OtlpError> {
+        let uri: http::Uri = config
             .endpoint
             .parse()
             .map_err(|e: http::uri::InvalidUri| OtlpError::Endpoint {
                 signal: signal.as_str(),
-                url: settings.endpoint.clone(),
+                url: config.endpoint.clone(),
                 reason: e.to_string(),
             })?;
         let mut headers = HeaderMap::new();
-        for (name, value) in &settings.headers {
+        for (name, value) in &config.headers {
             let invalid = |reason| OtlpError::Header {
                 name: name.clone(),
                 reason,
@@ -182,9 +182,9 @@ impl Target {
         }
         headers.insert(
             CONTENT_TYPE,
-            HeaderValue::from_static(settings.protocol.content_type()),
+            HeaderValue::from_static(config.protocol.content_type()),
         );
-        if settings.compression == Compression::Gzip {
+        if config.compression == Compression::Gzip {
             headers.insert(CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
         headers.insert(
@@ -194,9 +194,9 @@ impl Target {
         Ok(Self {
             uri,
             headers,
-            json: settings.protocol == Protocol::HttpJson,
-            compression: settings.compression,
-            timeout: settings.timeout,
+            json: config.protocol == Protocol::HttpJson,
+            compression: config.compression,
+            timeout: config.timeout,
         })
     }
 }

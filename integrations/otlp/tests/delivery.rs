@@ -2,7 +2,7 @@
 //! `Retry-After`, no retry on 4xx, timeouts, partial successes, the bounded queue, drops
 //! counted, recovery, and shutdown within its deadline. Every check reads counters,
 //! never elapsed time.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

@@ -1,27 +1,27 @@
 //! The exporter's environment variables: every one parsed, every error path naming the
 //! variable, the value and what it accepts, and code winning over the environment.
 //! Nothing here touches the process environment.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::time::Duration;
-use telemetry::{EnvError, Sampler};
+use telemetry::{ConfigError, Sampler};
 use telemetry_otlp::{
-    config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, Settings, Temporality,
+    config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, ResolvedConfig, Temporality,
 };
 
-fn settings(vars: &[(&str, &str)]) -> Settings {
+fn resolved(vars: &[(&str, &str)]) -> ResolvedConfig {
     OtlpConfig::new()
         .with_env_vars(vars.iter().copied())
         .unwrap()
-        .settings()
+        .resolve()
         .unwrap()
 }
 
-fn env_error(vars: &[(&str, &str)]) -> EnvError {
+fn env_error(vars: &[(&str, &str)]) -> ConfigError {
     match OtlpConfig::new().with_env_vars(vars.iter().copied()) {
         Err(e) => e,
-        Ok(config) => match config.settings() {
-            Err(OtlpError::Env(e)) => e,
+        Ok(config) => match config.resolve() {
+            Err(OtlpError::Config(e)) if e.variable.is_some() => e,
             other => panic!("{vars:?} should be refused, got {other:?}"),
         },
     }
@@ -30,7 +30,7 @@ fn env_error(vars: &[(&str, &str)]) -> EnvError {
 #[cfg(feature = "protobuf")]
 #[test]
 fn every_variable_is_read() {
-    let s = settings(&[
+    let s = resolved(&[
         ("OTEL_SERVICE_NAME", "checkout"),
         (
             "OTEL_RESOURCE_ATTRIBUTES",
@@ -98,14 +98,14 @@ fn every_variable_is_read() {
     assert!(s.traces.enabled);
     assert!(!s.metrics.enabled);
     assert_eq!(s.shutdown_timeout, Duration::from_millis(1500));
-    assert_eq!(s.retry.initial_backoff, Duration::from_millis(200));
-    assert_eq!(s.retry.max_backoff, Duration::from_secs(8));
+    assert_eq!(s.retry.initial_backoff(), Duration::from_millis(200));
+    assert_eq!(s.retry.max_backoff(), Duration::from_secs(8));
     assert!(!s.self_metrics);
 }
 
 #[test]
 fn lowmemory_temporality_is_delta_and_empty_values_are_unset() {
-    let s = settings(&[
+    let s = resolved(&[
         (
             "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
             "lowmemory",
@@ -122,6 +122,7 @@ fn lowmemory_temporality_is_delta_and_empty_values_are_unset() {
 fn every_invalid_value_names_variable_value_and_range() {
     let ms_600 = "1 to 600000 (milliseconds)";
     let ms_3600 = "1 to 3600000 (milliseconds)";
+    let headers = "comma-separated name=value pairs, percent-encoded, that are valid HTTP headers";
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "OTEL_EXPORTER_OTLP_TIMEOUT",
@@ -177,24 +178,11 @@ fn every_invalid_value_names_variable_value_and_range() {
         ),
         (
             "OTEL_EXPORTER_OTLP_HEADERS",
-            vec!["novalue", "=v", "k=%zz"],
-            "comma-separated key=value pairs, percent-encoded",
+            vec!["novalue", "=v", "k=%zz", "bad%20name=v", "k=line%0Abreak"],
+            headers,
         ),
-        (
-            "OTEL_EXPORTER_OTLP_HEADERS",
-            vec!["bad%20name=v", "k=line%0Abreak"],
-            "comma-separated name=value pairs, percent-encoded, that are valid HTTP headers",
-        ),
-        (
-            "OTEL_EXPORTER_OTLP_TRACES_HEADERS",
-            vec!["x"],
-            "comma-separated key=value pairs, percent-encoded",
-        ),
-        (
-            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
-            vec!["a=%E2%28"],
-            "comma-separated key=value pairs, percent-encoded",
-        ),
+        ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", vec!["x"], headers),
+        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", vec!["a=%E2%28"], headers),
         (
             "OTEL_RESOURCE_ATTRIBUTES",
             vec!["service.name", "a=%g1"],
@@ -216,12 +204,12 @@ fn every_invalid_value_names_variable_value_and_range() {
         (
             "OTEL_BSP_MAX_QUEUE_SIZE",
             vec!["0", "1000001", "-5"],
-            "1 to 1000000",
+            "an integer from 1 to 1000000 (spans)",
         ),
         (
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
             vec!["0", "many"],
-            "1 to 1000000",
+            "an integer from 1 to 1000000 (spans, at most the queue size)",
         ),
         (
             "OTEL_TRACES_EXPORTER",
@@ -239,7 +227,11 @@ fn every_invalid_value_names_variable_value_and_range() {
             ms_600,
         ),
         ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", vec!["0"], ms_600),
-        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", vec!["fast"], ms_600),
+        (
+            "TELEMETRY_OTLP_RETRY_MAX_BACKOFF",
+            vec!["fast"],
+            "1 to 600000 (milliseconds, at least the initial backoff)",
+        ),
         (
             "TELEMETRY_OTLP_SELF_METRICS",
             vec!["yes", "1"],
@@ -250,8 +242,8 @@ fn every_invalid_value_names_variable_value_and_range() {
         for value in values {
             let e = env_error(&[(variable, value)]);
             assert_eq!(
-                (e.variable, e.value.as_str(), e.accepted),
-                (variable, value, accepted),
+                (e.variable, e.value.as_str(), e.accepted.as_ref()),
+                (Some(variable), value, accepted),
                 "{variable}={value:?}"
             );
             let text = e.to_string();
@@ -268,7 +260,7 @@ fn settings_that_depend_on_each_other_name_the_variable() {
     ]);
     assert_eq!(
         (e.variable, e.value.as_str()),
-        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "200")
+        (Some("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "200")
     );
     let e = env_error(&[
         ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", "5000"),
@@ -276,7 +268,7 @@ fn settings_that_depend_on_each_other_name_the_variable() {
     ]);
     assert_eq!(
         (e.variable, e.value.as_str()),
-        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "100")
+        (Some("TELEMETRY_OTLP_RETRY_MAX_BACKOFF"), "100")
     );
 }
 
@@ -300,7 +292,7 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
         .with_max_queue_size(500)
         .with_env_vars(vars)
         .unwrap()
-        .settings()
+        .resolve()
         .unwrap();
     assert_eq!(s.resource_attribute("service.name").unwrap(), "from-code");
     // A base endpoint in code beats even a signal-specific one from the environment.
@@ -312,7 +304,7 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
     // Neither: the default.
     assert_eq!(s.schedule_delay, Duration::from_secs(5));
 
-    let env_only = settings(&vars);
+    let env_only = resolved(&vars);
     assert_eq!(env_only.traces.endpoint, "http://env-traces:4318/v1/traces");
     assert_eq!(env_only.metrics.endpoint, "http://env:4318/v1/metrics");
     assert_eq!(env_only.traces.timeout, Duration::from_millis(1234));
@@ -322,9 +314,117 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
         .with_protocol(Protocol::HttpJson)
         .with_env_vars([("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])
         .unwrap()
-        .settings()
+        .resolve()
         .unwrap();
     assert_eq!(s.traces.protocol, Protocol::HttpJson);
+}
+
+/// Each `with_*` setter, called before the environment is read, keeps its value against
+/// a variable that sets the same setting.
+#[test]
+fn every_setter_wins_over_the_environment() {
+    use telemetry_otlp::{RetryPolicy, Signal};
+    let vars = [
+        ("OTEL_SERVICE_NAME", "env"),
+        (
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.version=env,deployment.environment.name=env",
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318"),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://env/traces"),
+        ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://env/metrics"),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "x-key=env"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "1111"),
+        ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "2222"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE",
+            "cumulative",
+        ),
+        ("OTEL_METRIC_EXPORT_INTERVAL", "3333"),
+        ("OTEL_METRIC_EXPORT_TIMEOUT", "4444"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "5555"),
+        ("OTEL_BSP_EXPORT_TIMEOUT", "6666"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "7777"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "77"),
+        ("TELEMETRY_OTLP_SHUTDOWN_TIMEOUT", "8888"),
+        ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", "99"),
+        ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "999"),
+        ("TELEMETRY_OTLP_SELF_METRICS", "true"),
+    ];
+    let s = OtlpConfig::new()
+        .with_service_name("code")
+        .with_service_version("code")
+        .with_deployment_environment("code")
+        .with_service_instance_id("code-instance")
+        .with_endpoint("http://code:4318")
+        .with_metrics_endpoint("http://code/metrics")
+        .with_header("x-key", "code")
+        .with_timeout(Duration::from_millis(10))
+        .with_compression(Compression::Gzip)
+        .with_protocol(Protocol::HttpJson)
+        .with_signal(Signal::Traces, true)
+        .with_temporality(Temporality::Delta)
+        .with_metric_export_interval(Duration::from_millis(11))
+        .with_metric_export_timeout(Duration::from_millis(12))
+        .with_schedule_delay(Duration::from_millis(13))
+        .with_export_timeout(Duration::from_millis(14))
+        .with_max_queue_size(15)
+        .with_max_export_batch_size(5)
+        .with_shutdown_timeout(Duration::from_millis(16))
+        .with_retry(
+            RetryPolicy::new()
+                .with_initial_backoff(Duration::from_millis(17))
+                .with_max_backoff(Duration::from_millis(18)),
+        )
+        .with_self_metrics(false)
+        .with_env_vars(vars)
+        .unwrap()
+        .resolve()
+        .unwrap();
+    for key in [
+        "service.name",
+        "service.version",
+        "deployment.environment.name",
+    ] {
+        assert_eq!(s.resource_attribute(key).unwrap(), "code", "{key}");
+    }
+    assert_eq!(
+        s.resource_attribute("service.instance.id").unwrap(),
+        "code-instance"
+    );
+    assert_eq!(s.traces.endpoint, "http://code:4318/v1/traces");
+    assert_eq!(s.metrics.endpoint, "http://code/metrics");
+    assert_eq!(s.traces.headers, [("x-key".to_owned(), "code".to_owned())]);
+    assert_eq!(
+        (s.traces.timeout, s.metrics.timeout),
+        (Duration::from_millis(10), Duration::from_millis(10))
+    );
+    assert_eq!(
+        (s.traces.compression, s.metrics.compression),
+        (Compression::Gzip, Compression::Gzip)
+    );
+    assert_eq!(
+        (s.traces.protocol, s.metrics.protocol),
+        (Protocol::HttpJson, Protocol::HttpJson)
+    );
+    assert!(s.traces.enabled);
+    assert_eq!(s.temporality, Temporality::Delta);
+    assert_eq!(s.metric_export_interval, Duration::from_millis(11));
+    assert_eq!(s.metric_export_timeout, Duration::from_millis(12));
+    assert_eq!(s.schedule_delay, Duration::from_millis(13));
+    assert_eq!(s.export_timeout, Duration::from_millis(14));
+    assert_eq!((s.max_queue_size, s.max_export_batch_size), (15, 5));
+    assert_eq!(s.shutdown_timeout, Duration::from_millis(16));
+    assert_eq!(
+        (s.retry.initial_backoff(), s.retry.max_backoff()),
+        (Duration::from_millis(17), Duration::from_millis(18))
+    );
+    assert!(!s.self_metrics);
 }
 
 #[test]
@@ -341,15 +441,15 @@ fn a_whole_pipeline_from_the_environment() {
     .unwrap();
     let config = &env.config;
     assert_eq!(
-        config.sampler,
+        config.sampler(),
         Sampler::parent_based(Sampler::TraceIdRatioBased(0.5))
     );
-    assert_eq!(config.span_limits.max_attributes, 32);
-    assert_eq!(config.ring_capacity, 1024);
-    assert_eq!(config.sinks.len(), 2, "console and otlp");
+    assert_eq!(config.span_limits().max_attributes, 32);
+    assert_eq!(config.ring_capacity(), 1024);
+    assert_eq!(config.sinks().len(), 2, "console and otlp");
     let otlp = env.otlp.unwrap();
     assert_eq!(
-        otlp.settings().resource_attribute("service.name").unwrap(),
+        otlp.config().resource_attribute("service.name").unwrap(),
         "env-service"
     );
 
@@ -359,12 +459,12 @@ fn a_whole_pipeline_from_the_environment() {
         ("OTEL_METRICS_EXPORTER", "prometheus,console"),
     ])
     .unwrap();
-    assert!(env.config.disabled);
-    assert!(env.config.sinks.is_empty() && env.otlp.is_none() && env.prometheus.is_none());
+    assert!(env.config.disabled());
+    assert!(env.config.sinks().is_empty() && env.otlp.is_none() && env.prometheus.is_none());
 
     let e = config_from_env_vars([("TELEMETRY_CONSOLE_FORMAT", "yaml")]).unwrap_err();
     assert!(
-        matches!(&e, OtlpError::Env(e) if e.variable == "TELEMETRY_CONSOLE_FORMAT" && e.value == "yaml"),
+        matches!(&e, OtlpError::Config(e) if e.variable == Some("TELEMETRY_CONSOLE_FORMAT") && e.value == "yaml"),
         "{e}"
     );
     // Core variables are checked too.
@@ -374,7 +474,7 @@ fn a_whole_pipeline_from_the_environment() {
     ])
     .unwrap_err();
     assert!(
-        matches!(&e, OtlpError::Env(e) if e.variable == "OTEL_TRACES_SAMPLER_ARG"),
+        matches!(&e, OtlpError::Config(e) if e.variable == Some("OTEL_TRACES_SAMPLER_ARG")),
         "{e}"
     );
 }
@@ -387,7 +487,7 @@ fn debug_output_never_shows_header_values() {
         .with_header("x-code-key", "code-secret")
         .with_env_vars([("OTEL_EXPORTER_OTLP_TRACES_HEADERS", "api-key=env-secret")])
         .unwrap();
-    let shown = format!("{config:?} {:?}", config.settings().unwrap());
+    let shown = format!("{config:?} {:?}", config.resolve().unwrap());
     assert!(!shown.contains("secret"), "{shown}");
     assert!(
         shown.contains("api-key") && shown.contains("x-code-key"),

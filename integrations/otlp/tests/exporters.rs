@@ -2,7 +2,7 @@
 //! the sinks `config_from_env_vars` builds for each list, the OTLP signals the lists
 //! switch, and pipelines built from the environment sending to the fake collector.
 //! Nothing here touches the process environment.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 
@@ -16,7 +16,7 @@ fn signals(vars: &[(&str, &str)]) -> (bool, bool) {
     let s = OtlpConfig::new()
         .with_env_vars(vars.iter().copied())
         .unwrap()
-        .settings()
+        .resolve()
         .unwrap();
     (s.traces.enabled, s.metrics.enabled)
 }
@@ -45,7 +45,7 @@ fn each_list_switches_the_otlp_signal_it_names() {
         .with_signal(Signal::Traces, true)
         .with_env_vars([("OTEL_TRACES_EXPORTER", "none")])
         .unwrap()
-        .settings()
+        .resolve()
         .unwrap();
     assert!(s.traces.enabled);
 }
@@ -57,10 +57,10 @@ type Built = (usize, Option<(bool, bool)>, bool);
 fn built(vars: &[(&str, &str)]) -> Built {
     let env = config_from_env_vars(vars.iter().copied()).unwrap();
     let otlp = env.otlp.map(|o| {
-        let s = o.settings();
+        let s = o.config();
         (s.traces.enabled, s.metrics.enabled)
     });
-    (env.config.sinks.len(), otlp, env.prometheus.is_some())
+    (env.config.sinks().len(), otlp, env.prometheus.is_some())
 }
 
 // § "Exporter Selection": otlp, console, prometheus (metrics) and none, one or several.
@@ -106,14 +106,14 @@ fn an_application_gives_its_own_defaults_for_unset_variables() {
         .unwrap()
     };
     let defaults = build(&[]);
-    assert_eq!(defaults.config.sinks.len(), 2, "console and prometheus");
+    assert_eq!(defaults.config.sinks().len(), 2, "console and prometheus");
     assert!(defaults.otlp.is_none() && defaults.prometheus.is_some());
 
     let set = build(&[
         ("OTEL_TRACES_EXPORTER", "otlp"),
         ("OTEL_METRICS_EXPORTER", "otlp"),
     ]);
-    assert_eq!(set.config.sinks.len(), 1);
+    assert_eq!(set.config.sinks().len(), 1);
     assert!(set.otlp.is_some() && set.prometheus.is_none());
 }
 

@@ -1,7 +1,7 @@
 //! Metric snapshots through a real pipeline to the fake collector: sums (monotonic and
 //! not, cumulative and delta), gauges and histograms with bounds, counts, sums and
 //! exemplars, decoded with independent OTLP types.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

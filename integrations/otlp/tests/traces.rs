@@ -1,7 +1,7 @@
 //! Spans through a real pipeline to the fake collector, decoded with independent OTLP
 //! types and checked field by field against what the pipeline recorded, in every
 //! encoding: JSON, protobuf, each plain and gzip.
-#![allow(clippy::unwrap_used)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 

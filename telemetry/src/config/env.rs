@@ -1,97 +1,43 @@
 //! [`Config`] from the environment: the standard `OTEL_*` variables that configure the
-//! core (disabled, sampler, span limits) and this project's own `TELEMETRY_*` settings.
+//! core (disabled, sampler, span limits) and this project's own `TELEMETRY_*` settings,
+//! each read through its row of [`SETTINGS`](crate::SETTINGS).
 //!
 //! Precedence: a setting made in code with a `Config::with_*` method wins over the
-//! environment, which wins over the defaults. [`Config::from_env`] starts from the
-//! defaults; [`Config::with_env`] merges the environment into a config, leaving every
-//! setting made in code alone. An empty variable counts as unset (as OpenTelemetry
-//! specifies); unknown variables are ignored; a value that does not parse or is out of
-//! range is an [`EnvError`] naming the variable, the value and the accepted range.
+//! environment, which wins over the defaults, whatever the order of the calls (each
+//! field is a [`CodeOrEnv`](crate::CodeOrEnv)). [`Config::from_env`] starts from the
+//! defaults; [`Config::with_env`] merges the environment into a config. An empty
+//! variable counts as unset (as OpenTelemetry specifies); unknown variables are ignored;
+//! a value that does not parse or is out of range is a [`ConfigError`] naming the
+//! variable, the value and the accepted values.
 
-use crate::{Config, Sampler};
+use crate::config::table::{
+    ATTRIBUTE_COUNT_LIMIT, CARDINALITY_LIMIT, DIAGNOSTICS, DISABLED, DRAIN_INTERVAL,
+    EVENT_ATTRIBUTE_COUNT_LIMIT, LINK_ATTRIBUTE_COUNT_LIMIT, MAX_BATCH_SIZE, METRICS_ENABLED,
+    RING_CAPACITY, SAMPLER, SAMPLER_RATIO, SHUTDOWN_TIMEOUT, SINK_QUEUE_CAPACITY, SINK_TIMEOUT,
+    SPAN_ATTRIBUTE_COUNT_LIMIT, SPAN_EVENT_COUNT_LIMIT, SPAN_LINK_COUNT_LIMIT,
+};
+use crate::{Config, ConfigError, MetricsConfig, Sampler, Setting, SpanLimits};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-/// An environment variable whose value does not parse or is out of range.
-///
-/// ```
-/// let err = telemetry::Config::from_env_vars([("TELEMETRY_RING_CAPACITY", "1000")]).unwrap_err();
-/// assert_eq!(err.variable, "TELEMETRY_RING_CAPACITY");
-/// assert_eq!(
-///     err.to_string(),
-///     "invalid value \"1000\" for environment variable TELEMETRY_RING_CAPACITY: \
-///      accepted values are a power of two from 64 to 16777216"
-/// );
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid value {value:?} for environment variable {variable}: accepted values are {accepted}"
-)]
-#[non_exhaustive]
-pub struct EnvError {
-    /// The variable's name.
-    pub variable: &'static str,
-    /// The refused value, as given.
-    pub value: String,
-    /// What the variable accepts.
-    pub accepted: &'static str,
-}
+/// The prefixes of the variables every [`EnvVars`] keeps.
+const PREFIXES: [&str; 2] = ["OTEL_", "TELEMETRY_"];
 
-impl EnvError {
-    /// An error for `variable` set to `value`, which accepts `accepted`. For crates
-    /// that read their own variables (`telemetry-otlp`), so every such error reads alike.
-    ///
-    /// ```
-    /// let e = telemetry::EnvError::new("OTEL_EXPORTER_OTLP_TIMEOUT", "soon", "milliseconds");
-    /// assert_eq!(e.value, "soon");
-    /// ```
-    pub fn new(variable: &'static str, value: impl Into<String>, accepted: &'static str) -> Self {
-        Self {
-            variable,
-            value: value.into(),
-            accepted,
-        }
-    }
-}
-
-/// Settings made in code, which the environment must not override.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Explicit(u16);
-
-impl Explicit {
-    pub(crate) const DISABLED: u16 = 1 << 0;
-    pub(crate) const SAMPLER: u16 = 1 << 1;
-    pub(crate) const SPAN_LIMITS: u16 = 1 << 2;
-    pub(crate) const RING_CAPACITY: u16 = 1 << 3;
-    pub(crate) const DRAIN_INTERVAL: u16 = 1 << 4;
-    pub(crate) const SINK_TIMEOUT: u16 = 1 << 5;
-    pub(crate) const SINK_QUEUE_CAPACITY: u16 = 1 << 6;
-    pub(crate) const MAX_BATCH_SIZE: u16 = 1 << 7;
-    pub(crate) const METRICS: u16 = 1 << 8;
-    pub(crate) const SHUTDOWN_TIMEOUT: u16 = 1 << 9;
-    pub(crate) const DIAGNOSTICS: u16 = 1 << 10;
-
-    pub(crate) fn mark(&mut self, setting: u16) {
-        self.0 |= setting;
-    }
-
-    fn has(self, setting: u16) -> bool {
-        self.0 & setting != 0
-    }
-}
-
-/// The `OTEL_*` and `TELEMETRY_*` variables of an environment, non-empty ones only
-/// (trimmed), looked up by name, with parsers whose errors name the variable, its value
-/// and the accepted range. Other crates of this project (the OTLP exporter) read their
+/// The `OTEL_*` and `TELEMETRY_*` variables of an environment (and an application's own
+/// prefix, with [`EnvVars::from_pairs_with_prefix`]), non-empty ones only (trimmed),
+/// looked up by name, with parsers that read a [`Setting`]'s variable and check its
+/// accepted values: an error names the variable, the value and the accepted values.
+/// Other crates of this project (the OTLP exporter) and the examples read their
 /// settings through it too.
 ///
 /// ```
-/// use telemetry::EnvVars;
+/// use telemetry::{EnvVars, Setting};
+/// const DELAY: Setting = Setting::millis("delay", 5000, 1, 3_600_000).with_variable("OTEL_BSP_SCHEDULE_DELAY");
 /// let vars = EnvVars::from_pairs([("OTEL_SDK_DISABLED", "TRUE"), ("OTEL_BSP_SCHEDULE_DELAY", "0"), ("HOME", "/root")]);
-/// assert_eq!(vars.bool("OTEL_SDK_DISABLED").unwrap(), Some(true));
+/// assert_eq!(vars.get("OTEL_SDK_DISABLED"), Some("TRUE"));
 /// assert!(vars.get("HOME").is_none(), "only OTEL_* and TELEMETRY_* are kept");
-/// let err = vars.millis("OTEL_BSP_SCHEDULE_DELAY", 3_600_000, "1 to 3600000 (milliseconds)").unwrap_err();
-/// assert_eq!(err.variable, "OTEL_BSP_SCHEDULE_DELAY");
+/// let err = vars.millis(&DELAY).unwrap_err();
+/// assert_eq!(err.variable, Some("OTEL_BSP_SCHEDULE_DELAY"));
 /// ```
 #[derive(Clone, Debug, Default)]
 pub struct EnvVars(BTreeMap<String, String>);
@@ -105,13 +51,37 @@ impl EnvVars {
         K: AsRef<str>,
         V: AsRef<str>,
     {
+        Self::keep(vars, None)
+    }
+
+    /// [`EnvVars::from_pairs`], keeping the variables that start with `prefix` too (an
+    /// application's own, `BOOKSTORE_`).
+    ///
+    /// ```
+    /// let vars = telemetry::EnvVars::from_pairs_with_prefix([("APP_PORT", "80"), ("PATH", "/bin")], "APP_");
+    /// assert_eq!((vars.get("APP_PORT"), vars.get("PATH")), (Some("80"), None));
+    /// ```
+    pub fn from_pairs_with_prefix<I, K, V>(vars: I, prefix: &str) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        Self::keep(vars, Some(prefix))
+    }
+
+    fn keep<I, K, V>(vars: I, prefix: Option<&str>) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: AsRef<str>,
+    {
+        let ours = |k: &str| {
+            PREFIXES.iter().any(|p| k.starts_with(p)) || prefix.is_some_and(|p| k.starts_with(p))
+        };
         Self(
             vars.into_iter()
-                .filter(|(k, v)| {
-                    let k = k.as_ref();
-                    (k.starts_with("OTEL_") || k.starts_with("TELEMETRY_"))
-                        && !v.as_ref().trim().is_empty()
-                })
+                .filter(|(k, v)| ours(k.as_ref()) && !v.as_ref().trim().is_empty())
                 .map(|(k, v)| (k.as_ref().to_owned(), v.as_ref().trim().to_owned()))
                 .collect(),
         )
@@ -120,12 +90,21 @@ impl EnvVars {
     /// The process's environment. Read with `vars_os`: a variable elsewhere that is not
     /// UTF-8 must not panic; one of ours that is not UTF-8 fails to parse and is reported.
     pub fn from_env() -> Self {
-        Self::from_pairs(std::env::vars_os().map(|(k, v)| {
+        Self::keep(Self::process_env(), None)
+    }
+
+    /// [`EnvVars::from_env`], keeping the variables that start with `prefix` too.
+    pub fn from_env_with_prefix(prefix: &str) -> Self {
+        Self::keep(Self::process_env(), Some(prefix))
+    }
+
+    fn process_env() -> impl Iterator<Item = (String, String)> {
+        std::env::vars_os().map(|(k, v)| {
             (
                 k.to_string_lossy().into_owned(),
                 v.to_string_lossy().into_owned(),
             )
-        }))
+        })
     }
 
     /// The value of `name`, if set and not empty.
@@ -133,22 +112,25 @@ impl EnvVars {
         self.0.get(name).map(String::as_str)
     }
 
-    /// `name` parsed by `parse`; `None` from `parse` is an error naming the variable,
-    /// the value and `accepted`.
+    /// `setting`'s variable parsed by `parse`; `None` from `parse` is an error naming the
+    /// variable, the value and the setting's accepted values.
     pub fn parse<T>(
         &self,
-        name: &'static str,
-        accepted: &'static str,
-        parse: impl Fn(&str) -> Option<T>,
-    ) -> Result<Option<T>, EnvError> {
-        self.get(name)
-            .map(|v| parse(v).ok_or_else(|| EnvError::new(name, v, accepted)))
-            .transpose()
+        setting: &Setting,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        let Some(value) = setting.variable().and_then(|name| self.get(name)) else {
+            return Ok(None);
+        };
+        parse(value)
+            .map(Some)
+            .ok_or_else(|| ConfigError::from_env(setting, value))
     }
 
-    /// `true` or `false`, any case (OpenTelemetry's boolean values).
-    pub fn bool(&self, name: &'static str) -> Result<Option<bool>, EnvError> {
-        self.parse(name, "true or false", |v| {
+    /// A [`bool`](Setting::bool) setting: `true` or `false`, any case (OpenTelemetry's
+    /// boolean values).
+    pub fn bool(&self, setting: &Setting) -> Result<Option<bool>, ConfigError> {
+        self.parse(setting, |v| {
             if v.eq_ignore_ascii_case("true") {
                 Some(true)
             } else if v.eq_ignore_ascii_case("false") {
@@ -159,32 +141,25 @@ impl EnvVars {
         })
     }
 
-    /// Milliseconds from 1 to `max_ms`.
-    pub fn millis(
-        &self,
-        name: &'static str,
-        max_ms: u64,
-        accepted: &'static str,
-    ) -> Result<Option<Duration>, EnvError> {
-        self.parse(name, accepted, |v| {
-            v.parse::<u64>()
-                .ok()
-                .filter(|ms| (1..=max_ms).contains(ms))
-                .map(Duration::from_millis)
-        })
+    /// An [`integer`](Setting::integer) or [`power_of_two`](Setting::power_of_two)
+    /// setting, within its range.
+    pub fn integer(&self, setting: &Setting) -> Result<Option<u64>, ConfigError> {
+        self.parse(setting, |v| setting.parse_integer(v))
     }
 
-    fn u32(&self, name: &'static str) -> Result<Option<u32>, EnvError> {
-        self.parse(name, "an integer from 0 to 4294967295", |v| v.parse().ok())
+    /// A [`millis`](Setting::millis) setting: milliseconds within its range.
+    pub fn millis(&self, setting: &Setting) -> Result<Option<Duration>, ConfigError> {
+        self.parse(setting, |v| setting.parse_millis(v))
     }
 
-    fn usize_in(
-        &self,
-        name: &'static str,
-        ok: impl Fn(usize) -> bool,
-        accepted: &'static str,
-    ) -> Result<Option<usize>, EnvError> {
-        self.parse(name, accepted, |v| v.parse().ok().filter(|n| ok(*n)))
+    /// A [`number`](Setting::number) setting, within its range.
+    pub fn number(&self, setting: &Setting) -> Result<Option<f64>, ConfigError> {
+        self.parse(setting, |v| setting.parse_number(v))
+    }
+
+    /// A `u32` limit (the span limits).
+    fn u32(&self, setting: &Setting) -> Result<Option<u32>, ConfigError> {
+        Ok(self.integer(setting)?.map(|n| n as u32))
     }
 }
 
@@ -205,25 +180,16 @@ impl<'a> IntoIterator for &'a EnvVars {
     }
 }
 
-const SAMPLERS: &str = "always_on, always_off, traceidratio, parentbased_always_on, \
-                        parentbased_always_off or parentbased_traceidratio";
-
 /// The sampler named by `OTEL_TRACES_SAMPLER`, with the ratio of `OTEL_TRACES_SAMPLER_ARG`
 /// (default 1.0, ignored by the samplers that take none).
-fn sampler(vars: &EnvVars) -> Result<Option<Sampler>, EnvError> {
-    const NAME: &str = "OTEL_TRACES_SAMPLER";
-    const ARG: &str = "OTEL_TRACES_SAMPLER_ARG";
-    let Some(name) = vars.get(NAME) else {
+fn sampler(vars: &EnvVars) -> Result<Option<Sampler>, ConfigError> {
+    let Some(name) = SAMPLER.variable().and_then(|v| vars.get(v)) else {
         return Ok(None);
     };
-    let ratio = || -> Result<f64, EnvError> {
-        match vars.get(ARG) {
-            None => Ok(1.0),
-            Some(v) => match v.parse::<f64>() {
-                Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-                _ => Err(EnvError::new(ARG, v, "a number from 0.0 to 1.0")),
-            },
-        }
+    let ratio = || -> Result<f64, ConfigError> {
+        Ok(vars
+            .number(&SAMPLER_RATIO)?
+            .unwrap_or(SAMPLER_RATIO.default_number()))
     };
     let sampler = match name {
         "always_on" => Sampler::AlwaysOn,
@@ -232,9 +198,67 @@ fn sampler(vars: &EnvVars) -> Result<Option<Sampler>, EnvError> {
         "parentbased_always_on" => Sampler::parent_based(Sampler::AlwaysOn),
         "parentbased_always_off" => Sampler::parent_based(Sampler::AlwaysOff),
         "parentbased_traceidratio" => Sampler::parent_based(Sampler::TraceIdRatioBased(ratio()?)),
-        _ => return Err(EnvError::new(NAME, name, SAMPLERS)),
+        _ => return Err(ConfigError::from_env(&SAMPLER, name)),
     };
     Ok(Some(sampler))
+}
+
+/// The span limits the variables set, over `base`; `None` if none is set.
+fn span_limits(vars: &EnvVars, base: SpanLimits) -> Result<Option<SpanLimits>, ConfigError> {
+    let all_attributes = vars.u32(&ATTRIBUTE_COUNT_LIMIT)?;
+    let span_attributes = vars.u32(&SPAN_ATTRIBUTE_COUNT_LIMIT)?;
+    let events = vars.u32(&SPAN_EVENT_COUNT_LIMIT)?;
+    let links = vars.u32(&SPAN_LINK_COUNT_LIMIT)?;
+    let event_attributes = vars.u32(&EVENT_ATTRIBUTE_COUNT_LIMIT)?;
+    let link_attributes = vars.u32(&LINK_ATTRIBUTE_COUNT_LIMIT)?;
+    if [
+        all_attributes,
+        span_attributes,
+        events,
+        links,
+        event_attributes,
+        link_attributes,
+    ]
+    .iter()
+    .all(Option::is_none)
+    {
+        return Ok(None);
+    }
+    let mut limits = base;
+    if let Some(n) = span_attributes.or(all_attributes) {
+        limits.max_attributes = n;
+    }
+    if let Some(n) = events {
+        limits.max_events = n;
+    }
+    if let Some(n) = links {
+        limits.max_links = n;
+    }
+    let per_item = match (event_attributes, link_attributes) {
+        (Some(e), Some(l)) => Some(e.min(l)),
+        (e, l) => e.or(l).or(all_attributes),
+    };
+    if let Some(n) = per_item {
+        limits.max_attributes_per_event = n;
+    }
+    Ok(Some(limits))
+}
+
+/// The metrics settings the variables set, over `base`; `None` if none is set.
+fn metrics(vars: &EnvVars, base: MetricsConfig) -> Result<Option<MetricsConfig>, ConfigError> {
+    let enabled = vars.bool(&METRICS_ENABLED)?;
+    let cardinality_limit = vars.integer(&CARDINALITY_LIMIT)?;
+    if enabled.is_none() && cardinality_limit.is_none() {
+        return Ok(None);
+    }
+    let mut metrics = base;
+    if let Some(on) = enabled {
+        metrics = metrics.with_enabled(on);
+    }
+    if let Some(n) = cardinality_limit {
+        metrics = metrics.with_cardinality_limit(n as usize);
+    }
+    Ok(Some(metrics))
 }
 
 impl Config {
@@ -247,7 +271,7 @@ impl Config {
     /// let pipeline = telemetry::init(config).unwrap();
     /// # pipeline.shutdown().await; }
     /// ```
-    pub fn from_env() -> Result<Self, EnvError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::new().with_env()
     }
 
@@ -263,11 +287,11 @@ impl Config {
     ///     ("TELEMETRY_DRAIN_INTERVAL", "250"),
     /// ])
     /// .unwrap();
-    /// assert_eq!(config.sampler, Sampler::TraceIdRatioBased(0.25));
-    /// assert_eq!(config.span_limits.max_events, 16);
-    /// assert_eq!(config.drain_interval, std::time::Duration::from_millis(250));
+    /// assert_eq!(config.sampler(), Sampler::TraceIdRatioBased(0.25));
+    /// assert_eq!(config.span_limits().max_events, 16);
+    /// assert_eq!(config.drain_interval(), std::time::Duration::from_millis(250));
     /// ```
-    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -277,29 +301,13 @@ impl Config {
     }
 
     /// Merges the process environment into this config: each variable sets its setting
-    /// unless that setting was made in code with a `with_*` method (code, then
-    /// environment, then defaults). A value that is not valid UTF-8 is refused like any
-    /// other invalid value.
-    ///
-    /// | variable | setting | default | accepted |
-    /// | --- | --- | --- | --- |
-    /// | `OTEL_SDK_DISABLED` | [`disabled`](Config::disabled) | `false` | `true`, `false` |
-    /// | `OTEL_TRACES_SAMPLER` | [`sampler`](Config::sampler) | `parentbased_always_on` | `always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, `parentbased_always_off`, `parentbased_traceidratio` |
-    /// | `OTEL_TRACES_SAMPLER_ARG` | the ratio of the `traceidratio` samplers | 1.0 | 0.0 to 1.0 |
-    /// | `OTEL_ATTRIBUTE_COUNT_LIMIT` | the attribute limits not set by the two below | 128 | 0 to 4294967295 |
-    /// | `OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT` | `span_limits.max_attributes` | 128 | 0 to 4294967295 |
-    /// | `OTEL_SPAN_EVENT_COUNT_LIMIT` | `span_limits.max_events` | 128 | 0 to 4294967295 |
-    /// | `OTEL_SPAN_LINK_COUNT_LIMIT` | `span_limits.max_links` | 128 | 0 to 4294967295 |
-    /// | `OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT`, `OTEL_LINK_ATTRIBUTE_COUNT_LIMIT` | `span_limits.max_attributes_per_event` (one limit for both: the smaller if both are set) | 128 | 0 to 4294967295 |
-    /// | `TELEMETRY_RING_CAPACITY` | [`ring_capacity`](Config::ring_capacity) | 4096 | a power of two, 64 to 16777216 |
-    /// | `TELEMETRY_DRAIN_INTERVAL` | [`drain_interval`](Config::drain_interval), ms | 1000 | 1 to 300000 |
-    /// | `TELEMETRY_SINK_TIMEOUT` | [`sink_timeout`](Config::sink_timeout), ms | 5000 | 1 to 600000 |
-    /// | `TELEMETRY_SHUTDOWN_TIMEOUT` | [`shutdown_timeout`](Config::shutdown_timeout), ms | 5000 | 1 to 600000 |
-    /// | `TELEMETRY_DIAGNOSTICS` | [`diagnostics`](Config::diagnostics) | `true` | `true`, `false` |
-    /// | `TELEMETRY_SINK_QUEUE_CAPACITY` | [`sink_queue_capacity`](Config::sink_queue_capacity) | 64 | 1 to 65536 |
-    /// | `TELEMETRY_MAX_BATCH_SIZE` | [`max_batch_size`](Config::max_batch_size) | 256 | 1 to 1048576 |
-    /// | `TELEMETRY_METRICS` | `metrics.enabled` | `true` | `true`, `false` |
-    /// | `TELEMETRY_METRICS_CARDINALITY_LIMIT` | `metrics.cardinality_limit` | 2000 | 1 to 1000000 |
+    /// unless that setting was made in code with a `with_*` method, before or after this
+    /// call (code, then environment, then defaults). A value that is not valid UTF-8 is
+    /// refused like any other invalid value. The variables, their defaults and accepted
+    /// values are the rows of [`SETTINGS`](crate::SETTINGS) that name one (the table of
+    /// `docs/configuration.md`); `OTEL_TRACES_SAMPLER_ARG` is read only by the samplers
+    /// that take a ratio, and `OTEL_ATTRIBUTE_COUNT_LIMIT` sets the attribute limits the
+    /// more specific variables leave unset.
     ///
     /// ```
     /// use telemetry::{Config, Sampler};
@@ -308,133 +316,57 @@ impl Config {
     ///     .with_sampler(Sampler::AlwaysOn)
     ///     .with_env_vars([("OTEL_TRACES_SAMPLER", "always_off"), ("TELEMETRY_DRAIN_INTERVAL", "50")])
     ///     .unwrap();
-    /// assert_eq!(config.sampler, Sampler::AlwaysOn);
-    /// assert_eq!(config.drain_interval.as_millis(), 50);
+    /// assert_eq!(config.sampler(), Sampler::AlwaysOn);
+    /// assert_eq!(config.drain_interval().as_millis(), 50);
     /// ```
-    pub fn with_env(self) -> Result<Self, EnvError> {
+    pub fn with_env(self) -> Result<Self, ConfigError> {
         self.with_env_vars(&EnvVars::from_env())
     }
 
     /// [`Config::with_env`] with the given `(name, value)` pairs instead of the process
     /// environment.
-    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, EnvError>
+    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
         let vars = EnvVars::from_pairs(vars);
-        let code = self.explicit;
-
-        // Parse everything first, so an invalid variable is reported even when code
-        // overrides its setting.
-        let disabled = vars.bool("OTEL_SDK_DISABLED")?;
+        let as_usize = |n: Option<u64>| n.map(|n| n as usize);
+        // Everything is parsed before anything is set, so an invalid variable is
+        // reported even when code overrides its setting.
+        let disabled = vars.bool(&DISABLED)?;
         let sampler = sampler(&vars)?;
-        let all_attributes = vars.u32("OTEL_ATTRIBUTE_COUNT_LIMIT")?;
-        let span_attributes = vars.u32("OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT")?;
-        let events = vars.u32("OTEL_SPAN_EVENT_COUNT_LIMIT")?;
-        let links = vars.u32("OTEL_SPAN_LINK_COUNT_LIMIT")?;
-        let event_attributes = vars.u32("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT")?;
-        let link_attributes = vars.u32("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT")?;
-        let ring_capacity = vars.usize_in(
-            "TELEMETRY_RING_CAPACITY",
-            |n| {
-                n.is_power_of_two()
-                    && (crate::MIN_RING_CAPACITY..=crate::MAX_RING_CAPACITY).contains(&n)
-            },
-            "a power of two from 64 to 16777216",
+        let span_limits = span_limits(
+            &vars,
+            self.span_limits
+                .env()
+                .copied()
+                .unwrap_or(SpanLimits::DEFAULT),
         )?;
-        let drain_interval = vars.millis(
-            "TELEMETRY_DRAIN_INTERVAL",
-            300_000,
-            "1 to 300000 (milliseconds)",
-        )?;
-        let sink_timeout = vars.millis(
-            "TELEMETRY_SINK_TIMEOUT",
-            600_000,
-            "1 to 600000 (milliseconds)",
-        )?;
-        let shutdown_timeout = vars.millis(
-            "TELEMETRY_SHUTDOWN_TIMEOUT",
-            600_000,
-            "1 to 600000 (milliseconds)",
-        )?;
-        let sink_queue_capacity = vars.usize_in(
-            "TELEMETRY_SINK_QUEUE_CAPACITY",
-            |n| (1..=65536).contains(&n),
-            "1 to 65536 (batches)",
-        )?;
-        let max_batch_size = vars.usize_in(
-            "TELEMETRY_MAX_BATCH_SIZE",
-            |n| (1..=1 << 20).contains(&n),
-            "1 to 1048576 (spans)",
-        )?;
-        let metrics_enabled = vars.bool("TELEMETRY_METRICS")?;
-        let diagnostics = vars.bool("TELEMETRY_DIAGNOSTICS")?;
-        let cardinality_limit = vars.usize_in(
-            "TELEMETRY_METRICS_CARDINALITY_LIMIT",
-            |n| (1..=1_000_000).contains(&n),
-            "1 to 1000000 (series per family)",
+        let ring_capacity = as_usize(vars.integer(&RING_CAPACITY)?);
+        let drain_interval = vars.millis(&DRAIN_INTERVAL)?;
+        let sink_timeout = vars.millis(&SINK_TIMEOUT)?;
+        let shutdown_timeout = vars.millis(&SHUTDOWN_TIMEOUT)?;
+        let sink_queue_capacity = as_usize(vars.integer(&SINK_QUEUE_CAPACITY)?);
+        let max_batch_size = as_usize(vars.integer(&MAX_BATCH_SIZE)?);
+        let diagnostics = vars.bool(&DIAGNOSTICS)?;
+        let metrics = metrics(
+            &vars,
+            self.metrics.env().copied().unwrap_or(MetricsConfig::new()),
         )?;
 
-        let unless_code = |setting: u16| !code.has(setting);
-        if let (Some(v), true) = (disabled, unless_code(Explicit::DISABLED)) {
-            self.disabled = v;
-        }
-        if let (Some(v), true) = (sampler, unless_code(Explicit::SAMPLER)) {
-            self.sampler = v;
-        }
-        if unless_code(Explicit::SPAN_LIMITS) {
-            let limits = &mut self.span_limits;
-            if let Some(n) = span_attributes.or(all_attributes) {
-                limits.max_attributes = n;
-            }
-            if let Some(n) = events {
-                limits.max_events = n;
-            }
-            if let Some(n) = links {
-                limits.max_links = n;
-            }
-            let per_item = match (event_attributes, link_attributes) {
-                (Some(e), Some(l)) => Some(e.min(l)),
-                (e, l) => e.or(l).or(all_attributes),
-            };
-            if let Some(n) = per_item {
-                limits.max_attributes_per_event = n;
-            }
-        }
-        if let (Some(v), true) = (ring_capacity, unless_code(Explicit::RING_CAPACITY)) {
-            self.ring_capacity = v;
-        }
-        if let (Some(v), true) = (drain_interval, unless_code(Explicit::DRAIN_INTERVAL)) {
-            self.drain_interval = v;
-        }
-        if let (Some(v), true) = (sink_timeout, unless_code(Explicit::SINK_TIMEOUT)) {
-            self.sink_timeout = v;
-        }
-        if let (Some(v), true) = (shutdown_timeout, unless_code(Explicit::SHUTDOWN_TIMEOUT)) {
-            self.shutdown_timeout = v;
-        }
-        if let (Some(v), true) = (diagnostics, unless_code(Explicit::DIAGNOSTICS)) {
-            self.diagnostics = v;
-        }
-        if let (Some(v), true) = (
-            sink_queue_capacity,
-            unless_code(Explicit::SINK_QUEUE_CAPACITY),
-        ) {
-            self.sink_queue_capacity = v;
-        }
-        if let (Some(v), true) = (max_batch_size, unless_code(Explicit::MAX_BATCH_SIZE)) {
-            self.max_batch_size = v;
-        }
-        if unless_code(Explicit::METRICS) {
-            if let Some(v) = metrics_enabled {
-                self.metrics.enabled = v;
-            }
-            if let Some(v) = cardinality_limit {
-                self.metrics.cardinality_limit = v;
-            }
-        }
+        self.disabled.set_env(disabled);
+        self.sampler.set_env(sampler);
+        self.span_limits.set_env(span_limits);
+        self.ring_capacity.set_env(ring_capacity);
+        self.drain_interval.set_env(drain_interval);
+        self.sink_timeout.set_env(sink_timeout);
+        self.shutdown_timeout.set_env(shutdown_timeout);
+        self.sink_queue_capacity.set_env(sink_queue_capacity);
+        self.max_batch_size.set_env(max_batch_size);
+        self.diagnostics.set_env(diagnostics);
+        self.metrics.set_env(metrics);
         Ok(self)
     }
 }
@@ -442,24 +374,28 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SpanLimits;
 
-    fn from(vars: &[(&str, &str)]) -> Result<Config, EnvError> {
+    fn from(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         Config::from_env_vars(vars.iter().copied())
     }
 
-    fn err(vars: &[(&str, &str)]) -> EnvError {
+    fn err(vars: &[(&str, &str)]) -> ConfigError {
         from(vars).unwrap_err()
+    }
+
+    /// The variable, the value and the accepted values of an error.
+    fn parts(e: &ConfigError) -> (&str, &str, &str) {
+        (e.variable.unwrap_or("(code)"), &e.value, &e.accepted)
     }
 
     #[test]
     fn env_empty_gives_the_defaults() {
         let config = from(&[]).unwrap();
-        assert!(!config.disabled);
-        assert_eq!(config.sampler, Sampler::default());
-        assert_eq!(config.span_limits, SpanLimits::DEFAULT);
-        assert_eq!(config.ring_capacity, Config::new().ring_capacity);
-        assert_eq!(config.drain_interval, Duration::from_secs(1));
+        assert!(!config.disabled());
+        assert_eq!(config.sampler(), Sampler::default());
+        assert_eq!(config.span_limits(), SpanLimits::DEFAULT);
+        assert_eq!(config.ring_capacity(), Config::new().ring_capacity());
+        assert_eq!(config.drain_interval(), Duration::from_secs(1));
         assert!(config.validate().is_ok());
     }
 
@@ -472,8 +408,8 @@ mod tests {
             ("PATH", "/usr/bin"),
         ])
         .unwrap();
-        assert_eq!(config.sampler, Sampler::default());
-        assert_eq!(config.ring_capacity, Config::new().ring_capacity);
+        assert_eq!(config.sampler(), Sampler::default());
+        assert_eq!(config.ring_capacity(), Config::new().ring_capacity());
     }
 
     #[test]
@@ -504,14 +440,14 @@ mod tests {
             if let Some(arg) = arg {
                 vars.push(("OTEL_TRACES_SAMPLER_ARG", arg));
             }
-            assert_eq!(from(&vars).unwrap().sampler, expected, "{name} {arg:?}");
+            assert_eq!(from(&vars).unwrap().sampler(), expected, "{name} {arg:?}");
         }
     }
 
     #[test]
     fn env_sampler_errors_name_variable_value_and_range() {
         let e = err(&[("OTEL_TRACES_SAMPLER", "jaeger_remote")]);
-        assert_eq!(e.variable, "OTEL_TRACES_SAMPLER");
+        assert_eq!(e.variable, Some("OTEL_TRACES_SAMPLER"));
         assert_eq!(e.value, "jaeger_remote");
         assert!(e.accepted.contains("parentbased_traceidratio"));
 
@@ -521,7 +457,7 @@ mod tests {
                 ("OTEL_TRACES_SAMPLER_ARG", bad),
             ]);
             assert_eq!(
-                (e.variable, e.value.as_str(), e.accepted),
+                parts(&e),
                 ("OTEL_TRACES_SAMPLER_ARG", bad, "a number from 0.0 to 1.0")
             );
         }
@@ -535,8 +471,8 @@ mod tests {
 
     #[test]
     fn env_disabled_accepts_true_and_false_in_any_case() {
-        assert!(from(&[("OTEL_SDK_DISABLED", "TRUE")]).unwrap().disabled);
-        assert!(!from(&[("OTEL_SDK_DISABLED", "false")]).unwrap().disabled);
+        assert!(from(&[("OTEL_SDK_DISABLED", "TRUE")]).unwrap().disabled());
+        assert!(!from(&[("OTEL_SDK_DISABLED", "false")]).unwrap().disabled());
         let e = err(&[("OTEL_SDK_DISABLED", "yes")]);
         assert_eq!(
             e.to_string(),
@@ -555,7 +491,7 @@ mod tests {
             ("OTEL_LINK_ATTRIBUTE_COUNT_LIMIT", "13"),
         ])
         .unwrap();
-        let l = config.span_limits;
+        let l = config.span_limits();
         assert_eq!(
             (
                 l.max_attributes,
@@ -571,11 +507,11 @@ mod tests {
             ("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "3"),
         ])
         .unwrap()
-        .span_limits;
+        .span_limits();
         assert_eq!((l.max_attributes, l.max_attributes_per_event), (7, 3));
         let l = from(&[("OTEL_ATTRIBUTE_COUNT_LIMIT", "7")])
             .unwrap()
-            .span_limits;
+            .span_limits();
         assert_eq!((l.max_attributes, l.max_attributes_per_event), (7, 7));
 
         for var in [
@@ -588,10 +524,7 @@ mod tests {
         ] {
             for bad in ["-1", "4294967296", "many"] {
                 let e = err(&[(var, bad)]);
-                assert_eq!(
-                    (e.variable, e.value.as_str(), e.accepted),
-                    (var, bad, "an integer from 0 to 4294967295")
-                );
+                assert_eq!(parts(&e), (var, bad, "an integer from 0 to 4294967295"));
             }
         }
     }
@@ -610,15 +543,15 @@ mod tests {
             ("TELEMETRY_METRICS_CARDINALITY_LIMIT", "50"),
         ])
         .unwrap();
-        assert_eq!(config.ring_capacity, 1024);
-        assert_eq!(config.drain_interval, Duration::from_millis(20));
-        assert_eq!(config.sink_timeout, Duration::from_millis(900));
-        assert_eq!(config.shutdown_timeout, Duration::from_millis(1500));
-        assert!(!config.diagnostics);
-        assert_eq!(config.sink_queue_capacity, 8);
-        assert_eq!(config.max_batch_size, 512);
-        assert!(!config.metrics.enabled);
-        assert_eq!(config.metrics.cardinality_limit, 50);
+        assert_eq!(config.ring_capacity(), 1024);
+        assert_eq!(config.drain_interval(), Duration::from_millis(20));
+        assert_eq!(config.sink_timeout(), Duration::from_millis(900));
+        assert_eq!(config.shutdown_timeout(), Duration::from_millis(1500));
+        assert!(!config.diagnostics());
+        assert_eq!(config.sink_queue_capacity(), 8);
+        assert_eq!(config.max_batch_size(), 512);
+        assert!(!config.metrics().enabled());
+        assert_eq!(config.metrics().cardinality_limit(), 50);
         assert!(config.validate().is_ok());
 
         let cases: &[(&str, &[&str], &str)] = &[
@@ -645,29 +578,51 @@ mod tests {
             (
                 "TELEMETRY_SINK_QUEUE_CAPACITY",
                 &["0", "65537"],
-                "1 to 65536 (batches)",
+                "an integer from 1 to 65536 (batches)",
             ),
             (
                 "TELEMETRY_MAX_BATCH_SIZE",
                 &["0", "1048577"],
-                "1 to 1048576 (spans)",
+                "an integer from 1 to 1048576 (spans)",
             ),
             ("TELEMETRY_METRICS", &["on", "1"], "true or false"),
             ("TELEMETRY_DIAGNOSTICS", &["off"], "true or false"),
             (
                 "TELEMETRY_METRICS_CARDINALITY_LIMIT",
                 &["0", "1000001"],
-                "1 to 1000000 (series per family)",
+                "an integer from 1 to 1000000 (series per family)",
             ),
         ];
         for (var, bads, accepted) in cases {
             for bad in *bads {
                 let e = err(&[(var, bad)]);
-                assert_eq!(
-                    (e.variable, e.value.as_str(), e.accepted),
-                    (*var, *bad, *accepted)
-                );
+                assert_eq!(parts(&e), (*var, *bad, *accepted));
             }
+        }
+    }
+
+    /// Each environment-parsed row's error shows the row's accepted text: the range is
+    /// written once, in the table.
+    #[test]
+    fn env_errors_show_the_accepted_values_of_the_table() {
+        for setting in crate::SETTINGS {
+            let Some(variable) = setting.variable() else {
+                continue;
+            };
+            let mut vars = vec![(variable, "not a valid value")];
+            if variable == "OTEL_TRACES_SAMPLER_ARG" {
+                vars.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
+            }
+            let e = match variable {
+                "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" => {
+                    crate::Exporters::from_env_vars(vars).unwrap_err()
+                }
+                _ => Config::from_env_vars(vars).unwrap_err(),
+            };
+            assert_eq!(
+                (e.setting, e.variable, e.accepted.as_ref()),
+                (setting.name(), Some(variable), setting.accepted().as_ref())
+            );
         }
     }
 
@@ -683,8 +638,10 @@ mod tests {
             ("TELEMETRY_SHUTDOWN_TIMEOUT", "11"),
             ("TELEMETRY_SINK_QUEUE_CAPACITY", "9"),
             ("TELEMETRY_MAX_BATCH_SIZE", "10"),
+            ("TELEMETRY_DIAGNOSTICS", "false"),
             ("TELEMETRY_METRICS", "false"),
         ];
+        // Every setter, then the environment.
         let code = Config::new()
             .with_disabled(false)
             .with_sampler(Sampler::AlwaysOn)
@@ -695,36 +652,61 @@ mod tests {
             .with_shutdown_timeout(Duration::from_secs(5))
             .with_sink_queue_capacity(64)
             .with_max_batch_size(256)
-            .with_metrics(crate::MetricsConfig::new())
+            .with_diagnostics(true)
+            .with_metrics(MetricsConfig::new())
             .with_env_vars(vars)
             .unwrap();
-        assert!(!code.disabled);
-        assert_eq!(code.sampler, Sampler::AlwaysOn);
-        assert_eq!(code.span_limits, SpanLimits::DEFAULT);
-        assert_eq!(code.ring_capacity, 4096);
-        assert_eq!(code.drain_interval, Duration::from_secs(1));
-        assert_eq!(code.sink_timeout, Duration::from_secs(5));
-        assert_eq!(code.shutdown_timeout, Duration::from_secs(5));
-        assert_eq!(code.sink_queue_capacity, 64);
-        assert_eq!(code.max_batch_size, 256);
-        assert!(code.metrics.enabled);
+        assert!(!code.disabled());
+        assert_eq!(code.sampler(), Sampler::AlwaysOn);
+        assert_eq!(code.span_limits(), SpanLimits::DEFAULT);
+        assert_eq!(code.ring_capacity(), 4096);
+        assert_eq!(code.drain_interval(), Duration::from_secs(1));
+        assert_eq!(code.sink_timeout(), Duration::from_secs(5));
+        assert_eq!(code.shutdown_timeout(), Duration::from_secs(5));
+        assert_eq!(code.sink_queue_capacity(), 64);
+        assert_eq!(code.max_batch_size(), 256);
+        assert!(code.diagnostics());
+        assert!(code.metrics().enabled());
 
         let env = Config::new().with_env_vars(vars).unwrap();
-        assert!(env.disabled);
-        assert_eq!(env.sampler, Sampler::AlwaysOff);
-        assert_eq!(env.span_limits.max_events, 1);
-        assert_eq!(env.ring_capacity, 128);
-        assert_eq!(env.drain_interval, Duration::from_millis(7));
-        assert_eq!(env.shutdown_timeout, Duration::from_millis(11));
-        assert_eq!(env.sink_queue_capacity, 9);
-        assert_eq!(env.max_batch_size, 10);
-        assert!(!env.metrics.enabled);
+        assert!(env.disabled());
+        assert_eq!(env.sampler(), Sampler::AlwaysOff);
+        assert_eq!(env.span_limits().max_events, 1);
+        assert_eq!(env.ring_capacity(), 128);
+        assert_eq!(env.drain_interval(), Duration::from_millis(7));
+        assert_eq!(env.sink_timeout(), Duration::from_millis(8));
+        assert_eq!(env.shutdown_timeout(), Duration::from_millis(11));
+        assert_eq!(env.sink_queue_capacity(), 9);
+        assert_eq!(env.max_batch_size(), 10);
+        assert!(!env.diagnostics());
+        assert!(!env.metrics().enabled());
 
         // Code applied after the environment wins too.
         let later = Config::from_env_vars(vars)
             .unwrap()
             .with_ring_capacity(2048);
-        assert_eq!(later.ring_capacity, 2048);
+        assert_eq!(later.ring_capacity(), 2048);
+    }
+
+    /// A second reading of the environment keeps what the first found for the variables
+    /// it does not set, and never overrides code.
+    #[test]
+    fn env_read_twice_merges_and_code_still_wins() {
+        let config = Config::new()
+            .with_drain_interval(Duration::from_millis(3))
+            .with_env_vars([
+                ("TELEMETRY_RING_CAPACITY", "128"),
+                ("TELEMETRY_DRAIN_INTERVAL", "9"),
+            ])
+            .unwrap()
+            .with_env_vars([
+                ("TELEMETRY_SINK_TIMEOUT", "40"),
+                ("TELEMETRY_DRAIN_INTERVAL", "8"),
+            ])
+            .unwrap();
+        assert_eq!(config.ring_capacity(), 128);
+        assert_eq!(config.sink_timeout(), Duration::from_millis(40));
+        assert_eq!(config.drain_interval(), Duration::from_millis(3));
     }
 
     #[test]
@@ -733,6 +715,6 @@ mod tests {
             .with_ring_capacity(1024)
             .with_env_vars([("TELEMETRY_RING_CAPACITY", "3")])
             .unwrap_err();
-        assert_eq!(e.variable, "TELEMETRY_RING_CAPACITY");
+        assert_eq!(e.variable, Some("TELEMETRY_RING_CAPACITY"));
     }
 }

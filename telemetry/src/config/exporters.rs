@@ -6,7 +6,7 @@
 //! Rules deliberately not followed to the letter:
 //!
 //! - § "Enum": a value the implementation does not recognize "MUST generate a warning and
-//!   gracefully ignore the setting". Here it is an [`EnvError`] naming the variable, the
+//!   gracefully ignore the setting". Here it is a [`ConfigError`] naming the variable, the
 //!   value and the accepted values, like every other variable of this project: a typo
 //!   then stops the program at start instead of sending its telemetry nowhere, or
 //!   somewhere unexpected.
@@ -16,15 +16,15 @@
 //! - `OTEL_LOGS_EXPORTER` is not read: there are no logs yet.
 
 use crate::config::env::EnvVars;
-use crate::EnvError;
+use crate::config::table::{METRICS_EXPORTER, TRACES_EXPORTER};
+use crate::ConfigError;
 use std::fmt;
 
-const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
-const METRICS_EXPORTER_VAR: &str = "OTEL_METRICS_EXPORTER";
-
-const TRACES_ACCEPTED: &str =
+/// What `OTEL_TRACES_EXPORTER` accepts (its row of [`SETTINGS`](crate::SETTINGS)).
+pub(crate) const TRACES_ACCEPTED: &str =
     "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone";
-const METRICS_ACCEPTED: &str =
+/// What `OTEL_METRICS_EXPORTER` accepts.
+pub(crate) const METRICS_ACCEPTED: &str =
     "a comma-separated list of otlp, prometheus and console, or none alone";
 
 /// One exporter a signal can go to, named as in `OTEL_TRACES_EXPORTER` and
@@ -156,13 +156,8 @@ impl fmt::Debug for ExporterSet {
 }
 
 /// The exporters spans and metrics go to: `OTEL_TRACES_EXPORTER` and
-/// `OTEL_METRICS_EXPORTER` when set, the defaults otherwise.
-///
-/// | variable | default (OpenTelemetry's) | accepted |
-/// | --- | --- | --- |
-/// | `OTEL_TRACES_EXPORTER` | `otlp` | `otlp`, `console`, or `none` alone |
-/// | `OTEL_METRICS_EXPORTER` | `otlp` | `otlp`, `prometheus`, `console`, or `none` alone |
-/// | `OTEL_LOGS_EXPORTER` | not read (no logs yet) | |
+/// `OTEL_METRICS_EXPORTER` when set, the defaults otherwise (the `exporters.*` rows of
+/// [`SETTINGS`](crate::SETTINGS); `OTEL_LOGS_EXPORTER` is not read: no logs yet).
 ///
 /// Each is a comma-separated list, names in any case, spaces around them ignored,
 /// duplicates counted once. `otlp` is `telemetry-otlp`'s `OtlpSink`; `console` is
@@ -176,7 +171,7 @@ impl fmt::Debug for ExporterSet {
 /// [`with_default_traces`](Exporters::with_default_traces) and
 /// [`with_default_metrics`](Exporters::with_default_metrics). A variable that is set
 /// wins over any default, whatever the order of the calls. An unknown name, `prometheus`
-/// for traces, or `none` beside other names is an [`EnvError`] naming the variable, the
+/// for traces, or `none` beside other names is a [`ConfigError`] naming the variable, the
 /// value and the accepted values.
 ///
 /// ```
@@ -196,7 +191,7 @@ impl fmt::Debug for ExporterSet {
 /// assert!(set.traces().is_empty());
 ///
 /// let err = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
-/// assert_eq!((err.variable, err.value.as_str()), ("OTEL_TRACES_EXPORTER", "prometheus"));
+/// assert_eq!((err.variable, err.value.as_str()), (Some("OTEL_TRACES_EXPORTER"), "prometheus"));
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
@@ -256,13 +251,13 @@ impl Exporters {
     }
 
     /// OpenTelemetry's defaults, overridden by the process environment.
-    pub fn from_env() -> Result<Self, EnvError> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::new().with_env()
     }
 
     /// OpenTelemetry's defaults, overridden by the given `(name, value)` pairs as if they
     /// were the environment.
-    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Self, EnvError>
+    pub fn from_env_vars<I, K, V>(vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
@@ -273,25 +268,25 @@ impl Exporters {
 
     /// Reads `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` from the process
     /// environment: a variable that is set replaces the default of its signal. An empty
-    /// variable counts as unset; a value that does not parse is an [`EnvError`] naming
+    /// variable counts as unset; a value that does not parse is a [`ConfigError`] naming
     /// the variable, the value and the accepted values.
-    pub fn with_env(self) -> Result<Self, EnvError> {
+    pub fn with_env(self) -> Result<Self, ConfigError> {
         self.with_env_vars(&EnvVars::from_env())
     }
 
     /// [`Exporters::with_env`] with the given `(name, value)` pairs instead of the
     /// process environment.
-    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, EnvError>
+    pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
         K: AsRef<str>,
         V: AsRef<str>,
     {
         let vars = EnvVars::from_pairs(vars);
-        let traces = vars.parse(TRACES_EXPORTER_VAR, TRACES_ACCEPTED, |v| {
+        let traces = vars.parse(&TRACES_EXPORTER, |v| {
             parse_list(v, ExporterSet::from([Exporter::Otlp, Exporter::Console]))
         })?;
-        let metrics = vars.parse(METRICS_EXPORTER_VAR, METRICS_ACCEPTED, |v| {
+        let metrics = vars.parse(&METRICS_EXPORTER, |v| {
             parse_list(v, ExporterSet::from(Exporter::ALL))
         })?;
         if traces.is_some() {
@@ -339,7 +334,10 @@ mod tests {
     use super::*;
     use Exporter::{Console, Otlp, Prometheus};
 
-    fn from(vars: &[(&str, &str)]) -> Result<Exporters, EnvError> {
+    const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
+    const METRICS_EXPORTER_VAR: &str = "OTEL_METRICS_EXPORTER";
+
+    fn from(vars: &[(&str, &str)]) -> Result<Exporters, ConfigError> {
         Exporters::from_env_vars(vars.iter().copied())
     }
 
@@ -405,7 +403,7 @@ mod tests {
             (METRICS_EXPORTER_VAR, "prometheus, NONE"),
         ] {
             let err = from(&[(var, value)]).unwrap_err();
-            assert_eq!((err.variable, err.value.as_str()), (var, value));
+            assert_eq!((err.variable, err.value.as_str()), (Some(var), value));
         }
     }
 
@@ -425,8 +423,8 @@ mod tests {
         for (var, value, accepted) in cases {
             let err = from(&[(var, value)]).unwrap_err();
             assert_eq!(
-                (err.variable, err.value.as_str(), err.accepted),
-                (var, value, accepted)
+                (err.variable, err.value.as_str(), err.accepted.as_ref()),
+                (Some(var), value, accepted)
             );
             assert_eq!(
                 err.to_string(),

@@ -180,9 +180,9 @@ impl std::fmt::Debug for Shared {
 /// assert_eq!(sink.spans()[0].name, "work");
 /// # }
 /// ```
-pub fn init(config: Config) -> Result<Telemetry, InitError> {
+pub fn init(mut config: Config) -> Result<Telemetry, InitError> {
     config.validate()?;
-    if config.disabled {
+    if config.disabled() {
         return Ok(Telemetry::disabled());
     }
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| InitError::NoRuntime)?;
@@ -193,13 +193,14 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         return Err(InitError::AlreadyRunning);
     }
     let running = RunningGuard;
-    crate::export::diagnostics::set_enabled(config.diagnostics);
+    crate::export::diagnostics::set_enabled(config.diagnostics());
     clock::warm_up();
-    sampler::install(&config.sampler);
-    recording::set_limits(config.span_limits);
-    ring::set_capacity(config.ring_capacity);
-    if config.metrics.enabled {
-        crate::metrics::global().set_cardinality_limit(config.metrics.cardinality_limit);
+    sampler::install(&config.sampler());
+    recording::set_limits(config.span_limits());
+    ring::set_capacity(config.ring_capacity());
+    let metrics = config.metrics();
+    if metrics.enabled() {
+        crate::metrics::global().set_cardinality_limit(metrics.cardinality_limit());
     }
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
     ring::drain(|raw| {
@@ -209,10 +210,11 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
     let mut workers = Vec::new();
     let mut senders = Vec::new();
     let mut counters = Vec::new();
-    for sink in config.sinks {
+    let sink_timeout = config.sink_timeout();
+    for sink in config.take_sinks() {
         let c = Arc::new(SinkCounters::new(sink.clone()));
-        let (tx, rx) = mpsc::channel(config.sink_queue_capacity);
-        workers.push(runtime.spawn(sink_worker(sink, rx, c.clone(), config.sink_timeout)));
+        let (tx, rx) = mpsc::channel(config.sink_queue_capacity());
+        workers.push(runtime.spawn(sink_worker(sink, rx, c.clone(), sink_timeout)));
         senders.push(tx);
         counters.push(c);
     }
@@ -223,21 +225,21 @@ pub fn init(config: Config) -> Result<Telemetry, InitError> {
         last_drain_nanos: AtomicU64::new(0),
         sinks: counters,
         workers: Mutex::new(workers.iter().map(|w| w.abort_handle()).collect()),
-        shutdown_timeout: config.shutdown_timeout,
+        shutdown_timeout: config.shutdown_timeout(),
     });
     let (commands, rx) = mpsc::channel(16);
     let drain = Drain {
         shared: shared.clone(),
         senders,
         workers,
-        max_batch: config.max_batch_size,
-        sink_timeout: config.sink_timeout,
-        enqueue_wait: config.sink_timeout.min(config.drain_interval),
+        max_batch: config.max_batch_size(),
+        sink_timeout,
+        enqueue_wait: sink_timeout.min(config.drain_interval()),
         lent_batches: Vec::new(),
         free_batches: Vec::new(),
-        metrics: config.metrics,
+        metrics,
     };
-    let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval, running));
+    let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval(), running));
     recording::set_enabled(true);
     Ok(Telemetry {
         commands,

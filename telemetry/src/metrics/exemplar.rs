@@ -148,29 +148,80 @@ mod tests {
 
     #[test]
     fn concurrent_writers_never_produce_a_torn_read() {
-        let cell = std::sync::Arc::new(ExemplarCell::default());
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Barrier};
+        // The reader reads until both writers are done, and the writers write until the
+        // reader has accepted this many exemplars (and at least `MIN_WRITES` each): the
+        // reads overlap the writes however the threads are scheduled.
+        const MIN_READS: u64 = 200_000;
+        const MIN_WRITES: u64 = 200_000;
+        let cell = Arc::new(ExemplarCell::default());
+        let accepted = Arc::new(AtomicU64::new(0));
+        let writers_done = Arc::new(AtomicBool::new(false));
+        let start = Arc::new(Barrier::new(3));
         let writers: Vec<_> = (1..=2u64)
             .map(|t| {
-                let cell = cell.clone();
+                let (cell, accepted, start) = (cell.clone(), accepted.clone(), start.clone());
                 std::thread::spawn(move || {
-                    for i in 0..20_000u64 {
-                        let n = t * 1_000_000 + i;
+                    start.wait();
+                    // A bound on waiting for the reader, not a timing assertion: a reader
+                    // that never accepts anything fails below instead of hanging.
+                    let give_up = std::time::Instant::now() + std::time::Duration::from_secs(30);
+                    let mut i = 0u64;
+                    while i < MIN_WRITES
+                        || (accepted.load(Ordering::Relaxed) < MIN_READS
+                            && std::time::Instant::now() < give_up)
+                    {
+                        let n = t * 1_000_000_000 + i;
                         in_span(u128::from(n) << 64 | u128::from(n), n, |cur| {
                             cell.store(cur, n as f64)
                         });
+                        i += 1;
                     }
                 })
             })
             .collect();
-        for _ in 0..20_000 {
-            if let Some(e) = cell.load() {
-                let n = e.span_id.to_u64();
-                assert_eq!(e.trace_id.to_u128(), u128::from(n) << 64 | u128::from(n));
-                assert_eq!(e.value, n as f64);
-            }
-        }
+        let reader = {
+            let (cell, accepted, done) = (cell.clone(), accepted.clone(), writers_done.clone());
+            std::thread::spawn(move || {
+                // However the reader ends (a failed assertion too), the writers stop.
+                struct Stop(Arc<AtomicU64>);
+                impl Drop for Stop {
+                    fn drop(&mut self) {
+                        self.0.store(u64::MAX, Ordering::Relaxed);
+                    }
+                }
+                let _stop = Stop(accepted.clone());
+                start.wait();
+                let mut reads = 0u64;
+                loop {
+                    // Read once more after the writers are done: the last read sees the
+                    // final state.
+                    let last = done.load(Ordering::Acquire);
+                    if let Some(e) = cell.load() {
+                        let n = e.span_id.to_u64();
+                        assert_eq!(
+                            e.trace_id.to_u128(),
+                            u128::from(n) << 64 | u128::from(n),
+                            "a torn read: {e:?}"
+                        );
+                        assert_eq!(e.value, n as f64, "a torn read: {e:?}");
+                        reads += 1;
+                        accepted.store(reads, Ordering::Relaxed);
+                    }
+                    if last {
+                        return reads;
+                    }
+                }
+            })
+        };
         for w in writers {
             w.join().unwrap();
         }
+        writers_done.store(true, Ordering::Release);
+        let reads = reader
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        assert!(reads >= MIN_READS, "only {reads} reads");
     }
 }

@@ -218,6 +218,7 @@ pub(crate) fn add_f64_shared(word: &AtomicU64, v: f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::{Arc, Barrier};
 
     #[test]
     fn shard_count_is_a_power_of_two_within_bounds() {
@@ -237,25 +238,39 @@ mod tests {
 
     #[test]
     fn more_threads_than_shards_add_exactly() {
-        let s = std::sync::Arc::new(Sharded::new());
+        // Three times as many threads as shards, each holding its slot until every one
+        // has taken its own: slots are not reused, so at least two thirds of the threads
+        // have a slot past the shards and add to the shared words, several to each one.
+        let (s, f) = (Arc::new(Sharded::new()), Arc::new(Sharded::new()));
         let threads = shard_count() * 3;
-        let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+        let per_thread = 100_000u64;
+        let all_hold_a_slot = Arc::new(Barrier::new(threads));
         let handles: Vec<_> = (0..threads)
             .map(|_| {
-                let (s, b) = (s.clone(), barrier.clone());
+                let (s, f, b) = (s.clone(), f.clone(), all_hold_a_slot.clone());
                 std::thread::spawn(move || {
-                    b.wait(); // every thread alive at once: some get slots past the shards
-                    for _ in 0..1000 {
+                    let slot = slot();
+                    b.wait(); // no thread exits (and frees its slot) before all have one
+                    for _ in 0..per_thread {
                         s.add(1);
-                        s.add_f64(0.0);
+                        f.add_f64(1.0);
                     }
+                    slot
                 })
             })
             .collect();
-        for h in handles {
-            h.join().unwrap();
-        }
-        assert_eq!(s.sum(), threads as u64 * 1000);
+        let slots: Vec<usize> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let mut distinct = slots.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), threads, "slots held at once: {slots:?}");
+        let sharing = slots.iter().filter(|&&slot| slot >= shard_count()).count();
+        assert!(
+            sharing >= threads - shard_count(),
+            "too few threads on the shared path: {slots:?}"
+        );
+        assert_eq!(s.sum(), threads as u64 * per_thread);
+        assert_eq!(f.sum_f64(), (threads as u64 * per_thread) as f64);
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub const MAX_BAGGAGE_BYTES: usize = 8192;
 /// with [`attach`](Baggage::attach) (for a scope on this thread) or
 /// [`Context::with_baggage`](crate::Context::with_baggage) (for a future, with
 /// [`FutureExt::with_context`](crate::FutureExt::with_context)). Futures wrapped with
-/// `in_current_span`, `in_span`, and tasks started with [`spawn`](crate::record::spawn) carry
+/// `in_current_span`, `in_span`, and tasks started with [`spawn`](crate::spawn) carry
 /// the baggage current when they were created.
 ///
 /// ```

@@ -41,9 +41,10 @@
 //!
 //! Where each rule of W3C Trace Context Level 2 and of OpenTelemetry's consistent
 //! probability sampling lives, and which tests check it. Tests are named
-//! `file::function`. Unit tests go by their source file: `traceparent`, `tracestate`,
-//! `server_timing` and `w3c` in this module; `trace_state`, `sampler` and `probability`
-//! in `telemetry/src`; `client` in `integrations/axum/src`. Integration tests:
+//! `file::function`. Unit tests go by their source file: `traceparent`,
+//! `server_timing` and `w3c` in this module; `trace_state` (the `tracestate` grammar
+//! and header parser, beside the type), `sampler` and `probability` in
+//! `telemetry/src`; `client` in `integrations/axum/src`. Integration tests:
 //! `level2::` is `telemetry/tests/trace_context_level2.rs`, `context::` is
 //! `telemetry/tests/propagation_context.rs`, `axum::` is
 //! `integrations/axum/tests/trace_context.rs` (two real servers) and `axum_layer::` is
@@ -108,28 +109,28 @@
 //!   (`TraceState::from_header_lines`); it is sent as one line without optional
 //!   whitespace (`TraceState::header_value`), and not sent when empty
 //!   (`TraceContextPropagator::inject_context`).
-//!   `tracestate::multiple_lines_are_concatenated_in_order`,
-//!   `tracestate::empty_headers_are_accepted`, `w3c::inject_uses_the_current_context`.
+//!   `trace_state::multiple_lines_are_concatenated_in_order`,
+//!   `trace_state::empty_headers_are_accepted`, `w3c::inject_uses_the_current_context`.
 //! - *list*: spaces and tabs around members and empty members are skipped; more than 32
 //!   members (repeats included) refuse the header; `TraceState::insert` puts its key
 //!   first and drops the right-most member beyond 32.
-//!   `tracestate::optional_whitespace_around_members`,
-//!   `tracestate::thirty_two_members_pass_and_thirty_three_refuse_the_whole_header`, the
-//!   example on `TraceState::insert`.
+//!   `trace_state::optional_whitespace_around_members`,
+//!   `trace_state::thirty_two_members_pass_and_thirty_three_refuse_the_whole_header`,
+//!   the example on `TraceState::insert`.
 //! - *Key*: the Level 2 grammar, a lowercase letter or a digit followed by at most 255 of
 //!   `a-z`, `0-9`, `_`, `-`, `*`, `/`, `@` (`valid_key` in `trace_state.rs`).
-//!   `trace_state::keys`, `tracestate::key_grammar`.
+//!   `trace_state::keys`, `trace_state::key_grammar`.
 //! - *Value*: 1 to 256 printable ASCII characters other than `,` and `=`, the last not
 //!   a space; leading spaces are part of it (`valid_value` in `trace_state.rs`).
-//!   `trace_state::values`, `tracestate::value_grammar`,
-//!   `tracestate::all_allowed_characters`.
+//!   `trace_state::values`, `trace_state::value_grammar`,
+//!   `trace_state::all_allowed_characters`.
 //! - *Combined header*: a key appears once; when repeated, its first entry stays and
 //!   so does the rest of the list.
-//!   `tracestate::duplicate_keys_keep_the_first_entry_and_the_rest_of_the_list`,
+//!   `trace_state::duplicate_keys_keep_the_first_entry_and_the_rest_of_the_list`,
 //!   `axum::a_duplicate_tracestate_key_is_sent_on_once`.
 //! - *Limits*: the list goes on whole, however long (see below).
 //!   `level2::a_long_tracestate_is_sent_on_whole`,
-//!   `tracestate::format_then_parse_round_trips`.
+//!   `trace_state::format_then_parse_round_trips`.
 //! - *Versioning*: parsed whatever the `traceparent` version. The later-version line of
 //!   `level2::the_specification_examples`.
 //!

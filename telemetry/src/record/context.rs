@@ -3,8 +3,16 @@
 //! The current context lives in a thread-local that is swapped in and out around each
 //! poll of an instrumented future ([`Instrumented`]): a task carries its own context,
 //! restores it on whatever worker polls it next, and takes back any change the poll
-//! made (a span guard held across `.await`). Between polls the thread holds whatever
-//! it held before, so another task on the same thread never sees this one's spans.
+//! made (a span guard held across `.await` in a future that need not be `Send`).
+//! Between polls the thread holds whatever it held before, so another task on the same
+//! thread never sees this one's spans.
+//!
+//! The guards that set the thread's context directly ([`SpanGuard`](crate::SpanGuard),
+//! [`ContextGuard`], [`BaggageGuard`](crate::propagation::BaggageGuard)) are not `Send`:
+//! held across `.await` in a task that is not instrumented, a guard would stay current
+//! on the worker while the task is parked, and the worker's next task would inherit it.
+//! A future that must be `Send` (for `tokio::spawn`) cannot hold one, so it carries its
+//! context through [`FutureExt`](crate::FutureExt) instead.
 
 use crate::propagation::Baggage;
 use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
@@ -478,7 +486,9 @@ impl Context {
         self.span.is_valid().then_some(&self.span)
     }
 
-    /// Makes this context current on this thread until the guard drops.
+    /// Makes this context current on this thread until the guard drops. The guard is
+    /// not `Send`: across `.await`, use
+    /// [`FutureExt::with_context`](crate::FutureExt::with_context) (see [`ContextGuard`]).
     pub fn attach(&self) -> ContextGuard {
         ContextGuard {
             saved: Some(enter(&self.span)),
@@ -495,8 +505,45 @@ impl Context {
     }
 }
 
-/// Restores the previous context when dropped. Not `Send`: it belongs to the thread
-/// that attached it.
+/// Restores the previous context when dropped (from [`Context::attach`]).
+///
+/// Neither `Send` nor `Sync`: it belongs to the thread that attached it. A task holding
+/// it across `.await` would leave the context attached to the worker while parked, and
+/// the worker's next task would take it as its own, so a future that holds one across
+/// `.await` is not `Send` and `tokio::spawn` refuses it. Give the context to the future
+/// instead ([`FutureExt::with_context`](crate::FutureExt::with_context)), which makes
+/// it current in each of the future's polls only; keep `attach` for a thread or a
+/// synchronous scope.
+///
+/// ```
+/// use telemetry::prelude::*;
+/// use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+///
+/// # #[tokio::main] async fn main() {
+/// let remote = SpanContext::new(
+///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+///     SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+///     TraceFlags::SAMPLED,
+///     TraceState::default(),
+///     true,
+/// );
+/// let span_id = remote.span_id;
+/// let ctx = Context::from_remote(remote);
+/// // In a task: the context goes with the future, current in each of its polls.
+/// let seen = tokio::spawn(async {
+///     tokio::task::yield_now().await;
+///     telemetry::current_span()
+/// }
+/// .with_context(ctx.clone()));
+/// assert_eq!(seen.await.unwrap().unwrap().span_id, span_id);
+/// // On a thread, or around synchronous code: a guard.
+/// let seen = std::thread::spawn(move || {
+///     let _guard = ctx.attach();
+///     telemetry::current_span()
+/// });
+/// assert_eq!(seen.join().unwrap().unwrap().span_id, span_id);
+/// # }
+/// ```
 #[must_use = "the context is detached when the guard drops"]
 #[derive(Debug)]
 pub struct ContextGuard {

@@ -11,9 +11,11 @@ pin_project_lite::pin_project! {
     /// A future that runs with its own span context: the context is made current
     /// for each poll and put away between polls, on whichever thread polls it.
     ///
-    /// Changes the future makes to the current context persist across its polls: a
-    /// [`SpanGuard`](crate::SpanGuard) held across `.await` stays current after the
-    /// task resumes on another worker. Created by [`FutureExt`].
+    /// Changes the future makes to the current context persist across its polls and
+    /// stay out of everyone else's: a [`SpanGuard`](crate::SpanGuard) held across
+    /// `.await` (only possible in a future that need not be `Send`, such as a
+    /// [`spawn_local`](crate::spawn_local()) task: the guard is not `Send`) is current
+    /// again in the future's next poll, and in no other task's. Created by [`FutureExt`].
     ///
     /// The same goes for [`Baggage`](crate::propagation::Baggage): the future's own
     /// (captured by [`in_current_span`](FutureExt::in_current_span) and
@@ -64,7 +66,10 @@ impl<F: Future> Future for Instrumented<F> {
     }
 }
 
-/// Attaches span contexts to futures. In the [`prelude`](crate::prelude).
+/// Attaches span contexts to futures: the way to keep a span current across `.await`
+/// (a [`SpanGuard`](crate::SpanGuard) is not `Send`). The span is current in each poll
+/// of the future, on whichever thread polls it, and in no other task's polls. In the
+/// [`prelude`](crate::prelude).
 ///
 /// ```
 /// use telemetry::prelude::*;
@@ -90,6 +95,41 @@ pub trait FutureExt: Future + Sized {
             baggage: (!baggage.is_empty()).then_some(baggage),
             scope: context::current_scope(),
             span: Some(span),
+        }
+    }
+
+    /// Runs this future with `span` current in every poll, leaving the span with the
+    /// caller: to record into it before and after the `.await`, and end it by dropping it.
+    /// Like [`in_span`](Self::in_span), the future also takes the baggage current now.
+    ///
+    /// ```
+    /// use telemetry::prelude::*;
+    /// use telemetry::Tracer;
+    ///
+    /// static TRACER: Tracer = Tracer::new("doc");
+    ///
+    /// async fn count_books() -> i64 {
+    ///     TRACER.in_span("db.query", |_| {}); // a child of `GET /books`
+    ///     3
+    /// }
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let handler = tokio::spawn(async {
+    ///     let mut request = TRACER.span("GET /books").start_detached();
+    ///     let books = count_books().with_span(&request).await;
+    ///     request.set_i64("books.count", books);
+    /// }); // `request` ends when the task's block ends
+    /// handler.await.unwrap();
+    /// # }
+    /// ```
+    fn with_span(self, span: &Span) -> Instrumented<Self> {
+        let baggage = context::current_baggage();
+        Instrumented {
+            inner: self,
+            context: span.context(),
+            baggage: (!baggage.is_empty()).then_some(baggage),
+            scope: context::current_scope(),
+            span: None,
         }
     }
 

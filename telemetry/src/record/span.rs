@@ -13,14 +13,17 @@ use crate::{
     Value,
 };
 use std::error::Error;
+use std::marker::PhantomData;
 
 /// A span: a timed operation with attributes, events, links and a status. It ends
 /// when dropped (with an error status if dropped while panicking) and goes to the
 /// thread's ring, then to the sinks.
 ///
-/// A `Span` is `Send`: it may end on another thread than it started on. It is not
-/// made current by itself; [`SpanGuard`] (from [`Tracer::start_span`]) is, and
-/// [`FutureExt::in_span`](crate::FutureExt::in_span) makes it current while a future runs.
+/// A `Span` is `Send`: it may end on another thread than it started on, and it is what
+/// async code carries across `.await`. It is not made current by itself; [`SpanGuard`]
+/// (from [`Tracer::start_span`]) is, for a synchronous scope, and
+/// [`FutureExt::in_span`](crate::FutureExt::in_span) makes it current in each poll of
+/// a future.
 ///
 /// Every method is a no-op on a span that is not recording (unsampled, or telemetry off).
 ///
@@ -395,20 +398,89 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
     );
 }
 
-/// A span that is the current span of its thread or task until dropped; then it
-/// ends and its parent becomes current again. Derefs to [`Span`].
+/// A span that is the current span of its thread until dropped; then it ends and its
+/// parent becomes current again. Derefs to [`Span`].
 ///
-/// `SpanGuard` is `Send`, so an `async` block spawned with [`crate::record::spawn`] (or
-/// wrapped with [`FutureExt::in_current_span`](crate::FutureExt::in_current_span))
-/// may hold it across `.await`: the task carries it to whichever worker polls it.
+/// # Not `Send`: don't hold it across `.await`
+///
+/// The guard makes its span current in a thread-local. A task that parks at an
+/// `.await` while holding it would leave its span current on the worker thread, and
+/// whatever task that worker polls next would start its spans as children of it (an
+/// unrelated request joining another's trace). So `SpanGuard` is neither `Send` nor
+/// `Sync`, like `tracing`'s `Entered`: a future holding one across `.await` is not
+/// `Send`, and [`tokio::spawn`] or [`telemetry::spawn`](crate::spawn()) refuse it at
+/// compile time.
+///
+/// In async code, give the span to the future instead, which makes it current in each
+/// of its polls and in none of the others':
+///
+/// - `#[trace]` on the `async fn`;
+/// - `fut.in_span(tracer.span("name").start_detached())`
+///   ([`FutureExt::in_span`](crate::FutureExt::in_span)): the future owns the span (a
+///   [`Span`] is `Send`), which ends when the future completes;
+/// - `fut.with_span(&span)` ([`FutureExt::with_span`](crate::FutureExt::with_span)): the
+///   span stays with the caller, to record into after the `.await`;
+/// - a guard inside a scope with no `.await` in it, or [`Tracer::in_span`] with a closure.
+///
+/// ```
+/// use telemetry::prelude::*;
+/// use telemetry::Tracer;
+///
+/// static TRACER: Tracer = Tracer::new("doc");
+///
+/// async fn load(id: u64) -> u64 {
+///     tokio::task::yield_now().await;
+///     id
+/// }
+///
+/// # #[tokio::main] async fn main() {
+/// let task = tokio::spawn(async {
+///     let span = TRACER.span("load_book").start_detached();
+///     let book = load(7).in_span(span).await; // `load_book` is current in each poll
+///     let _sync = TRACER.start_span("render"); // a guard with no `.await` after it
+///     book
+/// });
+/// assert_eq!(task.await.unwrap(), 7);
+/// # }
+/// ```
+///
+/// Holding the guard across `.await` does not compile:
+///
+/// ```compile_fail
+/// # static TRACER: telemetry::Tracer = telemetry::Tracer::new("doc");
+/// # #[tokio::main] async fn main() {
+/// tokio::spawn(async {
+///     let _span = TRACER.start_span("load_book");
+///     tokio::task::yield_now().await; // error: the future is not `Send`
+/// });
+/// # }
+/// ```
+///
+/// A future that need not be `Send` (the body of `block_on` or `#[tokio::main]`, a
+/// [`spawn_local`](crate::spawn_local()) task) can still hold a guard across `.await`.
+/// Wrapped with [`in_current_span`](crate::FutureExt::in_current_span) (as
+/// [`spawn_local`](crate::spawn_local()) does), its span follows it from poll to poll;
+/// a future that is not wrapped leaves it current on the thread while parked, where a
+/// `current_thread` runtime polls the other tasks: prefer `in_span` there too.
 #[derive(Debug)]
 #[must_use = "the span ends when the guard drops"]
 pub struct SpanGuard {
     span: Span,
+    /// Neither `Send` nor `Sync`: the guard belongs to the thread whose context it set.
+    _not_send: PhantomData<*const ()>,
 }
 
 impl SpanGuard {
-    pub(crate) const NOOP: Self = Self { span: Span::noop() };
+    pub(crate) const NOOP: Self = Self::from_span(Span::noop());
+
+    /// The guard of a span already made current.
+    #[inline(always)]
+    const fn from_span(span: Span) -> Self {
+        Self {
+            span,
+            _not_send: PhantomData,
+        }
+    }
 
     /// Starts a child of the current span (or a root) and makes it current: the hot
     /// path of [`Tracer::start_span`] (a static name), one out-of-line call returning one
@@ -466,9 +538,7 @@ impl SpanGuard {
         // random flag may be set.
         let new = Current::new(trace_id, span_id, flags, false, false);
         context::enter_new(&cur, new);
-        Self {
-            span: Span { frame: Some(frame) },
-        }
+        Self::from_span(Span { frame: Some(frame) })
     }
 
     /// What [`Self::start`] does not do itself. `span_id` (and, for a root, `trace_id`)
@@ -527,9 +597,7 @@ impl SpanGuard {
         let new = Current::new(trace_id, span_id, flags, false, cur.has_state());
         context::enter_new(&cur, new);
         frame.restore = Restore::parent(cur.bits());
-        Self {
-            span: Span { frame: Some(frame) },
-        }
+        Self::from_span(Span { frame: Some(frame) })
     }
 
     /// [`Self::start_general`] for a span whose sampling changed the trace state: over a
@@ -554,9 +622,7 @@ impl SpanGuard {
         let new = Current::new(ids.trace_id, ids.span_id, flags, false, true);
         context::enter_new_with_state(cur, new, state);
         frame.restore = Restore::parent(cur.bits());
-        Self {
-            span: Span { frame: Some(frame) },
-        }
+        Self::from_span(Span { frame: Some(frame) })
     }
 
     /// Makes a started span current.
@@ -573,7 +639,7 @@ impl SpanGuard {
             ));
             f.restore = Restore::SAVED;
         }
-        Self { span }
+        Self::from_span(span)
     }
 
     /// Puts the previous context back (unless a newer one is current: guards dropped
@@ -661,6 +727,11 @@ impl Tracer {
     }
 
     /// Starts a span, child of the current one, and makes it current until the guard drops.
+    ///
+    /// The guard is not `Send`: it is for a synchronous scope. Across `.await`, run the
+    /// future in a detached span instead:
+    /// `fut.in_span(tracer.span("name").start_detached())`, or `fut.with_span(&span)`
+    /// (see [`SpanGuard`]).
     #[inline(always)]
     pub fn start_span(&self, name: impl Into<Str>) -> SpanGuard {
         if enabled() {

@@ -30,7 +30,7 @@
 //!
 //! [`TestPipeline::start`] opens a *scope*: a number that travels with the current
 //! context exactly as the current span does (the thread's context, [`Context`],
-//! [`Instrumented`](crate::Instrumented) futures, [`spawn`](crate::record::spawn) and the other
+//! [`Instrumented`](crate::Instrumented) futures, [`spawn`](crate::spawn) and the other
 //! wrappers). Every span records the scope current where it starts, and the drain
 //! routes each span to its scope's own in-memory list. Metric macros (`counter!` and
 //! co.) called in a scope record into the scope's own [`Registry`] instead of the
@@ -41,7 +41,7 @@
 //! `#[tokio::test]` polls the test body, for the current-thread and the multi-thread
 //! runtime alike) and carried from there. Work that leaves it without the context, a
 //! plain `tokio::spawn` onto another worker or a `std::thread` without
-//! [`Context::attach`], is outside the test's scope: use [`crate::record::spawn`],
+//! [`Context::attach`], is outside the test's scope: use [`crate::spawn`],
 //! [`FutureExt::in_current_span`](crate::FutureExt::in_current_span) or
 //! [`TestPipeline::context`] as you would to keep the trace.
 //!

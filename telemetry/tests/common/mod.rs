@@ -1,5 +1,6 @@
 //! Shared by the integration tests: one pipeline at a time per process.
-#![allow(dead_code, clippy::unwrap_used)]
+#![allow(dead_code)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -66,7 +66,7 @@ impl Encoder {
     ///
     /// `Protocol::HttpProtobuf` needs the `protobuf` feature; without it that
     /// protocol's bodies are written as JSON (the exporter refuses the protocol earlier,
-    /// in [`OtlpConfig::settings`](crate::OtlpConfig::settings)).
+    /// in [`OtlpConfig::resolve`](crate::OtlpConfig::resolve)).
     pub fn new(protocol: Protocol, resource: Vec<KeyValue>) -> Self {
         Self {
             protocol,

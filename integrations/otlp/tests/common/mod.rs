@@ -1,7 +1,8 @@
 //! A fake OTLP/HTTP collector on 127.0.0.1 that records every request, answers from a
 //! script, and decodes bodies with independent OTLP types (`opentelemetry-proto`:
 //! prost for protobuf, its serde support for JSON).
-#![allow(dead_code, clippy::unwrap_used, unreachable_pub)]
+#![allow(dead_code, unreachable_pub)]
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

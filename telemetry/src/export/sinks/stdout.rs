@@ -595,7 +595,6 @@ fn scaled(text: &mut DurationText, v: f64, unit: &str) -> fmt::Result {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::{Event, Link, SpanContext, Str, TraceFlags, TraceId, TraceState};

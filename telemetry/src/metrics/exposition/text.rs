@@ -160,20 +160,60 @@ mod tests {
         Some(out)
     }
 
+    /// Reverses `escape_help(_, false, _)` (Prometheus 0.0.4): `"` may stand unescaped.
+    fn unescape_help_without_quotes(s: &[u8]) -> Option<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut it = s.iter();
+        while let Some(&b) = it.next() {
+            match b {
+                b'\\' => out.push(match it.next()? {
+                    b'\\' => b'\\',
+                    b'n' => b'\n',
+                    _ => return None,
+                }),
+                b'\n' => return None,
+                b => out.push(b),
+            }
+        }
+        Some(out)
+    }
+
+    /// Any text: arbitrary unicode (control and multi-byte characters included), and
+    /// text where the characters that must be escaped (`\n`, `\\`, `"`) come often and
+    /// next to each other. (`.*` never gives a newline, nor does `any::<String>()`.)
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            proptest::string::string_regex("(?s).*").expect("a valid regex"),
+            proptest::collection::vec(
+                prop_oneof![
+                    3 => proptest::sample::select(vec!['\n', '\\', '"', 'n', '\r', '\0']),
+                    1 => any::<char>(),
+                ],
+                0..32,
+            )
+            .prop_map(String::from_iter),
+        ]
+    }
+
     proptest! {
         #[test]
-        fn label_values_round_trip(s in ".*") {
+        fn label_values_round_trip(s in text()) {
             let mut out = Vec::new();
             escape_label_value(&s, &mut out);
+            prop_assert!(!out.contains(&b'\n'));
             prop_assert_eq!(unescape(&out), Some(s.into_bytes()));
         }
 
         #[test]
-        fn help_has_no_raw_newline_and_round_trips(s in ".*") {
-            let mut out = Vec::new();
-            escape_help(&s, true, &mut out);
-            prop_assert!(!out.contains(&b'\n'));
-            prop_assert_eq!(unescape(&out), Some(s.into_bytes()));
+        fn help_has_no_raw_newline_and_round_trips(s in text()) {
+            let mut open_metrics = Vec::new();
+            escape_help(&s, true, &mut open_metrics);
+            prop_assert!(!open_metrics.contains(&b'\n'));
+            prop_assert_eq!(unescape(&open_metrics), Some(s.as_bytes().to_vec()));
+            let mut prometheus = Vec::new();
+            escape_help(&s, false, &mut prometheus);
+            prop_assert!(!prometheus.contains(&b'\n'));
+            prop_assert_eq!(unescape_help_without_quotes(&prometheus), Some(s.into_bytes()));
         }
 
         #[test]

@@ -1,6 +1,6 @@
 //! A bounded, fixed-memory, lock-free single-producer single-consumer ring.
 //!
-//! This is the only data structure in the crate built on `unsafe` code. Finished spans
+//! Most of the crate's `unsafe` code is here and in `ring/mod.rs`. Finished spans
 //! are pushed by the thread that ends them (the producer) and taken out by the drain
 //! (the consumer); a push must cost a few nanoseconds, so it takes no lock, does not
 //! allocate and makes no system call.

@@ -1,11 +1,17 @@
-//! What the exporter runs with: code, then environment, then defaults, checked.
+//! What the exporter runs with: [`OtlpConfig::resolve`] takes code, then environment,
+//! then defaults, and checks every value against its row of [`SETTINGS`](crate::SETTINGS).
 
-use crate::config::index;
+use super::table::{
+    EXPORT_TIMEOUT, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, METRIC_EXPORT_INTERVAL,
+    METRIC_EXPORT_TIMEOUT, RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SCHEDULE_DELAY, SELF_METRICS,
+    SHUTDOWN_TIMEOUT, TIMEOUT,
+};
+use super::{index, redacted, Headers};
 use crate::{
     resource, Compression, OtlpConfig, OtlpError, Protocol, RetryPolicy, Signal, Temporality,
 };
 use std::time::Duration;
-use telemetry::{EnvError, KeyValue};
+use telemetry::{CodeOrEnv, ConfigError, KeyValue};
 
 /// The default base endpoint (an OpenTelemetry Collector's OTLP/HTTP port on this host).
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -18,11 +24,11 @@ pub const DEFAULT_PROTOCOL: Protocol = if cfg!(feature = "protobuf") {
     Protocol::HttpJson
 };
 
-/// The settings of one signal, resolved. `Debug` shows header names, not their values
-/// (they often carry credentials).
+/// The configuration of one signal, resolved. `Debug` shows header names, not their
+/// values (they often carry credentials).
 #[derive(Clone, PartialEq)]
 #[non_exhaustive]
-pub struct SignalSettings {
+pub struct SignalConfig {
     /// Whether this signal is sent.
     pub enabled: bool,
     /// The full URL requests go to.
@@ -37,18 +43,18 @@ pub struct SignalSettings {
     pub protocol: Protocol,
 }
 
-impl std::fmt::Debug for SignalSettings {
+impl std::fmt::Debug for SignalConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        struct Headers<'a>(&'a [(String, String)]);
-        impl std::fmt::Debug for Headers<'_> {
+        struct Redacted<'a>(&'a [(String, String)]);
+        impl std::fmt::Debug for Redacted<'_> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                crate::config::redacted(self.0, f)
+                redacted(self.0, f)
             }
         }
-        f.debug_struct("SignalSettings")
+        f.debug_struct("SignalConfig")
             .field("enabled", &self.enabled)
             .field("endpoint", &self.endpoint)
-            .field("headers", &Headers(&self.headers))
+            .field("headers", &Redacted(&self.headers))
             .field("timeout", &self.timeout)
             .field("compression", &self.compression)
             .field("protocol", &self.protocol)
@@ -57,31 +63,32 @@ impl std::fmt::Debug for SignalSettings {
 }
 
 /// Everything the exporter runs with, resolved from an [`OtlpConfig`] (code, then
-/// environment, then defaults) and checked.
+/// environment, then defaults) and checked: what [`OtlpSink::config`](crate::OtlpSink::config)
+/// shows.
 ///
 /// ```
 /// use telemetry_otlp::{OtlpConfig, Signal};
-/// let settings = OtlpConfig::new()
+/// let resolved = OtlpConfig::new()
 ///     .with_env_vars([
 ///         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
 ///         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:9000/otlp"),
 ///         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100"),
 ///     ])
 ///     .unwrap()
-///     .settings()
+///     .resolve()
 ///     .unwrap();
-/// assert_eq!(settings.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
-/// assert_eq!(settings.signal(Signal::Metrics).endpoint, "http://metrics:9000/otlp");
-/// assert_eq!(settings.signal(Signal::Traces).protocol, telemetry_otlp::DEFAULT_PROTOCOL);
-/// assert_eq!(settings.max_export_batch_size, 100);
+/// assert_eq!(resolved.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
+/// assert_eq!(resolved.signal(Signal::Metrics).endpoint, "http://metrics:9000/otlp");
+/// assert_eq!(resolved.signal(Signal::Traces).protocol, telemetry_otlp::DEFAULT_PROTOCOL);
+/// assert_eq!(resolved.max_export_batch_size, 100);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
-pub struct Settings {
+pub struct ResolvedConfig {
     /// Spans.
-    pub traces: SignalSettings,
+    pub traces: SignalConfig,
     /// Metrics.
-    pub metrics: SignalSettings,
+    pub metrics: SignalConfig,
     /// The resource attributes every batch carries.
     pub resource: Vec<KeyValue>,
     /// Instrumentation scope versions, by scope name.
@@ -108,9 +115,9 @@ pub struct Settings {
     pub self_metrics: bool,
 }
 
-impl Settings {
-    /// The settings of `signal`.
-    pub fn signal(&self, signal: Signal) -> &SignalSettings {
+impl ResolvedConfig {
+    /// The configuration of `signal`.
+    pub fn signal(&self, signal: Signal) -> &SignalConfig {
         match signal {
             Signal::Traces => &self.traces,
             Signal::Metrics => &self.metrics,
@@ -123,25 +130,15 @@ impl Settings {
     }
 }
 
-fn pick<T: Clone>(code: &Option<T>, env: &Option<T>, default: T) -> T {
-    code.clone().or_else(|| env.clone()).unwrap_or(default)
-}
-
-fn check_duration(
-    setting: &'static str,
-    value: Duration,
-    max: Duration,
-    accepted: &'static str,
-) -> Result<Duration, OtlpError> {
-    if (Duration::from_millis(1)..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(OtlpError::Invalid {
-            setting,
-            value: format!("{value:?}"),
-            accepted,
-        })
-    }
+/// A setting that also comes per signal: the signal's in code, the general one in code,
+/// the signal's from the environment, the general one from the environment.
+fn per_signal<T: Clone>(signal: &CodeOrEnv<T>, general: &CodeOrEnv<T>) -> Option<T> {
+    signal
+        .code()
+        .or(general.code())
+        .or(signal.env())
+        .or(general.env())
+        .cloned()
 }
 
 fn join(base: &str, signal: Signal) -> String {
@@ -208,56 +205,52 @@ fn merge_header(headers: &mut Vec<(String, String)>, (name, value): (String, Str
     headers.push((name, value));
 }
 
+/// The headers of each layer in order: the environment's general then signal-specific
+/// ones, then the code's.
+fn layers<'a>(
+    signal: &'a CodeOrEnv<Headers>,
+    general: &'a CodeOrEnv<Headers>,
+) -> impl Iterator<Item = &'a (String, String)> {
+    [general.env(), signal.env(), general.code(), signal.code()]
+        .into_iter()
+        .flatten()
+        .flat_map(|h| h.0.iter())
+}
+
 impl OtlpConfig {
     /// Resolves every setting (code, then environment, then defaults) and checks it.
-    pub fn settings(&self) -> Result<Settings, OtlpError> {
-        let (code, env) = (&self.code, &self.env);
-        let signal = |signal: Signal| -> Result<SignalSettings, OtlpError> {
+    pub fn resolve(&self) -> Result<ResolvedConfig, OtlpError> {
+        let signal = |signal: Signal| -> Result<SignalConfig, OtlpError> {
             let i = index(signal);
-            let endpoint = code.signal_endpoint[i]
-                .clone()
-                .or_else(|| code.endpoint.as_deref().map(|b| join(b, signal)))
-                .or_else(|| env.signal_endpoint[i].clone())
-                .or_else(|| env.endpoint.as_deref().map(|b| join(b, signal)))
+            let (endpoint, base) = (&self.signal_endpoint[i], &self.endpoint);
+            let url = endpoint
+                .code()
+                .cloned()
+                .or_else(|| base.code().map(|b| join(b, signal)))
+                .or_else(|| endpoint.env().cloned())
+                .or_else(|| base.env().map(|b| join(b, signal)))
                 .unwrap_or_else(|| join(DEFAULT_ENDPOINT, signal));
             let mut headers = Vec::new();
-            for h in env.headers.iter().chain(env.signal_headers[i].iter()) {
-                merge_header(&mut headers, h.clone());
-            }
-            for h in code.headers.iter().chain(code.signal_headers[i].iter()) {
+            for h in layers(&self.signal_headers[i], &self.headers) {
                 merge_header(&mut headers, h.clone());
             }
             for (name, value) in &headers {
                 check_header(name, value)?;
             }
-            let timeout = code.signal_timeout[i]
-                .or(code.timeout)
-                .or(env.signal_timeout[i])
-                .or(env.timeout)
-                .unwrap_or(Duration::from_secs(10));
-            let compression = code.signal_compression[i]
-                .or(code.compression)
-                .or(env.signal_compression[i])
-                .or(env.compression)
-                .unwrap_or_default();
-            let protocol = code.signal_protocol[i]
-                .or(code.protocol)
-                .or(env.signal_protocol[i])
-                .or(env.protocol)
-                .unwrap_or(DEFAULT_PROTOCOL);
+            let timeout = per_signal(&self.signal_timeout[i], &self.timeout)
+                .unwrap_or(TIMEOUT.default_millis());
+            let compression =
+                per_signal(&self.signal_compression[i], &self.compression).unwrap_or_default();
+            let protocol =
+                per_signal(&self.signal_protocol[i], &self.protocol).unwrap_or(DEFAULT_PROTOCOL);
             if protocol == Protocol::HttpProtobuf && !cfg!(feature = "protobuf") {
                 return Err(OtlpError::ProtobufDisabled);
             }
-            Ok(SignalSettings {
-                enabled: pick(&code.enabled[i], &env.enabled[i], true),
-                endpoint: check_endpoint(signal, endpoint)?,
+            Ok(SignalConfig {
+                enabled: self.enabled[i].get_or(true),
+                endpoint: check_endpoint(signal, url)?,
                 headers,
-                timeout: check_duration(
-                    "timeout",
-                    timeout,
-                    Duration::from_secs(600),
-                    "1ms to 600s",
-                )?,
+                timeout: TIMEOUT.check_millis(timeout)?,
                 compression,
                 protocol,
             })
@@ -266,146 +259,80 @@ impl OtlpConfig {
         let metrics = signal(Signal::Metrics)?;
 
         let mut attributes = resource::defaults();
-        for kv in &env.resource {
+        let service_name = |name: &String| KeyValue::new("service.name", name.clone());
+        for kv in self.resource.env().into_iter().flatten() {
             resource::merge(&mut attributes, kv.clone());
         }
-        if let Some(name) = &env.service_name {
-            resource::merge(&mut attributes, KeyValue::new("service.name", name.clone()));
+        if let Some(name) = self.service_name.env() {
+            resource::merge(&mut attributes, service_name(name));
         }
-        for kv in &code.resource {
+        for kv in self.resource.code().into_iter().flatten() {
             resource::merge(&mut attributes, kv.clone());
         }
-        if let Some(name) = &code.service_name {
-            resource::merge(&mut attributes, KeyValue::new("service.name", name.clone()));
+        if let Some(name) = self.service_name.code() {
+            resource::merge(&mut attributes, service_name(name));
         }
 
-        let hour = Duration::from_secs(3600);
-        let max_queue_size = pick(&code.max_queue_size, &env.max_queue_size, 2048);
-        if !(1..=1_000_000).contains(&max_queue_size) {
-            return Err(OtlpError::Invalid {
-                setting: "max_queue_size",
-                value: max_queue_size.to_string(),
-                accepted: "1 to 1000000 spans",
-            });
-        }
-        let max_export_batch_size = pick(
-            &code.max_export_batch_size,
-            &env.max_export_batch_size,
-            512.min(max_queue_size),
-        );
-        if !(1..=max_queue_size).contains(&max_export_batch_size) {
-            if code.max_export_batch_size.is_none() {
-                return Err(EnvError::new(
-                    "OTEL_BSP_MAX_EXPORT_BATCH_SIZE",
-                    max_export_batch_size.to_string(),
-                    "1 to the queue size (OTEL_BSP_MAX_QUEUE_SIZE, default 2048)",
-                )
-                .into());
+        let max_queue_size = MAX_QUEUE_SIZE.check_integer(
+            self.max_queue_size
+                .get_or(MAX_QUEUE_SIZE.default_integer() as usize) as u64,
+        )? as usize;
+        let max_export_batch_size = self
+            .max_export_batch_size
+            .get_or((MAX_EXPORT_BATCH_SIZE.default_integer() as usize).min(max_queue_size));
+        MAX_EXPORT_BATCH_SIZE.check_integer(max_export_batch_size as u64)?;
+        if max_export_batch_size > max_queue_size {
+            return Err(match self.max_export_batch_size.code() {
+                Some(_) => ConfigError::from_code(&MAX_EXPORT_BATCH_SIZE, max_export_batch_size),
+                None => {
+                    ConfigError::from_env(&MAX_EXPORT_BATCH_SIZE, max_export_batch_size.to_string())
+                }
             }
-            return Err(OtlpError::Invalid {
-                setting: "max_export_batch_size",
-                value: max_export_batch_size.to_string(),
-                accepted: "1 to max_queue_size spans",
-            });
+            .into());
         }
-        let backoff = |setting, code: &Option<Duration>, env: &Option<Duration>, default| {
-            check_duration(
-                setting,
-                pick(code, env, default),
-                Duration::from_secs(600),
-                "1ms to 600s",
-            )
-        };
-        let initial_backoff = backoff(
-            "retry.initial_backoff",
-            &code.initial_backoff,
-            &env.initial_backoff,
-            RetryPolicy::new().initial_backoff,
+        let initial_backoff = RETRY_INITIAL_BACKOFF.check_millis(
+            self.initial_backoff
+                .get_or(RETRY_INITIAL_BACKOFF.default_millis()),
         )?;
-        let max_backoff = backoff(
-            "retry.max_backoff",
-            &code.max_backoff,
-            &env.max_backoff,
-            RetryPolicy::new().max_backoff.max(initial_backoff),
+        let max_backoff = RETRY_MAX_BACKOFF.check_millis(
+            self.max_backoff
+                .get_or(RETRY_MAX_BACKOFF.default_millis().max(initial_backoff)),
         )?;
         if max_backoff < initial_backoff {
-            if code.max_backoff.is_none() {
-                return Err(EnvError::new(
-                    "TELEMETRY_OTLP_RETRY_MAX_BACKOFF",
-                    max_backoff.as_millis().to_string(),
-                    "the initial backoff to 600000 (milliseconds)",
-                )
-                .into());
+            return Err(match self.max_backoff.code() {
+                Some(_) => ConfigError::from_code(&RETRY_MAX_BACKOFF, max_backoff),
+                None => {
+                    ConfigError::from_env(&RETRY_MAX_BACKOFF, max_backoff.as_millis().to_string())
+                }
             }
-            return Err(OtlpError::Invalid {
-                setting: "retry.max_backoff",
-                value: format!("{max_backoff:?}"),
-                accepted: "retry.initial_backoff to 600s",
-            });
+            .into());
         }
-        Ok(Settings {
+        let millis = |setting: &telemetry::Setting, value: &CodeOrEnv<Duration>| {
+            setting.check_millis(value.get_or(setting.default_millis()))
+        };
+        Ok(ResolvedConfig {
             traces,
             metrics,
             resource: attributes,
             scope_versions: self.scope_versions.clone(),
-            temporality: pick(&code.temporality, &env.temporality, Temporality::Cumulative),
-            metric_export_interval: check_duration(
-                "metric_export_interval",
-                pick(
-                    &code.metric_export_interval,
-                    &env.metric_export_interval,
-                    Duration::from_secs(60),
-                ),
-                hour,
-                "1ms to 3600s",
-            )?,
-            metric_export_timeout: check_duration(
-                "metric_export_timeout",
-                pick(
-                    &code.metric_export_timeout,
-                    &env.metric_export_timeout,
-                    Duration::from_secs(30),
-                ),
-                hour,
-                "1ms to 3600s",
-            )?,
-            schedule_delay: check_duration(
-                "schedule_delay",
-                pick(
-                    &code.schedule_delay,
-                    &env.schedule_delay,
-                    Duration::from_secs(5),
-                ),
-                hour,
-                "1ms to 3600s",
-            )?,
-            export_timeout: check_duration(
-                "export_timeout",
-                pick(
-                    &code.export_timeout,
-                    &env.export_timeout,
-                    Duration::from_secs(30),
-                ),
-                hour,
-                "1ms to 3600s",
-            )?,
+            temporality: self.temporality.get_or(Temporality::Cumulative),
+            metric_export_interval: millis(&METRIC_EXPORT_INTERVAL, &self.metric_export_interval)?,
+            metric_export_timeout: millis(&METRIC_EXPORT_TIMEOUT, &self.metric_export_timeout)?,
+            schedule_delay: millis(&SCHEDULE_DELAY, &self.schedule_delay)?,
+            export_timeout: millis(&EXPORT_TIMEOUT, &self.export_timeout)?,
             max_queue_size,
             max_export_batch_size,
-            shutdown_timeout: check_duration(
-                "shutdown_timeout",
-                pick(
-                    &code.shutdown_timeout,
-                    &env.shutdown_timeout,
-                    Duration::from_secs(3),
-                ),
-                Duration::from_secs(600),
-                "1ms to 600s",
-            )?,
+            shutdown_timeout: millis(&SHUTDOWN_TIMEOUT, &self.shutdown_timeout)?,
             retry: RetryPolicy::new()
                 .with_initial_backoff(initial_backoff)
                 .with_max_backoff(max_backoff),
-            self_metrics: pick(&code.self_metrics, &env.self_metrics, true),
+            self_metrics: self.self_metrics.get_or(SELF_METRICS.default_bool()),
         })
+    }
+
+    /// Checks every setting, as [`OtlpConfig::resolve`] does.
+    pub fn validate(&self) -> Result<(), OtlpError> {
+        self.resolve().map(drop)
     }
 }
 
@@ -415,7 +342,7 @@ mod tests {
 
     #[test]
     fn defaults() {
-        let s = OtlpConfig::new().settings().unwrap();
+        let s = OtlpConfig::new().resolve().unwrap();
         assert_eq!(s.traces.endpoint, "http://localhost:4318/v1/traces");
         assert_eq!(s.metrics.endpoint, "http://localhost:4318/v1/metrics");
         assert_eq!(s.traces.timeout, Duration::from_secs(10));
@@ -428,8 +355,13 @@ mod tests {
         assert_eq!(s.export_timeout, Duration::from_secs(30));
         assert_eq!(s.metric_export_interval, Duration::from_secs(60));
         assert_eq!(s.metric_export_timeout, Duration::from_secs(30));
+        assert_eq!(s.shutdown_timeout, Duration::from_secs(3));
         assert_eq!(s.temporality, Temporality::Cumulative);
         assert_eq!(s.retry, RetryPolicy::new());
+        assert_eq!(
+            (s.retry.initial_backoff(), s.retry.max_backoff()),
+            (Duration::from_secs(1), Duration::from_secs(30))
+        );
         assert!(s.self_metrics);
         for key in [
             "service.name",
@@ -448,7 +380,7 @@ mod tests {
         let s = OtlpConfig::new()
             .with_endpoint("http://a:1/prefix")
             .with_metrics_endpoint("http://b:2/custom")
-            .settings()
+            .resolve()
             .unwrap();
         assert_eq!(s.traces.endpoint, "http://a:1/prefix/v1/traces");
         assert_eq!(s.metrics.endpoint, "http://b:2/custom");
@@ -483,8 +415,10 @@ mod tests {
             ),
         ];
         for (config, setting) in cases {
-            match config.settings() {
-                Err(OtlpError::Invalid { setting: s, .. }) => assert_eq!(s, setting),
+            match config.resolve() {
+                Err(OtlpError::Config(e)) => {
+                    assert_eq!((e.setting, e.variable), (setting, None));
+                }
                 other => panic!("{setting}: {other:?}"),
             }
         }
@@ -493,7 +427,7 @@ mod tests {
     #[test]
     fn invalid_endpoints_and_headers() {
         for url in ["localhost:4318", "ftp://x/", "/v1/traces", "http://"] {
-            let e = OtlpConfig::new().with_traces_endpoint(url).settings();
+            let e = OtlpConfig::new().with_traces_endpoint(url).resolve();
             assert!(
                 matches!(
                     e,
@@ -507,12 +441,12 @@ mod tests {
         }
         let e = OtlpConfig::new()
             .with_header("bad name", "v")
-            .settings()
+            .resolve()
             .unwrap_err();
         assert!(matches!(e, OtlpError::Header { .. }));
         let e = OtlpConfig::new()
             .with_header("x-ok", "line\nbreak")
-            .settings()
+            .resolve()
             .unwrap_err();
         assert!(matches!(e, OtlpError::Header { .. }));
     }
@@ -523,7 +457,7 @@ mod tests {
             .with_header("Authorization", "code")
             .with_env_vars([("OTEL_EXPORTER_OTLP_HEADERS", "authorization=env,x-env=1")])
             .unwrap()
-            .settings()
+            .resolve()
             .unwrap();
         assert_eq!(
             s.traces.headers,
@@ -540,7 +474,7 @@ mod tests {
         assert_eq!(
             OtlpConfig::new()
                 .with_protocol(Protocol::HttpProtobuf)
-                .settings()
+                .resolve()
                 .unwrap_err(),
             OtlpError::ProtobufDisabled
         );

@@ -2,8 +2,11 @@
 //! (Debian's `prometheus` package) scrapes its `/metrics` on loopback, and its HTTP API
 //! must report the target up and the request count for the route.
 //!
-//! `cargo test -p example-bookstore --test prometheus_e2e -- --ignored`
-#![allow(clippy::unwrap_used)]
+//! Cross-crate: the bookstore (example-bookstore), `telemetry`'s exposition and
+//! `telemetry-axum`'s `/metrics`.
+//!
+//! `cargo test -p telemetry-tests --test prometheus_e2e -- --ignored`
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use serde_json::Value as Json;
 use std::net::SocketAddr;

@@ -4,18 +4,18 @@
 //! on a loopback fake collector, a request's spans and the metrics reach the collector
 //! while `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
 //! unknown path.
-#![allow(clippy::unwrap_used)]
+//!
+//! Cross-crate: the bookstore (example-bookstore), `telemetry-otlp`'s `EnvPipeline` and
+//! OTLP sink, and `telemetry-axum`'s `/metrics`.
+#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
-// Only `get` and `Answer` of the shared helpers are used here.
-#[allow(dead_code)]
-mod common;
-
-use axum::body::Bytes;
-use axum::http::{StatusCode, Uri};
+use axum::body::{Body, Bytes};
+use axum::http::{Request, StatusCode, Uri};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use std::sync::{Arc, Mutex};
+use telemetry_axum::testing::{send, TestResponse};
 use telemetry_axum::MetricsEndpoint;
 
 /// A fake OTLP/HTTP collector on loopback: records each request's path and body and
@@ -68,6 +68,11 @@ impl Drop for Collector {
     }
 }
 
+/// `GET uri` through `app` (no network).
+async fn get(app: &axum::Router, uri: &str) -> TestResponse {
+    send(app, Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
 /// The spans' names in the protobuf traces requests.
 fn span_names(bodies: &[Bytes]) -> Vec<String> {
     bodies
@@ -115,9 +120,9 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
     let prometheus = env.prometheus.clone().unwrap();
     // The only pipeline of this test binary: no need to take turns.
     let telemetry = telemetry::init(env.config).unwrap();
-    let app = common::app(prometheus);
+    let app = bookstore::app(bookstore::Store::seeded(), MetricsEndpoint::new(prometheus));
 
-    let answer = common::get(&app, "/books/1").await;
+    let answer = get(&app, "/books/1").await;
     assert_eq!(answer.status, StatusCode::OK);
     // Drains the spans, hands every sink the tick's metric snapshot, and flushes them:
     // the OTLP sink has sent both before this returns.
@@ -133,7 +138,7 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
         assert!(metrics.iter().any(|n| n == name), "{name} in {metrics:?}");
     }
 
-    let scrape = common::get(&app, "/metrics").await;
+    let scrape = get(&app, "/metrics").await;
     assert_eq!(scrape.status, StatusCode::OK);
     let text = scrape.text();
     assert!(
@@ -161,7 +166,7 @@ async fn without_prometheus_metrics_is_an_unknown_path() {
         bookstore::Store::seeded(),
         env.prometheus.map(MetricsEndpoint::new),
     );
-    let answer = common::get(&app, "/metrics").await;
+    let answer = get(&app, "/metrics").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
-    assert_eq!(common::get(&app, "/healthz").await.status, StatusCode::OK);
+    assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);
 }

@@ -1,0 +1,17 @@
+//! `docs/configuration.md` shows the bookstore's settings as the code defines them
+//! ([`bookstore::config::SETTINGS`]): regenerate the table with
+//! `UPDATE_DOCS=1 cargo test -p example-bookstore --test configuration_docs`.
+
+#[path = "../../../telemetry/tests/common/docs_table.rs"]
+mod docs_table;
+
+#[test]
+fn the_configuration_reference_shows_the_bookstores_settings() {
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
+    docs_table::check(
+        &docs,
+        "bookstore::config::SETTINGS",
+        &telemetry::Setting::markdown_table(bookstore::config::SETTINGS),
+        "UPDATE_DOCS=1 cargo test -p example-bookstore --test configuration_docs",
+    );
+}

@@ -1,0 +1,51 @@
+//! Checks that a table of `docs/configuration.md` is the one the code generates (a
+//! crate's `SETTINGS`, rendered by `telemetry::Setting::markdown_table`), and rewrites it
+//! when `UPDATE_DOCS=1` is set. Each crate's `tests/configuration_docs.rs` includes this
+//! file, so the three checks read and write the document alike.
+
+use std::path::Path;
+
+/// Compares the text between `<!-- BEGIN {name} -->` and `<!-- END {name} -->` in the
+/// document with `table`; `regenerate` is the command that rewrites it.
+pub(crate) fn check(docs: &Path, name: &str, table: &str, regenerate: &str) {
+    let text = std::fs::read_to_string(docs)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", docs.display()));
+    let begin = format!("<!-- BEGIN {name} (generated: {regenerate}) -->\n");
+    let end = format!("<!-- END {name} -->");
+    let (Some(start), Some(stop)) = (text.find(&begin), text.find(&end)) else {
+        panic!(
+            "{} has no generated table of {name}: add the two lines\n{begin}{end}\nwhere it \
+             belongs, then run `{regenerate}`",
+            docs.display()
+        );
+    };
+    let start = start + begin.len();
+    assert!(
+        start <= stop,
+        "{}: {end} before its BEGIN line",
+        docs.display()
+    );
+    if &text[start..stop] == table {
+        return;
+    }
+    if std::env::var_os("UPDATE_DOCS").is_some() {
+        let updated = format!("{}{table}{}", &text[..start], &text[stop..]);
+        std::fs::write(docs, updated)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", docs.display()));
+        eprintln!("{}: the table of {name} rewritten", docs.display());
+        return;
+    }
+    let first_difference = text[start..stop]
+        .lines()
+        .zip(table.lines())
+        .find(|(doc, code)| doc != code)
+        .map_or_else(
+            || "one has rows the other has not".to_owned(),
+            |(doc, code)| format!("the document says\n  {doc}\nthe code says\n  {code}"),
+        );
+    panic!(
+        "{}: the table of {name} does not match the code ({first_difference}).\nRegenerate it \
+         with `{regenerate}`.",
+        docs.display()
+    );
+}

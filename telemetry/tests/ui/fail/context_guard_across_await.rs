@@ -1,0 +1,14 @@
+//! A `ContextGuard` held across `.await` in a task spawned with `telemetry::spawn`:
+//! not `Send`, for the same reason as a `SpanGuard`. Give the context to the future
+//! instead: `fut.with_context(ctx)`.
+use telemetry::Context;
+
+#[tokio::main]
+async fn main() {
+    let ctx = Context::current();
+    let task = telemetry::spawn(async move {
+        let _attached = ctx.attach();
+        tokio::task::yield_now().await;
+    });
+    task.await.unwrap();
+}
