@@ -77,7 +77,7 @@ fn main() {
         b.iter_custom(|n| drive(&rt, &ours, n))
     });
     // The span alone: no HTTP metrics (which the peer does not record either).
-    let spans_only = router().layer(TelemetryLayer::new().without_metrics());
+    let spans_only = router().layer(TelemetryLayer::new().with_metrics(false));
     g.bench_function("telemetry_layer/sampled_without_metrics", |b| {
         b.iter_custom(|n| drive(&rt, &spans_only, n))
     });

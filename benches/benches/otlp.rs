@@ -40,9 +40,9 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use telemetry::{
-    Config, Event as OurEvent, KeyValue, Sampler, Sink, SinkError, SpanBatch, SpanContext,
-    SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId, TraceState,
-    Tracer,
+    Config, Event as OurEvent, KeyValue, Sampler, Sink, SinkError, SinkFuture, SpanBatch,
+    SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId,
+    TraceState, Tracer,
 };
 use telemetry_otlp::{Encoder, Protocol};
 use tokio::runtime::Runtime;
@@ -295,32 +295,33 @@ struct EncodeSink {
     buf: Mutex<Vec<u8>>,
 }
 
-#[telemetry::async_trait]
 impl Sink for EncodeSink {
     fn name(&self) -> &str {
         "encode"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        match self.mode.load(Relaxed) {
-            JSON_LINES => self.json_lines.export_spans(batch).await,
-            PROTOBUF => {
-                let mut buf = self.buf.lock().map_err(|_| SinkError::new("poisoned"))?;
-                buf.clear();
-                self.protobuf.encode_spans(batch.iter(), &mut buf);
-                black_box(buf.len());
-                Ok(())
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async move {
+            match self.mode.load(Relaxed) {
+                JSON_LINES => self.json_lines.export_spans(batch).await,
+                PROTOBUF => {
+                    let mut buf = self.buf.lock().map_err(|_| SinkError::new("poisoned"))?;
+                    buf.clear();
+                    self.protobuf.encode_spans(batch.iter(), &mut buf);
+                    black_box(buf.len());
+                    Ok(())
+                }
+                _ => Ok(()),
             }
-            _ => Ok(()),
-        }
+        })
     }
 }
 
 fn drain_and_encode(c: &mut Criterion, rt: &Runtime, shapes: &[Shape], resource: Vec<KeyValue>) {
     let sink = Arc::new(EncodeSink {
         mode: AtomicU8::new(DISCARD),
-        json_lines: StdoutSink::to_writer(std::io::sink(), StdoutFormat::Json)
-            .buffer_bytes(256 << 20),
+        json_lines: StdoutSink::from_writer(std::io::sink(), StdoutFormat::Json)
+            .with_buffer_bytes(256 << 20),
         protobuf: Encoder::new(Protocol::HttpProtobuf, resource),
         buf: Mutex::new(Vec::with_capacity(8 << 20)),
     });
@@ -331,7 +332,7 @@ fn drain_and_encode(c: &mut Criterion, rt: &Runtime, shapes: &[Shape], resource:
                 .with_sampler(Sampler::AlwaysOn)
                 .with_ring_capacity(1 << 16)
                 .with_drain_interval(Duration::from_secs(300))
-                .with_shared_sink(sink.clone()),
+                .with_sink(sink.clone()),
         )
         .expect("no other pipeline is running")
     };

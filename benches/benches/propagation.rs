@@ -40,7 +40,7 @@ fn carrier() -> HashMap<String, String> {
 fn extract(c: &mut Criterion) {
     let headers = carrier();
     let mut g = c.benchmark_group("extract");
-    let ours = TraceContextPropagator::new().without_baggage();
+    let ours = TraceContextPropagator::new().with_baggage(false);
     g.bench_function("telemetry/extract", |b| {
         b.iter(|| black_box(ours.extract(black_box(&headers))))
     });
@@ -54,7 +54,7 @@ fn extract(c: &mut Criterion) {
 fn inject(c: &mut Criterion) {
     let headers = carrier();
     let mut g = c.benchmark_group("inject");
-    let ours = TraceContextPropagator::new().without_baggage();
+    let ours = TraceContextPropagator::new().with_baggage(false);
     let ctx = ours.extract(&headers);
     g.bench_function("telemetry/inject_context", |b| {
         b.iter(|| {

@@ -7,7 +7,7 @@
 //! `cargo run --release -p telemetry-benches --features peers --bin service`.
 #![forbid(unsafe_code)]
 
-use telemetry::{Config, Sink, SinkError, SpanBatch, Telemetry};
+use telemetry::{Config, Pipeline, Sink, SinkFuture, SpanBatch};
 use tokio::runtime::Runtime;
 
 /// A [`Sink`] that drops every batch it is given, so a measurement sees the cost of
@@ -15,15 +15,14 @@ use tokio::runtime::Runtime;
 #[derive(Debug, Default, Clone, Copy)]
 pub struct DiscardSink;
 
-#[telemetry::async_trait]
 impl Sink for DiscardSink {
     fn name(&self) -> &str {
         "discard"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
         drop(batch);
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 }
 
@@ -149,13 +148,13 @@ pub fn on_runtime_cores<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 ///
 /// # Panics
 /// If another pipeline is running: a benchmark runs one at a time.
-pub fn start_pipeline(rt: &Runtime, config: Config) -> Telemetry {
+pub fn start_pipeline(rt: &Runtime, config: Config) -> Pipeline {
     let _enter = rt.enter();
     telemetry::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
 }
 
 /// Shuts `pipeline` down and prints its stats once, labelled `group`.
-pub fn stop_pipeline(rt: &Runtime, pipeline: Telemetry, group: &str) {
+pub fn stop_pipeline(rt: &Runtime, pipeline: Pipeline, group: &str) {
     rt.block_on(pipeline.shutdown());
     let s = pipeline.stats();
     let sink_dropped: u64 = s.sinks.iter().map(|k| k.spans_dropped).sum();

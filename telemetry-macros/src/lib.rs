@@ -45,7 +45,7 @@ use proc_macro::TokenStream;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let sink = Arc::new(InMemorySink::new(16));
-/// let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
 ///
 /// let library = Library { books: vec!["Dune".into()] };
 /// library.list_books(3).await;
@@ -161,7 +161,7 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 /// #[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
 /// async fn lists_books(t: telemetry::testing::TestPipeline) {
 ///     list_books().await;
-///     t.spans().await.named("list_books").is_ok();
+///     t.spans().await.named("list_books").assert_ok();
 /// }
 /// ```
 #[proc_macro_attribute]

@@ -18,7 +18,7 @@
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! use telemetry::prelude::*;
-//! use telemetry::{Config, StdoutSink, Tracer};
+//! use telemetry::{Config, StdoutSink};
 //!
 //! static TRACER: Tracer = Tracer::new("quickstart");
 //!
@@ -51,27 +51,25 @@ mod record;
 pub mod testing;
 mod util;
 
-pub use async_trait::async_trait;
 pub use config::env::EnvVars;
 pub use config::exporters::{Exporter, ExporterSet, Exporters};
 pub use config::{
     CodeOrEnv, Config, ConfigError, MetricsConfig, Setting, MAX_RING_CAPACITY, MIN_RING_CAPACITY,
     SETTINGS,
 };
-pub use export::pipeline::{init, InitError, Telemetry};
-pub use export::sink::{Sink, SinkError, SpanBatch};
+pub use export::pipeline::{init, InitError, Pipeline};
+pub use export::sink::{Sink, SinkError, SinkFuture, SpanBatch};
 pub use export::sinks::{InMemorySink, StdoutFormat, StdoutSink};
 pub use export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
 pub use export::{diagnostics, otlp_json};
 pub use metrics::PrometheusSink;
+pub use model::attributes::{Attributes, AttributesIntoIter, INLINE_ATTRIBUTES};
 pub use model::ids::{ParseIdError, SpanId, TraceFlags, TraceId};
 pub use model::span_context::SpanContext;
-pub use model::span_data::{
-    Attributes, Event, Link, SpanData, SpanKind, SpanLimits, Status, INLINE_ATTRIBUTES,
-};
+pub use model::span_data::{Event, Link, SpanData, SpanKind, SpanLimits, Status};
 pub use model::trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
 pub use model::value::{KeyValue, Str, Value};
-pub use record::context::{current_span, Context, ContextGuard};
+pub use record::context::{Context, ContextGuard};
 pub use record::instrument::{FutureExt, Instrumented};
 pub use record::recording::is_enabled;
 pub use record::sampler::{InvalidRatio, ParentBased, Sampler, SamplingDecision};
@@ -81,7 +79,39 @@ pub use record::spawn::{spawn, spawn_blocking, spawn_local};
 pub use telemetry_macros::test;
 pub use telemetry_macros::trace;
 
-/// Extension traits, imported anonymously: `use telemetry::prelude::*;`.
+/// What a file that records spans and metrics uses: `use telemetry::prelude::*;`.
+///
+/// The span types ([`Tracer`], [`Span`],
+/// [`SpanGuard`]), the [`trace`] attribute, the metric
+/// macros ([`counter!`](crate::counter), [`counter_f64!`](crate::counter_f64),
+/// [`up_down_counter!`](crate::up_down_counter), [`gauge!`](crate::gauge),
+/// [`gauge_f64!`](crate::gauge_f64), [`histogram!`](crate::histogram)) and
+/// [`FutureExt`], imported anonymously (`as _`) so its methods work
+/// without its name clashing with `futures::FutureExt`. Set-up (`init`, `Config`, the
+/// sinks) happens in one place and is imported by name there.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telemetry::prelude::*;
+///
+/// static TRACER: Tracer = Tracer::new("books");
+///
+/// #[trace]
+/// async fn load(id: u64) -> u64 {
+///     counter!("books_loaded_total").increment(1);
+///     id
+/// }
+///
+/// let request: SpanGuard = TRACER.start_span("GET /books/{id}");
+/// let id = load(7).in_current_span().await;
+/// # assert_eq!(id, 7);
+/// drop(request);
+/// # }
+/// ```
 pub mod prelude {
     pub use crate::FutureExt as _;
+    pub use crate::{
+        counter, counter_f64, gauge, gauge_f64, histogram, trace, up_down_counter, Span, SpanGuard,
+        Tracer,
+    };
 }

@@ -57,7 +57,7 @@ fn is_metrics(line: &serde_json::Value) -> bool {
 async fn a_console_sink_writes_only_the_signals_it_is_given() {
     // § "Exporter Selection": console in OTEL_METRICS_EXPORTER only: snapshots, no spans.
     let lines = written(|out| {
-        StdoutSink::to_writer(out, StdoutFormat::Json)
+        StdoutSink::from_writer(out, StdoutFormat::Json)
             .with_spans(false)
             .with_metrics(true)
     })
@@ -66,7 +66,7 @@ async fn a_console_sink_writes_only_the_signals_it_is_given() {
     assert!(lines.iter().any(is_metrics), "{lines:?}");
 
     // Console in OTEL_TRACES_EXPORTER only: spans, no snapshots (the default sink).
-    let lines = written(|out| StdoutSink::to_writer(out, StdoutFormat::Json)).await;
+    let lines = written(|out| StdoutSink::from_writer(out, StdoutFormat::Json)).await;
     assert!(
         lines
             .iter()

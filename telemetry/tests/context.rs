@@ -45,7 +45,7 @@ async fn span_given_to_a_spawned_future_stays_current_on_any_worker() {
                 hop(1).await;
                 // Still current after resuming, wherever we resumed.
                 assert_eq!(
-                    telemetry::current_span().unwrap().span_id,
+                    telemetry::SpanContext::current().unwrap().span_id,
                     root_id,
                     "iteration {i}"
                 );
@@ -74,7 +74,10 @@ async fn a_task_never_sees_another_tasks_span_between_polls() {
     );
     let b = telemetry::spawn(async {
         for _ in 0..50 {
-            assert!(telemetry::current_span().is_none(), "task b saw a's span");
+            assert!(
+                telemetry::SpanContext::current().is_none(),
+                "task b saw a's span"
+            );
             hop(1).await;
         }
         TRACER.in_span("b.root", |_| {});
@@ -258,32 +261,35 @@ async fn guards_restore_what_was_current_even_when_dropped_out_of_order() {
     let remote = remote_parent(("vendor", "v1"));
     let remote_parent = remote.span_id;
     std::thread::spawn(move || {
-        assert!(telemetry::current_span().is_none());
+        assert!(telemetry::SpanContext::current().is_none());
         {
             let _attached = Context::from_remote(remote.clone()).attach();
             let parent = TRACER.start_span("parent");
             let child = TRACER.start_span("child");
-            let seen = telemetry::current_span().unwrap();
+            let seen = telemetry::SpanContext::current().unwrap();
             assert_eq!(seen.span_id, child.span_id());
             assert_eq!(seen.trace_id, remote.trace_id);
             assert_eq!(seen.state, remote.state, "a child inherits the trace state");
             // Out of order: the parent ends first; the child stays current.
             let parent_id = parent.span_id();
             drop(parent);
-            assert_eq!(telemetry::current_span().unwrap().span_id, child.span_id());
+            assert_eq!(
+                telemetry::SpanContext::current().unwrap().span_id,
+                child.span_id()
+            );
             // The child ends: its parent's context is current again, state included.
             drop(child);
-            let back = telemetry::current_span().unwrap();
+            let back = telemetry::SpanContext::current().unwrap();
             assert_eq!(back.span_id, parent_id);
             assert_eq!(back.state, remote.state);
         }
         assert!(
-            telemetry::current_span().is_none(),
+            telemetry::SpanContext::current().is_none(),
             "the attached context is gone"
         );
         // A root span over an empty context leaves it empty again.
         drop(TRACER.start_span("root"));
-        assert!(telemetry::current_span().is_none());
+        assert!(telemetry::SpanContext::current().is_none());
         assert_eq!(Context::current(), Context::empty());
     })
     .join()

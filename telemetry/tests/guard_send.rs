@@ -32,7 +32,7 @@ fn one_worker() -> tokio::runtime::Runtime {
 /// Task B, spawned with plain `tokio::spawn` while task A is parked on the same worker:
 /// what it sees as current, and a span it starts.
 async fn unrelated_task() -> bool {
-    let saw_a_span = telemetry::current_span().is_some();
+    let saw_a_span = telemetry::SpanContext::current().is_some();
     TRACER.in_span("B", |_| {});
     saw_a_span
 }
@@ -151,7 +151,7 @@ fn a_guard_held_across_await_in_spawn_local_stays_with_its_task() {
                     TRACER.in_span("A.child", |_| {});
                 });
                 parked_rx.await.unwrap();
-                assert!(telemetry::current_span().is_none());
+                assert!(telemetry::SpanContext::current().is_none());
                 let b = tokio::task::spawn_local(unrelated_task()).await.unwrap();
                 assert!(!b, "task B saw task A's span as current");
                 a.await.unwrap();

@@ -18,7 +18,7 @@ fn in_span(flags: TraceFlags, f: impl FnOnce()) {
         TraceState::default(),
         false,
     );
-    Context::with_span(ctx).run(f);
+    Context::from_span(ctx).run(f);
 }
 
 /// A registry with one metric of each kind, escaping-hostile help and label values,

@@ -1,4 +1,4 @@
-//! Metrics through the pipeline: the drain tick runs collectors and samplers and hands
+//! Metrics through the pipeline: the drain tick runs collectors and callbacks and hands
 //! the snapshot to sinks; `PrometheusSink` serves the bytes rendered at the last tick.
 
 mod common;
@@ -23,7 +23,7 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     // is waited for: from then on only `drain_now` renders.
     let config = Config::new()
         .with_drain_interval(std::time::Duration::from_secs(300))
-        .with_shared_sink(sink.clone());
+        .with_sink(sink.clone());
     let pipeline = telemetry::init(config).unwrap();
     while sink.renders() == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
@@ -34,7 +34,7 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     // Served from the cache: an increment after the tick is not visible until the next.
     telemetry::counter!("pipeline_sink_requests_total").increment(1);
     let a = sink.scrape("text/plain");
-    let b = sink.get(Format::Prometheus);
+    let b = sink.exposition(Format::Prometheus);
     assert!(Arc::ptr_eq(&a.body, &b.body), "the same cached bytes");
     let text = String::from_utf8_lossy(&a.body).into_owned();
     assert!(text.contains("pipeline_sink_requests_total 1\n"), "{text}");
@@ -72,7 +72,7 @@ async fn sinks_receive_metric_data_points_and_self_metrics() {
     global.gauge_f64("process_open_fds").unwrap().set(-1.0);
     let memory = Arc::new(InMemorySink::new(100));
     let pipeline = telemetry::init(
-        Config::new().with_shared_sink(memory.clone()).with_metrics(
+        Config::new().with_sink(memory.clone()).with_metrics(
             MetricsConfig::new()
                 .with_process(false)
                 .with_tokio_runtime(false),
@@ -82,11 +82,11 @@ async fn sinks_receive_metric_data_points_and_self_metrics() {
     for _ in 0..5 {
         TRACER.in_span("work", |_| {});
     }
-    fn sampler(r: &Registry) -> Result<(), telemetry::metrics::SamplerError> {
+    fn callback(r: &Registry) -> Result<(), telemetry::metrics::CallbackError> {
         r.gauge("pipeline_sampled_gauge").unwrap().set(42);
         Ok(())
     }
-    telemetry::metrics::global().register_sampler(sampler);
+    telemetry::metrics::global().register_callback(callback);
     pipeline.drain_now().await;
     pipeline.drain_now().await; // the second tick sees the first one's export
     let snapshot = memory.latest_metrics().unwrap();
@@ -121,7 +121,7 @@ async fn metrics_can_be_turned_off() {
     let memory = Arc::new(InMemorySink::new(100));
     let pipeline = telemetry::init(
         Config::new()
-            .with_shared_sink(memory.clone())
+            .with_sink(memory.clone())
             .with_metrics(MetricsConfig::new().with_enabled(false)),
     )
     .unwrap();
@@ -147,8 +147,8 @@ async fn a_sink_with_its_own_registry_renders_it_at_each_tick() {
     let _slot = common::no_pipeline().await;
     let local = Registry::new();
     local.gauge("local_only").unwrap().set(7);
-    let sink = Arc::new(PrometheusSink::with_registry(local.clone()));
-    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let sink = Arc::new(PrometheusSink::from_registry(local.clone()));
+    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
     pipeline.drain_now().await;
     let body = sink.scrape("text/plain").body;
     assert_eq!(&**body, b"# TYPE local_only gauge\nlocal_only 7\n");

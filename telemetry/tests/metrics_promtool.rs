@@ -38,7 +38,7 @@ fn registry() -> Registry {
         TraceState::default(),
         false,
     );
-    Context::with_span(ctx).run(|| {
+    Context::from_span(ctx).run(|| {
         latency.record(0.05);
         requests.with_labels(&["POST", "/"]).increment(1);
     });

@@ -1,9 +1,9 @@
 //! The registry: registration rules, exact concurrent totals, cardinality overflow,
-//! samplers.
+//! callbacks.
 
 use std::sync::Arc;
 use telemetry::metrics::{
-    Counter, Gauge, Histogram, InstrumentKind, MetricError, MetricValue, Registry, SamplerError,
+    CallbackError, Counter, Gauge, Histogram, InstrumentKind, MetricError, MetricValue, Registry,
     DEFAULT_CARDINALITY_LIMIT,
 };
 
@@ -285,71 +285,71 @@ fn independent_registries_do_not_share_metrics() {
     assert!(a.snapshot().iter().all(|f| &*f.name != "only_in_b"));
 }
 
-fn ok_sampler(registry: &Registry) -> Result<(), SamplerError> {
+fn ok_callback(registry: &Registry) -> Result<(), CallbackError> {
     let g = registry
         .gauge("sampled")
-        .map_err(|e| SamplerError::new(e.to_string()))?;
+        .map_err(|e| CallbackError::new(e.to_string()))?;
     g.increment(1);
     Ok(())
 }
 
-fn failing_sampler(_: &Registry) -> Result<(), SamplerError> {
-    Err(SamplerError::new("backend unreachable"))
+fn failing_callback(_: &Registry) -> Result<(), CallbackError> {
+    Err(CallbackError::new("backend unreachable"))
 }
 
-fn panicking_sampler(_: &Registry) -> Result<(), SamplerError> {
-    panic!("sampler bug")
+fn panicking_callback(_: &Registry) -> Result<(), CallbackError> {
+    panic!("callback bug")
 }
 
 #[test]
 fn a_failing_or_panicking_sampler_does_not_stop_the_others() {
     let registry = Registry::new();
-    registry.register_sampler(failing_sampler);
-    registry.register_sampler(panicking_sampler);
-    registry.register_sampler(ok_sampler);
-    let report = registry.run_samplers();
+    registry.register_callback(failing_callback);
+    registry.register_callback(panicking_callback);
+    registry.register_callback(ok_callback);
+    let report = registry.run_callbacks();
     assert_eq!((report.ran, report.failed, report.panicked), (3, 1, 1));
     let snap = registry.collect(); // runs them again
     let sampled = snap.iter().find(|f| &*f.name == "sampled").unwrap();
     assert_eq!(sampled.series[0].value, MetricValue::I64(2));
     let stats = registry.stats();
-    assert_eq!((stats.sampler_errors, stats.sampler_panics), (2, 2));
+    assert_eq!((stats.callback_errors, stats.callback_panics), (2, 2));
 }
 
 #[test]
-fn samplers_are_deduplicated_by_identity() {
+fn callbacks_are_deduplicated_by_identity() {
     let registry = Registry::new();
-    let a = registry.register_sampler(ok_sampler);
-    let b = registry.register_sampler(ok_sampler);
+    let a = registry.register_callback(ok_callback);
+    let b = registry.register_callback(ok_callback);
     assert_eq!(a, b);
-    // A capturing closure is a distinct sampler each time.
+    // A capturing closure is a distinct callback each time.
     let n = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for _ in 0..2 {
         let n = n.clone();
-        registry.register_sampler(move |_: &Registry| {
+        registry.register_callback(move |_: &Registry| {
             n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         });
     }
-    assert_eq!(registry.sampler_count(), 3);
-    registry.run_samplers();
+    assert_eq!(registry.callback_count(), 3);
+    registry.run_callbacks();
     assert_eq!(registry.gauge("sampled").unwrap().get(), 1);
     assert_eq!(n.load(std::sync::atomic::Ordering::Relaxed), 2);
-    assert!(registry.unregister_sampler(a));
-    assert!(!registry.unregister_sampler(a));
-    assert_eq!(registry.sampler_count(), 2);
+    assert!(registry.unregister_callback(a));
+    assert!(!registry.unregister_callback(a));
+    assert_eq!(registry.callback_count(), 2);
 }
 
 #[test]
-fn a_sampler_may_register_metrics_and_samplers() {
+fn a_callback_may_register_metrics_and_callbacks() {
     let registry = Registry::new();
-    registry.register_sampler(|r: &Registry| {
-        r.register_sampler(ok_sampler);
+    registry.register_callback(|r: &Registry| {
+        r.register_callback(ok_callback);
         r.counter("from_sampler_total").unwrap().increment(1);
         Ok(())
     });
-    registry.run_samplers();
-    assert_eq!(registry.sampler_count(), 2);
+    registry.run_callbacks();
+    assert_eq!(registry.callback_count(), 2);
     assert_eq!(registry.counter("from_sampler_total").unwrap().get(), 1);
 }
 

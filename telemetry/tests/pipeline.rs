@@ -5,7 +5,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{async_trait, Config, InitError, Sink, SinkError, SpanBatch, Tracer};
+use telemetry::{Config, InitError, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
 
 static TRACER: Tracer = Tracer::new("pipeline-tests");
 
@@ -121,41 +121,53 @@ async fn passing_the_high_water_mark_wakes_the_drain() {
 
 #[derive(Debug)]
 struct Failing;
-#[async_trait]
 impl Sink for Failing {
     fn name(&self) -> &str {
         "failing"
     }
-    async fn export_spans(&self, _: SpanBatch) -> Result<(), SinkError> {
-        Err(SinkError::new("collector said no"))
+    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async { Err(SinkError::new("collector said no")) })
     }
 }
 
 #[derive(Debug)]
 struct Panicking;
-#[async_trait]
 impl Sink for Panicking {
     fn name(&self) -> &str {
         "panicking"
     }
-    async fn export_spans(&self, _: SpanBatch) -> Result<(), SinkError> {
-        panic!("sink bug")
+    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async { panic!("sink bug") })
+    }
+}
+
+/// Panics in the call itself, before it returns its future (work written outside the
+/// `async` block): caught and counted like a panic inside the future.
+#[derive(Debug)]
+struct PanickingEagerly;
+impl Sink for PanickingEagerly {
+    fn name(&self) -> &str {
+        "panicking_eagerly"
+    }
+    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
+        panic!("sink bug before the future")
     }
 }
 
 #[derive(Debug, Default)]
 struct Hanging(AtomicUsize);
-#[async_trait]
 impl Sink for Hanging {
     fn name(&self) -> &str {
         "hanging"
     }
-    async fn export_spans(&self, _: SpanBatch) -> Result<(), SinkError> {
-        self.0.fetch_add(1, Ordering::Relaxed);
-        futures::future::pending().await
+    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async move {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            futures::future::pending().await
+        })
     }
-    async fn flush(&self) -> Result<(), SinkError> {
-        futures::future::pending().await
+    fn flush(&self) -> SinkFuture<'_> {
+        Box::pin(futures::future::pending())
     }
 }
 
@@ -169,7 +181,8 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
             .with_sink_queue_capacity(2)
             .with_sink(Failing)
             .with_sink(Panicking)
-            .with_shared_sink(hanging.clone()),
+            .with_sink(PanickingEagerly)
+            .with_sink(hanging.clone()),
     )
     .await;
     let total = 300;
@@ -203,6 +216,12 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
     assert_eq!(panicking.last_panic.as_deref(), Some("sink bug"));
     assert_eq!(panicking.last_error, None);
     assert_eq!(failing.last_panic, None);
+    let eager = by_name("panicking_eagerly");
+    assert_eq!(
+        eager.last_panic.as_deref(),
+        Some("sink bug before the future")
+    );
+    assert_eq!(eager.spans_dropped, total as u64, "{eager:?}");
     let hung = by_name("hanging");
     assert!(hung.timeouts > 0, "{hung:?}");
     assert_eq!(hung.last_error, None, "a timeout is not an error: {hung:?}");

@@ -61,12 +61,13 @@ fn on_one_thread(test: impl std::future::Future<Output = ()> + Send + 'static) {
 fn a_stalled_writer_loses_only_its_own_spans() {
     on_one_thread(async {
         let memory = Arc::new(InMemorySink::new(100_000));
-        let stdout =
-            Arc::new(StdoutSink::to_writer(NeverWrites, StdoutFormat::Json).buffer_bytes(64 << 10));
+        let stdout = Arc::new(
+            StdoutSink::from_writer(NeverWrites, StdoutFormat::Json).with_buffer_bytes(64 << 10),
+        );
         let pipeline = telemetry::init(
             Config::new()
-                .with_shared_sink(stdout.clone())
-                .with_shared_sink(memory.clone())
+                .with_sink(stdout.clone())
+                .with_sink(memory.clone())
                 .with_sink_timeout(Duration::from_millis(100))
                 .with_shutdown_timeout(Duration::from_millis(500)),
         )
@@ -122,14 +123,13 @@ fn a_stalled_writer_loses_only_its_own_spans() {
 #[derive(Debug)]
 struct Hung;
 
-#[telemetry::async_trait]
 impl telemetry::Sink for Hung {
     fn name(&self) -> &str {
         "hung"
     }
 
-    async fn export_spans(&self, _batch: telemetry::SpanBatch) -> Result<(), telemetry::SinkError> {
-        std::future::pending().await
+    fn export_spans(&self, _batch: telemetry::SpanBatch) -> telemetry::SinkFuture<'_> {
+        Box::pin(std::future::pending())
     }
 }
 
@@ -143,7 +143,7 @@ fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
         let pipeline = telemetry::init(
             Config::new()
                 .with_sink(Hung)
-                .with_shared_sink(memory.clone())
+                .with_sink(memory.clone())
                 .with_sink_timeout(Duration::from_secs(600))
                 .with_shutdown_timeout(Duration::from_millis(200)),
         )

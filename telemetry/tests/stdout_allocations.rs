@@ -1,5 +1,5 @@
-//! The stdout sink renders a batch without allocating (but for the boxed future of the
-//! `async_trait` call): JSON lines and the pretty format
+//! The stdout sink renders a batch without allocating (but for the boxed
+//! `SinkFuture`): JSON lines and the pretty format
 //! are written straight into a buffer the writer thread gives back, with no `String`
 //! per span or attribute. Counted by a global allocator on the rendering thread (a
 //! count, not a timing: deterministic).
@@ -115,7 +115,7 @@ fn span(i: u64) -> SpanData {
 
 fn allocations_to_render(format: StdoutFormat) -> u64 {
     let out = Shared::default();
-    let sink = StdoutSink::to_writer(out.clone(), format);
+    let sink = StdoutSink::from_writer(out.clone(), format);
     let batch: telemetry::SpanBatch = Arc::new((0..64).map(span).collect());
     futures::executor::block_on(async {
         // The first batch starts the writer thread and allocates the buffer; once it is
@@ -133,7 +133,7 @@ fn allocations_to_render(format: StdoutFormat) -> u64 {
     })
 }
 
-/// The one allocation is the boxed future of the `async_trait` call itself.
+/// The one allocation is the boxed `SinkFuture` the call itself returns.
 #[test]
 fn json_lines_render_without_allocating() {
     assert_eq!(allocations_to_render(StdoutFormat::Json), 1);

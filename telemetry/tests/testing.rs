@@ -42,9 +42,9 @@ async fn a_test_body(n: u64) {
         .assert_no_errors();
     spans
         .named("request")
-        .has_attribute("test.n", n as i64)
-        .is_root();
-    spans.named("spawned").has_attribute("test.n", n as i64);
+        .assert_attribute("test.n", n as i64)
+        .assert_root();
+    spans.named("spawned").assert_attribute("test.n", n as i64);
     t.metrics()
         .assert_counter("testing_requests_total", &[("kind", "test")], i128::from(n))
         .assert_histogram("testing_latency_seconds", &[], 1, n as f64);
@@ -90,7 +90,10 @@ async fn with_paused_time() {
     }
     .in_span(TRACER.span("waits").start_detached())
     .await;
-    t.spans().await.named("after.an.hour").has_parent("waits");
+    t.spans()
+        .await
+        .named("after.an.hour")
+        .assert_parent("waits");
 }
 
 #[test]
@@ -168,15 +171,19 @@ async fn an_instrumented_future_polled_by_hand_is_current_only_while_polled() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut task = tokio_test::task::spawn(
         async move {
-            let during_first = telemetry::current_span().map(|c| c.span_id);
+            let during_first = telemetry::SpanContext::current().map(|c| c.span_id);
             rx.await.unwrap();
-            let during_second = telemetry::current_span().map(|c| c.span_id);
+            let during_second = telemetry::SpanContext::current().map(|c| c.span_id);
             (during_first, during_second)
         }
         .in_span(span),
     );
     assert!(task.poll().is_pending());
-    assert_eq!(telemetry::current_span(), None, "not current between polls");
+    assert_eq!(
+        telemetry::SpanContext::current(),
+        None,
+        "not current between polls"
+    );
     tx.send(()).unwrap();
     assert!(task.is_woken());
     let (first, second) = match task.poll() {
@@ -188,7 +195,7 @@ async fn an_instrumented_future_polled_by_hand_is_current_only_while_polled() {
         (Some(id), Some(id)),
         "current during each poll"
     );
-    assert_eq!(telemetry::current_span(), None);
+    assert_eq!(telemetry::SpanContext::current(), None);
     t.spans().await.named("polled");
 }
 
@@ -234,7 +241,9 @@ async fn failed_assertions_show_what_was_recorded_as_a_tree() {
     });
     assert!(errors.contains(r#"found ["cache.get"]"#), "{errors}");
     let attr = message(&|| {
-        spans.named("list_books").has_attribute("books.count", 4i64);
+        spans
+            .named("list_books")
+            .assert_attribute("books.count", 4i64);
     });
     assert!(attr.contains("expected books.count = 4, got 3"), "{attr}");
     let metric = message(&|| {
@@ -245,7 +254,10 @@ async fn failed_assertions_show_what_was_recorded_as_a_tree() {
         "{metric}"
     );
     spans.assert_chain(&["GET /books", "list_books", "cache.get"]);
-    spans.named("cache.get").is_error().has_parent("list_books");
+    spans
+        .named("cache.get")
+        .assert_error()
+        .assert_parent("list_books");
 }
 
 #[telemetry::test]

@@ -110,7 +110,7 @@ async fn observed(seen: Arc<Mutex<Vec<Option<SpanId>>>>) {
     for _ in 0..3 {
         seen.lock()
             .unwrap()
-            .push(telemetry::current_span().map(|c| c.span_id));
+            .push(telemetry::SpanContext::current().map(|c| c.span_id));
         YieldOnce::default().await;
     }
 }
@@ -125,12 +125,12 @@ async fn the_span_is_current_in_every_poll_and_not_between_polls() {
         let mut future = pin!(observed(seen.clone()));
         let mut polls = 0;
         // Poll by hand under another context, which each poll must leave as it was.
-        let _outside = Context::with_span(outside.context()).attach();
+        let _outside = Context::from_span(outside.context()).attach();
         loop {
             polls += 1;
             let ready = future.as_mut().poll(&mut cx).is_ready();
             assert_eq!(
-                telemetry::current_span().map(|c| c.span_id),
+                telemetry::SpanContext::current().map(|c| c.span_id),
                 Some(outside.span_id()),
                 "between polls the caller's span is current"
             );
@@ -180,7 +180,7 @@ fn returns_future(label: &'static str) -> impl Future<Output = Option<SpanId>> +
     TRACER.in_span(label, |_| {});
     async move {
         hop(2).await;
-        telemetry::current_span().map(|c| c.span_id)
+        telemetry::SpanContext::current().map(|c| c.span_id)
     }
 }
 
@@ -225,7 +225,7 @@ impl Store for Memory {
     }
 }
 
-#[telemetry::async_trait]
+#[async_trait::async_trait]
 trait Remote {
     async fn call(&self, n: u32) -> u32;
 
@@ -237,7 +237,7 @@ trait Remote {
 
 struct Service;
 
-#[telemetry::async_trait]
+#[async_trait::async_trait]
 impl Remote for Service {
     #[trace(record(n))]
     async fn call(&self, n: u32) -> u32 {
@@ -336,7 +336,7 @@ async fn a_panicking_poll_leaves_no_span_current_on_the_thread() {
     let joined = tokio::spawn(async_panic()).await;
     assert!(joined.unwrap_err().is_panic());
     assert_eq!(
-        telemetry::current_span(),
+        telemetry::SpanContext::current(),
         None,
         "the panicked span leaked into the caller"
     );

@@ -34,7 +34,7 @@ fn outgoing_under(ctx: &Context) -> Vec<(&'static str, HashMap<String, String>)>
     let mut out = Vec::new();
     let inject = |span: &SpanContext| {
         let mut h = HashMap::new();
-        propagation::inject_context(&Context::with_span(span.clone()), &mut h);
+        propagation::inject_context(&Context::from_span(span.clone()), &mut h);
         h
     };
     {

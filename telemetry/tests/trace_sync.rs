@@ -35,7 +35,7 @@ fn inner(x: u32) -> u32 {
 
 #[trace]
 fn current_in_body() -> Option<SpanId> {
-    telemetry::current_span().map(|c| c.span_id)
+    telemetry::SpanContext::current().map(|c| c.span_id)
 }
 
 #[tokio::test]
@@ -45,7 +45,7 @@ async fn nested_fns_make_a_span_tree() {
         let _request = TRACER.start_span("request");
         assert_eq!(outer(), 3);
     }
-    assert!(telemetry::current_span().is_none());
+    assert!(telemetry::SpanContext::current().is_none());
     let seen = current_in_body();
     let spans = p.finish().await;
     assert_eq!(
@@ -239,7 +239,7 @@ async fn panic_ends_the_span_with_error_status() {
         let _request = TRACER.start_span("request");
         let caught = std::panic::catch_unwind(|| explode("boom"));
         assert!(caught.is_err());
-        let current = telemetry::current_span().unwrap();
+        let current = telemetry::SpanContext::current().unwrap();
         assert_eq!(
             current.span_id,
             _request.span_id(),
@@ -259,7 +259,7 @@ async fn telemetry_off_runs_the_fn_unchanged() {
     let _slot = common::no_pipeline().await;
     assert_eq!(outer(), 3);
     assert_eq!(current_in_body(), None);
-    assert!(telemetry::current_span().is_none());
+    assert!(telemetry::SpanContext::current().is_none());
 }
 
 #[tokio::test]

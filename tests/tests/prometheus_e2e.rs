@@ -152,7 +152,7 @@ async fn prometheus_scrapes_the_request_count_of_the_route() {
     let pipeline = telemetry::init(
         Config::new()
             .with_drain_interval(Duration::from_millis(100))
-            .with_shared_sink(sink.clone()),
+            .with_sink(sink.clone()),
     )
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

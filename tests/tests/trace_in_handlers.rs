@@ -66,10 +66,10 @@ fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
 async fn traced_fns_in_a_handler_are_children_of_the_request_span() {
     // The only pipeline of this test binary: no need to take turns.
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
     let app = Router::new()
         .route("/books/{id}", get(book))
-        .layer(TelemetryLayer::new().without_metrics());
+        .layer(TelemetryLayer::new().with_metrics(false));
 
     let ok = send(&app, Request::get("/books/7").body(Body::empty()).unwrap()).await;
     assert_eq!((ok.status, ok.text().as_str()), (StatusCode::OK, "70 8"));

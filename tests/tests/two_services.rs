@@ -50,7 +50,7 @@ async fn call_b(State((client, b)): State<(TracedClient, SocketAddr)>) -> String
 async fn a_call_between_two_services_is_one_trace() {
     // The only pipeline of this test binary: no need to take turns.
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
 
     let b = serve(
         Router::new()
@@ -64,7 +64,7 @@ async fn a_call_between_two_services_is_one_trace() {
                     format!("{} {tenant}", span.trace_id())
                 }),
             )
-            .layer(TelemetryLayer::new().without_metrics()),
+            .layer(TelemetryLayer::new().with_metrics(false)),
     )
     .await;
     let client = ServiceBuilder::new()
@@ -74,7 +74,7 @@ async fn a_call_between_two_services_is_one_trace() {
         Router::new()
             .route("/books", get(call_b))
             .with_state((client, b))
-            .layer(TelemetryLayer::new().without_metrics()),
+            .layer(TelemetryLayer::new().with_metrics(false)),
     )
     .await;
 

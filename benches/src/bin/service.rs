@@ -29,7 +29,7 @@
 //!
 //! In the two `tracing-*` cases our pipeline is not started: the bookstore's handlers
 //! keep their `#[trace]` spans and `CurrentSpan` extractor, which are then near-free
-//! no-ops, and `TelemetryLayer::new().without_metrics()` stays inside `TraceLayer` only to
+//! no-ops, and `TelemetryLayer::new().with_metrics(false)` stays inside `TraceLayer` only to
 //! hand the handlers their no-op `CurrentSpan` (a flag check and an extension insert).
 //! Those two cases record no HTTP request-duration metric; every case records the
 //! handlers' business metrics.
@@ -62,7 +62,7 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use telemetry::{Config, PrometheusSink, Sampler, StdoutFormat, StdoutSink, Telemetry};
+use telemetry::{Config, Pipeline, PrometheusSink, Sampler, StdoutFormat, StdoutSink};
 use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::runtime::Runtime;
@@ -881,7 +881,7 @@ impl Drop for TempFile {
 
 /// A case's telemetry, running; `finish` stops it and says what it produced and lost.
 enum Stack {
-    Ours(Telemetry),
+    Ours(Pipeline),
     TracingJson {
         guard: tracing_appender::non_blocking::WorkerGuard,
         errors: tracing_appender::non_blocking::ErrorCounter,
@@ -909,7 +909,7 @@ fn trace_layer() -> tower_http::trace::TraceLayer<
 fn peer_router(metrics: MetricsEndpoint) -> Router {
     bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
         traced
-            .layer(TelemetryLayer::new().without_metrics())
+            .layer(TelemetryLayer::new().with_metrics(false))
             .layer(trace_layer())
     })
 }
@@ -944,13 +944,13 @@ impl Stack {
                     Case::Json => {
                         let out = file()?;
                         Box::new(move |c| {
-                            c.with_sink(StdoutSink::to_writer(out, StdoutFormat::Json))
+                            c.with_sink(StdoutSink::from_writer(out, StdoutFormat::Json))
                         })
                     }
                     Case::Pretty => {
                         let out = file()?;
                         Box::new(move |c| {
-                            c.with_sink(StdoutSink::to_writer(out, StdoutFormat::Pretty))
+                            c.with_sink(StdoutSink::from_writer(out, StdoutFormat::Pretty))
                         })
                     }
                     _ => {
@@ -967,7 +967,7 @@ impl Stack {
                 // The span sink first: `finish` reads its drops from `sinks[0]`.
                 let config = sink(Config::new())
                     .with_sampler(Sampler::AlwaysOn)
-                    .with_shared_sink(prometheus.clone());
+                    .with_sink(prometheus.clone());
                 let pipeline = ours(config)?;
                 Ok((
                     Stack::Ours(pipeline),

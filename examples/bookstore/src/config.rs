@@ -258,7 +258,7 @@ impl Settings {
             core,
             self.exporters,
             self.otlp.clone(),
-            StdoutSink::with_format(self.log_format).buffer_bytes(self.log_buffer),
+            StdoutSink::from_format(self.log_format).with_buffer_bytes(self.log_buffer),
         )
     }
 }

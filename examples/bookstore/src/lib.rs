@@ -2,7 +2,7 @@
 //!
 //! Run it with `cargo run -p example-bookstore`, then
 //! `curl localhost:3000/books/1/reviews` and `curl localhost:3000/metrics`; the spans
-//! print to stdout. The README lists every route and setting.
+//! print to stdout. docs/guide.md lists every route, docs/configuration.md every setting.
 //!
 //! | module | what |
 //! | --- | --- |
@@ -33,6 +33,16 @@ use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 struct ReadmeDoctests;
+
+/// The guide's Rust snippets, compiled the same way.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/guide.md")]
+struct GuideDoctests;
+
+/// The configuration reference's Rust snippets, compiled the same way.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/configuration.md")]
+struct ConfigurationDoctests;
 
 /// The bookstore's router over `store`, with `/metrics` served by `metrics`, or not
 /// routed at all with `None` (the `prometheus` exporter not selected): `/metrics` then
@@ -71,7 +81,7 @@ pub fn app(store: Store, metrics: impl Into<Option<MetricsEndpoint>>) -> Router 
 /// use telemetry_axum::TelemetryLayer;
 /// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
 /// let app: axum::Router = bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
-///     traced.layer(TelemetryLayer::new().without_metrics())
+///     traced.layer(TelemetryLayer::new().with_metrics(false))
 /// });
 /// ```
 pub fn app_with(

@@ -6,7 +6,7 @@
 //!
 //! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
 //! `BOOKSTORE_LOG_FORMAT`, `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`, ...; see
-//! the README). A bad value exits with status 2 and a message naming the variable, the
+//! docs/configuration.md). A bad value exits with status 2 and a message naming the variable, the
 //! value and what it accepts. Ctrl-C or SIGTERM stops the server gracefully and flushes
 //! every span.
 #![forbid(unsafe_code)]
@@ -56,7 +56,7 @@ async fn main() -> ExitCode {
     let metrics = env.prometheus.map(|prometheus| {
         let metrics = MetricsEndpoint::new(prometheus);
         match &settings.metrics_token {
-            Some(token) => metrics.bearer_token(token.clone()),
+            Some(token) => metrics.with_bearer_token(token.clone()),
             None => metrics,
         }
     });

@@ -29,9 +29,9 @@ async fn listing_books_records_the_handler_under_the_request(t: TestPipeline) {
         .assert_no_errors();
     spans
         .named("GET /books")
-        .has_attribute("http.response.status_code", 200i64)
-        .has_attribute("http.route", "/books")
-        .is_root();
+        .assert_attribute("http.response.status_code", 200i64)
+        .assert_attribute("http.route", "/books")
+        .assert_root();
 }
 
 #[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,6 +57,6 @@ async fn an_unknown_book_is_a_404_without_error_status(t: TestPipeline) {
     t.spans()
         .await
         .named("GET /books/{id}")
-        .has_attribute("http.response.status_code", 404i64)
-        .lacks_attribute("error.type");
+        .assert_attribute("http.response.status_code", 404i64)
+        .assert_no_attribute("error.type");
 }

@@ -199,7 +199,7 @@ async fn metrics_are_served_and_a_token_guards_them_when_set() {
 
     let guarded = bookstore::app(
         bookstore::Store::seeded(),
-        MetricsEndpoint::new(Arc::new(PrometheusSink::new())).bearer_token("s3cret"),
+        MetricsEndpoint::new(Arc::new(PrometheusSink::new())).with_bearer_token("s3cret"),
     );
     assert_eq!(
         get(&guarded, "/metrics").await.status,

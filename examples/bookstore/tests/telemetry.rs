@@ -10,13 +10,13 @@ use common::{get, post_json};
 use futures::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, InMemorySink, PrometheusSink, SpanData, SpanKind, Telemetry, Value};
+use telemetry::{Config, InMemorySink, PrometheusSink, SpanData, SpanKind, Value};
 
 /// One pipeline per process: tests take turns.
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Pipeline {
-    telemetry: Telemetry,
+    telemetry: telemetry::Pipeline,
     sink: Arc<InMemorySink>,
     prometheus: Arc<PrometheusSink>,
     _turn: tokio::sync::MutexGuard<'static, ()>,
@@ -28,8 +28,8 @@ async fn pipeline() -> Pipeline {
     let prometheus = Arc::new(PrometheusSink::new());
     let telemetry = telemetry::init(
         Config::new()
-            .with_shared_sink(sink.clone())
-            .with_shared_sink(prometheus.clone()),
+            .with_sink(sink.clone())
+            .with_sink(prometheus.clone()),
     )
     .unwrap();
     Pipeline {

@@ -35,7 +35,7 @@ async fn main() -> ExitCode {
     let pipeline = telemetry::init(
         Config::new()
             .with_sink(StdoutSink::pretty())
-            .with_shared_sink(prometheus.clone()),
+            .with_sink(prometheus.clone()),
     )
     .expect("a valid constant config, in a runtime, started once");
     let app = Router::new()

@@ -61,7 +61,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let pipeline = match telemetry::init(Config::new().with_sink(StdoutSink::with_format(format))) {
+    let pipeline = match telemetry::init(Config::new().with_sink(StdoutSink::from_format(format))) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("telemetry: {e}");

@@ -137,7 +137,7 @@ where
             inner: self
                 .inner
                 .call(req)
-                .with_context(Context::with_span(context)),
+                .with_context(Context::from_span(context)),
             span,
         }
     }

@@ -111,7 +111,7 @@ impl CurrentSpan {
 
     /// A [`Context`] with this span as parent, to carry to a spawned task or thread.
     pub fn as_parent(&self) -> Context {
-        Context::with_span(self.shared.context.clone())
+        Context::from_span(self.shared.context.clone())
     }
 
     /// Ends the span now; later calls on any clone are no-ops.

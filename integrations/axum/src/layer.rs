@@ -57,19 +57,19 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// `into_make_service_with_connect_info`), `user_agent.original`,
 /// `network.protocol.version` and `request.id`; error status for 5xx and for panics. No
 /// query string, cookie or other header is recorded unless allowed with
-/// [`record_request_header`](Self::record_request_header).
+/// [`with_recorded_header`](Self::with_recorded_header).
 ///
 /// Every response of a traced request names the server span (its trace id, span id
 /// and flags) in a `server-timing` trace metric,
 /// `server-timing: trace;desc=00-<trace id>-<span id>-<flags>`, the response binding
 /// of W3C Trace Context Level 2 ("Trace Context Server Timing Metric Format"). It is
 /// added as a header line of its own, beside any `server-timing` the handler set,
-/// which is never replaced. Turn it off with [`server_timing(false)`](Self::server_timing)
+/// which is never replaced. Turn it off with [`with_server_timing(false)`](Self::with_server_timing)
 /// (a service that must not tell its clients its trace ids, say).
 ///
 /// A `traceparent` response header is off by default: `traceparent` is a request
 /// header, the standard defines none on responses, and clients that follow it read
-/// `server-timing`. [`response_traceparent(true)`](Self::response_traceparent) adds
+/// `server-timing`. [`with_response_traceparent(true)`](Self::with_response_traceparent) adds
 /// it, for clients written against the old behaviour.
 ///
 /// With telemetry off (and metrics turned off) the layer passes requests straight
@@ -81,7 +81,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 ///
 /// let app: Router = Router::new()
 ///     .route("/books/{id}", get(|| async { "a book" }))
-///     .layer(TelemetryLayer::new().trust(Trust::LinkOnly));
+///     .layer(TelemetryLayer::new().with_trust(Trust::LinkOnly));
 /// ```
 #[derive(Clone, Debug)]
 pub struct TelemetryLayer {
@@ -144,13 +144,13 @@ impl TelemetryLayer {
     }
 
     /// What to do with inbound trace context (default [`Trust::Honour`]).
-    pub fn trust(self, trust: Trust) -> Self {
+    pub fn with_trust(self, trust: Trust) -> Self {
         self.edit(|s| s.trust = trust)
     }
 
     /// Records the request header `name` as `http.request.header.<name>` (lowercase).
     /// Nothing but the headers named here is ever recorded.
-    pub fn record_request_header(self, name: HeaderName) -> Self {
+    pub fn with_recorded_header(self, name: HeaderName) -> Self {
         self.edit(|s| s.headers.push(name))
     }
 
@@ -161,10 +161,10 @@ impl TelemetryLayer {
     /// ```
     /// use telemetry_axum::TelemetryLayer;
     /// // Clients of this service are not told its trace ids.
-    /// let layer = TelemetryLayer::new().server_timing(false);
+    /// let layer = TelemetryLayer::new().with_server_timing(false);
     /// # drop(layer);
     /// ```
-    pub fn server_timing(self, on: bool) -> Self {
+    pub fn with_server_timing(self, on: bool) -> Self {
         self.edit(|s| s.response.server_timing = on)
     }
 
@@ -174,26 +174,40 @@ impl TelemetryLayer {
     ///
     /// ```
     /// use telemetry_axum::TelemetryLayer;
-    /// let layer = TelemetryLayer::new().response_traceparent(true);
+    /// let layer = TelemetryLayer::new().with_response_traceparent(true);
     /// # drop(layer);
     /// ```
-    pub fn response_traceparent(self, on: bool) -> Self {
+    pub fn with_response_traceparent(self, on: bool) -> Self {
         self.edit(|s| s.response.traceparent = on)
     }
 
-    /// Turns the HTTP metrics off (spans only).
-    pub fn without_metrics(self) -> Self {
-        self.edit(|s| s.metrics = None)
+    /// Whether the layer records HTTP metrics (default `true`, into the global registry
+    /// or the one given to [`with_metrics_registry`](Self::with_metrics_registry));
+    /// `false` records spans only.
+    ///
+    /// ```
+    /// use telemetry_axum::TelemetryLayer;
+    /// let spans_only = TelemetryLayer::new().with_metrics(false);
+    /// # drop(spans_only);
+    /// ```
+    pub fn with_metrics(self, on: bool) -> Self {
+        self.edit(|s| {
+            if !on {
+                s.metrics = None;
+            } else if s.metrics.is_none() {
+                s.metrics = HttpMetrics::global();
+            }
+        })
     }
 
     /// Records HTTP metrics into `registry` instead of the global one.
-    pub fn metrics_registry(self, registry: &telemetry::metrics::Registry) -> Self {
+    pub fn with_metrics_registry(self, registry: &telemetry::metrics::Registry) -> Self {
         let metrics = HttpMetrics::new(registry);
         self.edit(|s| s.metrics = metrics)
     }
 
     /// The instrumentation scope of the server spans (default `telemetry-axum`).
-    pub fn scope(self, scope: &'static str) -> Self {
+    pub fn with_scope(self, scope: &'static str) -> Self {
         self.edit(|s| s.tracer = Tracer::new(scope))
     }
 }

@@ -16,7 +16,7 @@
 //! # async fn run() -> std::io::Result<()> {
 //! let prometheus = Arc::new(PrometheusSink::new());
 //! let pipeline = telemetry::init(
-//!     Config::new().with_sink(StdoutSink::pretty()).with_shared_sink(prometheus.clone()),
+//!     Config::new().with_sink(StdoutSink::pretty()).with_sink(prometheus.clone()),
 //! )
 //! .expect("telemetry");
 //! let app = Router::new()

@@ -22,7 +22,7 @@ use telemetry::PrometheusSink;
 /// let prometheus = Arc::new(PrometheusSink::new());
 /// // On the app's own router:
 /// let app: axum::Router = axum::Router::new()
-///     .merge(MetricsEndpoint::new(prometheus.clone()).bearer_token("s3cret").into_router());
+///     .merge(MetricsEndpoint::new(prometheus.clone()).with_bearer_token("s3cret").into_router());
 /// // Or on a separate listener: MetricsEndpoint::new(prometheus).serve(listener).await
 /// ```
 #[derive(Clone, Debug)]
@@ -62,13 +62,13 @@ impl MetricsEndpoint {
     }
 
     /// Requires `Authorization: Bearer <token>`; anything else gets 401.
-    pub fn bearer_token(self, token: impl Into<String>) -> Self {
+    pub fn with_bearer_token(self, token: impl Into<String>) -> Self {
         let token = token.into();
         self.edit(|s| s.token = Some(token))
     }
 
     /// Serves at `path` instead of `/metrics`.
-    pub fn path(self, path: impl Into<String>) -> Self {
+    pub fn with_path(self, path: impl Into<String>) -> Self {
         let path = path.into();
         self.edit(|s| s.path = path)
     }

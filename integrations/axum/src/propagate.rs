@@ -80,6 +80,6 @@ pub(crate) fn extract_response(headers: &HeaderMap) -> Option<SpanContext> {
 /// Writes `traceparent`, `tracestate` and the current baggage for an outgoing request
 /// made under `span`.
 pub(crate) fn inject_request(span: SpanContext, headers: &mut HeaderMap) {
-    let context = Context::with_span(span).with_baggage(Baggage::current());
+    let context = Context::from_span(span).with_baggage(Baggage::current());
     TraceContextPropagator::new().inject_context(&context, headers);
 }

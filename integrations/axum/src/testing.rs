@@ -23,7 +23,7 @@ use tower::ServiceExt as _;
 /// assert_eq!(response.status, 200);
 /// assert_eq!(response.text(), "a book");
 ///
-/// t.spans().await.named("GET /books/{id}").has_attribute("http.response.status_code", 200i64);
+/// t.spans().await.named("GET /books/{id}").assert_attribute("http.response.status_code", 200i64);
 /// t.metrics().assert_histogram_count(
 ///     "http_server_request_duration_seconds",
 ///     &[("http_request_method", "GET"), ("http_route", "/books/{id}"), ("http_response_status_code", "200")],
@@ -32,7 +32,7 @@ use tower::ServiceExt as _;
 /// # }
 /// ```
 pub fn traced(router: Router, t: &TestPipeline) -> Router {
-    router.layer(TelemetryLayer::new().metrics_registry(t.registry()))
+    router.layer(TelemetryLayer::new().with_metrics_registry(t.registry()))
 }
 
 /// A response read to the end.

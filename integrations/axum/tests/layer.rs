@@ -8,14 +8,14 @@ use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
 use telemetry::metrics::Registry;
-use telemetry::{Config, InMemorySink, SpanData, SpanKind, Status, Telemetry, Value};
+use telemetry::{Config, InMemorySink, SpanData, SpanKind, Status, Value};
 use telemetry_axum::{CurrentSpan, TelemetryLayer, Trust};
 use tower::ServiceExt as _;
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Pipeline {
-    telemetry: Telemetry,
+    telemetry: telemetry::Pipeline,
     sink: Arc<InMemorySink>,
     _slot: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -23,7 +23,7 @@ struct Pipeline {
 async fn pipeline() -> Pipeline {
     let slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(10_000));
-    let telemetry = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let telemetry = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
     Pipeline {
         telemetry,
         sink,
@@ -91,7 +91,7 @@ fn get_request(uri: &str) -> axum::http::request::Builder {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_gets_a_server_span_named_after_its_route() {
     let p = pipeline().await;
-    let response = app(TelemetryLayer::new().without_metrics())
+    let response = app(TelemetryLayer::new().with_metrics(false))
         .oneshot(
             get_request("/books/7?secret=1")
                 .body(Body::empty())
@@ -176,14 +176,23 @@ async fn inbound_trace_context_is_honoured_ignored_or_linked() {
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
     for (layer, path) in [
         (TelemetryLayer::new(), "/books/honour"),
-        (TelemetryLayer::new().trust(Trust::Ignore), "/books/ignore"),
-        (TelemetryLayer::new().trust(Trust::LinkOnly), "/books/link"),
+        (
+            TelemetryLayer::new().with_trust(Trust::Ignore),
+            "/books/ignore",
+        ),
+        (
+            TelemetryLayer::new().with_trust(Trust::LinkOnly),
+            "/books/link",
+        ),
     ] {
         let request = get_request(path)
             .header("traceparent", parent)
             .body(Body::empty())
             .unwrap();
-        app(layer.without_metrics()).oneshot(request).await.unwrap();
+        app(layer.with_metrics(false))
+            .oneshot(request)
+            .await
+            .unwrap();
     }
     let spans = p.spans().await;
     let by_path = |path: &'static str| with_path(&spans, path);
@@ -228,7 +237,7 @@ async fn malformed_traceparent_starts_a_new_trace() {
             .header("traceparent", *header)
             .body(Body::empty())
             .unwrap();
-        let response = app(TelemetryLayer::new().without_metrics())
+        let response = app(TelemetryLayer::new().with_metrics(false))
             .oneshot(request)
             .await
             .unwrap();
@@ -269,7 +278,7 @@ async fn request_ids_are_accepted_only_when_safe() {
             .header("x-request-id", sent)
             .body(Body::empty())
             .unwrap();
-        let response = app(TelemetryLayer::new().without_metrics())
+        let response = app(TelemetryLayer::new().with_metrics(false))
             .oneshot(request)
             .await
             .unwrap();
@@ -290,13 +299,13 @@ async fn request_ids_are_accepted_only_when_safe() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_panics_set_error_status() {
     let p = pipeline().await;
-    let response = app(TelemetryLayer::new().without_metrics())
+    let response = app(TelemetryLayer::new().with_metrics(false))
         .oneshot(get_request("/fail").body(Body::empty()).unwrap())
         .await
         .unwrap();
     assert_eq!(response.status(), 503);
     let panicked = futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
-        app(TelemetryLayer::new().without_metrics())
+        app(TelemetryLayer::new().with_metrics(false))
             .oneshot(get_request("/panic").body(Body::empty()).unwrap()),
     ))
     .await;
@@ -333,7 +342,7 @@ async fn the_extractor_without_the_layer_is_a_clear_500() {
 async fn metrics_use_the_route_not_the_path() {
     let p = pipeline().await;
     let registry = Registry::new();
-    let layer = TelemetryLayer::new().metrics_registry(&registry);
+    let layer = TelemetryLayer::new().with_metrics_registry(&registry);
     for path in ["/books/1", "/books/2", "/books/3", "/nowhere/1", "/fail"] {
         app(layer.clone())
             .oneshot(get_request(path).body(Body::empty()).unwrap())
@@ -393,9 +402,9 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
         .counter("endpoint_test_total")
         .unwrap()
         .increment(3);
-    let sink = Arc::new(telemetry::PrometheusSink::with_registry(registry));
+    let sink = Arc::new(telemetry::PrometheusSink::from_registry(registry));
     let app: Router = telemetry_axum::MetricsEndpoint::new(sink)
-        .bearer_token("s3cret")
+        .with_bearer_token("s3cret")
         .into_router();
     let scrape = |auth: Option<&str>, accept: &str| {
         let mut request = Request::get("/metrics").header("accept", accept);
@@ -449,7 +458,7 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
 async fn with_telemetry_off_the_layer_passes_requests_through() {
     let _slot = ONE_PIPELINE.lock().await;
     assert!(!telemetry::is_enabled());
-    let response = app(TelemetryLayer::new().without_metrics())
+    let response = app(TelemetryLayer::new().with_metrics(false))
         .oneshot(get_request("/books/1").body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -487,7 +496,7 @@ async fn tracestate_and_baggage_follow_the_trust_policy() {
         ("/t/over", TelemetryLayer::new(), too_many.join(",")),
         (
             "/t/ignored",
-            TelemetryLayer::new().trust(Trust::Ignore),
+            TelemetryLayer::new().with_trust(Trust::Ignore),
             "congo=x".to_owned(),
         ),
     ];
@@ -495,7 +504,7 @@ async fn tracestate_and_baggage_follow_the_trust_policy() {
     for (path, layer, state) in cases {
         let app = Router::new()
             .route("/t/{case}", get(tenant))
-            .layer(layer.without_metrics());
+            .layer(layer.with_metrics(false));
         let request = get_request(path)
             .header("traceparent", parent)
             .header("tracestate", state)
@@ -543,7 +552,7 @@ async fn a_future_traceparent_version_is_understood() {
         )
         .body(Body::empty())
         .unwrap();
-    app(TelemetryLayer::new().without_metrics())
+    app(TelemetryLayer::new().with_metrics(false))
         .oneshot(request)
         .await
         .unwrap();

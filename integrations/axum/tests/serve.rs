@@ -46,11 +46,11 @@ async fn echo(upgrade: WebSocketUpgrade, request: CurrentSpan) -> Response {
 async fn a_websocket_connection_gets_its_own_span() {
     let _slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
     let addr = serve(
         Router::new()
             .route("/echo", get(echo))
-            .layer(TelemetryLayer::new().without_metrics()),
+            .layer(TelemetryLayer::new().with_metrics(false)),
     )
     .await;
 
@@ -110,12 +110,12 @@ async fn a_websocket_connection_gets_its_own_span() {
 async fn the_metrics_endpoint_serves_on_its_own_listener() {
     let registry = telemetry::metrics::Registry::new();
     registry.counter("own_listener_total").unwrap().increment(7);
-    let sink = Arc::new(telemetry::PrometheusSink::with_registry(registry));
+    let sink = Arc::new(telemetry::PrometheusSink::from_registry(registry));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
         telemetry_axum::MetricsEndpoint::new(sink)
-            .path("/internal/metrics")
+            .with_path("/internal/metrics")
             .serve(listener),
     );
     let client = Client::builder(TokioExecutor::new()).build_http::<Empty<Bytes>>();

@@ -20,7 +20,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use telemetry::propagation::TraceParent;
-use telemetry::{Config, InMemorySink, Sampler, SpanData, SpanKind, Telemetry};
+use telemetry::{Config, InMemorySink, Pipeline, Sampler, SpanData, SpanKind};
 use telemetry_axum::{ClientTraceLayer, ClientTraceService, TelemetryLayer, Trust};
 use tower::{Service as _, ServiceBuilder};
 
@@ -82,7 +82,7 @@ async fn own_timing() -> ([(&'static str, &'static str); 1], &'static str) {
 
 /// A test's pipeline (spans into memory) and its B.
 struct Setup {
-    telemetry: Telemetry,
+    telemetry: Pipeline,
     sink: Arc<InMemorySink>,
     b: SocketAddr,
 }
@@ -100,7 +100,7 @@ impl Setup {
     /// The pipeline with `config` (spans into memory), and a B without telemetry.
     async fn with(config: Config, b: Router) -> Self {
         let sink = Arc::new(InMemorySink::new(10_000));
-        let telemetry = telemetry::init(config.with_shared_sink(sink.clone())).unwrap();
+        let telemetry = telemetry::init(config.with_sink(sink.clone())).unwrap();
         Self {
             telemetry,
             sink,
@@ -118,7 +118,7 @@ impl Setup {
                 .route("/call", get(call_b))
                 .route("/own-timing", get(own_timing))
                 .with_state((client, self.b))
-                .layer(layer.without_metrics()),
+                .layer(layer.with_metrics(false)),
         )
         .await
     }
@@ -433,7 +433,7 @@ fn a_traceparent_response_header_is_added_only_when_asked() {
     run(|| async {
         let setup = Setup::start().await;
         let a = setup
-            .a(TelemetryLayer::new().response_traceparent(true))
+            .a(TelemetryLayer::new().with_response_traceparent(true))
             .await;
         let answer = ask(a, "/call", &[("traceparent", &format!("00-{T}-{P}-01"))]).await;
 
@@ -454,7 +454,9 @@ fn a_traceparent_response_header_is_added_only_when_asked() {
 fn server_timing_off_leaves_the_trace_metric_out() {
     run(|| async {
         let setup = Setup::start().await;
-        let a = setup.a(TelemetryLayer::new().server_timing(false)).await;
+        let a = setup
+            .a(TelemetryLayer::new().with_server_timing(false))
+            .await;
         let answer = ask(
             a,
             "/own-timing",
@@ -479,9 +481,11 @@ fn server_timing_off_leaves_the_trace_metric_out() {
 #[test]
 fn the_client_span_links_to_a_trace_the_callee_restarted() {
     run(|| async {
-        let gate = Router::new()
-            .route("/echo", get(echo))
-            .layer(TelemetryLayer::new().trust(Trust::Ignore).without_metrics());
+        let gate = Router::new().route("/echo", get(echo)).layer(
+            TelemetryLayer::new()
+                .with_trust(Trust::Ignore)
+                .with_metrics(false),
+        );
         let setup = Setup::with_b(gate).await;
         let a = setup.a(TelemetryLayer::new()).await;
         ask(a, "/call", &[("traceparent", &format!("00-{T}-{P}-01"))]).await;
@@ -513,7 +517,7 @@ fn the_client_span_records_nothing_for_a_callee_in_its_trace() {
     run(|| async {
         let continuing = Router::new()
             .route("/echo", get(echo))
-            .layer(TelemetryLayer::new().without_metrics());
+            .layer(TelemetryLayer::new().with_metrics(false));
         let setup = Setup::with_b(continuing).await;
         let a = setup.a(TelemetryLayer::new()).await;
         ask(a, "/call", &[("traceparent", &format!("00-{T}-{P}-01"))]).await;

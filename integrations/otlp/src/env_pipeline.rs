@@ -92,7 +92,7 @@ impl EnvPipeline {
         }
         if metrics.contains(Exporter::Prometheus) {
             let prometheus = Arc::new(PrometheusSink::new());
-            config = config.with_shared_sink(prometheus.clone());
+            config = config.with_sink(prometheus.clone());
             pipeline.prometheus = Some(prometheus);
         }
         if exporters.is_selected(Exporter::Otlp) {
@@ -171,7 +171,7 @@ where
     let exporters = Exporters::from_env_vars(&vars)?;
     let otlp = OtlpConfig::new().with_env_vars(&vars)?;
     let format = console_format(&vars)?.unwrap_or(StdoutFormat::Json);
-    EnvPipeline::new(config, exporters, otlp, StdoutSink::with_format(format))
+    EnvPipeline::new(config, exporters, otlp, StdoutSink::from_format(format))
 }
 
 /// `TELEMETRY_CONSOLE_FORMAT`: `json` or `pretty`, any case.

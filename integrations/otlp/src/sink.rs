@@ -4,7 +4,7 @@ use crate::exporter::Shared;
 use crate::{OtlpConfig, OtlpError, OtlpStats, ResolvedConfig};
 use std::fmt;
 use std::sync::Arc;
-use telemetry::{async_trait, MetricsSnapshot, Sink, SinkError, SpanBatch};
+use telemetry::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
 
 /// Sends spans to `/v1/traces` and metrics to `/v1/metrics` of an OpenTelemetry
 /// Collector (or any OTLP/HTTP receiver).
@@ -85,26 +85,25 @@ impl fmt::Debug for OtlpSink {
     }
 }
 
-#[async_trait]
 impl Sink for OtlpSink {
     fn name(&self) -> &str {
         "otlp"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        self.shared.export_spans(batch).await
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(self.shared.export_spans(batch))
     }
 
-    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
-        self.shared.export_metrics(snapshot)
+    fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> SinkFuture<'_> {
+        Box::pin(async move { self.shared.export_metrics(snapshot) })
     }
 
-    async fn flush(&self) -> Result<(), SinkError> {
-        self.shared.flush().await
+    fn flush(&self) -> SinkFuture<'_> {
+        Box::pin(self.shared.flush())
     }
 
-    async fn shutdown(&self) -> Result<(), SinkError> {
-        self.shared.shutdown().await
+    fn shutdown(&self) -> SinkFuture<'_> {
+        Box::pin(self.shared.shutdown())
     }
 
     /// Spans dropped by the exporter's queue (full, or still queued at its shutdown

@@ -81,7 +81,7 @@ fn config(collector: &Collector) -> OtlpConfig {
         .with_self_metrics(false)
 }
 
-fn pipeline(otlp: &OtlpSink) -> telemetry::Telemetry {
+fn pipeline(otlp: &OtlpSink) -> telemetry::Pipeline {
     common::start(
         common::pipeline_config()
             .with_metrics(

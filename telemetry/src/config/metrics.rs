@@ -41,7 +41,7 @@ impl MetricsConfig {
     }
 
     /// Turns metric snapshots at each tick on or off: the global registry (collectors and
-    /// samplers included) handed to the sinks.
+    /// metric callbacks included) handed to the sinks.
     pub const fn with_enabled(mut self, on: bool) -> Self {
         self.enabled = on;
         self

@@ -81,15 +81,23 @@ impl Config {
         Self::default()
     }
 
-    /// Adds a sink.
+    /// Adds a sink. To keep a handle to it (to read an
+    /// [`InMemorySink`](crate::InMemorySink), or serve a
+    /// [`PrometheusSink`](crate::PrometheusSink)), pass an `Arc` and keep a clone:
+    /// `Arc<S>` is a [`Sink`] too.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use telemetry::{Config, InMemorySink, StdoutSink};
+    ///
+    /// let memory = Arc::new(InMemorySink::new(1000));
+    /// let config = Config::new()
+    ///     .with_sink(StdoutSink::pretty())
+    ///     .with_sink(memory.clone()); // `memory` still reads what it receives
+    /// assert_eq!(config.sinks().len(), 2);
+    /// ```
     pub fn with_sink(mut self, sink: impl Sink) -> Self {
         self.sinks.push(Arc::new(sink));
-        self
-    }
-
-    /// Adds a sink the caller keeps a handle to (to read an [`InMemorySink`](crate::InMemorySink), say).
-    pub fn with_shared_sink(mut self, sink: Arc<dyn Sink>) -> Self {
-        self.sinks.push(sink);
         self
     }
 
@@ -130,7 +138,7 @@ impl Config {
         self
     }
 
-    /// Sets the most [`Telemetry::shutdown`](crate::Telemetry::shutdown) waits, all sinks
+    /// Sets the most [`Pipeline::shutdown`](crate::Pipeline::shutdown) waits, all sinks
     /// together: past it, whatever a stalled sink still holds is counted as dropped and
     /// `shutdown` returns.
     ///
@@ -174,7 +182,7 @@ impl Config {
     /// use std::sync::Arc;
     /// use telemetry::{Config, InMemorySink, Tracer};
     /// let sink = Arc::new(InMemorySink::new(10));
-    /// let off = telemetry::init(Config::new().with_disabled(true).with_shared_sink(sink.clone())).unwrap();
+    /// let off = telemetry::init(Config::new().with_disabled(true).with_sink(sink.clone())).unwrap();
     /// assert!(!telemetry::is_enabled());
     /// Tracer::new("doc").in_span("work", |_| {});
     /// off.drain_now().await; // nothing to do
@@ -182,7 +190,7 @@ impl Config {
     /// assert!(sink.spans().is_empty());
     ///
     /// // A disabled pipeline does not hold the process's one pipeline slot.
-    /// let on = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+    /// let on = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
     /// Tracer::new("doc").in_span("work", |_| {});
     /// on.shutdown().await;
     /// assert_eq!(sink.spans().len(), 1);
@@ -231,7 +239,7 @@ impl Config {
             .get_or(SINK_QUEUE_CAPACITY.default_integer() as usize)
     }
 
-    /// The most [`Telemetry::shutdown`](crate::Telemetry::shutdown) waits.
+    /// The most [`Pipeline::shutdown`](crate::Pipeline::shutdown) waits.
     pub fn shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
             .get_or(SHUTDOWN_TIMEOUT.default_millis())

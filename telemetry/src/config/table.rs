@@ -124,7 +124,9 @@ pub(crate) const DIAGNOSTICS: Setting = Setting::bool("diagnostics", true)
     );
 
 pub(crate) const SINKS: Setting = Setting::described("sinks", "none", "any `Sink`, in order")
-    .with_description("where spans and metric snapshots go (`with_sink`, `with_shared_sink`)");
+    .with_description(
+        "where spans and metric snapshots go (`with_sink`; an `Arc` to keep a handle)",
+    );
 
 pub(crate) const METRICS_ENABLED: Setting = Setting::bool("metrics.enabled", true)
     .with_variable("TELEMETRY_METRICS")

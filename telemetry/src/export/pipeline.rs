@@ -134,9 +134,9 @@ impl Shared {
 /// The handle of a running pipeline, returned by [`init`].
 ///
 /// Dropping it leaves the pipeline running until the runtime shuts down; call
-/// [`shutdown`](Telemetry::shutdown) to flush every span before exiting.
+/// [`shutdown`](Pipeline::shutdown) to flush every span before exiting.
 #[derive(Debug, Clone)]
-pub struct Telemetry {
+pub struct Pipeline {
     commands: mpsc::Sender<Command>,
     drain: Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     shared: Arc<Shared>,
@@ -172,7 +172,7 @@ impl std::fmt::Debug for Shared {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use telemetry::{Config, InMemorySink, Tracer};
 /// let sink = std::sync::Arc::new(InMemorySink::new(1000));
-/// let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
 ///
 /// Tracer::new("doc").in_span("work", |_| {});
 ///
@@ -180,10 +180,10 @@ impl std::fmt::Debug for Shared {
 /// assert_eq!(sink.spans()[0].name, "work");
 /// # }
 /// ```
-pub fn init(mut config: Config) -> Result<Telemetry, InitError> {
+pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
     config.validate()?;
     if config.disabled() {
-        return Ok(Telemetry::disabled());
+        return Ok(Pipeline::disabled());
     }
     let runtime = tokio::runtime::Handle::try_current().map_err(|_| InitError::NoRuntime)?;
     if RUNNING
@@ -241,18 +241,18 @@ pub fn init(mut config: Config) -> Result<Telemetry, InitError> {
     };
     let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval(), running));
     recording::set_enabled(true);
-    Ok(Telemetry {
+    Ok(Pipeline {
         commands,
         drain: Arc::new(tokio::sync::Mutex::new(Some(handle))),
         shared,
     })
 }
 
-impl Telemetry {
+impl Pipeline {
     /// The handle of a pipeline that was never started ([`Config::disabled`]).
     fn disabled() -> Self {
         let (commands, _) = mpsc::channel(1);
-        Telemetry {
+        Pipeline {
             commands,
             drain: Arc::new(tokio::sync::Mutex::new(None)),
             shared: Arc::new(Shared {
@@ -415,7 +415,7 @@ impl Drain {
             .last_drain_nanos
             .store(started.elapsed().as_nanos() as u64, Relaxed);
         let pipeline = shared.stats();
-        // Collectors and samplers run here, on the drain task, once per tick.
+        // Collectors and metric callbacks run here, on the drain task, once per tick.
         let metrics = if self.metrics.enabled {
             crate::metrics::tick(&self.metrics, &pipeline)
         } else {
@@ -528,22 +528,31 @@ enum Outcome {
     Panic(String),
 }
 
-async fn guarded<F>(timeout: Duration, call: F) -> Outcome
+/// Runs one sink call under the timeout and a panic guard. `call` makes the future: a
+/// sink's method may panic before it returns its `SinkFuture` (work written outside
+/// the `async` block), and that panic is caught and counted too.
+async fn guarded<F>(timeout: Duration, call: impl FnOnce() -> F) -> Outcome
 where
     F: std::future::Future<Output = Result<(), SinkError>>,
 {
-    match tokio::time::timeout(timeout, AssertUnwindSafe(call).catch_unwind()).await {
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(call)) {
+        Ok(future) => future,
+        Err(payload) => return Outcome::Panic(panic_message(payload.as_ref())),
+    };
+    match tokio::time::timeout(timeout, AssertUnwindSafe(future).catch_unwind()).await {
         Err(_) => Outcome::Timeout,
-        Ok(Err(payload)) => Outcome::Panic(
-            payload
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_owned())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".to_owned()),
-        ),
+        Ok(Err(payload)) => Outcome::Panic(panic_message(payload.as_ref())),
         Ok(Ok(Err(e))) => Outcome::Error(e),
         Ok(Ok(Ok(()))) => Outcome::Ok,
     }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 impl SinkCounters {
@@ -599,7 +608,7 @@ async fn sink_worker(
         match msg {
             Msg::Spans(batch) => {
                 let n = batch.len() as u64;
-                let outcome = guarded(timeout, sink.export_spans(batch)).await;
+                let outcome = guarded(timeout, || sink.export_spans(batch)).await;
                 if counters.record("export_spans", timeout, outcome) {
                     counters.spans_delivered.fetch_add(n, Relaxed);
                 } else if !sink.counts_own_drops() {
@@ -609,16 +618,16 @@ async fn sink_worker(
                 counters.spans_queued.fetch_sub(n, Relaxed);
             }
             Msg::Metrics(snapshot) => {
-                let outcome = guarded(timeout, sink.export_metrics(snapshot)).await;
+                let outcome = guarded(timeout, || sink.export_metrics(snapshot)).await;
                 counters.record("export_metrics", timeout, outcome);
             }
             Msg::Flush(ack) => {
-                counters.record("flush", timeout, guarded(timeout, sink.flush()).await);
+                counters.record("flush", timeout, guarded(timeout, || sink.flush()).await);
                 let _ = ack.send(());
             }
             Msg::Shutdown => {
-                counters.record("flush", timeout, guarded(timeout, sink.flush()).await);
-                let outcome = guarded(timeout, sink.shutdown()).await;
+                counters.record("flush", timeout, guarded(timeout, || sink.flush()).await);
+                let outcome = guarded(timeout, || sink.shutdown()).await;
                 counters.record("shutdown", timeout, outcome);
                 return;
             }

@@ -1,10 +1,31 @@
 //! Where drained spans and metric snapshots go.
 
 use crate::SpanData;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// A batch of finished spans, shared by every sink (no copy per sink).
 pub type SpanBatch = Arc<Vec<SpanData>>;
+
+/// What a [`Sink`] method returns: its work as a boxed future, so `Arc<dyn Sink>` stays
+/// possible without tying the trait to a macro crate.
+///
+/// Write the body as `Box::pin(async move { .. })`, and put all the work inside the
+/// `async` block: the pipeline's timeout and panic guard apply to the future it awaits.
+/// A future that holds nothing (`Box::pin(async { Ok(()) })`) does not allocate.
+///
+/// ```
+/// use telemetry::{SinkError, SinkFuture};
+///
+/// fn ready(ok: bool) -> SinkFuture<'static> {
+///     Box::pin(async move {
+///         if ok { Ok(()) } else { Err(SinkError::new("not ready")) }
+///     })
+/// }
+/// # assert!(futures::executor::block_on(ready(true)).is_ok());
+/// ```
+pub type SinkFuture<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, SinkError>> + Send + 'a>>;
 
 /// A destination for spans and metric snapshots: stdout, memory, Prometheus, OTLP, yours.
 ///
@@ -24,25 +45,26 @@ pub type SpanBatch = Arc<Vec<SpanData>>;
 /// ```
 /// use std::io::Write;
 /// use std::sync::{Arc, Mutex};
-/// use telemetry::{async_trait, Sink, SinkError, SpanBatch};
+/// use telemetry::{Sink, SinkError, SinkFuture, SpanBatch};
 ///
 /// #[derive(Debug)]
 /// struct FileSink(Arc<Mutex<std::fs::File>>);
 ///
-/// #[async_trait]
 /// impl Sink for FileSink {
-///     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+///     fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
 ///         let file = self.0.clone();
-///         // The write happens on tokio's blocking pool; the sink's task only awaits it.
-///         tokio::task::spawn_blocking(move || {
-///             let mut file = file.lock().map_err(|_| SinkError::new("file poisoned"))?;
-///             for span in batch.iter() {
-///                 writeln!(file, "{}", span.name)?;
-///             }
-///             Ok(())
+///         Box::pin(async move {
+///             // The write happens on tokio's blocking pool; the sink's task only awaits it.
+///             tokio::task::spawn_blocking(move || {
+///                 let mut file = file.lock().map_err(|_| SinkError::new("file poisoned"))?;
+///                 for span in batch.iter() {
+///                     writeln!(file, "{}", span.name)?;
+///                 }
+///                 Ok(())
+///             })
+///             .await
+///             .map_err(|e| SinkError::from_source("the write task failed", e))?
 ///         })
-///         .await
-///         .map_err(|e| SinkError::with_source("the write task failed", e))?
 ///     }
 /// }
 /// ```
@@ -50,23 +72,31 @@ pub type SpanBatch = Arc<Vec<SpanData>>;
 /// A sink that spins in async code without ever reaching an `.await` holds its worker
 /// thread the same way: nothing in a cooperative runtime can take it back.
 ///
-/// Implement it with [`async_trait`](crate::async_trait):
+/// Each async method returns a [`SinkFuture`]: write its body as
+/// `Box::pin(async move { .. })`, with all the work inside the `async` block. Only
+/// `export_spans` is required; the others have defaults.
 ///
 /// ```
-/// use telemetry::{async_trait, Sink, SinkError, SpanBatch};
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use telemetry::{Sink, SinkFuture, SpanBatch};
 ///
 /// #[derive(Debug)]
-/// struct CountingSink(std::sync::atomic::AtomicUsize);
+/// struct CountingSink(AtomicUsize);
 ///
-/// #[async_trait]
 /// impl Sink for CountingSink {
-///     async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-///         self.0.fetch_add(batch.len(), std::sync::atomic::Ordering::Relaxed);
-///         Ok(())
+///     fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+///         Box::pin(async move {
+///             self.0.fetch_add(batch.len(), Ordering::Relaxed);
+///             Ok(())
+///         })
 ///     }
 /// }
+///
+/// // A sink the caller keeps a handle to is passed as an `Arc` (`Arc<S>` is a `Sink`).
+/// let sink = std::sync::Arc::new(CountingSink(AtomicUsize::new(0)));
+/// let config = telemetry::Config::new().with_sink(sink.clone());
+/// # drop(config);
 /// ```
-#[async_trait::async_trait]
 pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     /// A short name used in self-metrics and error reports. Defaults to the type name.
     fn name(&self) -> &str {
@@ -74,22 +104,22 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     }
 
     /// Receives a batch of finished spans.
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError>;
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_>;
 
     /// Receives the metric snapshot taken at a drain tick. Default: ignore.
-    async fn export_metrics(&self, snapshot: Arc<crate::MetricsSnapshot>) -> Result<(), SinkError> {
-        let _ = snapshot;
-        Ok(())
+    fn export_metrics(&self, snapshot: Arc<crate::MetricsSnapshot>) -> SinkFuture<'_> {
+        drop(snapshot);
+        Box::pin(async { Ok(()) })
     }
 
     /// Pushes out anything buffered. Default: nothing to do.
-    async fn flush(&self) -> Result<(), SinkError> {
-        Ok(())
+    fn flush(&self) -> SinkFuture<'_> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Releases resources; called once, after a final flush. Default: nothing to do.
-    async fn shutdown(&self) -> Result<(), SinkError> {
-        Ok(())
+    fn shutdown(&self) -> SinkFuture<'_> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Spans this sink accepted (`export_spans` returned `Ok`, or an error after
@@ -109,6 +139,46 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     /// OTLP exporter queues what fits) returns `true` and counts the rest itself.
     fn counts_own_drops(&self) -> bool {
         false
+    }
+}
+
+/// A shared sink: `Config::new().with_sink(sink.clone())` keeps a handle to read it (an
+/// [`InMemorySink`](crate::InMemorySink), a [`PrometheusSink`](crate::PrometheusSink)).
+/// Every method, the name included, is the inner sink's.
+impl<S: Sink + ?Sized> Sink for Arc<S> {
+    #[inline]
+    fn name(&self) -> &str {
+        (**self).name()
+    }
+
+    #[inline]
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+        (**self).export_spans(batch)
+    }
+
+    #[inline]
+    fn export_metrics(&self, snapshot: Arc<crate::MetricsSnapshot>) -> SinkFuture<'_> {
+        (**self).export_metrics(snapshot)
+    }
+
+    #[inline]
+    fn flush(&self) -> SinkFuture<'_> {
+        (**self).flush()
+    }
+
+    #[inline]
+    fn shutdown(&self) -> SinkFuture<'_> {
+        (**self).shutdown()
+    }
+
+    #[inline]
+    fn spans_dropped(&self) -> u64 {
+        (**self).spans_dropped()
+    }
+
+    #[inline]
+    fn counts_own_drops(&self) -> bool {
+        (**self).counts_own_drops()
     }
 }
 
@@ -136,7 +206,7 @@ impl SinkError {
     }
 
     /// An error with a message and its cause.
-    pub fn with_source(
+    pub fn from_source(
         message: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,
     ) -> Self {
@@ -149,6 +219,6 @@ impl SinkError {
 
 impl From<std::io::Error> for SinkError {
     fn from(e: std::io::Error) -> Self {
-        Self::with_source("I/O error", e)
+        Self::from_source("I/O error", e)
     }
 }

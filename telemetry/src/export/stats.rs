@@ -70,7 +70,7 @@ pub struct MetricsSnapshot {
     /// The pipeline's own counters.
     pub pipeline: PipelineStats,
     /// Every metric family of the global registry, after the enabled collectors and the
-    /// registered samplers ran, in name order (empty when
+    /// registered metric callbacks ran, in name order (empty when
     /// [`MetricsConfig::enabled`](crate::MetricsConfig::enabled) is off). Label sets are
     /// shared with the registry, not copied.
     pub metrics: Vec<crate::metrics::MetricFamilySnapshot>,

@@ -11,7 +11,7 @@ use std::future::Future;
 #[cfg(feature = "enable")]
 #[inline]
 pub fn instrument<F: Future>(future: F, span: &Span) -> Instrumented<F> {
-    future.with_context(Context::with_span(span.context()))
+    future.with_context(Context::from_span(span.context()))
 }
 
 /// Without the `enable` feature the span is a no-op: the future runs as it is.
@@ -25,7 +25,7 @@ pub fn instrument<F: Future>(future: F, _span: &Span) -> F {
 #[inline]
 pub fn run_in<R>(span: &Span, f: impl FnOnce() -> R) -> R {
     if span.span_id().is_valid() {
-        Context::with_span(span.context()).run(f)
+        Context::from_span(span.context()).run(f)
     } else {
         f()
     }

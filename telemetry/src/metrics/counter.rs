@@ -68,7 +68,7 @@ impl Counter {
         self.core.as_ref().map_or(0, |c| c.value.sum())
     }
 
-    /// Makes the counter read `total`: for samplers that report a total counted
+    /// Makes the counter read `total`: for callbacks that report a total counted
     /// elsewhere (an observable counter, like CPU seconds from `/proc`). Don't mix it
     /// with [`increment`](Counter::increment) on the same series.
     ///

@@ -116,7 +116,7 @@ mod tests {
             TraceState::default(),
             false,
         );
-        Context::with_span(ctx).run(|| f(sampled_span().unwrap()))
+        Context::from_span(ctx).run(|| f(sampled_span().unwrap()))
     }
 
     #[test]
@@ -129,7 +129,7 @@ mod tests {
             TraceState::default(),
             false,
         );
-        assert!(Context::with_span(unsampled).run(sampled_span).is_none());
+        assert!(Context::from_span(unsampled).run(sampled_span).is_none());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //!   [`describe_counter!`](crate::describe_counter) and co.
 //! - A [`Registry`] (the global one, or your own) registers [`Family`]s of [`Counter`],
 //!   [`CounterF64`], [`UpDownCounter`], [`Gauge`], [`GaugeF64`] and [`Histogram`]
-//!   handles, runs samplers, takes [snapshots](MetricFamilySnapshot) and renders them
+//!   handles, runs callbacks, takes [snapshots](MetricFamilySnapshot) and renders them
 //!   ([`Format`], [`render`]).
 //! - [`PrometheusSink`] serves what the pipeline rendered at the
 //!   last tick; [`collectors`] add process, tokio and pipeline metrics.
@@ -54,6 +54,7 @@ macro_rules! handle_basics {
     };
 }
 
+mod callback;
 pub(crate) mod callsite;
 pub mod collectors;
 mod counter;
@@ -68,12 +69,12 @@ mod labels;
 mod macros;
 mod name;
 mod registry;
-mod sampler;
 mod series;
 mod shard;
 mod sink;
 mod snapshot;
 
+pub use callback::{CallbackError, CallbackId, CallbackReport};
 pub use counter::{Counter, CounterF64, UpDownCounter};
 pub use error::MetricError;
 pub use exemplar::Exemplar;
@@ -84,7 +85,6 @@ pub use histogram::{Histogram, HistogramValue, DEFAULT_BUCKETS, MAX_BUCKETS};
 pub use kind::InstrumentKind;
 pub use labels::{LabelSet, OVERFLOW_LABEL};
 pub use registry::{global, Registry, RegistryStats};
-pub use sampler::{SamplerError, SamplerId, SamplerReport};
 pub use series::Instrument;
 pub use sink::{Exposition, PrometheusSink};
 pub use snapshot::{MetricFamilySnapshot, MetricValue, SeriesSnapshot};

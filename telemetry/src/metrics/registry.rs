@@ -1,13 +1,13 @@
-//! `Registry`: metric families by name, their descriptions, and the samplers.
+//! `Registry`: metric families by name, their descriptions, and the callbacks.
 
+use super::callback::Callbacks;
 use super::exposition::{render, Format};
 use super::family::{FamilyInner, DEFAULT_CARDINALITY_LIMIT};
 use super::name::{validate_label_name, validate_metric_name};
-use super::sampler::Samplers;
 use super::snapshot::MetricFamilySnapshot;
 use super::{
-    Counter, CounterF64, Family, Gauge, GaugeF64, Histogram, Instrument, InstrumentKind,
-    MetricError, SamplerError, SamplerId, SamplerReport, UpDownCounter, DEFAULT_BUCKETS,
+    CallbackError, CallbackId, CallbackReport, Counter, CounterF64, Family, Gauge, GaugeF64,
+    Histogram, Instrument, InstrumentKind, MetricError, UpDownCounter, DEFAULT_BUCKETS,
     MAX_BUCKETS,
 };
 use std::collections::{BTreeMap, HashMap};
@@ -19,8 +19,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 pub(crate) struct Stats {
     pub(crate) registration_errors: AtomicU64,
     pub(crate) cardinality_overflows: AtomicU64,
-    pub(crate) sampler_errors: AtomicU64,
-    pub(crate) sampler_panics: AtomicU64,
+    pub(crate) callback_errors: AtomicU64,
+    pub(crate) callback_panics: AtomicU64,
     last_error: Mutex<Option<String>>,
 }
 
@@ -47,10 +47,10 @@ pub struct RegistryStats {
     pub registration_errors: u64,
     /// Lookups of new label combinations sent to an overflow series.
     pub cardinality_overflows: u64,
-    /// Sampler runs that returned an error.
-    pub sampler_errors: u64,
-    /// Sampler runs that panicked.
-    pub sampler_panics: u64,
+    /// Callback runs that returned an error.
+    pub callback_errors: u64,
+    /// Callback runs that panicked.
+    pub callback_panics: u64,
     /// The last error's message, for diagnosis.
     pub last_error: Option<String>,
 }
@@ -65,12 +65,12 @@ struct Description {
 struct Inner {
     families: RwLock<BTreeMap<Box<str>, Arc<FamilyInner>>>,
     descriptions: RwLock<HashMap<Box<str>, Description>>,
-    samplers: Samplers,
+    callbacks: Callbacks,
     limit: AtomicUsize,
     stats: Arc<Stats>,
 }
 
-/// Metric families by name: registration, descriptions, samplers, snapshots and
+/// Metric families by name: registration, descriptions, callbacks, snapshots and
 /// exposition.
 ///
 /// There is one process-wide [`global`](super::global) registry, which the macros
@@ -126,7 +126,7 @@ impl Registry {
             inner: Arc::new(Inner {
                 families: RwLock::default(),
                 descriptions: RwLock::default(),
-                samplers: Samplers::default(),
+                callbacks: Callbacks::default(),
                 limit: AtomicUsize::new(DEFAULT_CARDINALITY_LIMIT),
                 stats: Arc::default(),
             }),
@@ -328,7 +328,7 @@ impl Registry {
             .get(name)
             .is_some_and(|d| *d.help == *help && *d.unit == *unit);
         if unchanged {
-            return Ok(()); // samplers describe their metrics at every run
+            return Ok(()); // callbacks describe their metrics at every run
         }
         let mut descriptions = self
             .inner
@@ -345,54 +345,54 @@ impl Registry {
         Ok(())
     }
 
-    /// Registers `sampler` to run before each [`collect`](Registry::collect) (each
+    /// Registers `callback` to run before each [`collect`](Registry::collect) (each
     /// pipeline drain tick for the global registry): set observable gauges there.
     ///
-    /// A sampler that is a fn item or a closure capturing nothing is identified by
+    /// A callback that is a fn item or a closure capturing nothing is identified by
     /// its type: registering it again returns the first registration's id and it still
-    /// runs once. A capturing closure is a new sampler each time. A sampler that
+    /// runs once. A capturing closure is a new callback each time. A callback that
     /// returns an error or panics is counted ([`RegistryStats`]); the others still run.
-    /// Samplers run on the drain task: keep them quick and non-blocking.
+    /// Callbacks run on the drain task: keep them quick and non-blocking.
     ///
     /// ```
-    /// use telemetry::metrics::{Registry, SamplerError};
-    /// fn queue_depth(registry: &Registry) -> Result<(), SamplerError> {
-    ///     registry.gauge("queue_depth").map_err(|e| SamplerError::new(e.to_string()))?.set(7);
+    /// use telemetry::metrics::{Registry, CallbackError};
+    /// fn queue_depth(registry: &Registry) -> Result<(), CallbackError> {
+    ///     registry.gauge("queue_depth").map_err(|e| CallbackError::new(e.to_string()))?.set(7);
     ///     Ok(())
     /// }
     /// let registry = Registry::new();
-    /// let a = registry.register_sampler(queue_depth);
-    /// let b = registry.register_sampler(queue_depth);
+    /// let a = registry.register_callback(queue_depth);
+    /// let b = registry.register_callback(queue_depth);
     /// assert_eq!(a, b);
     /// registry.collect();
     /// assert_eq!(registry.gauge("queue_depth").unwrap().get(), 7);
     /// ```
-    pub fn register_sampler<F>(&self, sampler: F) -> SamplerId
+    pub fn register_callback<F>(&self, callback: F) -> CallbackId
     where
-        F: Fn(&Registry) -> Result<(), SamplerError> + Send + Sync + 'static,
+        F: Fn(&Registry) -> Result<(), CallbackError> + Send + Sync + 'static,
     {
-        self.inner.samplers.register(sampler)
+        self.inner.callbacks.register(callback)
     }
 
-    /// Removes a sampler; `false` if it was not registered.
-    pub fn unregister_sampler(&self, id: SamplerId) -> bool {
-        self.inner.samplers.unregister(id)
+    /// Removes a callback; `false` if it was not registered.
+    pub fn unregister_callback(&self, id: CallbackId) -> bool {
+        self.inner.callbacks.unregister(id)
     }
 
-    /// How many samplers are registered.
-    pub fn sampler_count(&self) -> usize {
-        self.inner.samplers.len()
+    /// How many callbacks are registered.
+    pub fn callback_count(&self) -> usize {
+        self.inner.callbacks.len()
     }
 
-    /// Runs every sampler once, isolating each from the others' errors and panics.
-    pub fn run_samplers(&self) -> SamplerReport {
-        let (report, last_error) = self.inner.samplers.run(self);
+    /// Runs every callback once, isolating each from the others' errors and panics.
+    pub fn run_callbacks(&self) -> CallbackReport {
+        let (report, last_error) = self.inner.callbacks.run(self);
         let stats = &self.inner.stats;
         stats
-            .sampler_errors
+            .callback_errors
             .fetch_add(report.failed as u64, Relaxed);
         stats
-            .sampler_panics
+            .callback_panics
             .fetch_add(report.panicked as u64, Relaxed);
         if let Some(message) = last_error {
             stats.set_last_error(message);
@@ -400,7 +400,7 @@ impl Registry {
         report
     }
 
-    /// Every family's current values, in name order, without running the samplers.
+    /// Every family's current values, in name order, without running the callbacks.
     pub fn snapshot(&self) -> Vec<MetricFamilySnapshot> {
         let families: Vec<Arc<FamilyInner>> = self.read_families().values().cloned().collect();
         let descriptions = self
@@ -417,9 +417,9 @@ impl Registry {
             .collect()
     }
 
-    /// Runs the samplers, then takes a [`snapshot`](Registry::snapshot).
+    /// Runs the callbacks, then takes a [`snapshot`](Registry::snapshot).
     pub fn collect(&self) -> Vec<MetricFamilySnapshot> {
-        self.run_samplers();
+        self.run_callbacks();
         self.snapshot()
     }
 
@@ -429,8 +429,8 @@ impl Registry {
         RegistryStats {
             registration_errors: s.registration_errors.load(Relaxed),
             cardinality_overflows: s.cardinality_overflows.load(Relaxed),
-            sampler_errors: s.sampler_errors.load(Relaxed),
-            sampler_panics: s.sampler_panics.load(Relaxed),
+            callback_errors: s.callback_errors.load(Relaxed),
+            callback_panics: s.callback_panics.load(Relaxed),
             last_error: s
                 .last_error
                 .lock()
@@ -444,22 +444,22 @@ impl Registry {
         self.inner.stats.count_error(e);
     }
 
-    /// Counts a built-in collector's failure as a sampler error.
-    pub(crate) fn count_sampler_error(&self, e: &SamplerError) {
-        self.inner.stats.sampler_errors.fetch_add(1, Relaxed);
+    /// Counts a built-in collector's failure as a callback error.
+    pub(crate) fn count_callback_error(&self, e: &CallbackError) {
+        self.inner.stats.callback_errors.fetch_add(1, Relaxed);
         self.inner
             .stats
             .set_last_error(format!("collector failed: {e}"));
     }
 
-    /// Runs the samplers and renders every family in `format`.
+    /// Runs the callbacks and renders every family in `format`.
     pub fn render(&self, format: Format) -> Vec<u8> {
         let mut out = Vec::new();
         self.render_into(format, &mut out);
         out
     }
 
-    /// Runs the samplers and renders every family in `format` at the end of `out`
+    /// Runs the callbacks and renders every family in `format` at the end of `out`
     /// (reuse the buffer across scrapes).
     pub fn render_into(&self, format: Format, out: &mut Vec<u8>) {
         render(&self.collect(), format, out);

@@ -2,7 +2,7 @@
 
 use super::exposition::{render, Format};
 use super::{global, Registry};
-use crate::{MetricsSnapshot, Sink, SinkError, SpanBatch};
+use crate::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
 use std::sync::{Arc, Mutex};
 
 /// A scrape answer: the body and its `Content-Type`.
@@ -25,10 +25,10 @@ struct Cache {
 /// A [`Sink`] that keeps the metrics ready for Prometheus to scrape.
 ///
 /// At each drain tick it renders the tick's snapshot (the global registry's, after
-/// the samplers and collectors ran) in both formats, reusing the previous buffers once
+/// the callbacks and collectors ran) in both formats, reusing the previous buffers once
 /// no scrape holds them, and [`scrape`](PrometheusSink::scrape) serves the cached bytes
 /// for the format the `Accept` header asks for. Before the first tick a scrape renders
-/// live. With [`with_registry`](PrometheusSink::with_registry) it serves a local
+/// live. With [`from_registry`](PrometheusSink::from_registry) it serves a local
 /// registry instead (collected at each tick).
 ///
 /// ```
@@ -36,7 +36,7 @@ struct Cache {
 /// use std::sync::Arc;
 /// use telemetry::{Config, PrometheusSink};
 /// let prometheus = Arc::new(PrometheusSink::new());
-/// let pipeline = telemetry::init(Config::new().with_shared_sink(prometheus.clone())).unwrap();
+/// let pipeline = telemetry::init(Config::new().with_sink(prometheus.clone())).unwrap();
 /// telemetry::counter!("doc_sink_requests_total").increment(1);
 /// pipeline.drain_now().await;
 /// let scrape = prometheus.scrape("text/plain");
@@ -66,7 +66,7 @@ impl PrometheusSink {
     }
 
     /// Serves `registry` (collected and rendered at each tick) instead of the global one.
-    pub fn with_registry(registry: Registry) -> Self {
+    pub fn from_registry(registry: Registry) -> Self {
         Self {
             registry: Some(registry),
             cache: Mutex::default(),
@@ -84,11 +84,11 @@ impl PrometheusSink {
     /// The body for the format `accept` (an `Accept` header value) asks for: the bytes
     /// rendered at the last tick, or a live render before the first.
     pub fn scrape(&self, accept: &str) -> Exposition {
-        self.get(Format::from_accept(accept))
+        self.exposition(Format::from_accept(accept))
     }
 
     /// The body in `format`: cached at the last tick, or rendered live before the first.
-    pub fn get(&self, format: Format) -> Exposition {
+    pub fn exposition(&self, format: Format) -> Exposition {
         let cached = {
             let cache = self.lock();
             match format {
@@ -141,22 +141,23 @@ fn render_reusing(
     buf
 }
 
-#[async_trait::async_trait]
 impl Sink for PrometheusSink {
     fn name(&self) -> &str {
         "prometheus"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
         drop(batch);
-        Ok(())
+        Box::pin(async { Ok(()) })
     }
 
-    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
-        match &self.registry {
-            Some(registry) => self.update(&registry.collect()),
-            None => self.update(&snapshot.metrics),
-        }
-        Ok(())
+    fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> SinkFuture<'_> {
+        Box::pin(async move {
+            match &self.registry {
+                Some(registry) => self.update(&registry.collect()),
+                None => self.update(&snapshot.metrics),
+            }
+            Ok(())
+        })
     }
 }

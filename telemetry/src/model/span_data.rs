@@ -1,14 +1,6 @@
 //! The data of a finished span, as sinks receive it.
 
-use crate::{KeyValue, SpanContext, SpanId, Str, Value};
-use smallvec::SmallVec;
-
-/// How many attributes with static keys and scalar or static-string values a span records
-/// without allocating.
-pub const INLINE_ATTRIBUTES: usize = 3;
-
-/// A span's attributes: the first [`INLINE_ATTRIBUTES`] are stored inline, without allocation.
-pub type Attributes = SmallVec<[KeyValue; INLINE_ATTRIBUTES]>;
+use crate::{Attributes, KeyValue, SpanContext, SpanId, Str, Value};
 
 /// What a span represents, as OpenTelemetry defines it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]

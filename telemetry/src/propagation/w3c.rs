@@ -24,7 +24,7 @@ use crate::{Context, SpanContext, TraceState};
 /// headers.insert("baggage", "tenant=acme".parse().unwrap());
 ///
 /// // A service facing untrusted clients may refuse their baggage.
-/// let propagator = TraceContextPropagator::new().without_baggage();
+/// let propagator = TraceContextPropagator::new().with_baggage(false);
 /// let ctx = propagator.extract(&headers);
 /// assert!(ctx.span().unwrap().is_remote);
 /// assert!(ctx.baggage().is_none());
@@ -51,10 +51,10 @@ impl TraceContextPropagator {
         Self { baggage: true }
     }
 
-    /// Leaves `baggage` out: inbound baggage is ignored (the extracted context does not
-    /// set any) and none is written.
-    pub const fn without_baggage(self) -> Self {
-        Self { baggage: false }
+    /// Whether `baggage` is propagated (default `true`). With `false` inbound baggage
+    /// is ignored (the extracted context does not set any) and none is written.
+    pub const fn with_baggage(self, on: bool) -> Self {
+        Self { baggage: on }
     }
 
     /// The context a carrier (request headers) describes: the caller's span as a remote
@@ -155,7 +155,7 @@ impl TraceContextPropagator {
     ///     false,
     /// );
     /// let mut map = HashMap::new();
-    /// TraceContextPropagator::new().inject_context(&Context::with_span(span), &mut map);
+    /// TraceContextPropagator::new().inject_context(&Context::from_span(span), &mut map);
     /// assert_eq!(map["traceparent"], "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     /// assert_eq!(map["tracestate"], "rojo=00f067aa0ba902b7");
     /// assert!(!map.contains_key("baggage"));
@@ -287,7 +287,9 @@ mod tests {
     #[test]
     fn baggage_can_be_ignored() {
         let h = headers(&[("traceparent", PARENT), ("baggage", "k=v")]);
-        let ctx = TraceContextPropagator::new().without_baggage().extract(&h);
+        let ctx = TraceContextPropagator::new()
+            .with_baggage(false)
+            .extract(&h);
         assert!(ctx.span().is_some());
         assert!(ctx.baggage().is_none());
     }
@@ -301,7 +303,7 @@ mod tests {
             TraceState::default().insert("foo", "1").unwrap(),
             false,
         );
-        let ctx = Context::with_span(span).with_baggage(Baggage::from_header("k=a b%2C"));
+        let ctx = Context::from_span(span).with_baggage(Baggage::from_header("k=a b%2C"));
         let mut map: HashMap<String, String> = HashMap::new();
         inject_context(&ctx, &mut map);
         assert_eq!(
@@ -336,7 +338,7 @@ mod tests {
             TraceState::default(),
             true,
         );
-        let ctx = Context::with_span(span).with_baggage(Baggage::from_header("k=v"));
+        let ctx = Context::from_span(span).with_baggage(Baggage::from_header("k=v"));
         let mut map: HashMap<String, String> = HashMap::new();
         ctx.run(|| inject(&mut map));
         assert_eq!(

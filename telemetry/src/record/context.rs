@@ -377,16 +377,26 @@ fn current_span_context() -> SpanContext {
     }
 }
 
-/// The context of the span current on this task or thread, if any.
-///
-/// ```
-/// let tracer = telemetry::Tracer::new("doc");
-/// assert!(telemetry::current_span().is_none());
-/// # let _ = tracer;
-/// ```
-pub fn current_span() -> Option<SpanContext> {
-    let ctx = current_span_context();
-    ctx.is_valid().then_some(ctx)
+impl SpanContext {
+    /// The context of the span current on this task or thread, if any.
+    ///
+    /// ```
+    /// use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// assert!(SpanContext::current().is_none());
+    /// let parent = SpanContext::new(
+    ///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+    ///     SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+    ///     TraceFlags::SAMPLED,
+    ///     TraceState::default(),
+    ///     false,
+    /// );
+    /// let seen = Context::from_span(parent.clone()).run(SpanContext::current);
+    /// assert_eq!(seen, Some(parent));
+    /// ```
+    pub fn current() -> Option<SpanContext> {
+        let ctx = current_span_context();
+        ctx.is_valid().then_some(ctx)
+    }
 }
 
 /// A captured span context: what new spans take as their parent, and optionally the
@@ -441,11 +451,11 @@ impl Context {
 
     /// A context with no span: spans started under it begin new traces.
     pub fn empty() -> Self {
-        Self::with_span(SpanContext::INVALID)
+        Self::from_span(SpanContext::INVALID)
     }
 
     /// A context whose parent is `span` (a local or remote span context).
-    pub fn with_span(span: SpanContext) -> Self {
+    pub fn from_span(span: SpanContext) -> Self {
         Self {
             span,
             baggage: None,
@@ -456,7 +466,7 @@ impl Context {
     /// A context continuing a trace from another process: `span.is_remote` is set.
     pub fn from_remote(mut span: SpanContext) -> Self {
         span.is_remote = true;
-        Self::with_span(span)
+        Self::from_span(span)
     }
 
     /// This context with `baggage` set: attaching it makes `baggage` current (an empty
@@ -532,14 +542,14 @@ impl Context {
 /// // In a task: the context goes with the future, current in each of its polls.
 /// let seen = tokio::spawn(async {
 ///     tokio::task::yield_now().await;
-///     telemetry::current_span()
+///     telemetry::SpanContext::current()
 /// }
 /// .with_context(ctx.clone()));
 /// assert_eq!(seen.await.unwrap().unwrap().span_id, span_id);
 /// // On a thread, or around synchronous code: a guard.
 /// let seen = std::thread::spawn(move || {
 ///     let _guard = ctx.attach();
-///     telemetry::current_span()
+///     telemetry::SpanContext::current()
 /// });
 /// assert_eq!(seen.join().unwrap().unwrap().span_id, span_id);
 /// # }
@@ -582,18 +592,18 @@ mod tests {
 
     #[test]
     fn attach_and_restore_including_trace_state() {
-        assert!(current_span().is_none());
+        assert!(SpanContext::current().is_none());
         let outer = ctx(TraceState::default().insert("a", "1").unwrap());
         let inner = ctx(TraceState::default());
         {
-            let _g = Context::with_span(outer.clone()).attach();
-            assert_eq!(current_span().as_ref(), Some(&outer));
-            Context::with_span(inner.clone()).run(|| {
-                assert_eq!(current_span().as_ref(), Some(&inner));
+            let _g = Context::from_span(outer.clone()).attach();
+            assert_eq!(SpanContext::current().as_ref(), Some(&outer));
+            Context::from_span(inner.clone()).run(|| {
+                assert_eq!(SpanContext::current().as_ref(), Some(&inner));
             });
-            assert_eq!(current_span().as_ref(), Some(&outer));
+            assert_eq!(SpanContext::current().as_ref(), Some(&outer));
         }
-        assert!(current_span().is_none());
+        assert!(SpanContext::current().is_none());
         assert!(current_state().is_empty());
     }
 
@@ -602,7 +612,7 @@ mod tests {
         let request = Baggage::from_header("tenant=acme");
         let _outer = request.attach();
         // No baggage in the context: the current baggage stays.
-        Context::with_span(ctx(TraceState::default())).run(|| {
+        Context::from_span(ctx(TraceState::default())).run(|| {
             assert_eq!(Baggage::current(), request);
         });
         // Baggage in the context replaces it, an empty one clears it, and both come
@@ -637,8 +647,8 @@ mod tests {
     #[test]
     fn captured_context_crosses_threads() {
         let parent = ctx(TraceState::default());
-        let captured = Context::with_span(parent.clone()).run(Context::current);
-        let seen = std::thread::spawn(move || captured.run(current_span))
+        let captured = Context::from_span(parent.clone()).run(Context::current);
+        let seen = std::thread::spawn(move || captured.run(SpanContext::current))
             .join()
             .unwrap();
         assert_eq!(seen, Some(parent));

@@ -1,7 +1,7 @@
 //! Carrying a span context with a future, across `.await` and worker threads.
 
 use crate::propagation::Baggage;
-use crate::record::context::{self, current_span};
+use crate::record::context;
 use crate::{Context, Span, SpanContext};
 use std::future::Future;
 use std::pin::Pin;
@@ -54,7 +54,7 @@ impl<F: Future> Future for Instrumented<F> {
         )));
         let result = this.inner.poll(cx);
         if context::current().span_id != this.context.span_id {
-            *this.context = current_span().unwrap_or_default();
+            *this.context = SpanContext::current().unwrap_or_default();
         }
         drop(entered);
         drop(baggage);

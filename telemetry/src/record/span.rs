@@ -1,13 +1,13 @@
 //! Spans: starting, recording into, and ending them.
 
 use crate::model::ids;
-use crate::model::span_data::Attributes;
 use crate::record::context::{self, Current};
 use crate::record::frame::{Frame, Restore};
 use crate::record::raw_span::RawSpan;
 use crate::record::recording::{self, enabled};
 use crate::record::sampler::{self, Slot};
 use crate::record::{clock, ring};
+use crate::Attributes;
 use crate::{
     KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags, TraceId, TraceState,
     Value,
@@ -715,7 +715,7 @@ impl Tracer {
     }
 
     /// A tracer whose scope name is only known at run time.
-    pub fn with_scope(scope: impl Into<Str>) -> Self {
+    pub fn from_scope(scope: impl Into<Str>) -> Self {
         Self {
             scope: scope.into(),
         }

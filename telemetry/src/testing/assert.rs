@@ -232,7 +232,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the attribute `key` equals `expected`.
     #[track_caller]
-    pub fn has_attribute(self, key: &str, expected: impl Into<Value>) -> Self {
+    pub fn assert_attribute(self, key: &str, expected: impl Into<Value>) -> Self {
         let expected = expected.into();
         match self.span.attribute(key) {
             Some(v) if *v == expected => self,
@@ -247,7 +247,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the string attribute `key` contains `needle`.
     #[track_caller]
-    pub fn attribute_contains(self, key: &str, needle: &str) -> Self {
+    pub fn assert_attribute_contains(self, key: &str, needle: &str) -> Self {
         match self.span.attribute(key) {
             Some(Value::String(s)) if s.as_str().contains(needle) => self,
             Some(v) => self.fail(format!(
@@ -260,7 +260,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span has no attribute `key`.
     #[track_caller]
-    pub fn lacks_attribute(self, key: &str) -> Self {
+    pub fn assert_no_attribute(self, key: &str) -> Self {
         match self.span.attribute(key) {
             None => self,
             Some(v) => self.fail(format!("expected no {key}, got {}", value(v))),
@@ -269,7 +269,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span's kind.
     #[track_caller]
-    pub fn has_kind(self, expected: SpanKind) -> Self {
+    pub fn assert_kind(self, expected: SpanKind) -> Self {
         if self.span.kind == expected {
             self
         } else {
@@ -283,7 +283,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span's status is `Ok`.
     #[track_caller]
-    pub fn is_ok(self) -> Self {
+    pub fn assert_ok(self) -> Self {
         match self.span.status {
             Status::Ok => self,
             ref s => self.fail(format!("expected status ok, got {}", status(s))),
@@ -292,7 +292,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span's status is an error (any description).
     #[track_caller]
-    pub fn is_error(self) -> Self {
+    pub fn assert_error(self) -> Self {
         match self.span.status {
             Status::Error { .. } => self,
             ref s => self.fail(format!("expected error status, got {}", status(s))),
@@ -301,7 +301,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span has an event named `name`.
     #[track_caller]
-    pub fn has_event(self, name: &str) -> Self {
+    pub fn assert_event(self, name: &str) -> Self {
         if self.span.events.iter().any(|e| e.name == name) {
             self
         } else {
@@ -311,7 +311,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span's parent is the one span named `parent`.
     #[track_caller]
-    pub fn has_parent(self, parent: &str) -> Self {
+    pub fn assert_parent(self, parent: &str) -> Self {
         let p = self.spans.named(parent).span;
         if self.span.parent_span_id == p.context.span_id
             && self.span.context.trace_id == p.context.trace_id
@@ -324,7 +324,7 @@ impl<'a> SpanAssert<'a> {
 
     /// Asserts the span is the root of its trace here (no parent, or a remote one).
     #[track_caller]
-    pub fn is_root(self) -> Self {
+    pub fn assert_root(self) -> Self {
         if !self.span.parent_span_id.is_valid() || self.span.parent_is_remote {
             self
         } else {

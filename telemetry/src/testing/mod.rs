@@ -21,7 +21,7 @@
 //!
 //! let spans = t.spans().await;
 //! spans.assert_chain(&["GET /books", "list_books"]).assert_no_errors();
-//! spans.named("list_books").has_attribute("books.count", 3i64);
+//! spans.named("list_books").assert_attribute("books.count", 3i64);
 //! t.metrics().assert_counter("books_listed_total", &[], 1);
 //! # }
 //! ```

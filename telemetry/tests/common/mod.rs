@@ -4,14 +4,14 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use telemetry::{Config, InMemorySink, SpanData, SpanId, Telemetry};
+use telemetry::{Config, InMemorySink, Pipeline, SpanData, SpanId};
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// A running pipeline with an in-memory sink; holds the process-wide pipeline slot
 /// until dropped (after `shutdown`).
 pub(crate) struct TestPipeline {
-    pub(crate) telemetry: Telemetry,
+    pub(crate) telemetry: Pipeline,
     pub(crate) sink: Arc<InMemorySink>,
     _slot: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -23,7 +23,7 @@ pub(crate) async fn start(config: Config) -> TestPipeline {
 pub(crate) async fn start_with_sink_capacity(config: Config, capacity: usize) -> TestPipeline {
     let slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(capacity));
-    let telemetry = telemetry::init(config.with_shared_sink(sink.clone())).unwrap();
+    let telemetry = telemetry::init(config.with_sink(sink.clone())).unwrap();
     TestPipeline {
         telemetry,
         sink,

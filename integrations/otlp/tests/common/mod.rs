@@ -16,7 +16,7 @@ use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use telemetry::{Config, InMemorySink, MetricsConfig, Telemetry};
+use telemetry::{Config, InMemorySink, MetricsConfig, Pipeline};
 use tokio::net::TcpListener;
 
 /// One pipeline per process at a time (tests of a file run in parallel threads).
@@ -29,15 +29,15 @@ pub fn pipeline_config() -> Config {
         .with_metrics(MetricsConfig::new().with_enabled(false))
 }
 
-pub fn start(config: Config) -> Telemetry {
+pub fn start(config: Config) -> Pipeline {
     telemetry::init(config).unwrap()
 }
 
 /// [`start`] with an in-memory sink beside the others, to compare what the collector
 /// got with everything the pipeline exported.
-pub fn start_with_memory(config: Config) -> (Telemetry, Arc<InMemorySink>) {
+pub fn start_with_memory(config: Config) -> (Pipeline, Arc<InMemorySink>) {
     let memory = Arc::new(InMemorySink::new(10_000));
-    (start(config.with_shared_sink(memory.clone())), memory)
+    (start(config.with_sink(memory.clone())), memory)
 }
 
 /// How the collector answers the next request.

@@ -1,6 +1,6 @@
 //! A bounded in-memory sink for tests and debugging.
 
-use crate::{MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData};
+use crate::{MetricsSnapshot, Sink, SinkFuture, SpanBatch, SpanData};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// use telemetry::{Config, InMemorySink, Tracer};
 ///
 /// let sink = Arc::new(InMemorySink::new(100));
-/// let pipeline = telemetry::init(Config::new().with_shared_sink(sink.clone())).unwrap();
+/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
 /// Tracer::new("doc").in_span("load", |_| {});
 /// pipeline.drain_now().await;
 /// assert_eq!(sink.span_names(), ["load"]);
@@ -88,26 +88,29 @@ impl InMemorySink {
     }
 }
 
-#[async_trait::async_trait]
 impl Sink for InMemorySink {
     fn name(&self) -> &str {
         "memory"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        let mut inner = self.lock();
-        for span in batch.iter() {
-            if inner.spans.len() == self.capacity {
-                inner.spans.pop_front();
-                inner.evicted += 1;
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async move {
+            let mut inner = self.lock();
+            for span in batch.iter() {
+                if inner.spans.len() == self.capacity {
+                    inner.spans.pop_front();
+                    inner.evicted += 1;
+                }
+                inner.spans.push_back(span.clone());
             }
-            inner.spans.push_back(span.clone());
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
-    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
-        self.lock().metrics = Some(snapshot);
-        Ok(())
+    fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> SinkFuture<'_> {
+        Box::pin(async move {
+            self.lock().metrics = Some(snapshot);
+            Ok(())
+        })
     }
 }

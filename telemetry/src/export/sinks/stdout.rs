@@ -4,8 +4,8 @@
 use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
 use crate::util::stack_text::StackText;
 use crate::{
-    otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SpanBatch, SpanData, SpanId, SpanKind,
-    Status, Value,
+    otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SinkFuture, SpanBatch, SpanData, SpanId,
+    SpanKind, Status, Value,
 };
 use std::fmt::{self, Write as _};
 use std::io::{IsTerminal, Write};
@@ -36,7 +36,7 @@ pub enum StdoutFormat {
 /// the sink's own (`telemetry-stdout`, started at the first batch) with one `write_all`
 /// and a flush, so lines of different batches never interleave. The runtime never
 /// waits on the writer: while it does not take bytes (a pipe nobody reads, a stopped
-/// terminal), up to [`buffer_bytes`](Self::buffer_bytes) (8 MiB by default) of rendered
+/// terminal), up to [`with_buffer_bytes`](Self::with_buffer_bytes) (8 MiB by default) of rendered
 /// spans wait, and further batches are dropped and counted as this sink's
 /// `spans_dropped`; the drain and the other sinks carry on. At shutdown, what is still
 /// waiting when the deadline passes counts as dropped too.
@@ -54,7 +54,7 @@ pub enum StdoutFormat {
 /// pipeline.shutdown().await;
 ///
 /// // Or any writer: a file, a `Vec<u8>`, …
-/// let sink = StdoutSink::to_writer(std::io::sink(), StdoutFormat::Pretty).with_metrics(true);
+/// let sink = StdoutSink::from_writer(std::io::sink(), StdoutFormat::Pretty).with_metrics(true);
 /// assert_eq!(sink.format(), StdoutFormat::Pretty);
 /// # }
 /// ```
@@ -74,17 +74,17 @@ pub struct StdoutSink {
 impl StdoutSink {
     /// JSON lines to stdout.
     pub fn new() -> Self {
-        Self::with_format(StdoutFormat::Json)
+        Self::from_format(StdoutFormat::Json)
     }
 
     /// The [pretty](StdoutFormat::Pretty) format to stdout, colored when stdout is a
     /// terminal and `NO_COLOR` is not set.
     pub fn pretty() -> Self {
-        Self::with_format(StdoutFormat::Pretty)
+        Self::from_format(StdoutFormat::Pretty)
     }
 
     /// The given format to stdout.
-    pub fn with_format(format: StdoutFormat) -> Self {
+    pub fn from_format(format: StdoutFormat) -> Self {
         let color = format == StdoutFormat::Pretty
             && std::io::stdout().is_terminal()
             && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
@@ -105,7 +105,7 @@ impl StdoutSink {
     }
 
     /// The given format to any writer (a file, a buffer in tests, …). Never colored.
-    pub fn to_writer(writer: impl Write + Send + 'static, format: StdoutFormat) -> Self {
+    pub fn from_writer(writer: impl Write + Send + 'static, format: StdoutFormat) -> Self {
         Self::build(format, false, Box::new(writer))
     }
 
@@ -113,10 +113,10 @@ impl StdoutSink {
     /// are dropped (default 8 MiB; at least one batch always fits).
     ///
     /// ```
-    /// let sink = telemetry::StdoutSink::new().buffer_bytes(1 << 20);
+    /// let sink = telemetry::StdoutSink::new().with_buffer_bytes(1 << 20);
     /// # drop(sink);
     /// ```
-    pub fn buffer_bytes(mut self, bytes: usize) -> Self {
+    pub fn with_buffer_bytes(mut self, bytes: usize) -> Self {
         self.buffer_bytes = bytes;
         self
     }
@@ -199,52 +199,59 @@ impl fmt::Debug for StdoutSink {
     }
 }
 
-#[async_trait::async_trait]
 impl Sink for StdoutSink {
     fn name(&self) -> &str {
         "stdout"
     }
 
-    async fn export_spans(&self, batch: SpanBatch) -> Result<(), SinkError> {
-        if !self.spans || batch.is_empty() {
-            return Ok(());
-        }
-        self.write(batch.len() as u64, |buf| {
-            for span in batch.iter() {
-                self.render_span(span, buf);
+    fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async move {
+            if !self.spans || batch.is_empty() {
+                return Ok(());
+            }
+            self.write(batch.len() as u64, |buf| {
+                for span in batch.iter() {
+                    self.render_span(span, buf);
+                }
+            })
+        })
+    }
+
+    fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> SinkFuture<'_> {
+        Box::pin(async move {
+            // Called at every drain tick: where the writer's failures since the last
+            // tick are reported (the spans they lost are counted in `spans_dropped`).
+            if let Some(Ok(thread)) = self.thread.get() {
+                thread.check()?;
+            }
+            if !self.metrics {
+                return Ok(());
+            }
+            self.write(0, |buf| match self.format {
+                StdoutFormat::Json => metrics_json(&snapshot, buf),
+                StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, buf),
+            })
+        })
+    }
+
+    fn flush(&self) -> SinkFuture<'_> {
+        Box::pin(async move {
+            match self.thread.get() {
+                Some(Ok(thread)) => thread.flush().await,
+                Some(Err(e)) => Err(SinkError::new(e.clone())),
+                None => Ok(()), // nothing was ever written
             }
         })
     }
 
-    async fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> Result<(), SinkError> {
-        // Called at every drain tick: where the writer's failures since the last tick
-        // are reported (the spans they lost are counted in `spans_dropped`).
-        if let Some(Ok(thread)) = self.thread.get() {
-            thread.check()?;
-        }
-        if !self.metrics {
-            return Ok(());
-        }
-        self.write(0, |buf| match self.format {
-            StdoutFormat::Json => metrics_json(&snapshot, buf),
-            StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, buf),
+    fn shutdown(&self) -> SinkFuture<'_> {
+        Box::pin(async move {
+            // Whatever the writer has not taken when the pipeline gives up is lost.
+            if let Some(Ok(thread)) = self.thread.get() {
+                thread.close();
+            }
+            self.flush().await
         })
-    }
-
-    async fn flush(&self) -> Result<(), SinkError> {
-        match self.thread.get() {
-            Some(Ok(thread)) => thread.flush().await,
-            Some(Err(e)) => Err(SinkError::new(e.clone())),
-            None => Ok(()), // nothing was ever written
-        }
-    }
-
-    async fn shutdown(&self) -> Result<(), SinkError> {
-        // Whatever the writer has not taken when the pipeline gives up is lost.
-        if let Some(Ok(thread)) = self.thread.get() {
-            thread.close();
-        }
-        self.flush().await
     }
 
     /// A refused batch (a stalled writer) is counted by the writer thread.
@@ -649,7 +656,7 @@ mod tests {
             kind: SpanKind::Internal,
             start_time_unix_nano: START,
             end_time_unix_nano: START + 1_234_567,
-            attributes: smallvec::smallvec![],
+            attributes: crate::Attributes::new(),
             events: vec![],
             links: vec![],
             status: Status::Unset,
@@ -702,7 +709,7 @@ mod tests {
 
     fn export(format: StdoutFormat, spans: Vec<SpanData>) -> String {
         let out = Shared::default();
-        let sink = StdoutSink::to_writer(out.clone(), format);
+        let sink = StdoutSink::from_writer(out.clone(), format);
         futures::executor::block_on(async {
             sink.export_spans(batch(spans)).await.unwrap();
             sink.flush().await.unwrap();
@@ -814,7 +821,7 @@ mod tests {
     fn json_escapes_quotes_and_newlines() {
         let name = "say \"hi\"\nthen\tleave \\ \u{1} ünïcödé";
         let span = SpanData {
-            attributes: smallvec::smallvec![KeyValue::new("k\"\n", String::from(name))],
+            attributes: crate::Attributes::from(vec![KeyValue::new("k\"\n", String::from(name))]),
             status: Status::error("line1\nline2 \"q\""),
             ..root(String::from(name))
         };
@@ -903,12 +910,12 @@ mod tests {
     #[test]
     fn pretty_root_and_escaping() {
         let span = SpanData {
-            attributes: smallvec::smallvec![
+            attributes: crate::Attributes::from(vec![
                 KeyValue::new("msg", "two words"),
                 KeyValue::new("nl", "a\nb"),
                 KeyValue::new("empty", ""),
                 KeyValue::new("tags", vec!["a b", "c'\"d"]),
-            ],
+            ]),
             events: vec![Event {
                 name: "early".into(),
                 time_unix_nano: START - 5,
@@ -997,7 +1004,7 @@ mod tests {
     #[tokio::test]
     async fn metrics_off_by_default() {
         let out = Shared::default();
-        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Json);
+        let sink = StdoutSink::from_writer(out.clone(), StdoutFormat::Json);
         sink.export_metrics(snapshot()).await.unwrap();
         assert_eq!(out.text(), "");
     }
@@ -1005,7 +1012,7 @@ mod tests {
     #[tokio::test]
     async fn metrics_json_and_pretty() {
         let out = Shared::default();
-        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Json).with_metrics(true);
+        let sink = StdoutSink::from_writer(out.clone(), StdoutFormat::Json).with_metrics(true);
         sink.export_metrics(snapshot()).await.unwrap();
         sink.flush().await.unwrap();
         let text = out.text();
@@ -1019,7 +1026,7 @@ mod tests {
         assert_eq!(v["pipeline"]["sinks"][0]["errors"], "2");
 
         let out = Shared::default();
-        let sink = StdoutSink::to_writer(out.clone(), StdoutFormat::Pretty).with_metrics(true);
+        let sink = StdoutSink::from_writer(out.clone(), StdoutFormat::Pretty).with_metrics(true);
         sink.export_metrics(snapshot()).await.unwrap();
         sink.flush().await.unwrap();
         let text = out.text();
@@ -1043,7 +1050,7 @@ mod tests {
     /// tick, and the spans they lost are counted.
     #[tokio::test]
     async fn io_errors_become_sink_errors_and_drops() {
-        let sink = StdoutSink::to_writer(Failing, StdoutFormat::Json);
+        let sink = StdoutSink::from_writer(Failing, StdoutFormat::Json);
         // Handed to the writer thread: accepted.
         assert!(sink
             .export_spans(batch(vec![root("x"), root("y")]))
@@ -1074,7 +1081,7 @@ mod tests {
     /// and never panics itself.
     #[tokio::test]
     async fn a_panicking_writer_is_an_error_not_a_panic() {
-        let sink = StdoutSink::to_writer(Panicking, StdoutFormat::Json);
+        let sink = StdoutSink::from_writer(Panicking, StdoutFormat::Json);
         let _ = sink.export_spans(batch(vec![root("x")])).await;
         let error = sink.flush().await.unwrap_err();
         assert!(error.to_string().contains("stopped"), "{error}");
@@ -1089,7 +1096,7 @@ mod tests {
         assert_eq!(StdoutSink::default().format(), StdoutFormat::Json);
         assert_eq!(StdoutSink::pretty().format(), StdoutFormat::Pretty);
         assert_eq!(StdoutFormat::default(), StdoutFormat::Json);
-        let sink = StdoutSink::to_writer(Vec::new(), StdoutFormat::Pretty).with_metrics(true);
+        let sink = StdoutSink::from_writer(Vec::new(), StdoutFormat::Pretty).with_metrics(true);
         assert_eq!(sink.name(), "stdout");
         let dbg = format!("{sink:?}");
         assert!(

@@ -1,7 +1,7 @@
 //! Built-in collectors: process metrics from `/proc`, the tokio runtime's metrics, and
 //! the pipeline's self-metrics. The pipeline runs the ones its
 //! [`MetricsConfig`] enables at each drain tick; without a
-//! pipeline, register [`process`] or [`tokio_runtime`] as samplers.
+//! pipeline, register [`process`] or [`tokio_runtime`] as callbacks.
 
 mod pipeline;
 mod process;
@@ -11,31 +11,31 @@ pub use self::pipeline::pipeline;
 pub use self::process::process;
 pub use self::tokio::tokio_runtime;
 
-use super::{global, MetricError, MetricFamilySnapshot, SamplerError};
+use super::{global, CallbackError, MetricError, MetricFamilySnapshot};
 use crate::{MetricsConfig, PipelineStats};
 
-/// A registration error as a sampler error.
-pub(crate) fn sampler_error(e: MetricError) -> SamplerError {
-    SamplerError::new(e.to_string())
+/// A registration error as a callback error.
+pub(crate) fn callback_error(e: MetricError) -> CallbackError {
+    CallbackError::new(e.to_string())
 }
 
 /// The metrics part of a drain tick: the enabled collectors, then the global
-/// registry's samplers, then its snapshot.
+/// registry's callbacks, then its snapshot.
 pub(crate) fn tick(config: &MetricsConfig, stats: &PipelineStats) -> Vec<MetricFamilySnapshot> {
     let registry = global();
     if config.process {
         if let Err(e) = process(registry) {
-            registry.count_sampler_error(&e);
+            registry.count_callback_error(&e);
         }
     }
     if config.tokio_runtime {
         if let Err(e) = tokio_runtime(registry) {
-            registry.count_sampler_error(&e);
+            registry.count_callback_error(&e);
         }
     }
     if config.pipeline {
         if let Err(e) = pipeline(registry, stats) {
-            registry.count_sampler_error(&sampler_error(e));
+            registry.count_callback_error(&callback_error(e));
         }
     }
     registry.collect()

@@ -111,13 +111,13 @@ pub fn pipeline(registry: &Registry, stats: &PipelineStats) -> Result<(), Metric
         ),
         (
             "telemetry_metrics_sampler_errors_total",
-            "Sampler runs that returned an error.",
-            own.sampler_errors,
+            "Metric callback runs that returned an error.",
+            own.callback_errors,
         ),
         (
             "telemetry_metrics_sampler_panics_total",
-            "Sampler runs that panicked.",
-            own.sampler_panics,
+            "Metric callback runs that panicked.",
+            own.callback_panics,
         ),
     ] {
         registry.counter(name)?.set_total(v);

@@ -1,8 +1,8 @@
 //! Process metrics from `/proc/self` (Linux), named as Prometheus's client libraries
 //! name them.
 
-use super::sampler_error;
-use crate::metrics::{Registry, SamplerError};
+use super::callback_error;
+use crate::metrics::{CallbackError, Registry};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Clock ticks per second of `/proc` CPU times: `USER_HZ`, 100 on every Linux ABI.
@@ -11,8 +11,8 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// Sets the process metrics in `registry`: `process_cpu_seconds_total`,
 /// `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
 /// `process_open_fds`, `process_max_fds`, `process_start_time_seconds`,
-/// `process_uptime_seconds`, and `telemetry_build_info{version}` (always 1). A sampler:
-/// `registry.register_sampler(telemetry::metrics::collectors::process)`.
+/// `process_uptime_seconds`, and `telemetry_build_info{version}` (always 1). A callback:
+/// `registry.register_callback(telemetry::metrics::collectors::process)`.
 ///
 /// An error when `/proc/self` can't be read (not Linux, a sandbox without `/proc`).
 ///
@@ -23,11 +23,11 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// assert!(registry.gauge_f64("process_resident_memory_bytes").unwrap().get() > 0.0);
 /// # }
 /// ```
-pub fn process(registry: &Registry) -> Result<(), SamplerError> {
+pub fn process(registry: &Registry) -> Result<(), CallbackError> {
     let version = env!("CARGO_PKG_VERSION");
     registry
         .family::<crate::metrics::Gauge>("telemetry_build_info", &["version"])
-        .map_err(sampler_error)?
+        .map_err(callback_error)?
         .with_labels(&[version])
         .set(1);
     describe(
@@ -43,18 +43,18 @@ pub fn process(registry: &Registry) -> Result<(), SamplerError> {
         .rsplit_once(')')
         .map(|(_, rest)| rest.split_whitespace().collect())
         .unwrap_or_default();
-    let field = |i: usize| -> Result<f64, SamplerError> {
+    let field = |i: usize| -> Result<f64, CallbackError> {
         fields
             .get(i)
             .and_then(|f| f.parse::<f64>().ok())
-            .ok_or_else(|| SamplerError::new("unexpected /proc/self/stat format"))
+            .ok_or_else(|| CallbackError::new("unexpected /proc/self/stat format"))
     };
     // `utime` and `stime` are fields 14 and 15, `starttime` 22 (1-based, with pid and
     // comm before the ones split here).
     let cpu = (field(11)? + field(12)?) / TICKS_PER_SECOND;
     registry
         .counter_f64("process_cpu_seconds_total")
-        .map_err(sampler_error)?
+        .map_err(callback_error)?
         .set_total(cpu);
     describe(
         registry,
@@ -66,7 +66,7 @@ pub fn process(registry: &Registry) -> Result<(), SamplerError> {
     let boot = read("/proc/stat")?
         .lines()
         .find_map(|l| l.strip_prefix("btime ")?.trim().parse::<f64>().ok())
-        .ok_or_else(|| SamplerError::new("no btime in /proc/stat"))?;
+        .ok_or_else(|| CallbackError::new("no btime in /proc/stat"))?;
     let start = boot + field(19)? / TICKS_PER_SECOND;
     set_f64(
         registry,
@@ -117,7 +117,7 @@ pub fn process(registry: &Registry) -> Result<(), SamplerError> {
     }
 
     let fds = std::fs::read_dir("/proc/self/fd")
-        .map_err(|e| SamplerError::new(format!("reading /proc/self/fd: {e}")))?
+        .map_err(|e| CallbackError::new(format!("reading /proc/self/fd: {e}")))?
         .count();
     set_f64(
         registry,
@@ -144,8 +144,8 @@ pub fn process(registry: &Registry) -> Result<(), SamplerError> {
     Ok(())
 }
 
-fn read(path: &str) -> Result<String, SamplerError> {
-    std::fs::read_to_string(path).map_err(|e| SamplerError::new(format!("reading {path}: {e}")))
+fn read(path: &str) -> Result<String, CallbackError> {
+    std::fs::read_to_string(path).map_err(|e| CallbackError::new(format!("reading {path}: {e}")))
 }
 
 fn describe(registry: &Registry, name: &str, unit: &str, help: &str) {
@@ -159,8 +159,8 @@ fn set_f64(
     unit: &str,
     help: &str,
     v: f64,
-) -> Result<(), SamplerError> {
-    registry.gauge_f64(name).map_err(sampler_error)?.set(v);
+) -> Result<(), CallbackError> {
+    registry.gauge_f64(name).map_err(callback_error)?.set(v);
     describe(registry, name, unit, help);
     Ok(())
 }

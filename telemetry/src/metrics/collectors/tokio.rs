@@ -1,7 +1,7 @@
 //! The tokio runtime's metrics that stable tokio exposes.
 
-use super::sampler_error;
-use crate::metrics::{Registry, SamplerError};
+use super::callback_error;
+use crate::metrics::{CallbackError, Registry};
 
 /// Sets the current tokio runtime's metrics in `registry`: `tokio_workers`,
 /// `tokio_alive_tasks` and `tokio_global_queue_depth` (what
@@ -15,9 +15,9 @@ use crate::metrics::{Registry, SamplerError};
 /// assert_eq!(registry.gauge("tokio_workers").unwrap().get(), 1);
 /// # }
 /// ```
-pub fn tokio_runtime(registry: &Registry) -> Result<(), SamplerError> {
+pub fn tokio_runtime(registry: &Registry) -> Result<(), CallbackError> {
     let handle = ::tokio::runtime::Handle::try_current()
-        .map_err(|_| SamplerError::new("the tokio collector runs inside a tokio runtime"))?;
+        .map_err(|_| CallbackError::new("the tokio collector runs inside a tokio runtime"))?;
     let m = handle.metrics();
     for (name, help, value) in [
         (
@@ -38,7 +38,7 @@ pub fn tokio_runtime(registry: &Registry) -> Result<(), SamplerError> {
     ] {
         registry
             .gauge(name)
-            .map_err(sampler_error)?
+            .map_err(callback_error)?
             .set(i64::try_from(value).unwrap_or(i64::MAX));
         let _ = registry.describe(name, help);
     }

@@ -4,7 +4,8 @@
 //! `#[trace]` are covered, as are `?Send`, default methods, and `err`/`record`.
 #![deny(warnings)]
 
-use telemetry::{async_trait, trace};
+use async_trait::async_trait;
+use telemetry::trace;
 
 #[async_trait]
 trait Service {

@@ -23,12 +23,12 @@ fn returns_future() -> impl std::future::Future<Output = Result<(), String>> {
 
 struct S;
 
-#[tel::async_trait]
+#[async_trait::async_trait]
 trait T {
     async fn m(&self);
 }
 
-#[tel::async_trait]
+#[async_trait::async_trait]
 impl T for S {
     #[tel::trace(crate = ::tel)]
     async fn m(&self) {}

@@ -1,4 +1,4 @@
-//! Samplers: functions run before each snapshot to set observable values (a queue
+//! Callbacks: functions run before each snapshot to set observable values (a queue
 //! length read from elsewhere, memory from `/proc`).
 
 use super::Registry;
@@ -6,20 +6,20 @@ use std::any::TypeId;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::{Arc, Mutex};
 
-/// A sampler's failure, counted in [`RegistryStats`](super::RegistryStats); the other
-/// samplers run regardless.
+/// A callback's failure, counted in [`RegistryStats`](super::RegistryStats); the other
+/// callbacks run regardless.
 ///
 /// ```
-/// let e = telemetry::metrics::SamplerError::new("queue unreachable");
+/// let e = telemetry::metrics::CallbackError::new("queue unreachable");
 /// assert_eq!(e.to_string(), "queue unreachable");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
-pub struct SamplerError {
+pub struct CallbackError {
     message: String,
 }
 
-impl SamplerError {
+impl CallbackError {
     /// An error with a message.
     pub fn new(message: impl Into<String>) -> Self {
         Self {
@@ -28,53 +28,53 @@ impl SamplerError {
     }
 }
 
-/// What [`Registry::register_sampler`] returns, to unregister it.
+/// What [`Registry::register_callback`] returns, to unregister it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct SamplerId(u64);
+pub struct CallbackId(u64);
 
-/// What one run of the samplers did.
+/// What one run of the callbacks did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct SamplerReport {
-    /// Samplers run.
+pub struct CallbackReport {
+    /// Callbacks run.
     pub ran: usize,
-    /// Samplers that returned an error.
+    /// Callbacks that returned an error.
     pub failed: usize,
-    /// Samplers that panicked.
+    /// Callbacks that panicked.
     pub panicked: usize,
 }
 
-type SamplerFn = dyn Fn(&Registry) -> Result<(), SamplerError> + Send + Sync;
+type CallbackFn = dyn Fn(&Registry) -> Result<(), CallbackError> + Send + Sync;
 
 struct Entry {
     id: u64,
-    /// The type of a zero-sized sampler (a fn item or non-capturing closure): its
+    /// The type of a zero-sized callback (a fn item or non-capturing closure): its
     /// identity, for deduplication.
     identity: Option<TypeId>,
-    run: Arc<SamplerFn>,
+    run: Arc<CallbackFn>,
 }
 
-/// The registered samplers of one registry.
+/// The registered callbacks of one registry.
 #[derive(Default)]
-pub(crate) struct Samplers {
+pub(crate) struct Callbacks {
     entries: Mutex<(u64, Vec<Entry>)>,
 }
 
-impl std::fmt::Debug for Samplers {
+impl std::fmt::Debug for Callbacks {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let n = self.lock().1.len();
-        f.debug_struct("Samplers").field("count", &n).finish()
+        f.debug_struct("Callbacks").field("count", &n).finish()
     }
 }
 
-impl Samplers {
+impl Callbacks {
     fn lock(&self) -> std::sync::MutexGuard<'_, (u64, Vec<Entry>)> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn register<F>(&self, sampler: F) -> SamplerId
+    pub(crate) fn register<F>(&self, callback: F) -> CallbackId
     where
-        F: Fn(&Registry) -> Result<(), SamplerError> + Send + Sync + 'static,
+        F: Fn(&Registry) -> Result<(), CallbackError> + Send + Sync + 'static,
     {
         let identity = (std::mem::size_of::<F>() == 0).then(TypeId::of::<F>);
         let mut guard = self.lock();
@@ -82,19 +82,19 @@ impl Samplers {
         if let Some(existing) =
             identity.and_then(|t| entries.iter().find(|e| e.identity == Some(t)))
         {
-            return SamplerId(existing.id);
+            return CallbackId(existing.id);
         }
         *next += 1;
         let id = *next;
         entries.push(Entry {
             id,
             identity,
-            run: Arc::new(sampler),
+            run: Arc::new(callback),
         });
-        SamplerId(id)
+        CallbackId(id)
     }
 
-    pub(crate) fn unregister(&self, id: SamplerId) -> bool {
+    pub(crate) fn unregister(&self, id: CallbackId) -> bool {
         let mut guard = self.lock();
         let before = guard.1.len();
         guard.1.retain(|e| e.id != id.0);
@@ -105,11 +105,11 @@ impl Samplers {
         self.lock().1.len()
     }
 
-    /// Runs every sampler (without holding the lock, so a sampler may register
-    /// metrics or samplers), each isolated from the others' errors and panics.
-    pub(crate) fn run(&self, registry: &Registry) -> (SamplerReport, Option<String>) {
-        let runs: Vec<Arc<SamplerFn>> = self.lock().1.iter().map(|e| e.run.clone()).collect();
-        let mut report = SamplerReport::default();
+    /// Runs every callback (without holding the lock, so a callback may register
+    /// metrics or callbacks), each isolated from the others' errors and panics.
+    pub(crate) fn run(&self, registry: &Registry) -> (CallbackReport, Option<String>) {
+        let runs: Vec<Arc<CallbackFn>> = self.lock().1.iter().map(|e| e.run.clone()).collect();
+        let mut report = CallbackReport::default();
         let mut last_error = None;
         for run in runs {
             report.ran += 1;
@@ -117,11 +117,11 @@ impl Samplers {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     report.failed += 1;
-                    last_error = Some(format!("sampler failed: {e}"));
+                    last_error = Some(format!("callback failed: {e}"));
                 }
                 Err(_) => {
                     report.panicked += 1;
-                    last_error = Some("sampler panicked".to_owned());
+                    last_error = Some("callback panicked".to_owned());
                 }
             }
         }
