@@ -1,8 +1,8 @@
-//! Per-request overhead of `telemetry_axum::TelemetryLayer` beside `tower-http`'s
+//! Per-request overhead of `telem_axum::TelemetryLayer` beside `tower-http`'s
 //! `TraceLayer` with `tracing-opentelemetry` and the OpenTelemetry SDK, in one run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers --bench http
+//! cargo bench -p telem-benches --features peers --bench http
 //! ```
 //!
 //! Every case sends the same `GET /books/{id}` through `Router::oneshot` (no network);
@@ -19,9 +19,9 @@ use criterion::Criterion;
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::time::{Duration, Instant};
-use telemetry::{Config, Sampler};
-use telemetry_axum::TelemetryLayer;
-use telemetry_benches::{on_runtime_cores, start_pipeline, stop_pipeline, DiscardExporter};
+use telem::{Config, Sampler};
+use telem_axum::TelemetryLayer;
+use telem_benches::{on_runtime_cores, start_pipeline, stop_pipeline, DiscardExporter};
 use tokio::runtime::Runtime;
 use tower::ServiceExt as _;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -56,7 +56,7 @@ fn drive(rt: &Runtime, app: &Router, iters: u64) -> Duration {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::pinned_runtime();
+    let rt = telem_benches::pinned_runtime();
     let mut g = c.benchmark_group("http_request");
 
     let bare = router();

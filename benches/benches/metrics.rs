@@ -3,7 +3,7 @@
 //! `AtomicU64::fetch_add` as the floor, in one run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers --bench metrics
+//! cargo bench -p telem-benches --features peers --bench metrics
 //! ```
 //!
 //! Groups:
@@ -25,7 +25,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Barrier;
 use std::time::{Duration, Instant};
-use telemetry::metrics::{Format, Registry, DEFAULT_BUCKETS};
+use telem::metrics::{Format, Registry, DEFAULT_BUCKETS};
 
 type Group<'a> = BenchmarkGroup<'a, criterion::measurement::WallTime>;
 
@@ -88,9 +88,9 @@ fn run(g: &mut Group<'_>, name: &str, threads: usize, op: impl Fn(u64) + Sync) {
 /// The peers' handles and registries, set up once.
 struct Peers {
     floor: AtomicU64,
-    ours: telemetry::metrics::Counter,
-    ours_family: telemetry::metrics::Family<telemetry::metrics::Counter>,
-    ours_hist: telemetry::metrics::Histogram,
+    ours: telem::metrics::Counter,
+    ours_family: telem::metrics::Family<telem::metrics::Counter>,
+    ours_hist: telem::metrics::Histogram,
     metrics_rs: metrics::Counter,
     metrics_rs_hist: metrics::Histogram,
     metrics_rs_handle: metrics_exporter_prometheus::PrometheusHandle,
@@ -174,11 +174,11 @@ fn counters(c: &mut Criterion, p: &Peers, threads: usize) {
         p.floor.fetch_add(1, Relaxed);
     });
     run(&mut g, "telemetry_macro_static_labels", threads, |_| {
-        telemetry::counter!("bench_macro_total", "method" => "GET").increment(1);
+        telem::counter!("bench_macro_total", "method" => "GET").increment(1);
     });
     run(&mut g, "telemetry_handle", threads, |_| p.ours.increment(1));
     run(&mut g, "telemetry_macro_dynamic_labels", threads, |_| {
-        telemetry::counter!("bench_dynamic_total", "method" => method.as_str()).increment(1);
+        telem::counter!("bench_dynamic_total", "method" => method.as_str()).increment(1);
     });
     run(&mut g, "telemetry_family_get", threads, |_| {
         p.ours_family.with_labels(&[method.as_str()]).increment(1);
@@ -219,7 +219,7 @@ fn histograms(c: &mut Criterion, p: &Peers, threads: usize) {
         p.ours_hist.record(v(i))
     });
     run(&mut g, "telemetry_macro_static_labels", threads, |i| {
-        telemetry::histogram!("bench_macro_seconds", "method" => "GET").record(v(i));
+        telem::histogram!("bench_macro_seconds", "method" => "GET").record(v(i));
     });
     run(&mut g, "prometheus_client", threads, |i| {
         p.pc_hist.observe(v(i))

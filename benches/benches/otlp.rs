@@ -1,11 +1,11 @@
-//! Encoding 10,000 spans as an OTLP request body: `telemetry-otlp`'s encoder (JSON and
+//! Encoding 10,000 spans as an OTLP request body: `telem-otlp`'s encoder (JSON and
 //! protobuf, written straight from `SpanData`) beside the OpenTelemetry SDK's exporter
 //! path for the same spans (`opentelemetry-proto`'s transform from
 //! `opentelemetry_sdk::trace::SpanData`, then prost or serde_json, as
 //! `opentelemetry-otlp` does), in one run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers --bench otlp
+//! cargo bench -p telem-benches --features peers --bench otlp
 //! ```
 //!
 //! The spans look like a service's: a server span per request with five HTTP
@@ -39,12 +39,12 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
-use telemetry::{
+use telem::{
     Config, Event as OurEvent, KeyValue, Sampler, Sink, SinkError, SinkFuture, SpanBatch,
     SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId,
     TraceState, Tracer,
 };
-use telemetry_otlp::{Encoder, Protocol};
+use telem_otlp::{Encoder, Protocol};
 use tokio::runtime::Runtime;
 
 const SPANS: usize = 10_000;
@@ -256,7 +256,7 @@ static TRACER: Tracer = Tracer::new("books");
 /// Records `shapes` through the API, a request (a server span and its two children)
 /// at a time, with their attributes, exception events and error statuses.
 fn record(shapes: &[Shape]) {
-    let set = |span: &mut telemetry::Span, shape: &Shape| {
+    let set = |span: &mut telem::Span, shape: &Shape| {
         for (k, v) in &shape.attributes {
             match v {
                 Val::Str(t) => span.set_str(*k, t.clone()),
@@ -327,7 +327,7 @@ fn drain_and_encode(c: &mut Criterion, rt: &Runtime, shapes: &[Shape], resource:
     });
     let pipeline = {
         let _enter = rt.enter();
-        telemetry::init(
+        telem::init(
             Config::new()
                 .with_sampler(Sampler::AlwaysOn)
                 .with_ring_capacity(1 << 16)
@@ -361,12 +361,12 @@ fn drain_and_encode(c: &mut Criterion, rt: &Runtime, shapes: &[Shape], resource:
         });
     }
     g.finish();
-    telemetry_benches::stop_pipeline(rt, pipeline, "drain_and_encode_10k_spans");
+    telem_benches::stop_pipeline(rt, pipeline, "drain_and_encode_10k_spans");
 }
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::pinned_runtime();
+    let rt = telem_benches::pinned_runtime();
     let shapes = shapes();
     let our_spans = ours(&shapes);
     let sdk_spans = sdk(&shapes);

@@ -2,7 +2,7 @@
 //! work in the same run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers --bench propagation
+//! cargo bench -p telem-benches --features peers --bench propagation
 //! ```
 //!
 //! Groups:
@@ -24,8 +24,8 @@ use opentelemetry_sdk::propagation::TraceContextPropagator as OtelPropagator;
 use opentelemetry_sdk::trace::{Sampler as OtelSampler, ShouldSample as _};
 use std::collections::HashMap;
 use std::hint::black_box;
-use telemetry::propagation::TraceContextPropagator;
-use telemetry::{Sampler, TraceId};
+use telem::propagation::TraceContextPropagator;
+use telem::{Sampler, TraceId};
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03";
 const TRACESTATE: &str = "ot=th:8,rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";

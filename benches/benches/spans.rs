@@ -3,7 +3,7 @@
 //! tracer directly, in one run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers
+//! cargo bench -p telem-benches --features peers
 //! ```
 //!
 //! Groups: `disabled`, `unsampled`, `sampled`, `sampled_3_attrs`,
@@ -28,8 +28,8 @@ use opentelemetry::KeyValue as OtelKeyValue;
 use opentelemetry_sdk::trace::{Sampler as OtelSampler, SdkTracerProvider};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
-use telemetry::{Config, Sampler, Tracer};
-use telemetry_benches::{
+use telem::{Config, Sampler, Tracer};
+use telem_benches::{
     fastrace_in_roots, fastrace_sample, on_runtime_cores, start_pipeline, stop_pipeline,
     DiscardExporter, DiscardReporter, NoopLayer,
 };
@@ -415,7 +415,7 @@ fn drain_throughput(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::pinned_runtime();
+    let rt = telem_benches::pinned_runtime();
 
     disabled(&mut c);
     unsampled(&mut c, &rt);

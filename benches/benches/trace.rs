@@ -1,27 +1,27 @@
-//! Cost of the `#[telemetry::trace]` attribute beside the same span written by hand,
+//! Cost of the `#[telem::trace]` attribute beside the same span written by hand,
 //! fastrace's `#[fastrace::trace]` and `tracing`'s `#[tracing::instrument]`, on empty
 //! fns, in one run:
 //!
 //! ```sh
-//! cargo bench -p telemetry-benches --features peers --bench trace
+//! cargo bench -p telem-benches --features peers --bench trace
 //! ```
 //!
 //! One group, `trace`, with our pipeline running (AlwaysOn sampler, rings of `1 << 16`,
 //! a sink that discards) for its `sync`, `method` and `async` cases, then shut down for
 //! its `off` cases (only one pipeline can run per process):
 //!
-//! - `sync/*`: an empty sync fn: `#[telemetry::trace]`, `TRACER.start_span` by hand,
+//! - `sync/*`: an empty sync fn: `#[telem::trace]`, `TRACER.start_span` by hand,
 //!   `#[fastrace::trace]` (a local span, inside a local parent), `#[tracing::instrument]`
 //!   (Registry + a layer that does nothing, set with `with_default`).
-//! - `method/*`: an empty `&self` method of an inherent impl: `#[telemetry::trace]`
+//! - `method/*`: an empty `&self` method of an inherent impl: `#[telem::trace]`
 //!   (named `S::m`, the name cached after the first call) and by hand.
 //! - `async/*`: an empty `async fn`, created and polled once to completion with a no-op
-//!   waker (no executor): `#[telemetry::trace]`, `in_span` by hand, `#[fastrace::trace]`,
+//!   waker (no executor): `#[telem::trace]`, `in_span` by hand, `#[fastrace::trace]`,
 //!   `#[tracing::instrument]`.
-//! - `off/*`: the sync fn with no pipeline running: `#[telemetry::trace]` and by hand.
+//! - `off/*`: the sync fn with no pipeline running: `#[telem::trace]` and by hand.
 //!
 //! fastrace's local spans are kept until their root ends, so its cases run in roots of
-//! [`telemetry_benches::FASTRACE_CHUNK`] calls, each sample on a fresh thread with the collector flushed
+//! [`telem_benches::FASTRACE_CHUNK`] calls, each sample on a fresh thread with the collector flushed
 //! after it, as in `benches/spans.rs` (root start and end included, amortised).
 #![forbid(unsafe_code)]
 
@@ -31,20 +31,20 @@ use std::future::Future;
 use std::hint::black_box;
 use std::pin::pin;
 use std::task::{Context as TaskContext, Poll, Waker};
-use telemetry::prelude::*;
-use telemetry::{Config, Sampler, Tracer};
-use telemetry_benches::{
+use telem::prelude::*;
+use telem::{Config, Sampler, Tracer};
+use telem_benches::{
     fastrace_in_roots, fastrace_sample, on_runtime_cores, start_pipeline, stop_pipeline,
     DiscardReporter, NoopLayer,
 };
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
 
-/// The hand-written spans' tracer, with the scope `#[telemetry::trace]` gives its spans
+/// The hand-written spans' tracer, with the scope `#[telem::trace]` gives its spans
 /// (the crate's name).
-static TRACER: Tracer = Tracer::new("telemetry-benches");
+static TRACER: Tracer = Tracer::new("telem-benches");
 
-#[telemetry::trace]
+#[telem::trace]
 fn telemetry_sync() {}
 
 fn hand_sync() {
@@ -61,7 +61,7 @@ fn tracing_sync() {}
 struct S;
 
 impl S {
-    #[telemetry::trace]
+    #[telem::trace]
     fn m(&self) {}
 
     fn m_by_hand(&self) {
@@ -69,7 +69,7 @@ impl S {
     }
 }
 
-#[telemetry::trace]
+#[telem::trace]
 async fn telemetry_async() {}
 
 fn hand_async() -> impl Future<Output = ()> {
@@ -154,7 +154,7 @@ fn trace(c: &mut Criterion, rt: &Runtime) {
 
 fn main() {
     let mut c = Criterion::default().configure_from_args();
-    let rt = telemetry_benches::pinned_runtime();
+    let rt = telem_benches::pinned_runtime();
     on_runtime_cores(|| fastrace::set_reporter(DiscardReporter::new(), FastraceConfig::default()));
 
     trace(&mut c, &rt);

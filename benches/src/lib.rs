@@ -2,12 +2,12 @@
 //! memory program (`src/bin/memory.rs`) and a service-level benchmark
 //! (`src/bin/service.rs`); this library holds what the first two use.
 //!
-//! Run with `cargo bench -p telemetry-benches --features peers`,
-//! `cargo run --release -p telemetry-benches --bin memory -- 30` and
-//! `cargo run --release -p telemetry-benches --features peers --bin service`.
+//! Run with `cargo bench -p telem-benches --features peers`,
+//! `cargo run --release -p telem-benches --bin memory -- 30` and
+//! `cargo run --release -p telem-benches --features peers --bin service`.
 #![forbid(unsafe_code)]
 
-use telemetry::{Config, Pipeline, Sink, SinkFuture, SpanBatch};
+use telem::{Config, Pipeline, Sink, SinkFuture, SpanBatch};
 use tokio::runtime::Runtime;
 
 /// A [`Sink`] that drops every batch it is given, so a measurement sees the cost of
@@ -150,7 +150,7 @@ pub fn on_runtime_cores<T: Send>(f: impl FnOnce() -> T + Send) -> T {
 /// If another pipeline is running: a benchmark runs one at a time.
 pub fn start_pipeline(rt: &Runtime, config: Config) -> Pipeline {
     let _enter = rt.enter();
-    telemetry::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
+    telem::init(config.with_sink(DiscardSink)).expect("no other pipeline is running")
 }
 
 /// Shuts `pipeline` down and prints its stats once, labelled `group`.

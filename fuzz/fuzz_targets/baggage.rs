@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telemetry::propagation::{Baggage, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS};
+use telem::propagation::{Baggage, MAX_BAGGAGE_BYTES, MAX_BAGGAGE_MEMBERS};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(s) = std::str::from_utf8(data) else {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telemetry::{Sampler, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use telem::{Sampler, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 19 {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use telemetry::{TraceState, MAX_TRACE_STATE_MEMBERS};
+use telem::{TraceState, MAX_TRACE_STATE_MEMBERS};
 
 /// W3C Trace Context Level 2, § "Key".
 fn level_2_key(key: &str) -> bool {

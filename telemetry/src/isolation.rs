@@ -1,6 +1,6 @@
 //! Test scopes: private destinations for the spans and metrics of one test, so tests
 //! running in parallel in one process never see each other's data (see
-//! `telemetry::testing`).
+//! `telem::testing`).
 //!
 //! A scope is a number carried beside the current context (the thread's context words,
 //! [`Context`](crate::Context), [`Instrumented`](crate::Instrumented)); a span records

@@ -17,12 +17,12 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use telemetry::prelude::*;
-//! use telemetry::{Config, StdoutSink};
+//! use telem::prelude::*;
+//! use telem::{Config, StdoutSink};
 //!
 //! static TRACER: Tracer = Tracer::new("quickstart");
 //!
-//! let pipeline = telemetry::init(Config::new().with_sink(StdoutSink::pretty())).unwrap();
+//! let pipeline = telem::init(Config::new().with_sink(StdoutSink::pretty())).unwrap();
 //! {
 //!     let mut request = TRACER.start_span("GET /books");
 //!     request.set_i64("http.response.status_code", 200);
@@ -76,10 +76,10 @@ pub use record::sampler::{InvalidRatio, ParentBased, Sampler, SamplingDecision};
 pub use record::span::{Span, SpanBuilder, SpanGuard, Tracer};
 pub use record::spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "testing")]
-pub use telemetry_macros::test;
-pub use telemetry_macros::trace;
+pub use telem_macros::test;
+pub use telem_macros::trace;
 
-/// What a file that records spans and metrics uses: `use telemetry::prelude::*;`.
+/// What a file that records spans and metrics uses: `use telem::prelude::*;`.
 ///
 /// The span types ([`Tracer`], [`Span`],
 /// [`SpanGuard`]), the [`trace`] attribute, the metric
@@ -92,7 +92,7 @@ pub use telemetry_macros::trace;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use telemetry::prelude::*;
+/// use telem::prelude::*;
 ///
 /// static TRACER: Tracer = Tracer::new("books");
 ///

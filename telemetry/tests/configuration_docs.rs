@@ -1,6 +1,6 @@
 //! `docs/configuration.md` shows the core's settings as the code defines them
-//! ([`telemetry::SETTINGS`]): regenerate the table with
-//! `UPDATE_DOCS=1 cargo test -p telemetry --test configuration_docs`.
+//! ([`telem::SETTINGS`]): regenerate the table with
+//! `UPDATE_DOCS=1 cargo test -p telem --test configuration_docs`.
 
 #[path = "common/docs_table.rs"]
 mod docs_table;
@@ -10,8 +10,8 @@ fn the_configuration_reference_shows_the_cores_settings() {
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/configuration.md");
     docs_table::check(
         &docs,
-        "telemetry::SETTINGS",
-        &telemetry::Setting::markdown_table(telemetry::SETTINGS),
-        "UPDATE_DOCS=1 cargo test -p telemetry --test configuration_docs",
+        "telem::SETTINGS",
+        &telem::Setting::markdown_table(telem::SETTINGS),
+        "UPDATE_DOCS=1 cargo test -p telem --test configuration_docs",
     );
 }

@@ -5,7 +5,7 @@
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use telemetry::{Config, StdoutFormat, StdoutSink, Tracer};
+use telem::{Config, StdoutFormat, StdoutSink, Tracer};
 
 static TRACER: Tracer = Tracer::new("console-exporter-tests");
 
@@ -37,7 +37,7 @@ impl Shared {
 /// writer) and shuts down; returns the JSON lines the sink wrote.
 async fn written(sink: impl FnOnce(Shared) -> StdoutSink) -> Vec<serde_json::Value> {
     let out = Shared::default();
-    let pipeline = telemetry::init(Config::new().with_sink(sink(out.clone()))).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink(out.clone()))).unwrap();
     TRACER.in_span("console-span", |_| {});
     pipeline.drain_now().await;
     pipeline.shutdown().await;

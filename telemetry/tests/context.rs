@@ -5,8 +5,8 @@
 mod common;
 
 use std::time::Duration;
-use telemetry::prelude::*;
-use telemetry::{Config, Context, Tracer};
+use telem::prelude::*;
+use telem::{Config, Context, Tracer};
 
 static TRACER: Tracer = Tracer::new("context-tests");
 
@@ -15,12 +15,12 @@ fn config() -> Config {
 }
 
 /// The W3C example parent, remote and sampled, with one trace-state member.
-fn remote_parent((key, value): (&str, &str)) -> telemetry::SpanContext {
-    telemetry::SpanContext::new(
-        telemetry::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
-        telemetry::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
-        telemetry::TraceFlags::SAMPLED,
-        telemetry::TraceState::default().insert(key, value).unwrap(),
+fn remote_parent((key, value): (&str, &str)) -> telem::SpanContext {
+    telem::SpanContext::new(
+        telem::TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
+        telem::SpanId::from_hex("00f067aa0ba902b7").unwrap(),
+        telem::TraceFlags::SAMPLED,
+        telem::TraceState::default().insert(key, value).unwrap(),
         true,
     )
 }
@@ -37,7 +37,7 @@ async fn span_given_to_a_spawned_future_stays_current_on_any_worker() {
     let p = common::start(config()).await;
     let root = TRACER.span("root").start_detached();
     let root_id = root.span_id();
-    telemetry::spawn(
+    telem::spawn(
         async move {
             let mut threads = std::collections::HashSet::new();
             for i in 0..200 {
@@ -45,7 +45,7 @@ async fn span_given_to_a_spawned_future_stays_current_on_any_worker() {
                 hop(1).await;
                 // Still current after resuming, wherever we resumed.
                 assert_eq!(
-                    telemetry::SpanContext::current().unwrap().span_id,
+                    telem::SpanContext::current().unwrap().span_id,
                     root_id,
                     "iteration {i}"
                 );
@@ -65,17 +65,17 @@ async fn span_given_to_a_spawned_future_stays_current_on_any_worker() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_never_sees_another_tasks_span_between_polls() {
     let p = common::start(config()).await;
-    let a = telemetry::spawn(
+    let a = telem::spawn(
         async {
             hop(50).await;
             TRACER.in_span("a.child", |_| {});
         }
         .in_span(TRACER.span("a").start_detached()),
     );
-    let b = telemetry::spawn(async {
+    let b = telem::spawn(async {
         for _ in 0..50 {
             assert!(
-                telemetry::SpanContext::current().is_none(),
+                telem::SpanContext::current().is_none(),
                 "task b saw a's span"
             );
             hop(1).await;
@@ -129,13 +129,13 @@ async fn spawn_wrappers_carry_the_context() {
     let p = common::start(config()).await;
     {
         let _parent = TRACER.start_span("parent");
-        telemetry::spawn(async {
+        telem::spawn(async {
             hop(5).await;
             TRACER.in_span("spawned", |_| {});
         })
         .await
         .unwrap();
-        telemetry::spawn_blocking(|| TRACER.in_span("blocking", |_| {}))
+        telem::spawn_blocking(|| TRACER.in_span("blocking", |_| {}))
             .await
             .unwrap();
         let ctx = Context::current();
@@ -179,7 +179,7 @@ fn spawn_local_carries_the_context() {
         local
             .run_until(async {
                 let _parent = TRACER.start_span("local.parent");
-                telemetry::spawn_local(async {
+                telem::spawn_local(async {
                     hop(3).await;
                     TRACER.in_span("local.child", |_| {});
                 })
@@ -261,12 +261,12 @@ async fn guards_restore_what_was_current_even_when_dropped_out_of_order() {
     let remote = remote_parent(("vendor", "v1"));
     let remote_parent = remote.span_id;
     std::thread::spawn(move || {
-        assert!(telemetry::SpanContext::current().is_none());
+        assert!(telem::SpanContext::current().is_none());
         {
             let _attached = Context::from_remote(remote.clone()).attach();
             let parent = TRACER.start_span("parent");
             let child = TRACER.start_span("child");
-            let seen = telemetry::SpanContext::current().unwrap();
+            let seen = telem::SpanContext::current().unwrap();
             assert_eq!(seen.span_id, child.span_id());
             assert_eq!(seen.trace_id, remote.trace_id);
             assert_eq!(seen.state, remote.state, "a child inherits the trace state");
@@ -274,22 +274,22 @@ async fn guards_restore_what_was_current_even_when_dropped_out_of_order() {
             let parent_id = parent.span_id();
             drop(parent);
             assert_eq!(
-                telemetry::SpanContext::current().unwrap().span_id,
+                telem::SpanContext::current().unwrap().span_id,
                 child.span_id()
             );
             // The child ends: its parent's context is current again, state included.
             drop(child);
-            let back = telemetry::SpanContext::current().unwrap();
+            let back = telem::SpanContext::current().unwrap();
             assert_eq!(back.span_id, parent_id);
             assert_eq!(back.state, remote.state);
         }
         assert!(
-            telemetry::SpanContext::current().is_none(),
+            telem::SpanContext::current().is_none(),
             "the attached context is gone"
         );
         // A root span over an empty context leaves it empty again.
         drop(TRACER.start_span("root"));
-        assert!(telemetry::SpanContext::current().is_none());
+        assert!(telem::SpanContext::current().is_none());
         assert_eq!(Context::current(), Context::empty());
     })
     .join()

@@ -9,11 +9,11 @@ fn a_variable_that_is_not_utf8_does_not_panic_and_ours_is_refused() {
     use std::os::unix::ffi::OsStrExt;
     // This test binary runs only this test, so changing its environment is safe.
     std::env::set_var("SOMEONE_ELSES_PATH", OsStr::from_bytes(b"/srv/\xff\xfe"));
-    assert!(telemetry::Config::from_env().is_ok());
-    assert!(telemetry::Exporters::from_env().is_ok());
+    assert!(telem::Config::from_env().is_ok());
+    assert!(telem::Exporters::from_env().is_ok());
 
     std::env::set_var("TELEMETRY_DRAIN_INTERVAL", OsStr::from_bytes(b"10\xff"));
-    let error = telemetry::Config::from_env().unwrap_err();
+    let error = telem::Config::from_env().unwrap_err();
     assert!(
         error.to_string().contains("TELEMETRY_DRAIN_INTERVAL"),
         "{error}"

@@ -10,8 +10,8 @@
 mod common;
 
 use std::time::Duration;
-use telemetry::prelude::*;
-use telemetry::{trace, Config, Context, ContextGuard, Span, SpanGuard, Tracer};
+use telem::prelude::*;
+use telem::{trace, Config, Context, ContextGuard, Span, SpanGuard, Tracer};
 use tokio::sync::oneshot;
 
 static TRACER: Tracer = Tracer::new("guard-send-tests");
@@ -32,7 +32,7 @@ fn one_worker() -> tokio::runtime::Runtime {
 /// Task B, spawned with plain `tokio::spawn` while task A is parked on the same worker:
 /// what it sees as current, and a span it starts.
 async fn unrelated_task() -> bool {
-    let saw_a_span = telemetry::SpanContext::current().is_some();
+    let saw_a_span = telem::SpanContext::current().is_some();
     TRACER.in_span("B", |_| {});
     saw_a_span
 }
@@ -144,14 +144,14 @@ fn a_guard_held_across_await_in_spawn_local_stays_with_its_task() {
                 let (parked_tx, parked_rx) = oneshot::channel();
                 // Not `Send`, so possible here: `spawn_local` wraps the task, which
                 // takes the guard's span away with it when it parks.
-                let a = telemetry::spawn_local(async move {
+                let a = telem::spawn_local(async move {
                     let _a = TRACER.start_span("A.local");
                     parked_tx.send(()).unwrap();
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     TRACER.in_span("A.child", |_| {});
                 });
                 parked_rx.await.unwrap();
-                assert!(telemetry::SpanContext::current().is_none());
+                assert!(telem::SpanContext::current().is_none());
                 let b = tokio::task::spawn_local(unrelated_task()).await.unwrap();
                 assert!(!b, "task B saw task A's span as current");
                 a.await.unwrap();
@@ -182,8 +182,8 @@ fn assert_send<T: Send>() {}
 fn guards_are_not_send_and_the_ways_to_carry_a_span_are() {
     assert_not_send!(SpanGuard);
     assert_not_send!(ContextGuard);
-    assert_not_send!(telemetry::propagation::BaggageGuard);
+    assert_not_send!(telem::propagation::BaggageGuard);
     assert_send::<Span>();
     assert_send::<Context>();
-    assert_send::<telemetry::Instrumented<std::future::Ready<()>>>();
+    assert_send::<telem::Instrumented<std::future::Ready<()>>>();
 }

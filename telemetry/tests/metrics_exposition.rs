@@ -2,8 +2,8 @@
 //! `_created`, units), content negotiation.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
-use telemetry::metrics::{render, Format, MetricFamilySnapshot, MetricValue, Registry};
-use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use telem::metrics::{render, Format, MetricFamilySnapshot, MetricValue, Registry};
+use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 const TRACE: u128 = 0x0af7651916cd43dd8448eb211c80319c;
 const SPAN: u64 = 0xb7ad6b7169203331;

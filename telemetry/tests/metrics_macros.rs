@@ -1,10 +1,8 @@
 //! `counter!`, `gauge!`, `histogram!` and co. against the global registry: call-site
 //! caching, dynamic labels, errors that never panic.
 
-use telemetry::metrics::{global, Counter, MetricValue};
-use telemetry::{
-    counter, counter_f64, describe_counter, gauge, gauge_f64, histogram, up_down_counter,
-};
+use telem::metrics::{global, Counter, MetricValue};
+use telem::{counter, counter_f64, describe_counter, gauge, gauge_f64, histogram, up_down_counter};
 
 #[test]
 fn static_labels_are_registered_once_and_cached_at_the_call_site() {

@@ -4,8 +4,8 @@
 mod common;
 
 use std::sync::Arc;
-use telemetry::metrics::{Format, MetricValue, Registry};
-use telemetry::{Config, InMemorySink, MetricsConfig, PrometheusSink, Tracer};
+use telem::metrics::{Format, MetricValue, Registry};
+use telem::{Config, InMemorySink, MetricsConfig, PrometheusSink, Tracer};
 
 static TRACER: Tracer = Tracer::new("metrics-pipeline-tests");
 
@@ -14,7 +14,7 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     let _slot = common::no_pipeline().await;
     let sink = Arc::new(PrometheusSink::new());
     // Before any tick (no pipeline yet): rendered live.
-    telemetry::counter!("pipeline_sink_requests_total").increment(1);
+    telem::counter!("pipeline_sink_requests_total").increment(1);
     let live = sink.scrape("text/plain");
     assert_eq!(sink.renders(), 0);
     assert!(String::from_utf8_lossy(&live.body).contains("pipeline_sink_requests_total 1\n"));
@@ -24,7 +24,7 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     let config = Config::new()
         .with_drain_interval(std::time::Duration::from_secs(300))
         .with_sink(sink.clone());
-    let pipeline = telemetry::init(config).unwrap();
+    let pipeline = telem::init(config).unwrap();
     while sink.renders() == 0 {
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
@@ -32,7 +32,7 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
     let renders = sink.renders();
     assert!(renders >= 1);
     // Served from the cache: an increment after the tick is not visible until the next.
-    telemetry::counter!("pipeline_sink_requests_total").increment(1);
+    telem::counter!("pipeline_sink_requests_total").increment(1);
     let a = sink.scrape("text/plain");
     let b = sink.exposition(Format::Prometheus);
     assert!(Arc::ptr_eq(&a.body, &b.body), "the same cached bytes");
@@ -67,11 +67,11 @@ async fn prometheus_sink_serves_the_bytes_of_the_last_tick() {
 async fn sinks_receive_metric_data_points_and_self_metrics() {
     let _slot = common::no_pipeline().await;
     // Marks that the collectors turned off below would overwrite.
-    let global = telemetry::metrics::global();
+    let global = telem::metrics::global();
     global.gauge("tokio_workers").unwrap().set(-1);
     global.gauge_f64("process_open_fds").unwrap().set(-1.0);
     let memory = Arc::new(InMemorySink::new(100));
-    let pipeline = telemetry::init(
+    let pipeline = telem::init(
         Config::new().with_sink(memory.clone()).with_metrics(
             MetricsConfig::new()
                 .with_process(false)
@@ -82,11 +82,11 @@ async fn sinks_receive_metric_data_points_and_self_metrics() {
     for _ in 0..5 {
         TRACER.in_span("work", |_| {});
     }
-    fn callback(r: &Registry) -> Result<(), telemetry::metrics::CallbackError> {
+    fn callback(r: &Registry) -> Result<(), telem::metrics::CallbackError> {
         r.gauge("pipeline_sampled_gauge").unwrap().set(42);
         Ok(())
     }
-    telemetry::metrics::global().register_callback(callback);
+    telem::metrics::global().register_callback(callback);
     pipeline.drain_now().await;
     pipeline.drain_now().await; // the second tick sees the first one's export
     let snapshot = memory.latest_metrics().unwrap();
@@ -119,7 +119,7 @@ async fn sinks_receive_metric_data_points_and_self_metrics() {
 async fn metrics_can_be_turned_off() {
     let _slot = common::no_pipeline().await;
     let memory = Arc::new(InMemorySink::new(100));
-    let pipeline = telemetry::init(
+    let pipeline = telem::init(
         Config::new()
             .with_sink(memory.clone())
             .with_metrics(MetricsConfig::new().with_enabled(false)),
@@ -134,7 +134,7 @@ async fn metrics_can_be_turned_off() {
 async fn cardinality_limit_out_of_range_is_refused() {
     let _slot = common::no_pipeline().await;
     let err =
-        telemetry::init(Config::new().with_metrics(MetricsConfig::new().with_cardinality_limit(0)))
+        telem::init(Config::new().with_metrics(MetricsConfig::new().with_cardinality_limit(0)))
             .unwrap_err();
     assert!(
         err.to_string().contains("`metrics.cardinality_limit`"),
@@ -148,7 +148,7 @@ async fn a_sink_with_its_own_registry_renders_it_at_each_tick() {
     let local = Registry::new();
     local.gauge("local_only").unwrap().set(7);
     let sink = Arc::new(PrometheusSink::from_registry(local.clone()));
-    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     pipeline.drain_now().await;
     let body = sink.scrape("text/plain").body;
     assert_eq!(&**body, b"# TYPE local_only gauge\nlocal_only 7\n");

@@ -10,8 +10,8 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use telemetry::metrics::{Format, Registry};
-use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use telem::metrics::{Format, Registry};
+use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 
 /// Every kind, labels needing escapes, a unit, exemplars, the built-in collectors.
 fn registry() -> Registry {
@@ -48,7 +48,7 @@ fn registry() -> Registry {
     r.describe("cache_hit_ratio", "Cache hits per lookup.")
         .unwrap();
     r.gauge_f64("cache_hit_ratio").unwrap().set(0.5);
-    telemetry::metrics::collectors::process(&r).unwrap();
+    telem::metrics::collectors::process(&r).unwrap();
     r
 }
 

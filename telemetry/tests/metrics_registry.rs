@@ -2,7 +2,7 @@
 //! callbacks.
 
 use std::sync::Arc;
-use telemetry::metrics::{
+use telem::metrics::{
     CallbackError, Counter, Gauge, Histogram, InstrumentKind, MetricError, MetricValue, Registry,
     DEFAULT_CARDINALITY_LIMIT,
 };

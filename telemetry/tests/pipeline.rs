@@ -5,13 +5,13 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, InitError, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
+use telem::{Config, InitError, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
 
 static TRACER: Tracer = Tracer::new("pipeline-tests");
 
 #[test]
 fn init_outside_a_runtime_is_a_clear_error() {
-    let err = telemetry::init(Config::new()).unwrap_err();
+    let err = telem::init(Config::new()).unwrap_err();
     assert!(matches!(err, InitError::NoRuntime));
     assert!(err.to_string().contains("tokio runtime"));
 }
@@ -19,22 +19,21 @@ fn init_outside_a_runtime_is_a_clear_error() {
 #[tokio::test]
 async fn invalid_settings_name_the_setting_and_range() {
     let _slot = common::no_pipeline().await;
-    let err = telemetry::init(Config::new().with_ring_capacity(100)).unwrap_err();
+    let err = telem::init(Config::new().with_ring_capacity(100)).unwrap_err();
     assert_eq!(
         err.to_string(),
         "invalid value 100 for `ring_capacity`: accepted values are a power of two from 64 to 16777216"
     );
-    let err = telemetry::init(Config::new().with_drain_interval(Duration::ZERO)).unwrap_err();
+    let err = telem::init(Config::new().with_drain_interval(Duration::ZERO)).unwrap_err();
     assert!(err.to_string().contains("`drain_interval`"), "{err}");
-    let err =
-        telemetry::init(Config::new().with_sampler(telemetry::Sampler::TraceIdRatioBased(2.0)))
-            .unwrap_err();
+    let err = telem::init(Config::new().with_sampler(telem::Sampler::TraceIdRatioBased(2.0)))
+        .unwrap_err();
     assert!(
         err.to_string().contains("`sampler`") && err.to_string().contains("0.0 to 1.0"),
         "{err}"
     );
     // Nothing was started: a valid init now succeeds.
-    let t = telemetry::init(Config::new()).unwrap();
+    let t = telem::init(Config::new()).unwrap();
     t.shutdown().await;
 }
 
@@ -42,11 +41,11 @@ async fn invalid_settings_name_the_setting_and_range() {
 async fn a_second_pipeline_is_refused_until_shutdown() {
     let p = common::start(Config::new()).await;
     assert!(matches!(
-        telemetry::init(Config::new()),
+        telem::init(Config::new()),
         Err(InitError::AlreadyRunning)
     ));
     p.telemetry.shutdown().await;
-    let again = telemetry::init(Config::new()).unwrap();
+    let again = telem::init(Config::new()).unwrap();
     again.shutdown().await;
 }
 

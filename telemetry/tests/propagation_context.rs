@@ -7,9 +7,9 @@ mod common;
 
 use std::collections::HashMap;
 use std::time::Duration;
-use telemetry::prelude::*;
-use telemetry::propagation::{self, Baggage, TraceParent};
-use telemetry::{Config, Context, SpanId, TraceId, Tracer};
+use telem::prelude::*;
+use telem::propagation::{self, Baggage, TraceParent};
+use telem::{Config, Context, SpanId, TraceId, Tracer};
 
 static TRACER: Tracer = Tracer::new("propagation-tests");
 
@@ -148,12 +148,12 @@ async fn baggage_follows_the_request_across_await_spawn_and_spawn_blocking() {
             hop(1).await;
             assert_eq!(Baggage::current().get("tenant"), Some("acme"), "poll {i}");
         }
-        let spawned = telemetry::spawn(async {
+        let spawned = telem::spawn(async {
             hop(10).await;
             TRACER.in_span("spawned", |_| {});
             Baggage::current()
         });
-        let blocking = telemetry::spawn_blocking(Baggage::current);
+        let blocking = telem::spawn_blocking(Baggage::current);
         let mut outgoing = http::HeaderMap::new();
         propagation::inject(&mut outgoing);
         (spawned.await.unwrap(), blocking.await.unwrap(), outgoing)
@@ -180,7 +180,7 @@ async fn baggage_follows_the_request_across_await_spawn_and_spawn_blocking() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_task_never_sees_another_tasks_baggage_between_polls() {
-    let with = telemetry::spawn(
+    let with = telem::spawn(
         async {
             for _ in 0..50 {
                 hop(1).await;
@@ -189,7 +189,7 @@ async fn a_task_never_sees_another_tasks_baggage_between_polls() {
         }
         .with_context(Context::current().with_baggage(Baggage::from_header("k=v"))),
     );
-    let without = telemetry::spawn(async {
+    let without = telem::spawn(async {
         for _ in 0..50 {
             assert!(
                 Baggage::current().is_empty(),
@@ -204,7 +204,7 @@ async fn a_task_never_sees_another_tasks_baggage_between_polls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn baggage_set_inside_a_task_applies_to_the_future_it_wraps_only() {
-    telemetry::spawn(async {
+    telem::spawn(async {
         let outer = Baggage::from_header("a=1");
         let inner = outer.with_entry("b", "2").unwrap();
         async {
@@ -220,7 +220,7 @@ async fn baggage_set_inside_a_task_applies_to_the_future_it_wraps_only() {
     .unwrap();
 }
 
-#[telemetry::trace]
+#[telem::trace]
 async fn traced_reads_baggage() -> Option<String> {
     hop(3).await;
     Baggage::current().get("tenant").map(str::to_owned)
@@ -255,14 +255,14 @@ fn a_baggage_guard_held_across_await_stays_with_its_local_task() {
         .unwrap();
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async {
-        let holder = telemetry::spawn_local(async {
+        let holder = telem::spawn_local(async {
             let _g = Baggage::from_header("held=yes").attach();
             for _ in 0..20 {
                 hop(1).await;
                 assert_eq!(Baggage::current().get("held"), Some("yes"));
             }
         });
-        let other = telemetry::spawn_local(async {
+        let other = telem::spawn_local(async {
             for _ in 0..20 {
                 assert!(Baggage::current().is_empty(), "saw the holder's baggage");
                 hop(1).await;

@@ -3,7 +3,7 @@
 mod common;
 
 use std::time::Duration;
-use telemetry::{Config, KeyValue, Sampler, SpanKind, SpanLimits, Status, Tracer, Value};
+use telem::{Config, KeyValue, Sampler, SpanKind, SpanLimits, Status, Tracer, Value};
 
 static TRACER: Tracer = Tracer::new("span-tests");
 
@@ -142,7 +142,7 @@ async fn a_panic_ends_the_span_with_error_status() {
     });
     assert!(r.is_err());
     // The context was restored while unwinding.
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
     let spans = p.finish().await;
     assert_eq!(spans.get("panicking").status, Status::error("panicked"));
 }
@@ -161,10 +161,10 @@ async fn unsampled_spans_record_nothing_but_propagate() {
     let stats = p.telemetry.stats();
     assert_eq!(stats.spans_sampled_out, 2);
     // A sampled remote parent still wins under parent-based sampling.
-    let remote = telemetry::SpanContext::new(
-        telemetry::TraceId::random(),
-        telemetry::SpanId::random(),
-        telemetry::TraceFlags::SAMPLED,
+    let remote = telem::SpanContext::new(
+        telem::TraceId::random(),
+        telem::SpanId::random(),
+        telem::TraceFlags::SAMPLED,
         Default::default(),
         true,
     );
@@ -184,30 +184,30 @@ async fn unsampled_spans_nest_and_restore_like_sampled_ones() {
     let mut traces = std::collections::HashSet::new();
     let rounds = 5;
     for _ in 0..rounds {
-        assert!(telemetry::SpanContext::current().is_none());
+        assert!(telem::SpanContext::current().is_none());
         {
             let outer = TRACER.start_span("u.outer");
             let outer_ctx = outer.context();
             assert!(outer_ctx.is_valid() && !outer_ctx.is_sampled());
             assert!(traces.insert(outer_ctx.trace_id), "a new trace per root");
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&outer_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&outer_ctx));
             let inner = TRACER.start_span("u.inner");
             let inner_ctx = inner.context();
             assert_eq!(inner_ctx.trace_id, outer_ctx.trace_id);
             assert!(!inner_ctx.is_sampled());
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&inner_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&inner_ctx));
             let leaf = TRACER.start_span("u.leaf");
             let leaf_ctx = leaf.context();
             assert_eq!(leaf_ctx.trace_id, outer_ctx.trace_id);
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&leaf_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&leaf_ctx));
             drop(leaf);
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&inner_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&inner_ctx));
             // Out of order: the outer span ends first; the inner one stays current, and
             // when it ends its own parent is current again.
             drop(outer);
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&inner_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&inner_ctx));
             drop(inner);
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&outer_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&outer_ctx));
             for id in [outer_ctx.span_id, inner_ctx.span_id, leaf_ctx.span_id] {
                 assert!(id.is_valid() && ids.insert(id), "span ids are unique");
             }
@@ -217,14 +217,14 @@ async fn unsampled_spans_nest_and_restore_like_sampled_ones() {
             let detached = TRACER.span("u.detached").root().start_detached();
             assert!(traces.insert(detached.context().trace_id));
             drop(late);
-            assert_eq!(telemetry::SpanContext::current().as_ref(), Some(&outer_ctx));
+            assert_eq!(telem::SpanContext::current().as_ref(), Some(&outer_ctx));
         }
         // The outer span's context stays current (its child restored it after it ended)
         // until the thread's context is reset.
-        let _reset = telemetry::Context::empty().attach();
-        assert!(telemetry::SpanContext::current().is_none());
+        let _reset = telem::Context::empty().attach();
+        assert!(telem::SpanContext::current().is_none());
         drop(TRACER.start_span("u.root_over_empty"));
-        assert!(telemetry::SpanContext::current().is_none());
+        assert!(telem::SpanContext::current().is_none());
         std::mem::forget(_reset);
     }
     let stats = p.telemetry.stats();
@@ -254,12 +254,12 @@ async fn ratio_sampled_roots_decide_from_their_trace_id() {
         assert_eq!(child.context().trace_id, ctx.trace_id);
         assert_eq!(child.context().is_sampled(), ctx.is_sampled());
         drop(child);
-        assert_eq!(telemetry::SpanContext::current(), Some(ctx.clone()));
+        assert_eq!(telem::SpanContext::current(), Some(ctx.clone()));
         if ctx.is_sampled() {
             kept.insert(ctx.trace_id);
         }
     }
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
     // 400 fair coin flips: more than 100 each way is 10 standard deviations.
     assert!(kept.len() > 100 && kept.len() < 300, "{}", kept.len());
     let stats = p.telemetry.stats();
@@ -272,7 +272,7 @@ async fn ratio_sampled_roots_decide_from_their_trace_id() {
 trait EndOk {
     fn end_ok(self);
 }
-impl EndOk for telemetry::SpanGuard {
+impl EndOk for telem::SpanGuard {
     fn end_ok(mut self) {
         self.set_status(Status::Ok);
     }
@@ -306,5 +306,5 @@ async fn without_a_pipeline_spans_are_no_ops() {
     let s = TRACER.start_span("off");
     assert!(!s.is_recording());
     assert!(!s.context().is_valid());
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
 }

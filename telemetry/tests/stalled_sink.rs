@@ -8,7 +8,7 @@ use std::io::Write;
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, InMemorySink, StdoutFormat, StdoutSink, Tracer};
+use telem::{Config, InMemorySink, StdoutFormat, StdoutSink, Tracer};
 
 static TRACER: Tracer = Tracer::new("stalled-sink-tests");
 
@@ -64,7 +64,7 @@ fn a_stalled_writer_loses_only_its_own_spans() {
         let stdout = Arc::new(
             StdoutSink::from_writer(NeverWrites, StdoutFormat::Json).with_buffer_bytes(64 << 10),
         );
-        let pipeline = telemetry::init(
+        let pipeline = telem::init(
             Config::new()
                 .with_sink(stdout.clone())
                 .with_sink(memory.clone())
@@ -115,7 +115,7 @@ fn a_stalled_writer_loses_only_its_own_spans() {
             stalled.spans_dropped, total as u64,
             "accepted {accepted}, all lost: {stalled:?}"
         );
-        assert!(!telemetry::is_enabled());
+        assert!(!telem::is_enabled());
     });
 }
 
@@ -123,12 +123,12 @@ fn a_stalled_writer_loses_only_its_own_spans() {
 #[derive(Debug)]
 struct Hung;
 
-impl telemetry::Sink for Hung {
+impl telem::Sink for Hung {
     fn name(&self) -> &str {
         "hung"
     }
 
-    fn export_spans(&self, _batch: telemetry::SpanBatch) -> telemetry::SinkFuture<'_> {
+    fn export_spans(&self, _batch: telem::SpanBatch) -> telem::SinkFuture<'_> {
         Box::pin(std::future::pending())
     }
 }
@@ -140,7 +140,7 @@ impl telemetry::Sink for Hung {
 fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
     on_one_thread(async {
         let memory = Arc::new(InMemorySink::new(1_000));
-        let pipeline = telemetry::init(
+        let pipeline = telem::init(
             Config::new()
                 .with_sink(Hung)
                 .with_sink(memory.clone())
@@ -158,9 +158,9 @@ fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
         assert_eq!(hung.name, "hung");
         assert_eq!(hung.spans_delivered, 0);
         assert_eq!(hung.spans_dropped, 100, "{hung:?}");
-        assert!(!telemetry::is_enabled());
+        assert!(!telem::is_enabled());
         // The pipeline is gone: a new one may start.
-        let again = telemetry::init(Config::new()).unwrap();
+        let again = telem::init(Config::new()).unwrap();
         again.shutdown().await;
     });
 }
@@ -172,7 +172,7 @@ fn shutdown_returns_at_its_deadline_and_counts_what_a_hung_sink_held() {
 #[test]
 fn a_sink_stopped_at_its_own_shutdown_deadline_counts_what_it_held() {
     on_one_thread(async {
-        let pipeline = telemetry::init(
+        let pipeline = telem::init(
             Config::new()
                 .with_sink(Hung)
                 .with_max_batch_size(10)

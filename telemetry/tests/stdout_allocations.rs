@@ -11,7 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
-use telemetry::{
+use telem::{
     Event, KeyValue, Link, Sink, SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat,
     StdoutSink, TraceFlags, TraceId, TraceState,
 };
@@ -116,7 +116,7 @@ fn span(i: u64) -> SpanData {
 fn allocations_to_render(format: StdoutFormat) -> u64 {
     let out = Shared::default();
     let sink = StdoutSink::from_writer(out.clone(), format);
-    let batch: telemetry::SpanBatch = Arc::new((0..64).map(span).collect());
+    let batch: telem::SpanBatch = Arc::new((0..64).map(span).collect());
     futures::executor::block_on(async {
         // The first batch starts the writer thread and allocates the buffer; once it is
         // written, the buffer comes back for the next batch.

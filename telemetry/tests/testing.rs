@@ -1,15 +1,15 @@
-//! `telemetry::testing`: isolation between tests running in parallel, the assertions
+//! `telem::testing`: isolation between tests running in parallel, the assertions
 //! and their failure messages, and polling an instrumented future by hand.
 #![allow(clippy::unwrap_used)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use telemetry::prelude::*;
-use telemetry::testing::TestPipeline;
-use telemetry::{Status, Tracer};
+use telem::prelude::*;
+use telem::testing::TestPipeline;
+use telem::{Status, Tracer};
 
 static TRACER: Tracer = Tracer::new("testing-tests");
 
-/// What one "test" does: spans across `.await`, `join!` and `telemetry::spawn`, and
+/// What one "test" does: spans across `.await`, `join!` and `telem::spawn`, and
 /// metrics through one shared call site; everything tagged with its number `n`.
 async fn a_test_body(n: u64) {
     let t = TestPipeline::start();
@@ -23,15 +23,13 @@ async fn a_test_body(n: u64) {
         }
         .in_current_span();
         tokio::join!(a, b);
-        telemetry::spawn(
-            async move { TRACER.in_span("spawned", |s| s.set_i64("test.n", n as i64)) },
-        )
-        .await
-        .unwrap();
+        telem::spawn(async move { TRACER.in_span("spawned", |s| s.set_i64("test.n", n as i64)) })
+            .await
+            .unwrap();
         for _ in 0..n {
-            telemetry::counter!("testing_requests_total", "kind" => "test").increment(1);
+            telem::counter!("testing_requests_total", "kind" => "test").increment(1);
         }
-        telemetry::histogram!("testing_latency_seconds").record(n as f64);
+        telem::histogram!("testing_latency_seconds").record(n as f64);
     }
     let spans = t.spans().await;
     spans.assert_count(4);
@@ -171,16 +169,16 @@ async fn an_instrumented_future_polled_by_hand_is_current_only_while_polled() {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let mut task = tokio_test::task::spawn(
         async move {
-            let during_first = telemetry::SpanContext::current().map(|c| c.span_id);
+            let during_first = telem::SpanContext::current().map(|c| c.span_id);
             rx.await.unwrap();
-            let during_second = telemetry::SpanContext::current().map(|c| c.span_id);
+            let during_second = telem::SpanContext::current().map(|c| c.span_id);
             (during_first, during_second)
         }
         .in_span(span),
     );
     assert!(task.poll().is_pending());
     assert_eq!(
-        telemetry::SpanContext::current(),
+        telem::SpanContext::current(),
         None,
         "not current between polls"
     );
@@ -195,7 +193,7 @@ async fn an_instrumented_future_polled_by_hand_is_current_only_while_polled() {
         (Some(id), Some(id)),
         "current during each poll"
     );
-    assert_eq!(telemetry::SpanContext::current(), None);
+    assert_eq!(telem::SpanContext::current(), None);
     t.spans().await.named("polled");
 }
 
@@ -260,19 +258,19 @@ async fn failed_assertions_show_what_was_recorded_as_a_tree() {
         .assert_parent("list_books");
 }
 
-#[telemetry::test]
+#[telem::test]
 async fn the_test_attribute_gives_the_test_its_pipeline(t: TestPipeline) {
     TRACER.in_span("in.attribute.test", |_| {});
     t.spans().await.assert_count(1).named("in.attribute.test");
 }
 
-#[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
+#[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_test_attribute_passes_tokio_options_on(t: TestPipeline) {
     assert_eq!(
         tokio::runtime::Handle::current().runtime_flavor(),
         tokio::runtime::RuntimeFlavor::MultiThread
     );
-    telemetry::spawn(async { TRACER.in_span("on.a.worker", |_| {}) })
+    telem::spawn(async { TRACER.in_span("on.a.worker", |_| {}) })
         .await
         .unwrap();
     t.spans().await.assert_count(1).named("on.a.worker");

@@ -12,7 +12,7 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use telemetry::{trace, Config, Context, SpanId, Status, Tracer};
+use telem::{trace, Config, Context, SpanId, Status, Tracer};
 
 static TRACER: Tracer = Tracer::new("trace-async-tests");
 
@@ -31,7 +31,7 @@ async fn hop(times: usize) {
 async fn handler() -> u32 {
     hop(3).await;
     let (a, b) = tokio::join!(fetch("a", 5), fetch("b", 1));
-    let c = telemetry::spawn(spawned()).await.unwrap();
+    let c = telem::spawn(spawned()).await.unwrap();
     a + b + c
 }
 
@@ -60,7 +60,7 @@ async fn nested_async_fns_make_a_span_tree_across_join_and_spawn() {
     let p = common::start(config()).await;
     {
         let _request = TRACER.start_span("request");
-        assert_eq!(telemetry::spawn(handler()).await.unwrap(), 12);
+        assert_eq!(telem::spawn(handler()).await.unwrap(), 12);
     }
     let spans = p.finish().await;
     spans.assert_root("request");
@@ -79,10 +79,7 @@ async fn nested_async_fns_make_a_span_tree_across_join_and_spawn() {
         let parse = by_id[&spans.get(leaf).parent_span_id];
         assert_eq!(parse.name, "parse");
         let fetch = by_id[&parse.parent_span_id];
-        assert_eq!(
-            fetch.attribute("source"),
-            Some(&telemetry::Value::from(source))
-        );
+        assert_eq!(fetch.attribute("source"), Some(&telem::Value::from(source)));
     }
     let trace_id = spans.get("request").context.trace_id;
     assert!(spans.0.iter().all(|s| s.context.trace_id == trace_id));
@@ -110,7 +107,7 @@ async fn observed(seen: Arc<Mutex<Vec<Option<SpanId>>>>) {
     for _ in 0..3 {
         seen.lock()
             .unwrap()
-            .push(telemetry::SpanContext::current().map(|c| c.span_id));
+            .push(telem::SpanContext::current().map(|c| c.span_id));
         YieldOnce::default().await;
     }
 }
@@ -130,7 +127,7 @@ async fn the_span_is_current_in_every_poll_and_not_between_polls() {
             polls += 1;
             let ready = future.as_mut().poll(&mut cx).is_ready();
             assert_eq!(
-                telemetry::SpanContext::current().map(|c| c.span_id),
+                telem::SpanContext::current().map(|c| c.span_id),
                 Some(outside.span_id()),
                 "between polls the caller's span is current"
             );
@@ -180,7 +177,7 @@ fn returns_future(label: &'static str) -> impl Future<Output = Option<SpanId>> +
     TRACER.in_span(label, |_| {});
     async move {
         hop(2).await;
-        telemetry::SpanContext::current().map(|c| c.span_id)
+        telem::SpanContext::current().map(|c| c.span_id)
     }
 }
 
@@ -255,7 +252,7 @@ async fn trait_methods_native_and_async_trait() {
         assert_eq!(Memory.load_twice(4).await, 8);
         let service: Box<dyn Remote + Send + Sync> = Box::new(Service);
         assert_eq!(
-            telemetry::spawn(async move { service.call_default().await })
+            telem::spawn(async move { service.call_default().await })
                 .await
                 .unwrap(),
             1
@@ -276,7 +273,7 @@ async fn trait_methods_native_and_async_trait() {
     spans.assert_parent("remote.inner", "Service::call");
     assert_eq!(
         spans.get("Service::call").attribute("n"),
-        Some(&telemetry::Value::I64(1))
+        Some(&telem::Value::I64(1))
     );
 }
 
@@ -291,7 +288,7 @@ async fn a_panic_in_a_poll_ends_the_span_with_error_status() {
     let p = common::start(config()).await;
     {
         let _request = TRACER.start_span("request");
-        let joined = telemetry::spawn(async_panic()).await;
+        let joined = telem::spawn(async_panic()).await;
         assert!(joined.unwrap_err().is_panic());
     }
     let spans = p.finish().await;
@@ -336,7 +333,7 @@ async fn a_panicking_poll_leaves_no_span_current_on_the_thread() {
     let joined = tokio::spawn(async_panic()).await;
     assert!(joined.unwrap_err().is_panic());
     assert_eq!(
-        telemetry::SpanContext::current(),
+        telem::SpanContext::current(),
         None,
         "the panicked span leaked into the caller"
     );

@@ -7,8 +7,8 @@ mod common;
 
 use std::collections::HashMap;
 use std::time::Duration;
-use telemetry::propagation::{self, TraceParent};
-use telemetry::{Config, Context, Sampler, SpanContext, TraceFlags, TraceId, TraceState, Tracer};
+use telem::propagation::{self, TraceParent};
+use telem::{Config, Context, Sampler, SpanContext, TraceFlags, TraceId, TraceState, Tracer};
 
 static TRACER: Tracer = Tracer::new("level2-tests");
 

@@ -1,11 +1,11 @@
 //! Without the `enable` feature, `#[trace]` fns run unchanged and record nothing, even
 //! with a pipeline running. Run with
-//! `cargo test -p telemetry --no-default-features --test trace_feature_off`.
+//! `cargo test -p telem --no-default-features --test trace_feature_off`.
 #![cfg(not(feature = "enable"))]
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use telemetry::{trace, Config, InMemorySink};
+use telem::{trace, Config, InMemorySink};
 
 static EVALUATED: AtomicUsize = AtomicUsize::new(0);
 
@@ -16,7 +16,7 @@ fn counted() -> u32 {
 
 #[trace(fields(counted = counted()), record(x), err)]
 fn sync_fn(x: u32) -> Result<u32, String> {
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
     if x == 0 {
         return Err("zero".into());
     }
@@ -26,13 +26,13 @@ fn sync_fn(x: u32) -> Result<u32, String> {
 #[trace(kind = server, fields(counted = counted()))]
 async fn async_fn() -> bool {
     tokio::task::yield_now().await;
-    telemetry::SpanContext::current().is_none()
+    telem::SpanContext::current().is_none()
 }
 
 #[tokio::test]
 async fn trace_records_nothing_without_the_enable_feature() {
     let sink = Arc::new(InMemorySink::new(10));
-    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     assert_eq!(sync_fn(2), Ok(2));
     assert!(sync_fn(0).is_err());
     assert!(async_fn().await);

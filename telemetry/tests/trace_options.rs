@@ -8,7 +8,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use telemetry::{trace, Config, Sampler, SpanData, SpanId, SpanKind, Status, Tracer, Value};
+use telem::{trace, Config, Sampler, SpanData, SpanId, SpanKind, Status, Tracer, Value};
 
 static TRACER: Tracer = Tracer::new("trace-options-tests");
 
@@ -311,8 +311,8 @@ async fn err_records_an_exception_event_and_error_status() {
 }
 
 mod renamed {
-    // The macro's paths go through `crate = ...`, never a hard-coded `::telemetry`.
-    use telemetry as tel;
+    // The macro's paths go through `crate = ...`, never a hard-coded `::telem`.
+    use telem as tel;
 
     #[tel::trace(crate = tel, kind = client, fields(k = 1), err)]
     pub(super) async fn through_renamed_path() -> Result<(), String> {

@@ -5,7 +5,7 @@ mod common;
 
 use std::fmt::Debug;
 use std::time::Duration;
-use telemetry::{trace, Config, SpanId, SpanKind, Status, Tracer};
+use telem::{trace, Config, SpanId, SpanKind, Status, Tracer};
 
 static TRACER: Tracer = Tracer::new("trace-sync-tests");
 
@@ -35,7 +35,7 @@ fn inner(x: u32) -> u32 {
 
 #[trace]
 fn current_in_body() -> Option<SpanId> {
-    telemetry::SpanContext::current().map(|c| c.span_id)
+    telem::SpanContext::current().map(|c| c.span_id)
 }
 
 #[tokio::test]
@@ -45,7 +45,7 @@ async fn nested_fns_make_a_span_tree() {
         let _request = TRACER.start_span("request");
         assert_eq!(outer(), 3);
     }
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
     let seen = current_in_body();
     let spans = p.finish().await;
     assert_eq!(
@@ -59,10 +59,7 @@ async fn nested_fns_make_a_span_tree() {
     spans.assert_parent("middle.named", "outer");
     spans.assert_parent("inner", "middle");
     let outer = spans.get("outer");
-    assert_eq!(
-        outer.scope, "telemetry",
-        "the scope is the crate the fn is in"
-    );
+    assert_eq!(outer.scope, "telem", "the scope is the crate the fn is in");
     assert_eq!(outer.kind, SpanKind::Internal);
     assert_eq!(outer.status, Status::Unset);
     assert!(
@@ -239,7 +236,7 @@ async fn panic_ends_the_span_with_error_status() {
         let _request = TRACER.start_span("request");
         let caught = std::panic::catch_unwind(|| explode("boom"));
         assert!(caught.is_err());
-        let current = telemetry::SpanContext::current().unwrap();
+        let current = telem::SpanContext::current().unwrap();
         assert_eq!(
             current.span_id,
             _request.span_id(),
@@ -259,7 +256,7 @@ async fn telemetry_off_runs_the_fn_unchanged() {
     let _slot = common::no_pipeline().await;
     assert_eq!(outer(), 3);
     assert_eq!(current_in_body(), None);
-    assert!(telemetry::SpanContext::current().is_none());
+    assert!(telem::SpanContext::current().is_none());
 }
 
 #[tokio::test]

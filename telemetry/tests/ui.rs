@@ -10,7 +10,7 @@
 //! set `TELEMETRY_SKIP_UI=1` to run only the `pass` cases there (the skip is then
 //! written to stderr, past the test harness's capture). After a toolchain upgrade,
 //! change `rust-toolchain.toml`, regenerate the `.stderr` files with
-//! `TRYBUILD=overwrite cargo test -p telemetry --test ui`, review the diff, and update
+//! `TRYBUILD=overwrite cargo test -p telem --test ui`, review the diff, and update
 //! [`STDERR_TOOLCHAIN`].
 #![cfg(feature = "enable")]
 

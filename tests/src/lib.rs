@@ -3,9 +3,9 @@
 //!
 //! | test | crates |
 //! | --- | --- |
-//! | `bookstore_otlp` | the bookstore's exporters from `OTEL_*` (`telemetry-otlp`) to a fake OTLP collector, `/metrics` (`telemetry-axum`) |
-//! | `trace_in_handlers` | `#[trace]` fns (`telemetry-macros`) in handlers under `telemetry-axum`'s layer |
-//! | `two_services` | `telemetry-axum`'s server and client layers, `telemetry`'s context and baggage, over hyper |
+//! | `bookstore_otlp` | the bookstore's exporters from `OTEL_*` (`telem-otlp`) to a fake OTLP collector, `/metrics` (`telem-axum`) |
+//! | `trace_in_handlers` | `#[trace]` fns (`telem-macros`) in handlers under `telem-axum`'s layer |
+//! | `two_services` | `telem-axum`'s server and client layers, `telemetry`'s context and baggage, over hyper |
 //! | `prometheus_e2e` | the bookstore scraped by a real Prometheus server (`--ignored`; `.ci/run` installs it) |
 //!
-//! `cargo test -p telemetry-tests`
+//! `cargo test -p telem-tests`

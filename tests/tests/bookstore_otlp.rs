@@ -5,8 +5,8 @@
 //! while `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
 //! unknown path.
 //!
-//! Cross-crate: the bookstore (example-bookstore), `telemetry-otlp`'s `EnvPipeline` and
-//! OTLP sink, and `telemetry-axum`'s `/metrics`.
+//! Cross-crate: the bookstore (example-bookstore), `telem-otlp`'s `EnvPipeline` and
+//! OTLP sink, and `telem-axum`'s `/metrics`.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use axum::body::{Body, Bytes};
@@ -15,8 +15,8 @@ use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequ
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
 use std::sync::{Arc, Mutex};
-use telemetry_axum::testing::{send, TestResponse};
-use telemetry_axum::MetricsEndpoint;
+use telem_axum::testing::{send, TestResponse};
+use telem_axum::MetricsEndpoint;
 
 /// A fake OTLP/HTTP collector on loopback: records each request's path and body and
 /// answers 200 with an empty body (an empty protobuf `Export*ServiceResponse`: all
@@ -119,7 +119,7 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
     let otlp = env.otlp.clone().unwrap();
     let prometheus = env.prometheus.clone().unwrap();
     // The only pipeline of this test binary: no need to take turns.
-    let telemetry = telemetry::init(env.config).unwrap();
+    let telemetry = telem::init(env.config).unwrap();
     let app = bookstore::app(bookstore::Store::seeded(), MetricsEndpoint::new(prometheus));
 
     let answer = get(&app, "/books/1").await;

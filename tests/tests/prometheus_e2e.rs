@@ -3,9 +3,9 @@
 //! must report the target up and the request count for the route.
 //!
 //! Cross-crate: the bookstore (example-bookstore), `telemetry`'s exposition and
-//! `telemetry-axum`'s `/metrics`.
+//! `telem-axum`'s `/metrics`.
 //!
-//! `cargo test -p telemetry-tests --test prometheus_e2e -- --ignored`
+//! `cargo test -p telem-tests --test prometheus_e2e -- --ignored`
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use serde_json::Value as Json;
@@ -14,8 +14,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, PrometheusSink};
-use telemetry_axum::MetricsEndpoint;
+use telem::{Config, PrometheusSink};
+use telem_axum::MetricsEndpoint;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 const PROMETHEUS: &str = "/usr/bin/prometheus";
@@ -149,7 +149,7 @@ fn encode(value: &str) -> String {
 #[ignore = "needs Debian's prometheus package; .ci/run installs it"]
 async fn prometheus_scrapes_the_request_count_of_the_route() {
     let sink = Arc::new(PrometheusSink::new());
-    let pipeline = telemetry::init(
+    let pipeline = telem::init(
         Config::new()
             .with_drain_interval(Duration::from_millis(100))
             .with_sink(sink.clone()),

@@ -1,18 +1,18 @@
 //! `#[trace]` fns called from axum handlers: under `TelemetryLayer` their spans are
 //! children of the request's server span, in its trace, across `.await`, `join!` and
-//! `telemetry::spawn`, and a handler's `#[trace(err)]` fn that fails marks its own span.
+//! `telem::spawn`, and a handler's `#[trace(err)]` fn that fails marks its own span.
 //!
-//! Cross-crate: `telemetry-macros` (`#[trace]`), `telemetry`'s task-following context and
-//! `telemetry-axum`'s layer.
+//! Cross-crate: `telem-macros` (`#[trace]`), `telemetry`'s task-following context and
+//! `telem-axum`'s layer.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
-use telemetry::{trace, Config, InMemorySink, SpanData, SpanKind, Status};
-use telemetry_axum::testing::send;
-use telemetry_axum::TelemetryLayer;
+use telem::{trace, Config, InMemorySink, SpanData, SpanKind, Status};
+use telem_axum::testing::send;
+use telem_axum::TelemetryLayer;
 
 #[trace]
 async fn load(id: u32) -> u32 {
@@ -45,7 +45,7 @@ async fn book(axum::extract::Path(id): axum::extract::Path<u32>) -> (StatusCode,
         return (StatusCode::NOT_FOUND, String::new());
     };
     let (loaded, in_stock) = tokio::join!(load(id), stock(id));
-    telemetry::spawn(audit())
+    telem::spawn(audit())
         .await
         .expect("the audit task does not panic");
     (StatusCode::OK, format!("{loaded} {in_stock}"))
@@ -66,7 +66,7 @@ fn one<'a>(spans: &'a [SpanData], name: &str) -> &'a SpanData {
 async fn traced_fns_in_a_handler_are_children_of_the_request_span() {
     // The only pipeline of this test binary: no need to take turns.
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     let app = Router::new()
         .route("/books/{id}", get(book))
         .layer(TelemetryLayer::new().with_metrics(false));

@@ -2,7 +2,7 @@
 //! client, and the call is one trace: A's server span, A's client span, B's server span
 //! (a remote child), with the baggage A's handler set reaching B's handler.
 //!
-//! Cross-crate: `telemetry-axum`'s server and client layers over hyper, and `telemetry`'s
+//! Cross-crate: `telem-axum`'s server and client layers over hyper, and `telemetry`'s
 //! context and baggage propagation between them.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
@@ -15,8 +15,8 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use telemetry::{Config, InMemorySink, SpanKind, Value};
-use telemetry_axum::{ClientTraceLayer, CurrentSpan, TelemetryLayer};
+use telem::{Config, InMemorySink, SpanKind, Value};
+use telem_axum::{ClientTraceLayer, CurrentSpan, TelemetryLayer};
 use tower::{Service as _, ServiceBuilder};
 
 async fn serve(app: Router) -> SocketAddr {
@@ -26,14 +26,14 @@ async fn serve(app: Router) -> SocketAddr {
     addr
 }
 
-type TracedClient = telemetry_axum::ClientTraceService<
+type TracedClient = telem_axum::ClientTraceService<
     Client<hyper_util::client::legacy::connect::HttpConnector, Empty<Bytes>>,
 >;
 
 async fn call_b(State((client, b)): State<(TracedClient, SocketAddr)>) -> String {
     let uri = format!("http://{b}/inventory");
     let request = http::Request::get(uri).body(Empty::<Bytes>::new()).unwrap();
-    let baggage = telemetry::propagation::Baggage::new()
+    let baggage = telem::propagation::Baggage::new()
         .with_entry("tenant", "acme")
         .unwrap();
     // The client layer injects the context current when the request is made.
@@ -50,14 +50,14 @@ async fn call_b(State((client, b)): State<(TracedClient, SocketAddr)>) -> String
 async fn a_call_between_two_services_is_one_trace() {
     // The only pipeline of this test binary: no need to take turns.
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
 
     let b = serve(
         Router::new()
             .route(
                 "/inventory",
                 get(|span: CurrentSpan| async move {
-                    let tenant = telemetry::propagation::Baggage::current()
+                    let tenant = telem::propagation::Baggage::current()
                         .get("tenant")
                         .unwrap_or_default()
                         .to_owned();

@@ -4,8 +4,8 @@
 //! final counts.
 //!
 //! ```sh
-//! cargo run --release -p telemetry-benches --bin memory -- [SECONDS] [--max-rss-mib N]
-//! cargo run --release -p telemetry-benches --features peers --bin memory -- [SECONDS] --fastrace
+//! cargo run --release -p telem-benches --bin memory -- [SECONDS] [--max-rss-mib N]
+//! cargo run --release -p telem-benches --features peers --bin memory -- [SECONDS] --fastrace
 //! ```
 //!
 //! `SECONDS` defaults to 30. `--fastrace` does the same with fastrace (root span, 3 local
@@ -104,7 +104,7 @@ async fn watch(args: &Args, mut line: impl FnMut() -> String) -> u64 {
     peak
 }
 
-static TRACER: telemetry::Tracer = telemetry::Tracer::new("memory");
+static TRACER: telem::Tracer = telem::Tracer::new("memory");
 
 fn ours_unit() -> u64 {
     let _root = TRACER.start_span("root");
@@ -115,14 +115,14 @@ fn ours_unit() -> u64 {
 }
 
 async fn run_ours(args: &Args) {
-    let config = telemetry::Config::new().with_sink(telemetry_benches::DiscardSink);
+    let config = telem::Config::new().with_sink(telem_benches::DiscardSink);
     println!(
         "telemetry: {THREADS} threads, root + {CHILDREN} children, ring_capacity {}, drain_interval {:?}, {} s",
         config.ring_capacity(),
         config.drain_interval(),
         args.seconds
     );
-    let pipeline = telemetry::init(config).expect("no other pipeline is running");
+    let pipeline = telem::init(config).expect("no other pipeline is running");
     let stop = Arc::new(AtomicBool::new(false));
     let started = Arc::new(AtomicU64::new(0));
     println!("t=  0s rss={:>8.1} MiB", mib(rss_bytes()));
@@ -167,7 +167,7 @@ fn fastrace_unit() -> u64 {
 
 #[cfg(feature = "peers")]
 async fn run_fastrace(args: &Args) {
-    let reporter = telemetry_benches::DiscardReporter::new();
+    let reporter = telem_benches::DiscardReporter::new();
     fastrace::set_reporter(reporter.clone(), fastrace::collector::Config::default());
     println!(
         "fastrace: {THREADS} threads, root + {CHILDREN} local spans, Config::default(), {} s",
@@ -198,7 +198,7 @@ async fn run_fastrace(args: &Args) {
 
 #[cfg(not(feature = "peers"))]
 async fn run_fastrace(_args: &Args) {
-    eprintln!("--fastrace needs the peers: cargo run --release -p telemetry-benches --features peers --bin memory -- --fastrace");
+    eprintln!("--fastrace needs the peers: cargo run --release -p telem-benches --features peers --bin memory -- --fastrace");
     std::process::exit(2);
 }
 
@@ -210,7 +210,7 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let rt = telemetry_benches::runtime();
+    let rt = telem_benches::runtime();
     rt.block_on(async {
         if args.fastrace {
             run_fastrace(&args).await;

@@ -4,7 +4,7 @@
 //! each case's throughput to the telemetry-off case's.
 //!
 //! ```sh
-//! cargo run --release -p telemetry-benches --features peers --bin service -- \
+//! cargo run --release -p telem-benches --features peers --bin service -- \
 //!     [--seconds N] [--warmup N] [--connections C] [--rounds R] [--path /books] [--case NAME]...
 //! ```
 //!
@@ -20,10 +20,10 @@
 //! | case | stack |
 //! | --- | --- |
 //! | `off` | the bookstore's `app()` (our `TelemetryLayer` inside) with the pipeline disabled (`Config::with_disabled(true)`, what `OTEL_SDK_DISABLED=true` does in the bookstore): no span is recorded; the layer still records the HTTP request-duration metric, and the handlers their business metrics |
-//! | `discard` | the same router, `telemetry::init` with `Sampler::AlwaysOn` and a sink that drops every batch, plus the `PrometheusSink`: what recording and draining cost, without exporting |
-//! | `json` | the same router, `telemetry::init` with `Sampler::AlwaysOn`, a `StdoutSink` writing JSON lines to a temporary file, and the `PrometheusSink` (as the bookstore does) |
+//! | `discard` | the same router, `telem::init` with `Sampler::AlwaysOn` and a sink that drops every batch, plus the `PrometheusSink`: what recording and draining cost, without exporting |
+//! | `json` | the same router, `telem::init` with `Sampler::AlwaysOn`, a `StdoutSink` writing JSON lines to a temporary file, and the `PrometheusSink` (as the bookstore does) |
 //! | `pretty` | the same with `StdoutFormat::Pretty` |
-//! | `otlp` | the same with a `telemetry_otlp::OtlpSink` (HTTP/protobuf) in place of the file, to a loopback collector that reads and discards each request body and answers 200 with an empty body |
+//! | `otlp` | the same with a `telem_otlp::OtlpSink` (HTTP/protobuf) in place of the file, to a loopback collector that reads and discards each request body and answers 200 with an empty body |
 //! | `tracing-json` | the same handlers under tower-http's `TraceLayer` (span, request and response events at INFO) and `tracing-subscriber`'s JSON formatter writing through `tracing-appender`'s non-blocking writer to a temporary file (two lines per request: request started, finished) |
 //! | `tracing-otlp` | the same handlers under the same `TraceLayer`, `tracing-opentelemetry` and the OpenTelemetry SDK (`AlwaysOn`, batch span processor with its defaults) with `opentelemetry-otlp`'s HTTP/protobuf exporter (blocking reqwest client) to the same discarding collector |
 //!
@@ -36,7 +36,7 @@
 //!
 //! Each case runs in a fresh child process (this binary run again with a hidden
 //! `--child CASE`, which prints one `RESULT` line for the parent), because
-//! `telemetry::init` and tracing's global subscriber are process-wide. Inside it, the
+//! `telem::init` and tracing's global subscriber are process-wide. Inside it, the
 //! server is a tokio runtime with one worker thread pinned to core 1 (a service on one
 //! core): the pipeline's drain and sink tasks, its writer threads, tracing-appender's
 //! worker, the SDK's batch processor and the reqwest client's thread all start from
@@ -62,8 +62,8 @@ use std::process::{Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use telemetry::{Config, Pipeline, PrometheusSink, Sampler, StdoutFormat, StdoutSink};
-use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
+use telem::{Config, Pipeline, PrometheusSink, Sampler, StdoutFormat, StdoutSink};
+use telem_axum::{MetricsEndpoint, TelemetryLayer};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -928,7 +928,7 @@ impl Stack {
         let collector = || collector.ok_or("no collector".to_owned());
         let ours = |config: Config| {
             let _enter = rt.enter();
-            telemetry::init(config).map_err(|e| format!("telemetry::init: {e}"))
+            telem::init(config).map_err(|e| format!("telem::init: {e}"))
         };
         match case {
             Case::Off => {
@@ -940,7 +940,7 @@ impl Stack {
             }
             Case::Discard | Case::Json | Case::Pretty | Case::Otlp => {
                 let sink: Box<dyn FnOnce(Config) -> Config> = match case {
-                    Case::Discard => Box::new(|c| c.with_sink(telemetry_benches::DiscardSink)),
+                    Case::Discard => Box::new(|c| c.with_sink(telem_benches::DiscardSink)),
                     Case::Json => {
                         let out = file()?;
                         Box::new(move |c| {
@@ -954,10 +954,10 @@ impl Stack {
                         })
                     }
                     _ => {
-                        let otlp = telemetry_otlp::OtlpSink::new(
-                            telemetry_otlp::OtlpConfig::new()
+                        let otlp = telem_otlp::OtlpSink::new(
+                            telem_otlp::OtlpConfig::new()
                                 .with_endpoint(format!("http://{}", collector()?))
-                                .with_protocol(telemetry_otlp::Protocol::HttpProtobuf)
+                                .with_protocol(telem_otlp::Protocol::HttpProtobuf)
                                 .with_service_name("bookstore"),
                         )
                         .map_err(|e| format!("OtlpSink: {e}"))?;
@@ -1054,7 +1054,7 @@ mod child {
 
     /// The load generator's core and the server's (the first two), if there are two.
     pub(super) fn cores() -> (Option<core_affinity::CoreId>, Option<core_affinity::CoreId>) {
-        let (first, rest) = telemetry_benches::cores();
+        let (first, rest) = telem_benches::cores();
         (first, rest.first().copied())
     }
 

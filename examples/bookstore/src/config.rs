@@ -2,17 +2,17 @@
 //! exporter's `OTEL_*` and `TELEMETRY_*` ones), all checked before anything starts.
 //!
 //! The exporters are chosen the standard way, by `OTEL_TRACES_EXPORTER` and
-//! `OTEL_METRICS_EXPORTER` ([`telemetry::Exporters`]), with the bookstore's own defaults
+//! `OTEL_METRICS_EXPORTER` ([`telem::Exporters`]), with the bookstore's own defaults
 //! for when they are unset: spans to the console, metrics for Prometheus on `/metrics`,
 //! no collector needed. `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the
 //! console sink whenever `console` is selected.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use telemetry::{
+use telem::{
     Config, ConfigError, EnvVars, Exporter, Exporters, Sampler, Setting, StdoutFormat, StdoutSink,
 };
-use telemetry_otlp::{EnvPipeline, OtlpConfig, OtlpError};
+use telem_otlp::{EnvPipeline, OtlpConfig, OtlpError};
 
 /// The address to listen on (an IP address).
 pub const HOST: &str = "BOOKSTORE_HOST";
@@ -95,8 +95,8 @@ const LOG_BUFFER_SETTING: Setting =
 
 /// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
 /// accepted values (`docs/configuration.md` shows them; a test checks it is up to date).
-/// It also reads the core's ([`telemetry::SETTINGS`]) and the OTLP exporter's
-/// ([`telemetry_otlp::SETTINGS`]), with its own defaults for the exporter lists:
+/// It also reads the core's ([`telem::SETTINGS`]) and the OTLP exporter's
+/// ([`telem_otlp::SETTINGS`]), with its own defaults for the exporter lists:
 /// [`DEFAULT_TRACES_EXPORTER`] and [`DEFAULT_METRICS_EXPORTER`].
 pub const SETTINGS: &[Setting] = &[
     HOST_SETTING,
@@ -132,14 +132,14 @@ pub struct Settings {
     /// that may wait while stdout does not take them (a pipe nobody reads); past it,
     /// spans are dropped and counted (`telemetry_sink_spans_dropped_total{sink="stdout"}`).
     pub log_buffer: usize,
-    /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telemetry::Config::with_env`).
+    /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telem::Config::with_env`).
     pub core: Config,
     /// `OTEL_TRACES_EXPORTER` (default [`DEFAULT_TRACES_EXPORTER`], `console`) and
     /// `OTEL_METRICS_EXPORTER` (default [`DEFAULT_METRICS_EXPORTER`], `prometheus`):
     /// comma-separated `otlp`, `console`, `prometheus` (metrics only), or `none`.
     pub exporters: Exporters,
     /// The OTLP exporter's settings from `OTEL_EXPORTER_OTLP_*`, `OTEL_SERVICE_NAME`, …
-    /// (see `telemetry_otlp::OtlpConfig::with_env`), used if either list names `otlp`.
+    /// (see `telem_otlp::OtlpConfig::with_env`), used if either list names `otlp`.
     pub otlp: OtlpConfig,
 }
 

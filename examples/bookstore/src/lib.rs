@@ -27,7 +27,7 @@ pub use store::Store;
 
 use axum::routing::{get, post};
 use axum::Router;
-use telemetry_axum::{MetricsEndpoint, TelemetryLayer};
+use telem_axum::{MetricsEndpoint, TelemetryLayer};
 
 /// The README's Rust snippets, compiled by `cargo test` (doctests) so they stay true.
 #[cfg(doctest)]
@@ -57,7 +57,7 @@ struct ConfigurationDoctests;
 ///
 /// ```
 /// use std::sync::Arc;
-/// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
+/// let metrics = telem_axum::MetricsEndpoint::new(Arc::new(telem::PrometheusSink::new()));
 /// let app: axum::Router = bookstore::app(bookstore::Store::seeded(), metrics);
 /// let without_metrics: axum::Router = bookstore::app(bookstore::Store::seeded(), None);
 /// ```
@@ -72,14 +72,14 @@ pub fn app(store: Store, metrics: impl Into<Option<MetricsEndpoint>>) -> Router 
 ///
 /// For putting other middleware where ours goes, as the service benchmark
 /// (`benches/src/bin/service.rs`) does with tower-http's `TraceLayer`. The handlers
-/// extract [`CurrentSpan`](telemetry_axum::CurrentSpan), which only [`TelemetryLayer`]
+/// extract [`CurrentSpan`](telem_axum::CurrentSpan), which only [`TelemetryLayer`]
 /// provides (without it they answer 500): keep it inside, with metrics off if you like.
 /// With no pipeline running it only hands the handlers a no-op span.
 ///
 /// ```
 /// use std::sync::Arc;
-/// use telemetry_axum::TelemetryLayer;
-/// let metrics = telemetry_axum::MetricsEndpoint::new(Arc::new(telemetry::PrometheusSink::new()));
+/// use telem_axum::TelemetryLayer;
+/// let metrics = telem_axum::MetricsEndpoint::new(Arc::new(telem::PrometheusSink::new()));
 /// let app: axum::Router = bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
 ///     traced.layer(TelemetryLayer::new().with_metrics(false))
 /// });

@@ -13,7 +13,7 @@
 
 use bookstore::{app, Settings, Store};
 use std::process::ExitCode;
-use telemetry_axum::MetricsEndpoint;
+use telem_axum::MetricsEndpoint;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -34,7 +34,7 @@ async fn main() -> ExitCode {
         }
     };
     let (exporters, disabled) = (env.exporters, env.config.disabled());
-    let pipeline = match telemetry::init(env.config) {
+    let pipeline = match telem::init(env.config) {
         Ok(pipeline) => pipeline,
         Err(e) => {
             eprintln!("bookstore: cannot start telemetry: {e}");

@@ -2,8 +2,8 @@
 //! `TelemetryLayer` records; `/metrics` serves them all.
 
 use crate::store::Genre;
-use telemetry::metrics::global;
-use telemetry::{counter, describe_counter, describe_histogram, histogram};
+use telem::metrics::global;
+use telem::{counter, describe_counter, describe_histogram, histogram};
 
 /// Books shown by `GET /books/{id}`, labelled by genre.
 pub const BOOKS_VIEWED: &str = "bookstore_books_viewed_total";
@@ -69,7 +69,7 @@ mod tests {
         book_created();
         search_results(3);
         ws_message();
-        let text = String::from_utf8(global().render(telemetry::metrics::Format::Prometheus))
+        let text = String::from_utf8(global().render(telem::metrics::Format::Prometheus))
             .expect("exposition is UTF-8");
         for name in [BOOKS_VIEWED, BOOKS_CREATED, WS_MESSAGES] {
             assert!(

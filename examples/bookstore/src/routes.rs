@@ -9,8 +9,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
-use telemetry_axum::ws::TracedWebSocket;
-use telemetry_axum::CurrentSpan;
+use telem_axum::ws::TracedWebSocket;
+use telem_axum::CurrentSpan;
 
 /// A failed request: its status and a JSON body `{"error": "..."}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,7 +74,7 @@ pub(crate) async fn list(
 }
 
 /// The search itself, in its own span (a child of the request's).
-#[telemetry::trace("list_books", fields(bookstore.query = filter.q.as_deref().unwrap_or("")))]
+#[telem::trace("list_books", fields(bookstore.query = filter.q.as_deref().unwrap_or("")))]
 fn list_books(store: &Store, filter: &Filter) -> Vec<Book> {
     let books = store.list(filter);
     metrics::search_results(books.len());
@@ -147,9 +147,9 @@ pub(crate) async fn reindex(
     if store.get(id).is_none() {
         return Err(ApiError::NotFound(id));
     }
-    // `telemetry::spawn` carries the request's context into the task, so the
+    // `telem::spawn` carries the request's context into the task, so the
     // `Store::reindex` span is a child of this request's span although it ends later.
-    drop(telemetry::spawn(store.reindex(id)));
+    drop(telem::spawn(store.reindex(id)));
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "id": id, "status": "reindexing" })),
@@ -158,7 +158,7 @@ pub(crate) async fn reindex(
 
 /// `GET /ws`: a WebSocket that echoes text messages, with a span per connection.
 pub(crate) async fn ws(upgrade: WebSocketUpgrade, span: CurrentSpan) -> Response {
-    telemetry_axum::ws::traced(upgrade, &span, echo)
+    telem_axum::ws::traced(upgrade, &span, echo)
 }
 
 async fn echo(mut socket: TracedWebSocket) {

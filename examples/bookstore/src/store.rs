@@ -1,7 +1,7 @@
 //! The in-process store: books, their reviews and stock in a `RwLock`, seeded with a few.
 //!
 //! The two "remote" lookups (`reviews`, `stock`) and the background `reindex` are
-//! instrumented with `#[telemetry::trace]`; the quick in-memory reads are not.
+//! instrumented with `#[telem::trace]`; the quick in-memory reads are not.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -240,14 +240,14 @@ impl Store {
     }
 
     /// The book's reviews, from the (simulated) reviews service.
-    #[telemetry::trace(kind = client, record(id))]
+    #[telem::trace(kind = client, record(id))]
     pub async fn reviews(&self, id: u64) -> Vec<Review> {
         tokio::time::sleep(REVIEWS_LATENCY).await;
         self.read().reviews.get(&id).cloned().unwrap_or_default()
     }
 
     /// Copies of the book in stock, from the (simulated) warehouse service.
-    #[telemetry::trace(kind = client, record(id))]
+    #[telem::trace(kind = client, record(id))]
     pub async fn stock(&self, id: u64) -> u32 {
         tokio::time::sleep(STOCK_LATENCY).await;
         self.read().stock.get(&id).copied().unwrap_or(0)
@@ -255,7 +255,7 @@ impl Store {
 
     /// Rebuilds the search keywords of book `id`; `false` if there is no such book.
     /// Runs in the background (`POST /books/{id}/reindex` spawns it).
-    #[telemetry::trace(record(id))]
+    #[telem::trace(record(id))]
     pub async fn reindex(self, id: u64) -> bool {
         // Let the request that asked for it answer first, as a real indexer would.
         tokio::task::yield_now().await;

@@ -11,7 +11,7 @@ fn the_configuration_reference_shows_the_bookstores_settings() {
     docs_table::check(
         &docs,
         "bookstore::config::SETTINGS",
-        &telemetry::Setting::markdown_table(bookstore::config::SETTINGS),
+        &telem::Setting::markdown_table(bookstore::config::SETTINGS),
         "UPDATE_DOCS=1 cargo test -p example-bookstore --test configuration_docs",
     );
 }

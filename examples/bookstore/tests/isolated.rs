@@ -1,12 +1,12 @@
-//! The same app tested with `telemetry::testing`: each test has its own pipeline, so
+//! The same app tested with `telem::testing`: each test has its own pipeline, so
 //! these run in parallel (no turn-taking) and see only their own spans and metrics.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::sync::Arc;
-use telemetry::testing::TestPipeline;
-use telemetry::PrometheusSink;
-use telemetry_axum::testing::send;
-use telemetry_axum::MetricsEndpoint;
+use telem::testing::TestPipeline;
+use telem::PrometheusSink;
+use telem_axum::testing::send;
+use telem_axum::MetricsEndpoint;
 
 fn app() -> axum::Router {
     bookstore::app(
@@ -19,7 +19,7 @@ fn get(uri: &str) -> http::Request<axum::body::Body> {
     http::Request::get(uri).body(Default::default()).unwrap()
 }
 
-#[telemetry::test]
+#[telem::test]
 async fn listing_books_records_the_handler_under_the_request(t: TestPipeline) {
     let response = send(&app(), get("/books")).await;
     assert_eq!(response.status, 200);
@@ -34,7 +34,7 @@ async fn listing_books_records_the_handler_under_the_request(t: TestPipeline) {
         .assert_root();
 }
 
-#[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
+#[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewing_books_counts_them_by_genre_in_this_test_only(t: TestPipeline) {
     let app = app();
     for id in [1, 1, 2] {
@@ -51,7 +51,7 @@ async fn viewing_books_counts_them_by_genre_in_this_test_only(t: TestPipeline) {
     t.spans().await.assert_count(3);
 }
 
-#[telemetry::test]
+#[telem::test]
 async fn an_unknown_book_is_a_404_without_error_status(t: TestPipeline) {
     assert_eq!(send(&app(), get("/books/999")).await.status, 404);
     t.spans()

@@ -8,8 +8,8 @@ use bookstore::store::{Book, Genre};
 use bookstore::{BookReviews, ErrorBody};
 use common::{app, get, post_json, send};
 use std::sync::Arc;
-use telemetry::PrometheusSink;
-use telemetry_axum::MetricsEndpoint;
+use telem::PrometheusSink;
+use telem_axum::MetricsEndpoint;
 
 fn bookstore() -> axum::Router {
     app(Arc::new(PrometheusSink::new()))

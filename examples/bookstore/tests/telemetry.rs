@@ -10,13 +10,13 @@ use common::{get, post_json};
 use futures::{SinkExt as _, StreamExt as _};
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, InMemorySink, PrometheusSink, SpanData, SpanKind, Value};
+use telem::{Config, InMemorySink, PrometheusSink, SpanData, SpanKind, Value};
 
 /// One pipeline per process: tests take turns.
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Pipeline {
-    telemetry: telemetry::Pipeline,
+    telemetry: telem::Pipeline,
     sink: Arc<InMemorySink>,
     prometheus: Arc<PrometheusSink>,
     _turn: tokio::sync::MutexGuard<'static, ()>,
@@ -26,7 +26,7 @@ async fn pipeline() -> Pipeline {
     let turn = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(10_000));
     let prometheus = Arc::new(PrometheusSink::new());
-    let telemetry = telemetry::init(
+    let telemetry = telem::init(
         Config::new()
             .with_sink(sink.clone())
             .with_sink(prometheus.clone()),

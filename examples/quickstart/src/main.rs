@@ -11,8 +11,8 @@ use axum::{routing::get, Router};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Config, ConfigError, EnvVars, PrometheusSink, Setting, StdoutSink};
-use telemetry_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
+use telem::{Config, ConfigError, EnvVars, PrometheusSink, Setting, StdoutSink};
+use telem_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
 
 async fn hello(span: CurrentSpan) -> String {
     span.set_attribute("greeting.lang", "en");
@@ -32,7 +32,7 @@ async fn main() -> ExitCode {
     // The five lines: spans to stdout and metrics for Prometheus, a traced router
     // with /metrics, and a server.
     let prometheus = Arc::new(PrometheusSink::new());
-    let pipeline = telemetry::init(
+    let pipeline = telem::init(
         Config::new()
             .with_sink(StdoutSink::pretty())
             .with_sink(prometheus.clone()),

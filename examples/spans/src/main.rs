@@ -5,8 +5,8 @@
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
-use telemetry::prelude::*;
-use telemetry::{Config, SpanKind, StdoutFormat, StdoutSink, Tracer};
+use telem::prelude::*;
+use telem::{Config, SpanKind, StdoutFormat, StdoutSink, Tracer};
 
 static TRACER: Tracer = Tracer::new("example-spans");
 
@@ -61,7 +61,7 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let pipeline = match telemetry::init(Config::new().with_sink(StdoutSink::from_format(format))) {
+    let pipeline = match telem::init(Config::new().with_sink(StdoutSink::from_format(format))) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("telemetry: {e}");

@@ -8,8 +8,8 @@ use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
-use telemetry::prelude::*;
-use telemetry::{Context, Instrumented, KeyValue, Span, SpanKind, Status, Tracer};
+use telem::prelude::*;
+use telem::{Context, Instrumented, KeyValue, Span, SpanKind, Status, Tracer};
 use tower::{Layer, Service};
 
 /// A tower [`Layer`] for HTTP clients: each request gets a client span (a child of the
@@ -38,7 +38,7 @@ use tower::{Layer, Service};
 /// own and serves hyper and tonic as well.
 ///
 /// ```
-/// use telemetry_axum::ClientTraceLayer;
+/// use telem_axum::ClientTraceLayer;
 /// use tower::{service_fn, Layer};
 ///
 /// let client = ClientTraceLayer::new().layer(service_fn(|req: http::Request<String>| async move {
@@ -53,10 +53,10 @@ pub struct ClientTraceLayer {
 }
 
 impl ClientTraceLayer {
-    /// A layer recording client spans in the scope `telemetry-axum`.
+    /// A layer recording client spans in the scope `telem-axum`.
     pub fn new() -> Self {
         Self {
-            tracer: Tracer::new("telemetry-axum"),
+            tracer: Tracer::new("telem-axum"),
         }
     }
 }
@@ -98,7 +98,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !telemetry::is_enabled() {
+        if !telem::is_enabled() {
             return ClientFuture {
                 inner: self.inner.call(req).with_context(Context::current()),
                 span: Span::noop(),
@@ -197,8 +197,8 @@ mod tests {
     use super::*;
     use http::HeaderValue;
     use std::convert::Infallible;
-    use telemetry::testing::TestPipeline;
-    use telemetry::{SpanData, TraceId};
+    use telem::testing::TestPipeline;
+    use telem::{SpanData, TraceId};
     use tower::{service_fn, ServiceExt as _};
 
     const OTHER_TRACE: &str = "0af7651916cd43dd8448eb211c80319c";

@@ -5,7 +5,7 @@ use crate::RequestId;
 use axum::extract::FromRequestParts;
 use http::request::Parts;
 use std::sync::{Arc, Mutex, PoisonError};
-use telemetry::{Context, KeyValue, Span, SpanContext, SpanId, Status, Str, TraceId, Value};
+use telem::{Context, KeyValue, Span, SpanContext, SpanId, Status, Str, TraceId, Value};
 
 /// The span of the request being handled (or of a WebSocket connection), for a handler
 /// to enrich: set attributes, add events, read its ids and the request id.
@@ -17,7 +17,7 @@ use telemetry::{Context, KeyValue, Span, SpanContext, SpanId, Status, Str, Trace
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use telemetry_axum::{CurrentSpan, TelemetryLayer};
+/// use telem_axum::{CurrentSpan, TelemetryLayer};
 ///
 /// async fn list_books(span: CurrentSpan) -> String {
 ///     span.set_attribute("books.count", 3i64);

@@ -4,7 +4,7 @@ use crate::intern::StaticMap;
 use crate::layer::METHODS;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
-use telemetry::metrics::{Family, Gauge, Histogram, Registry, DEFAULT_BUCKETS};
+use telem::metrics::{Family, Gauge, Histogram, Registry, DEFAULT_BUCKETS};
 
 /// Request duration histogram (OpenTelemetry `http.server.request.duration`), seconds,
 /// labelled by method, route and status code.
@@ -42,7 +42,7 @@ const CACHED_PER_ROUTE: usize = 64;
 
 impl HttpMetrics {
     pub(crate) fn global() -> Option<Self> {
-        Self::new(telemetry::metrics::global())
+        Self::new(telem::metrics::global())
     }
 
     /// The two families in `registry`; `None` (no HTTP metrics) if the names are taken

@@ -13,7 +13,7 @@ use foldhash::fast::RandomState;
 use std::hash::{BuildHasher, Hash};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
-use telemetry::Str;
+use telem::Str;
 
 /// A bounded, insert-only map whose entries live for the rest of the process, read
 /// without locks: open addressing over `OnceLock` slots.

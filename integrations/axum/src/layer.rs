@@ -18,9 +18,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
-use telemetry::prelude::*;
-use telemetry::propagation::Baggage;
-use telemetry::{Instrumented, SpanKind, Status, Str, Tracer};
+use telem::prelude::*;
+use telem::propagation::Baggage;
+use telem::{Instrumented, SpanKind, Status, Str, Tracer};
 use tower::{Layer, Service};
 
 /// What the layer does with an inbound `traceparent` / `tracestate`.
@@ -77,7 +77,7 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 ///
 /// ```
 /// use axum::{routing::get, Router};
-/// use telemetry_axum::{TelemetryLayer, Trust};
+/// use telem_axum::{TelemetryLayer, Trust};
 ///
 /// let app: Router = Router::new()
 ///     .route("/books/{id}", get(|| async { "a book" }))
@@ -103,11 +103,11 @@ struct Settings {
 impl TelemetryLayer {
     /// A layer with the defaults: trust inbound trace context, the `server-timing`
     /// trace metric on responses (no `traceparent` response header), HTTP metrics in
-    /// the global registry, instrumentation scope `telemetry-axum`.
+    /// the global registry, instrumentation scope `telem-axum`.
     pub fn new() -> Self {
         Self {
             settings: Arc::new(Settings {
-                tracer: Tracer::new("telemetry-axum"),
+                tracer: Tracer::new("telem-axum"),
                 trust: Trust::Honour,
                 headers: Vec::new(),
                 response: ResponseHeaders {
@@ -159,7 +159,7 @@ impl TelemetryLayer {
     /// handler's own `server-timing` metrics.
     ///
     /// ```
-    /// use telemetry_axum::TelemetryLayer;
+    /// use telem_axum::TelemetryLayer;
     /// // Clients of this service are not told its trace ids.
     /// let layer = TelemetryLayer::new().with_server_timing(false);
     /// # drop(layer);
@@ -173,7 +173,7 @@ impl TelemetryLayer {
     /// only, and `server-timing` on responses. For clients that read it.
     ///
     /// ```
-    /// use telemetry_axum::TelemetryLayer;
+    /// use telem_axum::TelemetryLayer;
     /// let layer = TelemetryLayer::new().with_response_traceparent(true);
     /// # drop(layer);
     /// ```
@@ -186,7 +186,7 @@ impl TelemetryLayer {
     /// `false` records spans only.
     ///
     /// ```
-    /// use telemetry_axum::TelemetryLayer;
+    /// use telem_axum::TelemetryLayer;
     /// let spans_only = TelemetryLayer::new().with_metrics(false);
     /// # drop(spans_only);
     /// ```
@@ -201,12 +201,12 @@ impl TelemetryLayer {
     }
 
     /// Records HTTP metrics into `registry` instead of the global one.
-    pub fn with_metrics_registry(self, registry: &telemetry::metrics::Registry) -> Self {
+    pub fn with_metrics_registry(self, registry: &telem::metrics::Registry) -> Self {
         let metrics = HttpMetrics::new(registry);
         self.edit(|s| s.metrics = metrics)
     }
 
-    /// The instrumentation scope of the server spans (default `telemetry-axum`).
+    /// The instrumentation scope of the server spans (default `telem-axum`).
     pub fn with_scope(self, scope: &'static str) -> Self {
         self.edit(|s| s.tracer = Tracer::new(scope))
     }
@@ -249,7 +249,7 @@ where
     }
 
     fn call(&mut self, mut req: Request<B>) -> Self::Future {
-        if !telemetry::is_enabled() && self.settings.metrics.is_none() {
+        if !telem::is_enabled() && self.settings.metrics.is_none() {
             // Handlers may still extract `CurrentSpan`: give them the shared no-op one.
             req.extensions_mut().insert(CurrentSpan::noop());
             return ResponseFuture {
@@ -351,7 +351,7 @@ impl RequestState {
             .unwrap_or_else(RequestId::generate);
 
         let mut baggage = Baggage::new();
-        let span = if telemetry::is_enabled() {
+        let span = if telem::is_enabled() {
             // Started under the method alone; the name and attributes are only built
             // (and allocated) for a span that records.
             let mut builder = settings.tracer.span(method).kind(SpanKind::Server);
@@ -380,7 +380,7 @@ impl RequestState {
             }
             span
         } else {
-            telemetry::Span::noop()
+            telem::Span::noop()
         };
         let request_id_header = request_id.header_value().clone();
         let span = CurrentSpan::new(span, Some(request_id));
@@ -512,7 +512,7 @@ fn protocol_version(version: Version) -> &'static str {
 /// path, the request id, an IPv4 address) are kept inline: nothing here allocates
 /// unless a value is long.
 fn record_request<B>(
-    span: &mut telemetry::Span,
+    span: &mut telem::Span,
     settings: &Settings,
     req: &Request<B>,
     (m, method): (usize, &'static str),
@@ -559,17 +559,17 @@ fn record_request<B>(
         span.set_str("user_agent.original", settings.agents.get(agent));
     }
     for name in &settings.headers {
-        let values: Vec<telemetry::Value> = req
+        let values: Vec<telem::Value> = req
             .headers()
             .get_all(name)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .map(|v| telemetry::Value::from(v.to_owned()))
+            .map(|v| telem::Value::from(v.to_owned()))
             .collect();
         if !values.is_empty() {
             span.set_attribute(
                 format!("http.request.header.{}", name.as_str()),
-                telemetry::Value::Array(values.into()),
+                telem::Value::Array(values.into()),
             );
         }
     }

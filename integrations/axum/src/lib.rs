@@ -1,12 +1,12 @@
-//! axum and tower integration of [`telemetry`]: install one layer and every request gets
+//! axum and tower integration of [`telem`]: install one layer and every request gets
 //! a server span named after its route, with OpenTelemetry's HTTP attributes, W3C trace
 //! context in and out, a request id, and HTTP metrics.
 //!
 //! ```no_run
 //! use axum::{routing::get, Router};
 //! use std::sync::Arc;
-//! use telemetry::{Config, PrometheusSink, StdoutSink};
-//! use telemetry_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
+//! use telem::{Config, PrometheusSink, StdoutSink};
+//! use telem_axum::{CurrentSpan, MetricsEndpoint, TelemetryLayer};
 //!
 //! async fn hello(span: CurrentSpan) -> String {
 //!     span.set_attribute("greeting.lang", "en");
@@ -15,7 +15,7 @@
 //!
 //! # async fn run() -> std::io::Result<()> {
 //! let prometheus = Arc::new(PrometheusSink::new());
-//! let pipeline = telemetry::init(
+//! let pipeline = telem::init(
 //!     Config::new().with_sink(StdoutSink::pretty()).with_sink(prometheus.clone()),
 //! )
 //! .expect("telemetry");

@@ -8,7 +8,7 @@ use axum::Router;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 use std::sync::Arc;
-use telemetry::PrometheusSink;
+use telem::PrometheusSink;
 
 /// Serves the metrics a [`PrometheusSink`] keeps, in Prometheus text or OpenMetrics as
 /// the scraper's `Accept` header asks (Prometheus servers ask for OpenMetrics, which
@@ -16,8 +16,8 @@ use telemetry::PrometheusSink;
 ///
 /// ```
 /// use std::sync::Arc;
-/// use telemetry::PrometheusSink;
-/// use telemetry_axum::MetricsEndpoint;
+/// use telem::PrometheusSink;
+/// use telem_axum::MetricsEndpoint;
 ///
 /// let prometheus = Arc::new(PrometheusSink::new());
 /// // On the app's own router:

@@ -1,11 +1,11 @@
-//! W3C trace context on HTTP headers, through [`telemetry::propagation`]: requests
+//! W3C trace context on HTTP headers, through [`telem::propagation`]: requests
 //! carry `traceparent`, `tracestate` and `baggage`; responses the `server-timing` trace
 //! metric.
 
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
-use telemetry::propagation::{Baggage, TraceContextPropagator, TraceParent, SERVER_TIMING_HEADER};
-use telemetry::{Context, SpanContext, TraceState};
+use telem::propagation::{Baggage, TraceContextPropagator, TraceParent, SERVER_TIMING_HEADER};
+use telem::{Context, SpanContext, TraceState};
 
 const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 const BAGGAGE: HeaderName = HeaderName::from_static("baggage");

@@ -9,12 +9,12 @@ use http::StatusCode;
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// let response = telemetry_axum::MissingTelemetryLayer.into_response();
+/// let response = telem_axum::MissingTelemetryLayer.into_response();
 /// assert_eq!(response.status(), 500);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "CurrentSpan needs telemetry_axum::TelemetryLayer: add `.layer(TelemetryLayer::new())` \
+    "CurrentSpan needs telem_axum::TelemetryLayer: add `.layer(TelemetryLayer::new())` \
      to the router that serves this handler"
 )]
 pub struct MissingTelemetryLayer;

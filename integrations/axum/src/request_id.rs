@@ -16,7 +16,7 @@ pub const MAX_REQUEST_ID_LEN: usize = 128;
 /// [`MAX_REQUEST_ID_LEN`] characters of `[A-Za-z0-9._-]`), otherwise a fresh one.
 ///
 /// ```
-/// use telemetry_axum::RequestId;
+/// use telem_axum::RequestId;
 /// assert_eq!(RequestId::accept("req-42.a_b").unwrap().as_str(), "req-42.a_b");
 /// assert!(RequestId::accept("has space").is_none());
 /// assert!(RequestId::accept(&"x".repeat(129)).is_none());
@@ -50,11 +50,11 @@ impl RequestId {
 
     /// A fresh random id: 128 random bits as 22 characters of `[A-Za-z0-9_-]` (the
     /// URL-safe base64 alphabet), short enough to be recorded on the span without an
-    /// allocation (see [`telemetry::Str::INLINE_LEN`]).
+    /// allocation (see [`telem::Str::INLINE_LEN`]).
     pub fn generate() -> Self {
         const ALPHABET: &[u8; 64] =
             b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let id = telemetry::TraceId::random().to_u128();
+        let id = telem::TraceId::random().to_u128();
         let mut text = [0u8; GENERATED_LEN];
         for (i, b) in text.iter_mut().enumerate() {
             // Six bits per character, the last one taking the remaining two.

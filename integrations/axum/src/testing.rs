@@ -5,7 +5,7 @@ use crate::TelemetryLayer;
 use axum::body::{Body, Bytes};
 use axum::Router;
 use http::{HeaderMap, Request, StatusCode};
-use telemetry::testing::TestPipeline;
+use telem::testing::TestPipeline;
 use tower::ServiceExt as _;
 
 /// `router` with a [`TelemetryLayer`] whose HTTP metrics go to the test's registry (its
@@ -14,8 +14,8 @@ use tower::ServiceExt as _;
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use axum::{routing::get, Router};
-/// use telemetry::testing::TestPipeline;
-/// use telemetry_axum::testing::{send, traced};
+/// use telem::testing::TestPipeline;
+/// use telem_axum::testing::{send, traced};
 ///
 /// let t = TestPipeline::start();
 /// let app = traced(Router::new().route("/books/{id}", get(|| async { "a book" })), &t);

@@ -1,17 +1,17 @@
 //! A span per WebSocket connection.
 //!
 //! Behind the `ws` feature, which turns on axum's own `ws` feature (off by default in both):
-//! `telemetry-axum = { version = "0.1", features = ["ws"] }`.
+//! `telem-axum = { version = "0.1", features = ["ws"] }`.
 
 use crate::current_span::CurrentSpan;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::Response;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use telemetry::prelude::*;
-use telemetry::{KeyValue, SpanKind, Tracer};
+use telem::prelude::*;
+use telem::{KeyValue, SpanKind, Tracer};
 
-static TRACER: Tracer = Tracer::new("telemetry-axum");
+static TRACER: Tracer = Tracer::new("telem-axum");
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 
 /// Completes a WebSocket upgrade with a span for the connection: a child of the
@@ -22,10 +22,10 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 ///
 /// ```
 /// use axum::{extract::ws::{Message, WebSocketUpgrade}, response::Response, routing::get, Router};
-/// use telemetry_axum::{ws::TracedWebSocket, CurrentSpan, TelemetryLayer};
+/// use telem_axum::{ws::TracedWebSocket, CurrentSpan, TelemetryLayer};
 ///
 /// async fn echo(upgrade: WebSocketUpgrade, request: CurrentSpan) -> Response {
-///     telemetry_axum::ws::traced(upgrade, &request, |mut socket: TracedWebSocket| async move {
+///     telem_axum::ws::traced(upgrade, &request, |mut socket: TracedWebSocket| async move {
 ///         while let Some(Ok(message)) = socket.recv().await {
 ///             if let Message::Text(text) = message {
 ///                 let _ = socket.send(Message::Text(text)).await;

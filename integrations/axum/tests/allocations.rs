@@ -12,8 +12,8 @@ use axum::routing::get;
 use axum::Router;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use telemetry::{Config, Sampler};
-use telemetry_axum::TelemetryLayer;
+use telem::{Config, Sampler};
+use telem_axum::TelemetryLayer;
 use tower::ServiceExt as _;
 
 struct Counting;
@@ -90,15 +90,14 @@ fn the_layer_adds_few_allocations_to_a_request() {
 
     let pipeline = {
         let _enter = rt.enter();
-        telemetry::init(Config::new().with_sampler(Sampler::parent_based(Sampler::AlwaysOff)))
-            .unwrap()
+        telem::init(Config::new().with_sampler(Sampler::parent_based(Sampler::AlwaysOff))).unwrap()
     };
     let unsampled = rt.block_on(per_request(&traced)) - bare;
     rt.block_on(pipeline.shutdown());
 
     let pipeline = {
         let _enter = rt.enter();
-        telemetry::init(Config::new()).unwrap()
+        telem::init(Config::new()).unwrap()
     };
     let sampled = rt.block_on(per_request(&traced)) - bare;
     rt.block_on(pipeline.shutdown());

@@ -7,15 +7,15 @@ use axum::http::{Request, StatusCode};
 use axum::routing::get;
 use axum::Router;
 use std::sync::Arc;
-use telemetry::metrics::Registry;
-use telemetry::{Config, InMemorySink, SpanData, SpanKind, Status, Value};
-use telemetry_axum::{CurrentSpan, TelemetryLayer, Trust};
+use telem::metrics::Registry;
+use telem::{Config, InMemorySink, SpanData, SpanKind, Status, Value};
+use telem_axum::{CurrentSpan, TelemetryLayer, Trust};
 use tower::ServiceExt as _;
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 struct Pipeline {
-    telemetry: telemetry::Pipeline,
+    telemetry: telem::Pipeline,
     sink: Arc<InMemorySink>,
     _slot: tokio::sync::MutexGuard<'static, ()>,
 }
@@ -23,7 +23,7 @@ struct Pipeline {
 async fn pipeline() -> Pipeline {
     let slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(10_000));
-    let telemetry = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let telemetry = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     Pipeline {
         telemetry,
         sink,
@@ -64,7 +64,7 @@ fn attr<'a>(span: &'a SpanData, key: &str) -> &'a Value {
 
 async fn book(span: CurrentSpan) -> String {
     span.set_attribute("books.found", 1i64);
-    telemetry::Tracer::new("test").in_span("db.query", |_| {});
+    telem::Tracer::new("test").in_span("db.query", |_| {});
     span.request_id()
         .map(|id| id.to_string())
         .unwrap_or_default()
@@ -351,7 +351,7 @@ async fn metrics_use_the_route_not_the_path() {
     }
     let spans = p.spans().await;
     let openmetrics =
-        String::from_utf8(registry.render(telemetry::metrics::Format::OpenMetrics)).unwrap();
+        String::from_utf8(registry.render(telem::metrics::Format::OpenMetrics)).unwrap();
     let fail = one(&spans, "GET /fail");
     let exemplar = format!(
         r#"trace_id="{}",span_id="{}""#,
@@ -364,7 +364,7 @@ async fn metrics_use_the_route_not_the_path() {
         ),
         "a bucket's exemplar links to the request's span {exemplar}:\n{openmetrics}"
     );
-    let text = String::from_utf8(registry.render(telemetry::metrics::Format::Prometheus)).unwrap();
+    let text = String::from_utf8(registry.render(telem::metrics::Format::Prometheus)).unwrap();
     let count = |labels: &str| {
         text.lines()
             .find(|l| {
@@ -402,8 +402,8 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
         .counter("endpoint_test_total")
         .unwrap()
         .increment(3);
-    let sink = Arc::new(telemetry::PrometheusSink::from_registry(registry));
-    let app: Router = telemetry_axum::MetricsEndpoint::new(sink)
+    let sink = Arc::new(telem::PrometheusSink::from_registry(registry));
+    let app: Router = telem_axum::MetricsEndpoint::new(sink)
         .with_bearer_token("s3cret")
         .into_router();
     let scrape = |auth: Option<&str>, accept: &str| {
@@ -429,7 +429,7 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
     assert_eq!(response.status(), 200);
     assert_eq!(
         response.headers()["content-type"],
-        telemetry::metrics::PROMETHEUS_CONTENT_TYPE
+        telem::metrics::PROMETHEUS_CONTENT_TYPE
     );
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -446,7 +446,7 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
     .unwrap();
     assert_eq!(
         response.headers()["content-type"],
-        telemetry::metrics::OPENMETRICS_CONTENT_TYPE
+        telem::metrics::OPENMETRICS_CONTENT_TYPE
     );
     let body = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
@@ -457,7 +457,7 @@ async fn the_metrics_endpoint_negotiates_the_format_and_checks_the_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_telemetry_off_the_layer_passes_requests_through() {
     let _slot = ONE_PIPELINE.lock().await;
-    assert!(!telemetry::is_enabled());
+    assert!(!telem::is_enabled());
     let response = app(TelemetryLayer::new().with_metrics(false))
         .oneshot(get_request("/books/1").body(Body::empty()).unwrap())
         .await
@@ -476,7 +476,7 @@ async fn with_telemetry_off_the_layer_passes_requests_through() {
 }
 
 async fn tenant() -> String {
-    telemetry::propagation::Baggage::current()
+    telem::propagation::Baggage::current()
         .get("tenant")
         .unwrap_or_default()
         .to_owned()

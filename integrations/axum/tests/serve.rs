@@ -14,9 +14,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use telemetry::{Config, InMemorySink, Value};
-use telemetry_axum::ws::TracedWebSocket;
-use telemetry_axum::{CurrentSpan, TelemetryLayer};
+use telem::{Config, InMemorySink, Value};
+use telem_axum::ws::TracedWebSocket;
+use telem_axum::{CurrentSpan, TelemetryLayer};
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -28,13 +28,13 @@ async fn serve(app: Router) -> SocketAddr {
 }
 
 async fn echo(upgrade: WebSocketUpgrade, request: CurrentSpan) -> Response {
-    telemetry_axum::ws::traced(
+    telem_axum::ws::traced(
         upgrade,
         &request,
         |mut socket: TracedWebSocket| async move {
             while let Some(Ok(message)) = socket.recv().await {
                 if let Message::Text(text) = message {
-                    telemetry::Tracer::new("test").in_span("ws.message", |_| {});
+                    telem::Tracer::new("test").in_span("ws.message", |_| {});
                     socket.send(Message::Text(text)).await.unwrap();
                 }
             }
@@ -46,7 +46,7 @@ async fn echo(upgrade: WebSocketUpgrade, request: CurrentSpan) -> Response {
 async fn a_websocket_connection_gets_its_own_span() {
     let _slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(1000));
-    let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     let addr = serve(
         Router::new()
             .route("/echo", get(echo))
@@ -108,13 +108,13 @@ async fn a_websocket_connection_gets_its_own_span() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_endpoint_serves_on_its_own_listener() {
-    let registry = telemetry::metrics::Registry::new();
+    let registry = telem::metrics::Registry::new();
     registry.counter("own_listener_total").unwrap().increment(7);
-    let sink = Arc::new(telemetry::PrometheusSink::from_registry(registry));
+    let sink = Arc::new(telem::PrometheusSink::from_registry(registry));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(
-        telemetry_axum::MetricsEndpoint::new(sink)
+        telem_axum::MetricsEndpoint::new(sink)
             .with_path("/internal/metrics")
             .serve(listener),
     );

@@ -19,9 +19,9 @@ use hyper_util::rt::TokioExecutor;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use telemetry::propagation::TraceParent;
-use telemetry::{Config, InMemorySink, Pipeline, Sampler, SpanData, SpanKind};
-use telemetry_axum::{ClientTraceLayer, ClientTraceService, TelemetryLayer, Trust};
+use telem::propagation::TraceParent;
+use telem::{Config, InMemorySink, Pipeline, Sampler, SpanData, SpanKind};
+use telem_axum::{ClientTraceLayer, ClientTraceService, TelemetryLayer, Trust};
 use tower::{Service as _, ServiceBuilder};
 
 /// The inbound trace: its id and the caller's span.
@@ -29,7 +29,7 @@ const T: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 const P: &str = "00f067aa0ba902b7";
 const TRACESTATE: &str = "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE";
 
-/// One pipeline per process (`telemetry::init`): tests take turns.
+/// One pipeline per process (`telem::init`): tests take turns.
 static ONE_PIPELINE: Mutex<()> = Mutex::new(());
 
 /// Runs a test on a runtime of its own while holding the process's one pipeline. The
@@ -100,7 +100,7 @@ impl Setup {
     /// The pipeline with `config` (spans into memory), and a B without telemetry.
     async fn with(config: Config, b: Router) -> Self {
         let sink = Arc::new(InMemorySink::new(10_000));
-        let telemetry = telemetry::init(config.with_sink(sink.clone())).unwrap();
+        let telemetry = telem::init(config.with_sink(sink.clone())).unwrap();
         Self {
             telemetry,
             sink,

@@ -3,9 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use telemetry::metrics::{
-    HistogramValue, InstrumentKind, LabelSet, MetricFamilySnapshot, MetricValue,
-};
+use telem::metrics::{HistogramValue, InstrumentKind, LabelSet, MetricFamilySnapshot, MetricValue};
 
 #[derive(Clone, Debug)]
 enum Total {
@@ -106,7 +104,7 @@ fn subtract(current: &MetricValue, previous: &Total) -> Option<MetricValue> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use telemetry::metrics::Registry;
+    use telem::metrics::Registry;
 
     #[test]
     fn counters_and_histograms_become_deltas_after_a_commit() {

@@ -1,19 +1,19 @@
 //! A pipeline's sinks chosen the standard way: [`EnvPipeline`] adds to a
-//! [`telemetry::Config`] the sinks that [`Exporters`] (`OTEL_TRACES_EXPORTER`,
+//! [`telem::Config`] the sinks that [`Exporters`] (`OTEL_TRACES_EXPORTER`,
 //! `OTEL_METRICS_EXPORTER`) select, and [`config_from_env`] does it all from the
 //! environment (plus `TELEMETRY_CONSOLE_FORMAT` for the console sink).
 
 use crate::config::table::CONSOLE_FORMAT;
 use crate::{OtlpConfig, OtlpError, OtlpSink, Signal};
 use std::sync::Arc;
-use telemetry::{
+use telem::{
     Config, ConfigError, EnvVars, Exporter, Exporters, PrometheusSink, StdoutFormat, StdoutSink,
 };
 
 /// A pipeline's configuration with the sinks that [`Exporters`] select already added,
 /// and the handles the application needs: the OTLP sink (for its
 /// [`stats`](OtlpSink::stats)) and the Prometheus sink (to serve on `/metrics`, with
-/// `telemetry_axum::MetricsEndpoint`).
+/// `telem_axum::MetricsEndpoint`).
 ///
 /// | exporter | traces | metrics |
 /// | --- | --- | --- |
@@ -25,8 +25,8 @@ use telemetry::{
 /// handles are `None`: an application then serves no `/metrics`.
 ///
 /// ```
-/// use telemetry::{Config, Exporter, Exporters, StdoutSink};
-/// use telemetry_otlp::{EnvPipeline, OtlpConfig};
+/// use telem::{Config, Exporter, Exporters, StdoutSink};
+/// use telem_otlp::{EnvPipeline, OtlpConfig};
 /// // Spans to the console and metrics for Prometheus unless the variables say otherwise.
 /// let vars = [("OTEL_METRICS_EXPORTER", "otlp,prometheus")];
 /// let pipeline = EnvPipeline::new(
@@ -42,12 +42,12 @@ use telemetry::{
 /// assert!(pipeline.prometheus.is_some());
 /// let otlp = pipeline.otlp.expect("otlp is selected for metrics");
 /// assert!(!otlp.config().traces.enabled && otlp.config().metrics.enabled);
-/// # Ok::<(), telemetry_otlp::OtlpError>(())
+/// # Ok::<(), telem_otlp::OtlpError>(())
 /// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub struct EnvPipeline {
-    /// The configuration to pass to [`telemetry::init`], with the sinks added after any
+    /// The configuration to pass to [`telem::init`], with the sinks added after any
     /// it had: console, then Prometheus, then OTLP.
     pub config: Config,
     /// What the lists selected.
@@ -55,7 +55,7 @@ pub struct EnvPipeline {
     /// The OTLP sink, if either list names `otlp`.
     pub otlp: Option<OtlpSink>,
     /// The Prometheus sink, if `OTEL_METRICS_EXPORTER` names `prometheus`: serve its
-    /// scrapes (`telemetry_axum::MetricsEndpoint::new(prometheus)`).
+    /// scrapes (`telem_axum::MetricsEndpoint::new(prometheus)`).
     pub prometheus: Option<Arc<PrometheusSink>>,
 }
 
@@ -109,7 +109,7 @@ impl EnvPipeline {
 }
 
 /// A whole pipeline from the process environment, with OpenTelemetry's defaults:
-/// [`telemetry::Config::from_env`] (sampler, span limits, `OTEL_SDK_DISABLED`,
+/// [`telem::Config::from_env`] (sampler, span limits, `OTEL_SDK_DISABLED`,
 /// `TELEMETRY_*`), [`Exporters::from_env`] (`OTEL_TRACES_EXPORTER`,
 /// `OTEL_METRICS_EXPORTER`, `otlp` when unset), [`OtlpConfig::from_env`], and a console
 /// sink in the format of `TELEMETRY_CONSOLE_FORMAT` (`json`, the default, or `pretty`;
@@ -120,10 +120,10 @@ impl EnvPipeline {
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// // OTEL_SERVICE_NAME=books OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 \
 /// // OTEL_METRICS_EXPORTER=otlp,prometheus ./books
-/// let env = telemetry_otlp::config_from_env()?;
-/// let pipeline = telemetry::init(env.config)?;
+/// let env = telem_otlp::config_from_env()?;
+/// let pipeline = telem::init(env.config)?;
 /// if let Some(prometheus) = env.prometheus {
-///     // serve it: telemetry_axum::MetricsEndpoint::new(prometheus)
+///     // serve it: telem_axum::MetricsEndpoint::new(prometheus)
 /// #   drop(prometheus);
 /// }
 /// // ...
@@ -134,15 +134,15 @@ impl EnvPipeline {
 /// # Ok(()) }
 /// ```
 pub fn config_from_env() -> Result<EnvPipeline, OtlpError> {
-    config_from_env_vars(&telemetry::EnvVars::from_env())
+    config_from_env_vars(&telem::EnvVars::from_env())
 }
 
 /// [`config_from_env`] with the given `(name, value)` pairs instead of the process
 /// environment.
 ///
 /// ```
-/// use telemetry::{Exporter, StdoutFormat};
-/// let env = telemetry_otlp::config_from_env_vars([
+/// use telem::{Exporter, StdoutFormat};
+/// let env = telem_otlp::config_from_env_vars([
 ///     ("OTEL_TRACES_EXPORTER", "otlp,console"),
 ///     ("OTEL_METRICS_EXPORTER", "prometheus"),
 ///     ("TELEMETRY_CONSOLE_FORMAT", "pretty"),
@@ -153,7 +153,7 @@ pub fn config_from_env() -> Result<EnvPipeline, OtlpError> {
 /// assert!(env.exporters.traces().contains(Exporter::Console));
 /// assert!(env.otlp.is_some() && env.prometheus.is_some());
 ///
-/// let err = telemetry_otlp::config_from_env_vars([("OTEL_METRICS_EXPORTER", "statsd")]).unwrap_err();
+/// let err = telem_otlp::config_from_env_vars([("OTEL_METRICS_EXPORTER", "statsd")]).unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),
 ///     "invalid value \"statsd\" for environment variable OTEL_METRICS_EXPORTER: \

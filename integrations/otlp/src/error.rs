@@ -1,12 +1,12 @@
 //! Why an exporter could not be built.
 
-use telemetry::ConfigError;
+use telem::ConfigError;
 
 /// A setting the exporter cannot work with. Each variant says which setting and what
 /// it accepts.
 ///
 /// ```
-/// use telemetry_otlp::{OtlpConfig, OtlpError};
+/// use telem_otlp::{OtlpConfig, OtlpError};
 /// let err = OtlpConfig::new().with_max_queue_size(0).resolve().unwrap_err();
 /// assert!(matches!(&err, OtlpError::Config(e) if e.setting == "max_queue_size"));
 /// assert_eq!(
@@ -40,10 +40,10 @@ pub enum OtlpError {
         reason: &'static str,
     },
     /// An `https://` endpoint without the `tls` feature.
-    #[error("the endpoint {0:?} needs TLS: enable telemetry-otlp's `tls` feature (on by default)")]
+    #[error("the endpoint {0:?} needs TLS: enable telem-otlp's `tls` feature (on by default)")]
     TlsDisabled(String),
     /// `http/protobuf` without the `protobuf` feature.
-    #[error("http/protobuf needs telemetry-otlp's `protobuf` feature; enable it or use http/json")]
+    #[error("http/protobuf needs telem-otlp's `protobuf` feature; enable it or use http/json")]
     ProtobufDisabled,
     /// The TLS configuration could not be built.
     #[error("TLS setup failed: {0}")]

@@ -15,7 +15,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use telemetry::{MetricsSnapshot, SinkError, SpanBatch, SpanData};
+use telem::{MetricsSnapshot, SinkError, SpanBatch, SpanData};
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
 
@@ -402,7 +402,7 @@ impl Worker<'_> {
             Err(reason) => {
                 counters.dequeued(Outcome::Failed, n);
                 let message = format!("traces: {n} spans lost: {reason}");
-                telemetry::diagnostics::report("otlp", "export failed", &message);
+                telem::diagnostics::report("otlp", "export failed", &message);
                 counters.error(message);
             }
         }
@@ -456,7 +456,7 @@ impl Worker<'_> {
             Err(reason) => {
                 counters.points(Outcome::Failed, points);
                 let message = format!("metrics: {points} data points lost: {reason}");
-                telemetry::diagnostics::report("otlp", "export failed", &message);
+                telem::diagnostics::report("otlp", "export failed", &message);
                 counters.error(message);
             }
         }

@@ -1,7 +1,7 @@
 //! OTLP/HTTP export for `telemetry`: spans to `/v1/traces` and metrics to `/v1/metrics`
 //! of an OpenTelemetry Collector, Jaeger, Tempo or any OTLP receiver.
 //!
-//! - [`OtlpSink`]: a [`telemetry::Sink`] with its own bounded queue and network task;
+//! - [`OtlpSink`]: a [`telem::Sink`] with its own bounded queue and network task;
 //!   batches, timeouts, retries with backoff and `Retry-After`, partial successes,
 //!   drops counted ([`OtlpStats`], and `telemetry_otlp_*` self-metrics), recovery when
 //!   the collector returns, shutdown within a deadline.
@@ -16,13 +16,13 @@
 //!   defaults.
 //! - Exporters chosen the standard way: [`EnvPipeline`] adds the sinks that
 //!   `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` select (`otlp`, `console`,
-//!   `prometheus`, `none`; [`telemetry::Exporters`]) to a pipeline's configuration;
+//!   `prometheus`, `none`; [`telem::Exporters`]) to a pipeline's configuration;
 //!   [`config_from_env`] builds the whole configuration from the environment.
 //!
 //! ```no_run
 //! # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! use telemetry::{Config, Tracer};
-//! use telemetry_otlp::{OtlpConfig, OtlpSink};
+//! use telem::{Config, Tracer};
+//! use telem_otlp::{OtlpConfig, OtlpSink};
 //!
 //! static TRACER: Tracer = Tracer::new("books");
 //!
@@ -32,7 +32,7 @@
 //!         .with_service_name("books")
 //!         .with_deployment_environment("production"),
 //! )?;
-//! let pipeline = telemetry::init(Config::new().with_sink(otlp.clone()))?;
+//! let pipeline = telem::init(Config::new().with_sink(otlp.clone()))?;
 //! TRACER.in_span("GET /books", |_| {});
 //! pipeline.shutdown().await;
 //! println!("{:?}", otlp.stats());

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use telemetry::{SpanBatch, SpanData};
+use telem::{SpanBatch, SpanData};
 
 /// A run of spans of one pipeline batch.
 #[derive(Clone, Debug)]

@@ -1,10 +1,10 @@
 //! The resource every batch carries: what the service is and where it runs.
 
 use std::sync::OnceLock;
-use telemetry::{KeyValue, SpanId, Value};
+use telem::{KeyValue, SpanId, Value};
 
 /// `telemetry.sdk.name`.
-pub const SDK_NAME: &str = "telemetry";
+pub const SDK_NAME: &str = "telem";
 /// `telemetry.sdk.version`: this crate's version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -114,7 +114,7 @@ mod tests {
             std::process::id().to_string()
         );
         assert_eq!(get(&d, "telemetry.sdk.language").unwrap(), "rust");
-        assert_eq!(get(&d, "telemetry.sdk.name").unwrap(), "telemetry");
+        assert_eq!(get(&d, "telemetry.sdk.name").unwrap(), "telem");
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub(crate) fn backoff(policy: &RetryPolicy, attempt: u32, random: f64) -> Durati
 
 /// A random number in `[0, 1)` for jitter (the span id generator's thread-local wyrand).
 pub(crate) fn random() -> f64 {
-    (telemetry::SpanId::random().to_u64() >> 11) as f64 / (1u64 << 53) as f64
+    (telem::SpanId::random().to_u64() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A `Retry-After` header: delay-seconds, or an HTTP date (a past date means now).

@@ -4,7 +4,7 @@ use crate::exporter::Shared;
 use crate::{OtlpConfig, OtlpError, OtlpStats, ResolvedConfig};
 use std::fmt;
 use std::sync::Arc;
-use telemetry::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
+use telem::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
 
 /// Sends spans to `/v1/traces` and metrics to `/v1/metrics` of an OpenTelemetry
 /// Collector (or any OTLP/HTTP receiver).
@@ -24,14 +24,14 @@ use telemetry::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
 ///
 /// ```no_run
 /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// use telemetry::{Config, Tracer};
-/// use telemetry_otlp::{OtlpConfig, OtlpSink};
+/// use telem::{Config, Tracer};
+/// use telem_otlp::{OtlpConfig, OtlpSink};
 ///
 /// let otlp = OtlpSink::new(
 ///     OtlpConfig::from_env()? // OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME, ...
 ///         .with_service_version(env!("CARGO_PKG_VERSION")),
 /// )?;
-/// let pipeline = telemetry::init(Config::from_env()?.with_sink(otlp.clone()))?;
+/// let pipeline = telem::init(Config::from_env()?.with_sink(otlp.clone()))?;
 /// Tracer::new("books").in_span("GET /books", |_| {});
 /// pipeline.shutdown().await; // flushes the queue to the collector
 /// assert_eq!(otlp.stats().spans_queued, 0);
@@ -48,7 +48,7 @@ impl OtlpSink {
     /// pipeline hands it data; its task starts then, on the pipeline's runtime.
     ///
     /// ```
-    /// use telemetry_otlp::{OtlpConfig, OtlpSink};
+    /// use telem_otlp::{OtlpConfig, OtlpSink};
     /// let sink = OtlpSink::new(OtlpConfig::new().with_endpoint("http://127.0.0.1:4318")).unwrap();
     /// assert_eq!(sink.stats().spans_sent, 0);
     /// assert!(OtlpSink::new(OtlpConfig::new().with_endpoint("not a url")).is_err());

@@ -3,7 +3,7 @@
 use crate::Signal;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Mutex;
-use telemetry::metrics::{Counter, UpDownCounter};
+use telem::metrics::{Counter, UpDownCounter};
 
 /// The exporter's counters since it was built.
 ///
@@ -69,7 +69,7 @@ pub(crate) enum Outcome {
 
 impl SelfMetrics {
     fn register() -> Option<Self> {
-        let r = telemetry::metrics::global();
+        let r = telem::metrics::global();
         let _ = r.describe(
             "telemetry_otlp_spans_total",
             "Spans handed to the OTLP exporter, by outcome.",

@@ -189,7 +189,7 @@ impl Target {
         }
         headers.insert(
             USER_AGENT,
-            HeaderValue::from_static(concat!("telemetry-otlp/", env!("CARGO_PKG_VERSION"))),
+            HeaderValue::from_static(concat!("telem-otlp/", env!("CARGO_PKG_VERSION"))),
         );
         Ok(Self {
             uri,

@@ -1,6 +1,6 @@
 //! `docs/configuration.md` shows the exporter's settings as the code defines them
-//! ([`telemetry_otlp::SETTINGS`]): regenerate the table with
-//! `UPDATE_DOCS=1 cargo test -p telemetry-otlp --test configuration_docs`.
+//! ([`telem_otlp::SETTINGS`]): regenerate the table with
+//! `UPDATE_DOCS=1 cargo test -p telem-otlp --test configuration_docs`.
 
 #[path = "../../../telemetry/tests/common/docs_table.rs"]
 mod docs_table;
@@ -10,8 +10,8 @@ fn the_configuration_reference_shows_the_exporters_settings() {
     let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/configuration.md");
     docs_table::check(
         &docs,
-        "telemetry_otlp::SETTINGS",
-        &telemetry::Setting::markdown_table(telemetry_otlp::SETTINGS),
-        "UPDATE_DOCS=1 cargo test -p telemetry-otlp --test configuration_docs",
+        "telem_otlp::SETTINGS",
+        &telem::Setting::markdown_table(telem_otlp::SETTINGS),
+        "UPDATE_DOCS=1 cargo test -p telem-otlp --test configuration_docs",
     );
 }

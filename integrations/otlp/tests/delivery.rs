@@ -10,8 +10,8 @@ use common::{free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use telemetry::{Sink, Tracer};
-use telemetry_otlp::{OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy};
+use telem::{Sink, Tracer};
+use telem_otlp::{OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy};
 
 static TRACER: Tracer = Tracer::new("delivery");
 
@@ -205,7 +205,7 @@ async fn status_400_is_not_retried() {
 }
 
 fn self_metric(outcome: &str) -> u64 {
-    telemetry::metrics::global()
+    telem::metrics::global()
         .counter_family("telemetry_otlp_spans_total", &["outcome"])
         .unwrap()
         .get(&[outcome])
@@ -322,19 +322,19 @@ async fn a_sink_that_never_received_anything_shuts_down_cleanly() {
     otlp.shutdown().await.unwrap();
     assert_eq!(otlp.stats(), OtlpStats::default());
     // After shutdown, new spans are refused and counted, never queued.
-    let span = telemetry::SpanData {
+    let span = telem::SpanData {
         name: "late".into(),
         scope: "delivery".into(),
-        context: telemetry::SpanContext::INVALID,
-        parent_span_id: telemetry::SpanId::INVALID,
+        context: telem::SpanContext::INVALID,
+        parent_span_id: telem::SpanId::INVALID,
         parent_is_remote: false,
-        kind: telemetry::SpanKind::Internal,
+        kind: telem::SpanKind::Internal,
         start_time_unix_nano: 1,
         end_time_unix_nano: 2,
         attributes: Default::default(),
         events: vec![],
         links: vec![],
-        status: telemetry::Status::Unset,
+        status: telem::Status::Unset,
         dropped_attributes_count: 0,
         dropped_events_count: 0,
         dropped_links_count: 0,

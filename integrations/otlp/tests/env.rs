@@ -4,8 +4,8 @@
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::time::Duration;
-use telemetry::{ConfigError, Sampler};
-use telemetry_otlp::{
+use telem::{ConfigError, Sampler};
+use telem_otlp::{
     config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, ResolvedConfig, Temporality,
 };
 
@@ -71,7 +71,7 @@ fn every_variable_is_read() {
         s.metrics.endpoint,
         "http://metrics:9090/api/v1/otlp/v1/metrics"
     );
-    use telemetry_otlp::Signal;
+    use telem_otlp::Signal;
     let header = |sig: Signal, name: &str| {
         s.signal(sig)
             .headers
@@ -323,7 +323,7 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
 /// a variable that sets the same setting.
 #[test]
 fn every_setter_wins_over_the_environment() {
-    use telemetry_otlp::{RetryPolicy, Signal};
+    use telem_otlp::{RetryPolicy, Signal};
     let vars = [
         ("OTEL_SERVICE_NAME", "env"),
         (

@@ -7,8 +7,8 @@
 mod common;
 
 use common::{Collector, ONE_PIPELINE};
-use telemetry::{Config, Exporter, Exporters, StdoutSink, Tracer};
-use telemetry_otlp::{config_from_env_vars, EnvPipeline, OtlpConfig, Signal};
+use telem::{Config, Exporter, Exporters, StdoutSink, Tracer};
+use telem_otlp::{config_from_env_vars, EnvPipeline, OtlpConfig, Signal};
 
 static TRACER: Tracer = Tracer::new("env-pipeline");
 
@@ -133,7 +133,7 @@ async fn spans_and_metrics_of_a_pipeline_from_the_environment_reach_the_collecto
     let telemetry = common::start(env.config);
 
     TRACER.in_span("from-env", |_| {});
-    telemetry::counter!("env_pipeline_jobs_total").increment(1);
+    telem::counter!("env_pipeline_jobs_total").increment(1);
     // Drains, hands the tick's metric snapshot to every sink, and flushes them: the
     // OTLP sink sends what it holds before this returns.
     telemetry.drain_now().await;
@@ -188,7 +188,7 @@ async fn metrics_only_to_otlp_sends_no_spans() {
     let telemetry = common::start(env.config);
 
     TRACER.in_span("not-exported", |_| {});
-    telemetry::counter!("env_pipeline_metrics_only_total").increment(1);
+    telem::counter!("env_pipeline_metrics_only_total").increment(1);
     telemetry.drain_now().await;
     telemetry.shutdown().await;
 

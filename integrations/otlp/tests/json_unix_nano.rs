@@ -12,9 +12,9 @@ use common::{Collector, Received, ONE_PIPELINE};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::time::Duration;
-use telemetry::metrics::global;
-use telemetry::{KeyValue, MetricsConfig, SpanContext, SpanId, TraceFlags, TraceId, Tracer};
-use telemetry_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
+use telem::metrics::global;
+use telem::{KeyValue, MetricsConfig, SpanContext, SpanId, TraceFlags, TraceId, Tracer};
+use telem_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
 
 static TRACER: Tracer = Tracer::new("unix-nano");
 
@@ -81,7 +81,7 @@ fn config(collector: &Collector) -> OtlpConfig {
         .with_self_metrics(false)
 }
 
-fn pipeline(otlp: &OtlpSink) -> telemetry::Pipeline {
+fn pipeline(otlp: &OtlpSink) -> telem::Pipeline {
     common::start(
         common::pipeline_config()
             .with_metrics(

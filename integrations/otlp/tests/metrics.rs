@@ -9,9 +9,9 @@ use common::{Collector, Received, ONE_PIPELINE};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Metric, ResourceMetrics};
 use std::time::Duration;
-use telemetry::metrics::{global, MetricValue};
-use telemetry::{MetricsConfig, Tracer};
-use telemetry_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
+use telem::metrics::{global, MetricValue};
+use telem::{MetricsConfig, Tracer};
+use telem_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
 
 static TRACER: Tracer = Tracer::new("jobs");
 
@@ -25,7 +25,7 @@ fn config(collector: &Collector, protocol: Protocol) -> OtlpConfig {
         .with_self_metrics(false)
 }
 
-fn pipeline(otlp: &OtlpSink) -> telemetry::Pipeline {
+fn pipeline(otlp: &OtlpSink) -> telem::Pipeline {
     common::start(
         common::pipeline_config()
             .with_metrics(
@@ -124,8 +124,8 @@ async fn every_kind(protocol: Protocol) {
         Some(any_value::Value::StringValue("jobs".into()))
     );
     let scope = rm.scope_metrics[0].scope.as_ref().unwrap();
-    assert_eq!(scope.name, "telemetry");
-    assert_eq!(scope.version, telemetry_otlp::SDK_VERSION);
+    assert_eq!(scope.name, "telem");
+    assert_eq!(scope.version, telem_otlp::SDK_VERSION);
 
     // A counter: a monotonic cumulative sum, one point per label set, with its exemplar.
     assert_eq!(counter.description, "Jobs run.");
@@ -256,7 +256,7 @@ async fn delta_temporality_reports_changes_since_the_last_export() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
     let otlp = OtlpSink::new(
-        config(&collector, telemetry_otlp::DEFAULT_PROTOCOL).with_temporality(Temporality::Delta),
+        config(&collector, telem_otlp::DEFAULT_PROTOCOL).with_temporality(Temporality::Delta),
     )
     .unwrap();
     let telemetry = pipeline(&otlp);

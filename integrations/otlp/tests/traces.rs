@@ -8,11 +8,11 @@ mod common;
 use common::{hex, Collector, Received, ONE_PIPELINE};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
 use opentelemetry_proto::tonic::trace::v1::Span as PSpan;
-use telemetry::{
+use telem::{
     KeyValue, SpanContext, SpanData, SpanId, SpanKind, SpanLimits, Status, TraceFlags, TraceId,
     TraceState, Tracer, Value,
 };
-use telemetry_otlp::{Compression, OtlpConfig, OtlpSink, Protocol};
+use telem_otlp::{Compression, OtlpConfig, OtlpSink, Protocol};
 
 static TRACER: Tracer = Tracer::new("books");
 static DB: Tracer = Tracer::new("db");
@@ -197,11 +197,11 @@ fn check(spans: &[SpanData], received: &[Received]) {
         attr("process.pid"),
         Value::I64(i64::from(std::process::id()))
     );
-    assert_eq!(attr("telemetry.sdk.name"), Value::from("telemetry"));
+    assert_eq!(attr("telemetry.sdk.name"), Value::from("telem"));
     assert_eq!(attr("telemetry.sdk.language"), Value::from("rust"));
     assert_eq!(
         attr("telemetry.sdk.version"),
-        Value::from(telemetry_otlp::SDK_VERSION)
+        Value::from(telem_otlp::SDK_VERSION)
     );
     assert!(matches!(attr("service.instance.id"), Value::String(s) if s.len() == 36));
     assert!(matches!(attr("host.name"), Value::String(s) if !s.is_empty()));

@@ -3,11 +3,11 @@
 
 /// One setting's value as made in code and as read from the environment: code wins over
 /// the environment, which wins over the default (given when the value is read). Each
-/// field of [`Config`](crate::Config) and of `telemetry_otlp::OtlpConfig` is one, so a
+/// field of [`Config`](crate::Config) and of `telem_otlp::OtlpConfig` is one, so a
 /// `with_*` call made before or after `with_env` keeps its value.
 ///
 /// ```
-/// use telemetry::CodeOrEnv;
+/// use telem::CodeOrEnv;
 /// let mut port = CodeOrEnv::new();
 /// assert_eq!(port.get_or(3000), 3000, "neither: the default");
 /// port.set_env(Some(8080));

@@ -31,7 +31,7 @@ const PREFIXES: [&str; 2] = ["OTEL_", "TELEMETRY_"];
 /// settings through it too.
 ///
 /// ```
-/// use telemetry::{EnvVars, Setting};
+/// use telem::{EnvVars, Setting};
 /// const DELAY: Setting = Setting::millis("delay", 5000, 1, 3_600_000).with_variable("OTEL_BSP_SCHEDULE_DELAY");
 /// let vars = EnvVars::from_pairs([("OTEL_SDK_DISABLED", "TRUE"), ("OTEL_BSP_SCHEDULE_DELAY", "0"), ("HOME", "/root")]);
 /// assert_eq!(vars.get("OTEL_SDK_DISABLED"), Some("TRUE"));
@@ -58,7 +58,7 @@ impl EnvVars {
     /// application's own, `BOOKSTORE_`).
     ///
     /// ```
-    /// let vars = telemetry::EnvVars::from_pairs_with_prefix([("APP_PORT", "80"), ("PATH", "/bin")], "APP_");
+    /// let vars = telem::EnvVars::from_pairs_with_prefix([("APP_PORT", "80"), ("PATH", "/bin")], "APP_");
     /// assert_eq!((vars.get("APP_PORT"), vars.get("PATH")), (Some("80"), None));
     /// ```
     pub fn from_pairs_with_prefix<I, K, V>(vars: I, prefix: &str) -> Self
@@ -167,9 +167,9 @@ impl EnvVars {
 /// methods take, so one parsed environment can feed several of them.
 ///
 /// ```
-/// let vars = telemetry::EnvVars::from_pairs([("OTEL_TRACES_EXPORTER", "console")]);
-/// let exporters = telemetry::Exporters::from_env_vars(&vars).unwrap();
-/// assert!(exporters.traces().contains(telemetry::Exporter::Console));
+/// let vars = telem::EnvVars::from_pairs([("OTEL_TRACES_EXPORTER", "console")]);
+/// let exporters = telem::Exporters::from_env_vars(&vars).unwrap();
+/// assert!(exporters.traces().contains(telem::Exporter::Console));
 /// ```
 impl<'a> IntoIterator for &'a EnvVars {
     type Item = (&'a String, &'a String);
@@ -267,8 +267,8 @@ impl Config {
     /// ```no_run
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// // OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 ./service
-    /// let config = telemetry::Config::from_env().expect("a valid environment");
-    /// let pipeline = telemetry::init(config).unwrap();
+    /// let config = telem::Config::from_env().expect("a valid environment");
+    /// let pipeline = telem::init(config).unwrap();
     /// # pipeline.shutdown().await; }
     /// ```
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -279,7 +279,7 @@ impl Config {
     /// environment: for tests, and for variables read from elsewhere.
     ///
     /// ```
-    /// use telemetry::{Config, Sampler};
+    /// use telem::{Config, Sampler};
     /// let config = Config::from_env_vars([
     ///     ("OTEL_TRACES_SAMPLER", "traceidratio"),
     ///     ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
@@ -310,7 +310,7 @@ impl Config {
     /// more specific variables leave unset.
     ///
     /// ```
-    /// use telemetry::{Config, Sampler};
+    /// use telem::{Config, Sampler};
     /// // The sampler set in code stays; the drain interval comes from the environment.
     /// let config = Config::new()
     ///     .with_sampler(Sampler::AlwaysOn)

@@ -9,11 +9,11 @@ use std::fmt;
 /// variable: names the setting (and the variable), the value and the accepted values.
 /// [`Config::validate`](crate::Config::validate), the environment parsers
 /// ([`Config::with_env`](crate::Config::with_env), [`Exporters`](crate::Exporters),
-/// `telemetry_otlp::OtlpConfig`) and applications reading their own variables through a
+/// `telem_otlp::OtlpConfig`) and applications reading their own variables through a
 /// [`Setting`] all return it.
 ///
 /// ```
-/// use telemetry::Config;
+/// use telem::Config;
 /// // Set in code.
 /// let err = Config::new().with_ring_capacity(1000).validate().unwrap_err();
 /// assert_eq!((err.setting, err.variable), ("ring_capacity", None));
@@ -58,7 +58,7 @@ impl ConfigError {
     /// `setting`'s environment variable set to `value`, which it does not accept.
     ///
     /// ```
-    /// use telemetry::{ConfigError, Setting};
+    /// use telem::{ConfigError, Setting};
     /// const PORT: Setting = Setting::integer("port", 3000, 0, 65535).with_variable("APP_PORT");
     /// let err = ConfigError::from_env(&PORT, "http");
     /// assert_eq!(

@@ -1,7 +1,7 @@
 //! Which exporters each signal goes to: OpenTelemetry's `OTEL_TRACES_EXPORTER` and
 //! `OTEL_METRICS_EXPORTER` (§ "Exporter Selection" of the SDK environment variable
 //! specification), parsed into [`Exporters`]. This module only decides;
-//! `telemetry-otlp`'s `EnvPipeline` builds the sinks.
+//! `telem-otlp`'s `EnvPipeline` builds the sinks.
 //!
 //! Rules deliberately not followed to the letter:
 //!
@@ -31,12 +31,12 @@ pub(crate) const METRICS_ACCEPTED: &str =
 /// `OTEL_METRICS_EXPORTER`.
 ///
 /// ```
-/// assert_eq!(telemetry::Exporter::Console.as_str(), "console");
+/// assert_eq!(telem::Exporter::Console.as_str(), "console");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Exporter {
-    /// `otlp`: OTLP/HTTP to a collector (`telemetry-otlp`'s `OtlpSink`).
+    /// `otlp`: OTLP/HTTP to a collector (`telem-otlp`'s `OtlpSink`).
     Otlp,
     /// `console`: standard output ([`StdoutSink`](crate::StdoutSink)).
     Console,
@@ -78,7 +78,7 @@ impl fmt::Display for Exporter {
 /// `none`).
 ///
 /// ```
-/// use telemetry::{Exporter, ExporterSet};
+/// use telem::{Exporter, ExporterSet};
 /// let set = ExporterSet::from([Exporter::Otlp, Exporter::Prometheus]);
 /// assert!(set.contains(Exporter::Prometheus) && !set.contains(Exporter::Console));
 /// assert_eq!(set.to_string(), "otlp,prometheus");
@@ -160,10 +160,10 @@ impl fmt::Debug for ExporterSet {
 /// [`SETTINGS`](crate::SETTINGS); `OTEL_LOGS_EXPORTER` is not read: no logs yet).
 ///
 /// Each is a comma-separated list, names in any case, spaces around them ignored,
-/// duplicates counted once. `otlp` is `telemetry-otlp`'s `OtlpSink`; `console` is
+/// duplicates counted once. `otlp` is `telem-otlp`'s `OtlpSink`; `console` is
 /// [`StdoutSink`](crate::StdoutSink) (spans as lines; metric snapshots as lines);
 /// `prometheus` is a [`PrometheusSink`](crate::PrometheusSink) for the application to
-/// serve on `/metrics` (`telemetry_axum::MetricsEndpoint`). `telemetry_otlp::EnvPipeline`
+/// serve on `/metrics` (`telem_axum::MetricsEndpoint`). `telem_otlp::EnvPipeline`
 /// builds those sinks from an `Exporters`.
 ///
 /// OpenTelemetry's defaults are `otlp` for both ([`Exporters::new`]); an application that
@@ -175,7 +175,7 @@ impl fmt::Debug for ExporterSet {
 /// value and the accepted values.
 ///
 /// ```
-/// use telemetry::{Exporter, ExporterSet, Exporters};
+/// use telem::{Exporter, ExporterSet, Exporters};
 /// // The spec's defaults.
 /// let spec = Exporters::from_env_vars([("OTEL_METRICS_EXPORTER", "Prometheus, otlp")]).unwrap();
 /// assert_eq!(spec.traces(), ExporterSet::from(Exporter::Otlp));
@@ -242,7 +242,7 @@ impl Exporters {
     /// Whether either signal goes to `exporter`.
     ///
     /// ```
-    /// use telemetry::{Exporter, Exporters};
+    /// use telem::{Exporter, Exporters};
     /// let e = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "console"), ("OTEL_METRICS_EXPORTER", "none")]).unwrap();
     /// assert!(e.is_selected(Exporter::Console) && !e.is_selected(Exporter::Otlp));
     /// ```

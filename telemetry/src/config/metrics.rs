@@ -9,7 +9,7 @@ use crate::config::table::{
 /// accepted values: the `metrics.*` rows of [`SETTINGS`](crate::SETTINGS).
 ///
 /// ```
-/// use telemetry::{Config, MetricsConfig};
+/// use telem::{Config, MetricsConfig};
 /// let config = Config::new().with_metrics(
 ///     MetricsConfig::new().with_process(false).with_cardinality_limit(500),
 /// );

@@ -1,7 +1,7 @@
 //! Pipeline configuration: one model for every crate of this project.
 //!
 //! - [`Setting`]: one row of a crate's table ([`SETTINGS`](crate::SETTINGS) here,
-//!   `telemetry_otlp::SETTINGS` there): name, environment variable, default, accepted
+//!   `telem_otlp::SETTINGS` there): name, environment variable, default, accepted
 //!   values. Validation, the environment parser and `docs/configuration.md` read it.
 //! - [`CodeOrEnv`]: each field of a config holds what code set and what the environment
 //!   said; code wins, then the environment, then the default.
@@ -42,7 +42,7 @@ use table::{
 ///
 /// ```
 /// use std::time::Duration;
-/// use telemetry::{Config, InMemorySink, Sampler};
+/// use telem::{Config, InMemorySink, Sampler};
 /// let config = Config::new()
 ///     .with_sampler(Sampler::parent_based(Sampler::TraceIdRatioBased(0.05)))
 ///     .with_drain_interval(Duration::from_millis(500))
@@ -88,7 +88,7 @@ impl Config {
     ///
     /// ```
     /// use std::sync::Arc;
-    /// use telemetry::{Config, InMemorySink, StdoutSink};
+    /// use telem::{Config, InMemorySink, StdoutSink};
     ///
     /// let memory = Arc::new(InMemorySink::new(1000));
     /// let config = Config::new()
@@ -144,7 +144,7 @@ impl Config {
     ///
     /// ```
     /// use std::time::Duration;
-    /// let config = telemetry::Config::new().with_shutdown_timeout(Duration::from_secs(2));
+    /// let config = telem::Config::new().with_shutdown_timeout(Duration::from_secs(2));
     /// assert_eq!(config.shutdown_timeout(), Duration::from_secs(2));
     /// ```
     pub fn with_shutdown_timeout(mut self, timeout: Duration) -> Self {
@@ -158,7 +158,7 @@ impl Config {
     /// self-metrics either way.
     ///
     /// ```
-    /// let quiet = telemetry::Config::new().with_diagnostics(false);
+    /// let quiet = telem::Config::new().with_diagnostics(false);
     /// assert!(!quiet.diagnostics());
     /// ```
     pub fn with_diagnostics(mut self, enabled: bool) -> Self {
@@ -180,17 +180,17 @@ impl Config {
     /// ```
     /// # #[tokio::main(flavor = "current_thread")] async fn main() {
     /// use std::sync::Arc;
-    /// use telemetry::{Config, InMemorySink, Tracer};
+    /// use telem::{Config, InMemorySink, Tracer};
     /// let sink = Arc::new(InMemorySink::new(10));
-    /// let off = telemetry::init(Config::new().with_disabled(true).with_sink(sink.clone())).unwrap();
-    /// assert!(!telemetry::is_enabled());
+    /// let off = telem::init(Config::new().with_disabled(true).with_sink(sink.clone())).unwrap();
+    /// assert!(!telem::is_enabled());
     /// Tracer::new("doc").in_span("work", |_| {});
     /// off.drain_now().await; // nothing to do
     /// off.shutdown().await;
     /// assert!(sink.spans().is_empty());
     ///
     /// // A disabled pipeline does not hold the process's one pipeline slot.
-    /// let on = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+    /// let on = telem::init(Config::new().with_sink(sink.clone())).unwrap();
     /// Tracer::new("doc").in_span("work", |_| {});
     /// on.shutdown().await;
     /// assert_eq!(sink.spans().len(), 1);

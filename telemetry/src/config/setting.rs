@@ -9,7 +9,7 @@ use std::time::Duration;
 
 /// One setting: its name in code, its environment variable, its default and the values it
 /// accepts. Each crate of this project lists its settings once, in a `SETTINGS` table
-/// ([`telemetry::SETTINGS`](crate::SETTINGS), `telemetry_otlp::SETTINGS`); code-side
+/// ([`telem::SETTINGS`](crate::SETTINGS), `telem_otlp::SETTINGS`); code-side
 /// validation ([`Setting::check_integer`], [`Setting::check_millis`],
 /// [`Setting::check_number`]), the environment parser ([`EnvVars`](crate::EnvVars)'s
 /// `integer`, `millis`, `number`, `bool` and `parse`) and the documentation
@@ -17,7 +17,7 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use telemetry::{EnvVars, Setting};
+/// use telem::{EnvVars, Setting};
 /// const TIMEOUT: Setting = Setting::millis("timeout", 10_000, 1, 600_000)
 ///     .with_variable("TELEMETRY_EXAMPLE_TIMEOUT")
 ///     .with_description("how long one request may take");
@@ -191,7 +191,7 @@ impl Setting {
     /// The values it accepts, as error messages and the documentation say them.
     ///
     /// ```
-    /// use telemetry::Setting;
+    /// use telem::Setting;
     /// assert_eq!(Setting::integer("port", 3000, 0, 65535).accepted(), "an integer from 0 to 65535");
     /// assert_eq!(Setting::bool("on", true).accepted(), "true or false");
     /// ```
@@ -312,7 +312,7 @@ impl Setting {
     /// setting, `n` and the accepted range.
     ///
     /// ```
-    /// let ring = telemetry::Setting::power_of_two("ring_capacity", 4096, 64, 1 << 24);
+    /// let ring = telem::Setting::power_of_two("ring_capacity", 4096, 64, 1 << 24);
     /// assert!(ring.check_integer(1024).is_ok());
     /// assert_eq!(ring.check_integer(1000).unwrap_err().value, "1000");
     /// ```
@@ -366,7 +366,7 @@ impl Setting {
     /// as rendered here, and a test in each crate checks it.
     ///
     /// ```
-    /// use telemetry::Setting;
+    /// use telem::Setting;
     /// let table = Setting::markdown_table(&[Setting::bool("diagnostics", true)
     ///     .with_variable("TELEMETRY_DIAGNOSTICS")
     ///     .with_description("failures reported on stderr")]);

@@ -179,7 +179,7 @@ pub(crate) const METRICS_EXPORTER: Setting =
 /// (a test checks that it is up to date).
 ///
 /// ```
-/// let ring = telemetry::SETTINGS.iter().find(|s| s.name() == "ring_capacity").unwrap();
+/// let ring = telem::SETTINGS.iter().find(|s| s.name() == "ring_capacity").unwrap();
 /// assert_eq!(ring.variable(), Some("TELEMETRY_RING_CAPACITY"));
 /// assert_eq!(ring.default_integer(), 4096);
 /// assert_eq!(ring.accepted(), "a power of two from 64 to 16777216");

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! // An exporter of your own telling the operator it gave up on a batch:
-//! telemetry::diagnostics::report("my-exporter", "export failed", "server said 400: 12 spans lost");
+//! telem::diagnostics::report("my-exporter", "export failed", "server said 400: 12 spans lost");
 //! ```
 
 use crate::export::sinks::WriterThread;

@@ -1,5 +1,5 @@
 //! OTLP/JSON, written straight into a byte buffer: the one writer of this shape, used
-//! by [`StdoutSink`](crate::StdoutSink)'s JSON lines and by `telemetry-otlp`'s
+//! by [`StdoutSink`](crate::StdoutSink)'s JSON lines and by `telem-otlp`'s
 //! `http/json` request bodies, and public for sinks of your own.
 //!
 //! The rules are the protobuf JSON mapping with OTLP's exceptions: field names in
@@ -9,7 +9,7 @@
 //! Nothing is built in between: no value tree, no `String` per field.
 //!
 //! ```
-//! use telemetry::{otlp_json, KeyValue};
+//! use telem::{otlp_json, KeyValue};
 //!
 //! let mut out = Vec::new();
 //! otlp_json::attributes(&[KeyValue::new("http.response.status_code", 200i64)], &mut out);
@@ -24,7 +24,7 @@ use crate::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
 /// Writes `span` as an OTLP/JSON `Span` object.
 ///
 /// ```
-/// use telemetry::{otlp_json, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId};
+/// use telem::{otlp_json, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId};
 ///
 /// let span = SpanData {
 ///     name: "GET /books".into(),
@@ -117,8 +117,8 @@ pub(crate) fn span_fields(span: &SpanData, out: &mut Vec<u8>) {
 /// `SPAN_FLAGS_CONTEXT_IS_REMOTE_MASK`).
 ///
 /// ```
-/// assert_eq!(telemetry::otlp_json::span_flags(0x01, false), 0x101);
-/// assert_eq!(telemetry::otlp_json::span_flags(0x03, true), 0x303);
+/// assert_eq!(telem::otlp_json::span_flags(0x01, false), 0x101);
+/// assert_eq!(telem::otlp_json::span_flags(0x03, true), 0x303);
 /// ```
 pub fn span_flags(trace_flags: u8, remote: bool) -> u32 {
     u32::from(trace_flags) | 0x100 | if remote { 0x200 } else { 0 }
@@ -210,7 +210,7 @@ pub fn attributes(attributes: &[KeyValue], out: &mut Vec<u8>) {
 ///
 /// ```
 /// let mut out = Vec::new();
-/// telemetry::otlp_json::any_value(&telemetry::Value::F64(f64::NAN), &mut out);
+/// telem::otlp_json::any_value(&telem::Value::F64(f64::NAN), &mut out);
 /// assert_eq!(out, br#"{"doubleValue":"NaN"}"#);
 /// ```
 pub fn any_value(value: &Value, out: &mut Vec<u8>) {

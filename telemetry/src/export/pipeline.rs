@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, oneshot};
 #[non_exhaustive]
 pub enum InitError {
     /// `init` was called outside a tokio runtime.
-    #[error("telemetry::init must be called from within a tokio runtime (inside #[tokio::main], #[tokio::test] or Runtime::enter)")]
+    #[error("telem::init must be called from within a tokio runtime (inside #[tokio::main], #[tokio::test] or Runtime::enter)")]
     NoRuntime,
     /// A pipeline is already running in this process.
     #[error("a telemetry pipeline is already running; call shutdown().await on it before starting another")]
@@ -170,9 +170,9 @@ impl std::fmt::Debug for Shared {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use telemetry::{Config, InMemorySink, Tracer};
+/// use telem::{Config, InMemorySink, Tracer};
 /// let sink = std::sync::Arc::new(InMemorySink::new(1000));
-/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+/// let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
 ///
 /// Tracer::new("doc").in_span("work", |_| {});
 ///

@@ -16,7 +16,7 @@ pub type SpanBatch = Arc<Vec<SpanData>>;
 /// A future that holds nothing (`Box::pin(async { Ok(()) })`) does not allocate.
 ///
 /// ```
-/// use telemetry::{SinkError, SinkFuture};
+/// use telem::{SinkError, SinkFuture};
 ///
 /// fn ready(ok: bool) -> SinkFuture<'static> {
 ///     Box::pin(async move {
@@ -45,7 +45,7 @@ pub type SinkFuture<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, SinkErro
 /// ```
 /// use std::io::Write;
 /// use std::sync::{Arc, Mutex};
-/// use telemetry::{Sink, SinkError, SinkFuture, SpanBatch};
+/// use telem::{Sink, SinkError, SinkFuture, SpanBatch};
 ///
 /// #[derive(Debug)]
 /// struct FileSink(Arc<Mutex<std::fs::File>>);
@@ -78,7 +78,7 @@ pub type SinkFuture<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, SinkErro
 ///
 /// ```
 /// use std::sync::atomic::{AtomicUsize, Ordering};
-/// use telemetry::{Sink, SinkFuture, SpanBatch};
+/// use telem::{Sink, SinkFuture, SpanBatch};
 ///
 /// #[derive(Debug)]
 /// struct CountingSink(AtomicUsize);
@@ -94,7 +94,7 @@ pub type SinkFuture<'a, T = ()> = Pin<Box<dyn Future<Output = Result<T, SinkErro
 ///
 /// // A sink the caller keeps a handle to is passed as an `Arc` (`Arc<S>` is a `Sink`).
 /// let sink = std::sync::Arc::new(CountingSink(AtomicUsize::new(0)));
-/// let config = telemetry::Config::new().with_sink(sink.clone());
+/// let config = telem::Config::new().with_sink(sink.clone());
 /// # drop(config);
 /// ```
 pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
@@ -195,7 +195,7 @@ impl SinkError {
     /// An error with a message.
     ///
     /// ```
-    /// let e = telemetry::SinkError::new("collector refused the batch");
+    /// let e = telem::SinkError::new("collector refused the batch");
     /// assert_eq!(e.to_string(), "collector refused the batch");
     /// ```
     pub fn new(message: impl Into<String>) -> Self {

@@ -1,5 +1,5 @@
 //! Runtime support for the code `#[trace]` generates. Not a public API: nothing here
-//! is covered by semver, and only `telemetry-macros` should name it.
+//! is covered by semver, and only `telem-macros` should name it.
 //!
 //! The macro crate only parses and emits; everything that runs is here:
 //!

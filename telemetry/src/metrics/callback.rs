@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 /// callbacks run regardless.
 ///
 /// ```
-/// let e = telemetry::metrics::CallbackError::new("queue unreachable");
+/// let e = telem::metrics::CallbackError::new("queue unreachable");
 /// assert_eq!(e.to_string(), "queue unreachable");
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -2,7 +2,7 @@
 //! registry. Registration errors never panic: the call site gets a no-op handle and
 //! the error is counted in the global registry's [`RegistryStats`](super::RegistryStats).
 //!
-//! Inside a test scope (`telemetry::testing`) the macros record into the scope's own
+//! Inside a test scope (`telem::testing`) the macros record into the scope's own
 //! registry instead: one thread-local read tells, and only scoped calls pay a lookup.
 
 use super::{global, Family, Instrument, Registry};

@@ -31,14 +31,14 @@ impl CounterCore {
 /// A handle whose registration failed (see [`counter!`](crate::counter)) is a no-op:
 ///
 /// ```
-/// let c = telemetry::metrics::Counter::noop();
+/// let c = telem::metrics::Counter::noop();
 /// c.increment(1);
 /// assert_eq!(c.get(), 0);
 /// assert!(c.is_noop());
 /// ```
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let sent = registry.counter("bytes_sent_total").unwrap();
 /// sent.increment(1500);
 /// sent.increment(500);
@@ -73,7 +73,7 @@ impl Counter {
     /// with [`increment`](Counter::increment) on the same series.
     ///
     /// ```
-    /// let registry = telemetry::metrics::Registry::new();
+    /// let registry = telem::metrics::Registry::new();
     /// let c = registry.counter("context_switches_total").unwrap();
     /// c.set_total(1234);
     /// assert_eq!(c.get(), 1234);
@@ -90,7 +90,7 @@ impl Counter {
 /// Negative and NaN increments are ignored (a counter never goes down).
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let busy = registry.counter_f64("busy_seconds_total").unwrap();
 /// busy.increment(0.25);
 /// busy.increment(-1.0); // ignored
@@ -139,7 +139,7 @@ impl CounterF64 {
 /// Sharded like [`Counter`], so `add` from many threads never contends.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let open = registry.up_down_counter("connections_open").unwrap();
 /// open.add(3);
 /// open.add(-1);

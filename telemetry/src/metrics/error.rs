@@ -6,7 +6,7 @@ use super::InstrumentKind;
 /// says what to change; none of them is ever a panic.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let err = registry.counter("http.requests").unwrap_err();
 /// assert_eq!(
 ///     err.to_string(),

@@ -208,7 +208,7 @@ fn find<'m>(map: &'m SeriesMap, hash: u64, values: &[&str]) -> Option<&'m Arc<Se
 /// labelled `otel_metric_overflow="true"` and is counted, so memory stays bounded.
 ///
 /// ```
-/// use telemetry::metrics::Registry;
+/// use telem::metrics::Registry;
 /// let registry = Registry::new();
 /// let requests = registry.counter_family("http_requests_total", &["method", "code"]).unwrap();
 /// let get_ok = requests.get(&["GET", "200"]).unwrap(); // cache this handle
@@ -296,7 +296,7 @@ impl<M: Instrument> Family<M> {
     /// Changes this family's limit (existing series stay; only new ones are refused).
     ///
     /// ```
-    /// let registry = telemetry::metrics::Registry::new();
+    /// let registry = telem::metrics::Registry::new();
     /// let users = registry.counter_family("logins_total", &["user"]).unwrap();
     /// users.set_cardinality_limit(1);
     /// users.with_labels(&["ann"]).increment(1);

@@ -19,7 +19,7 @@ impl GaugeCore {
 /// An i64 value that is set: a temperature, a pool size, a config value.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let workers = registry.gauge("workers").unwrap();
 /// workers.set(8);
 /// workers.increment(2);
@@ -69,7 +69,7 @@ impl Gauge {
 /// An f64 value that is set: a ratio, a memory size, a last duration.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let load = registry.gauge_f64("load_ratio").unwrap();
 /// load.set(0.5);
 /// load.increment(0.25);

@@ -151,7 +151,7 @@ impl HistogramCore {
 /// Inside a sampled span the observation becomes the bucket's exemplar.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let latency = registry.histogram("request_duration_seconds").unwrap();
 /// latency.record(0.03125);
 /// latency.record(0.25);

@@ -5,7 +5,7 @@ use std::fmt;
 /// The type of a metric, fixed at registration.
 ///
 /// ```
-/// use telemetry::metrics::InstrumentKind;
+/// use telem::metrics::InstrumentKind;
 /// assert!(InstrumentKind::Counter.is_monotonic());
 /// assert!(!InstrumentKind::UpDownCounter.is_monotonic());
 /// assert_eq!(InstrumentKind::UpDownCounter.prometheus_type(), "gauge");

@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// (`a="1",b="x\"y"`) is prepared once when the series is created.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// let family = registry.counter_family("jobs_total", &["queue"]).unwrap();
 /// family.with_labels(&["mail"]).increment(1);
 /// let snapshot = registry.snapshot();

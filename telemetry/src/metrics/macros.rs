@@ -9,7 +9,7 @@
 //!
 //! A registration that fails (an invalid name, a name taken by another type or label
 //! set) never panics: the call site gets a no-op handle, and the error is counted in
-//! `telemetry::metrics::global().stats()` (`registration_errors`, `last_error`).
+//! `telem::metrics::global().stats()` (`registration_errors`, `last_error`).
 
 /// Internal: the static call-site form.
 #[doc(hidden)]
@@ -49,7 +49,7 @@ macro_rules! __metric_lookup {
 /// A [`Counter`](crate::metrics::Counter) (u64) of the global registry.
 ///
 /// ```
-/// use telemetry::counter;
+/// use telem::counter;
 /// counter!("http_requests_total", "method" => "GET").increment(1); // cached at the call site
 /// let method = String::from("POST");
 /// counter!("http_requests_total", "method" => method).increment(1); // looked up per call
@@ -75,8 +75,8 @@ macro_rules! counter {
 /// A [`CounterF64`](crate::metrics::CounterF64) of the global registry.
 ///
 /// ```
-/// telemetry::counter_f64!("doc_busy_seconds_total").increment(0.5);
-/// assert_eq!(telemetry::counter_f64!("doc_busy_seconds_total").get(), 0.5);
+/// telem::counter_f64!("doc_busy_seconds_total").increment(0.5);
+/// assert_eq!(telem::counter_f64!("doc_busy_seconds_total").get(), 0.5);
 /// ```
 #[macro_export]
 macro_rules! counter_f64 {
@@ -94,7 +94,7 @@ macro_rules! counter_f64 {
 /// An [`UpDownCounter`](crate::metrics::UpDownCounter) of the global registry.
 ///
 /// ```
-/// telemetry::up_down_counter!("doc_in_flight", "route" => "/").add(1);
+/// telem::up_down_counter!("doc_in_flight", "route" => "/").add(1);
 /// ```
 #[macro_export]
 macro_rules! up_down_counter {
@@ -113,8 +113,8 @@ macro_rules! up_down_counter {
 /// [`gauge_f64!`](crate::gauge_f64) for f64 values.
 ///
 /// ```
-/// telemetry::gauge!("doc_pool_size", "pool" => "db").set(16);
-/// assert_eq!(telemetry::gauge!("doc_pool_size", "pool" => "db").get(), 16);
+/// telem::gauge!("doc_pool_size", "pool" => "db").set(16);
+/// assert_eq!(telem::gauge!("doc_pool_size", "pool" => "db").get(), 16);
 /// ```
 #[macro_export]
 macro_rules! gauge {
@@ -132,7 +132,7 @@ macro_rules! gauge {
 /// A [`GaugeF64`](crate::metrics::GaugeF64) of the global registry.
 ///
 /// ```
-/// telemetry::gauge_f64!("doc_cache_hit_ratio").set(0.93);
+/// telem::gauge_f64!("doc_cache_hit_ratio").set(0.93);
 /// ```
 #[macro_export]
 macro_rules! gauge_f64 {
@@ -153,7 +153,7 @@ macro_rules! gauge_f64 {
 ///
 /// ```
 /// let started = std::time::Instant::now();
-/// telemetry::histogram!("doc_request_duration_seconds", "route" => "/books")
+/// telem::histogram!("doc_request_duration_seconds", "route" => "/books")
 ///     .record(started.elapsed().as_secs_f64());
 /// ```
 #[macro_export]
@@ -173,7 +173,7 @@ macro_rules! histogram {
 /// `describe_counter!(name, unit, help)`. An invalid name is counted, never a panic.
 ///
 /// ```
-/// telemetry::describe_counter!("http_requests_total", "HTTP requests served.");
+/// telem::describe_counter!("http_requests_total", "HTTP requests served.");
 /// ```
 #[macro_export]
 macro_rules! describe_counter {
@@ -188,7 +188,7 @@ macro_rules! describe_counter {
 /// Describes a gauge of the global registry (see [`describe_counter!`](crate::describe_counter)).
 ///
 /// ```
-/// telemetry::describe_gauge!("memory_used_bytes", "bytes", "Memory in use.");
+/// telem::describe_gauge!("memory_used_bytes", "bytes", "Memory in use.");
 /// ```
 #[macro_export]
 macro_rules! describe_gauge {
@@ -203,7 +203,7 @@ macro_rules! describe_gauge {
 /// Describes a histogram of the global registry (see [`describe_counter!`](crate::describe_counter)).
 ///
 /// ```
-/// telemetry::describe_histogram!("request_duration_seconds", "seconds", "Request latency.");
+/// telem::describe_histogram!("request_duration_seconds", "seconds", "Request latency.");
 /// ```
 #[macro_export]
 macro_rules! describe_histogram {

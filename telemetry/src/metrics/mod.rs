@@ -15,9 +15,9 @@
 //!   last tick; [`collectors`] add process, tokio and pipeline metrics.
 //!
 //! ```
-//! use telemetry::metrics::{Format, Registry};
-//! telemetry::counter!("app_requests_total", "method" => "GET").increment(1);
-//! telemetry::histogram!("app_request_duration_seconds").record(0.012);
+//! use telem::metrics::{Format, Registry};
+//! telem::counter!("app_requests_total", "method" => "GET").increment(1);
+//! telem::histogram!("app_request_duration_seconds").record(0.012);
 //!
 //! let local = Registry::new();
 //! local.gauge("queue_depth").unwrap().set(3);
@@ -39,7 +39,7 @@ macro_rules! handle_basics {
             /// A handle that records nothing (what a failed registration returns).
             ///
             /// ```
-            #[doc = concat!("let h = telemetry::metrics::", stringify!($ty), "::noop();")]
+            #[doc = concat!("let h = telem::metrics::", stringify!($ty), "::noop();")]
             /// assert!(h.is_noop());
             /// ```
             pub const fn noop() -> Self {

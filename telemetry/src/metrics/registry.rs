@@ -82,7 +82,7 @@ struct Inner {
 /// and label names returns the same metric; another type or label set is an error.
 ///
 /// ```
-/// use telemetry::metrics::{Format, Registry};
+/// use telem::metrics::{Format, Registry};
 /// let registry = Registry::new();
 /// let requests = registry.counter_family("http_requests_total", &["method"]).unwrap();
 /// requests.with_labels(&["GET"]).increment(2);
@@ -112,7 +112,7 @@ impl Default for Registry {
 /// The process-wide registry the macros and the pipeline use.
 ///
 /// ```
-/// telemetry::metrics::global().counter("doc_global_total").unwrap().increment(1);
+/// telem::metrics::global().counter("doc_global_total").unwrap().increment(1);
 /// ```
 pub fn global() -> &'static Registry {
     static GLOBAL: OnceLock<Registry> = OnceLock::new();
@@ -160,7 +160,7 @@ impl Registry {
     /// A histogram gets [`DEFAULT_BUCKETS`] (or the bounds it was registered with).
     ///
     /// ```
-    /// use telemetry::metrics::{Counter, Gauge, Registry};
+    /// use telem::metrics::{Counter, Gauge, Registry};
     /// let registry = Registry::new();
     /// let a = registry.family::<Counter>("jobs_total", &["queue"]).unwrap();
     /// let b = registry.family::<Counter>("jobs_total", &["queue"]).unwrap();
@@ -182,7 +182,7 @@ impl Registry {
     /// finite, strictly increasing, at most [`MAX_BUCKETS`] (`+Inf` is implied).
     ///
     /// ```
-    /// let registry = telemetry::metrics::Registry::new();
+    /// let registry = telem::metrics::Registry::new();
     /// let sizes = registry
     ///     .histogram_family("response_size_bytes", &["route"], &[100.0, 1000.0, 10000.0])
     ///     .unwrap();
@@ -306,7 +306,7 @@ impl Registry {
     /// with unit `seconds`.
     ///
     /// ```
-    /// use telemetry::metrics::{Format, Registry};
+    /// use telem::metrics::{Format, Registry};
     /// let registry = Registry::new();
     /// registry.describe_with_unit("uptime_seconds", "seconds", "Time since start.").unwrap();
     /// registry.gauge_f64("uptime_seconds").unwrap().set(12.5);
@@ -355,7 +355,7 @@ impl Registry {
     /// Callbacks run on the drain task: keep them quick and non-blocking.
     ///
     /// ```
-    /// use telemetry::metrics::{Registry, CallbackError};
+    /// use telem::metrics::{Registry, CallbackError};
     /// fn queue_depth(registry: &Registry) -> Result<(), CallbackError> {
     ///     registry.gauge("queue_depth").map_err(|e| CallbackError::new(e.to_string()))?.set(7);
     ///     Ok(())
@@ -469,7 +469,7 @@ impl Registry {
     /// and its `Content-Type`.
     ///
     /// ```
-    /// let registry = telemetry::metrics::Registry::new();
+    /// let registry = telem::metrics::Registry::new();
     /// registry.counter("scrapes_total").unwrap().increment(1);
     /// let (body, content_type) = registry.scrape("application/openmetrics-text");
     /// assert!(content_type.starts_with("application/openmetrics-text"));

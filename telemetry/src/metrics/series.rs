@@ -87,7 +87,7 @@ pub(crate) mod sealed {
 /// [`Registry`](super::Registry) for a [`Family`](super::Family) of that type.
 ///
 /// ```
-/// use telemetry::metrics::{Counter, Instrument, InstrumentKind};
+/// use telem::metrics::{Counter, Instrument, InstrumentKind};
 /// assert_eq!(Counter::KIND, InstrumentKind::Counter);
 /// ```
 pub trait Instrument: sealed::Sealed + Clone + Send + Sync + std::fmt::Debug + 'static {

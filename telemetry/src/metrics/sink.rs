@@ -34,10 +34,10 @@ struct Cache {
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use std::sync::Arc;
-/// use telemetry::{Config, PrometheusSink};
+/// use telem::{Config, PrometheusSink};
 /// let prometheus = Arc::new(PrometheusSink::new());
-/// let pipeline = telemetry::init(Config::new().with_sink(prometheus.clone())).unwrap();
-/// telemetry::counter!("doc_sink_requests_total").increment(1);
+/// let pipeline = telem::init(Config::new().with_sink(prometheus.clone())).unwrap();
+/// telem::counter!("doc_sink_requests_total").increment(1);
 /// pipeline.drain_now().await;
 /// let scrape = prometheus.scrape("text/plain");
 /// assert!(String::from_utf8_lossy(&scrape.body).contains("doc_sink_requests_total 1\n"));

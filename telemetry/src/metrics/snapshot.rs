@@ -7,7 +7,7 @@ use std::sync::Arc;
 /// everything an exporter needs: Prometheus text, OpenMetrics, OTLP.
 ///
 /// ```
-/// use telemetry::metrics::{InstrumentKind, MetricValue, Registry};
+/// use telem::metrics::{InstrumentKind, MetricValue, Registry};
 /// let registry = Registry::new();
 /// registry.describe("jobs_total", "Jobs run.").unwrap();
 /// registry.counter("jobs_total").unwrap().increment(3);

@@ -17,7 +17,7 @@ pub const INLINE_ATTRIBUTES: usize = 3;
 /// behind it is not part of the API.
 ///
 /// ```
-/// use telemetry::{Attributes, KeyValue};
+/// use telem::{Attributes, KeyValue};
 ///
 /// let mut attributes: Attributes = [KeyValue::new("http.request.method", "GET")]
 ///     .into_iter()

@@ -6,7 +6,7 @@ use std::fmt;
 /// A 128-bit trace identifier. The all-zero value is invalid.
 ///
 /// ```
-/// use telemetry::TraceId;
+/// use telem::TraceId;
 /// let id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
 /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// assert!(id.is_valid());
@@ -23,7 +23,7 @@ pub struct TraceId {
 /// A 64-bit span identifier. The all-zero value is invalid.
 ///
 /// ```
-/// use telemetry::SpanId;
+/// use telem::SpanId;
 /// let id = SpanId::from_hex("00f067aa0ba902b7").unwrap();
 /// assert_eq!(id.to_u64(), 0x00f0_67aa_0ba9_02b7);
 /// ```
@@ -174,7 +174,7 @@ impl SpanId {
 /// version `00` `traceparent`.
 ///
 /// ```
-/// use telemetry::TraceFlags;
+/// use telem::TraceFlags;
 /// let flags = TraceFlags::new(0x03);
 /// assert!(flags.is_sampled() && flags.is_random());
 /// assert!(!TraceFlags::default().is_sampled());

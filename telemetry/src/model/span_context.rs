@@ -7,7 +7,7 @@ use crate::{SpanId, TraceFlags, TraceId, TraceState};
 /// another process.
 ///
 /// ```
-/// use telemetry::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use telem::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 /// let remote = SpanContext::new(
 ///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
 ///     SpanId::from_hex("00f067aa0ba902b7").unwrap(),

@@ -45,7 +45,7 @@ impl SpanKind {
 /// A span's status.
 ///
 /// ```
-/// use telemetry::Status;
+/// use telem::Status;
 /// assert!(Status::error("db timeout").is_error());
 /// assert!(!Status::Ok.is_error());
 /// ```
@@ -147,7 +147,7 @@ impl SpanData {
     /// The value of the attribute `key`, if set.
     ///
     /// ```
-    /// # use telemetry::{SpanData, Value};
+    /// # use telem::{SpanData, Value};
     /// # fn check(span: &SpanData) {
     /// if let Some(Value::I64(code)) = span.attribute("http.response.status_code") {
     ///     assert!(*code >= 100);
@@ -172,7 +172,7 @@ impl SpanData {
 /// `dropped_*_count` fields, never an error and never a panic.
 ///
 /// ```
-/// use telemetry::SpanLimits;
+/// use telem::SpanLimits;
 /// let limits = SpanLimits::default();
 /// assert_eq!(limits.max_attributes, 128);
 /// ```

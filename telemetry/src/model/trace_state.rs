@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// the front as W3C requires.
 ///
 /// ```
-/// use telemetry::TraceState;
+/// use telem::TraceState;
 /// let ts = TraceState::default().insert("congo", "t61rcWkgMzE").unwrap();
 /// let ts = ts.insert("rojo", "00f067aa0ba902b7").unwrap();
 /// assert_eq!(ts.header_value(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
@@ -95,7 +95,7 @@ impl TraceState {
     /// right-most member is removed, as § "list" says.
     ///
     /// ```
-    /// use telemetry::TraceState;
+    /// use telem::TraceState;
     /// let full = TraceState::from_entries((0..32).map(|i| (format!("k{i}"), "v"))).unwrap();
     /// let ts = full.insert("rojo", "1").unwrap();
     /// assert_eq!(ts.entries().count(), 32);
@@ -175,7 +175,7 @@ impl TraceState {
     /// A refused `tracestate` is dropped alone: the `traceparent` still counts.
     ///
     /// ```
-    /// use telemetry::{TraceState, TraceStateError};
+    /// use telem::{TraceState, TraceStateError};
     ///
     /// let ts = TraceState::from_header("rojo=00f067aa0ba902b7 ,\tcongo=t61rcWkgMzE,,").unwrap();
     /// assert_eq!(ts.header_value(), "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
@@ -192,7 +192,7 @@ impl TraceState {
     /// across lines.
     ///
     /// ```
-    /// use telemetry::TraceState;
+    /// use telem::TraceState;
     /// let ts = TraceState::from_header_lines(["foo=1,bar=2", "", "baz=3"]).unwrap();
     /// assert_eq!(ts.header_value(), "foo=1,bar=2,baz=3");
     /// let dup = TraceState::from_header_lines(["foo=1", "foo=2"]).unwrap();

@@ -13,7 +13,7 @@ use std::sync::Arc;
 /// and a longer one is shared behind an `Arc`.
 ///
 /// ```
-/// use telemetry::Str;
+/// use telem::Str;
 /// let a: Str = "http.route".into();
 /// let b: Str = String::from("user.id").into();
 /// let c = Str::copy_of("/books/7");
@@ -85,7 +85,7 @@ impl Str {
     /// bytes, shared behind an `Arc` otherwise.
     ///
     /// ```
-    /// use telemetry::Str;
+    /// use telem::Str;
     /// let path = String::from("/books/7");
     /// let s = Str::copy_of(&path);
     /// drop(path);
@@ -238,7 +238,7 @@ impl fmt::Display for Str {
 /// An attribute value: a string, integer, float, boolean, or a homogeneous array of them.
 ///
 /// ```
-/// use telemetry::Value;
+/// use telem::Value;
 /// assert_eq!(Value::from(200i64), Value::I64(200));
 /// assert_eq!(Value::from("GET").to_string(), "GET");
 /// assert_eq!(Value::from(vec![1i64, 2]).to_string(), "[1,2]");
@@ -341,7 +341,7 @@ impl KeyValue {
     /// Builds a key-value pair.
     ///
     /// ```
-    /// use telemetry::{KeyValue, Value};
+    /// use telem::{KeyValue, Value};
     /// let kv = KeyValue::new("http.response.status_code", 200i64);
     /// assert_eq!(kv.value, Value::I64(200));
     /// ```

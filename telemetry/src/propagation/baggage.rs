@@ -31,7 +31,7 @@ pub const MAX_BAGGAGE_BYTES: usize = 8192;
 /// the baggage current when they were created.
 ///
 /// ```
-/// use telemetry::propagation::Baggage;
+/// use telem::propagation::Baggage;
 ///
 /// let baggage = Baggage::new()
 ///     .with_entry("user.id", "alice")
@@ -83,7 +83,7 @@ impl Baggage {
     /// Empty baggage.
     ///
     /// ```
-    /// assert!(telemetry::propagation::Baggage::new().is_empty());
+    /// assert!(telem::propagation::Baggage::new().is_empty());
     /// ```
     pub const fn new() -> Self {
         Self::EMPTY
@@ -92,7 +92,7 @@ impl Baggage {
     /// The baggage current on this task or thread (empty if none).
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// assert!(Baggage::current().is_empty());
     /// let _guard = Baggage::new().with_entry("k", "v").unwrap().attach();
     /// assert_eq!(Baggage::current().get("k"), Some("v"));
@@ -105,7 +105,7 @@ impl Baggage {
     /// what was current before. Not `Send`: it belongs to the thread that attached it.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// {
     ///     let _guard = Baggage::new().with_entry("tenant", "acme").unwrap().attach();
     ///     assert_eq!(Baggage::current().get("tenant"), Some("acme"));
@@ -127,7 +127,7 @@ impl Baggage {
     /// The number of entries.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// assert_eq!(Baggage::from_header("a=1,b=2").len(), 2);
     /// ```
     pub fn len(&self) -> usize {
@@ -137,7 +137,7 @@ impl Baggage {
     /// The value for `key`.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header("user.id=alice");
     /// assert_eq!(baggage.get("user.id"), Some("alice"));
     /// assert_eq!(baggage.get("missing"), None);
@@ -150,7 +150,7 @@ impl Baggage {
     /// if there is no such entry.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header("key1=value1; property1 ; p2 = v2");
     /// assert_eq!(baggage.properties("key1"), Some("property1;p2=v2"));
     /// ```
@@ -161,7 +161,7 @@ impl Baggage {
     /// The entries as `(key, value)`, in the order they were added.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header("a=1,b=2");
     /// assert_eq!(baggage.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
     /// ```
@@ -178,7 +178,7 @@ impl Baggage {
     /// [`MAX_BAGGAGE_MEMBERS`] entries or [`MAX_BAGGAGE_BYTES`] bytes.
     ///
     /// ```
-    /// use telemetry::propagation::{Baggage, BaggageError};
+    /// use telem::propagation::{Baggage, BaggageError};
     /// let baggage = Baggage::new().with_entry("tenant", "acme").unwrap();
     /// let baggage = baggage.with_entry("tenant", "globex").unwrap();
     /// assert_eq!(baggage.get("tenant"), Some("globex"));
@@ -196,7 +196,7 @@ impl Baggage {
     /// or `key=value` items (whitespace around them is dropped).
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::new()
     ///     .with_entry_and_properties("user.id", "alice", "sensitive; ttl=30")
     ///     .unwrap();
@@ -238,7 +238,7 @@ impl Baggage {
     /// A new baggage without `key`.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header("a=1,b=2").without_entry("a");
     /// assert_eq!(baggage.header_value(), "b=2");
     /// ```
@@ -259,7 +259,7 @@ impl Baggage {
     /// [`MAX_BAGGAGE_BYTES`]. A key given twice keeps its last value.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header("userId = alice , serverNode=DF%2028,bad key=1");
     /// assert_eq!(baggage.get("userId"), Some("alice"));
     /// assert_eq!(baggage.get("serverNode"), Some("DF 28"));
@@ -273,7 +273,7 @@ impl Baggage {
     /// headers), with the rules of [`from_header`](Baggage::from_header).
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::from_header_lines(["userId=alice", "isProduction=false"]);
     /// assert_eq!(baggage.header_value(), "userId=alice,isProduction=false");
     /// ```
@@ -314,7 +314,7 @@ impl Baggage {
     /// The `baggage` header value: `k1=v1;p1,k2=v2`, values percent-encoded.
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
+    /// use telem::propagation::Baggage;
     /// let baggage = Baggage::new().with_entry("greeting", "héllo, world").unwrap();
     /// assert_eq!(baggage.header_value(), "greeting=h%C3%A9llo%2C%20world");
     /// assert_eq!(Baggage::from_header(&baggage.header_value()), baggage);

@@ -10,7 +10,7 @@ use std::hash::BuildHasher;
 /// them case-insensitively.
 ///
 /// ```
-/// use telemetry::propagation::Extractor;
+/// use telem::propagation::Extractor;
 ///
 /// /// Message headers as a list of pairs.
 /// struct Pairs(Vec<(String, String)>);
@@ -28,7 +28,7 @@ use std::hash::BuildHasher;
 /// }
 ///
 /// let pairs = Pairs(vec![("Baggage".into(), "a=1".into()), ("baggage".into(), "b=2".into())]);
-/// let ctx = telemetry::propagation::extract(&pairs);
+/// let ctx = telem::propagation::extract(&pairs);
 /// assert_eq!(ctx.baggage().unwrap().len(), 2);
 /// ```
 pub trait Extractor {
@@ -49,7 +49,7 @@ pub trait Extractor {
 /// A carrier that propagation writes headers into. Keys are given in lowercase.
 ///
 /// ```
-/// use telemetry::propagation::Injector;
+/// use telem::propagation::Injector;
 ///
 /// struct Pairs(Vec<(String, String)>);
 ///
@@ -61,9 +61,9 @@ pub trait Extractor {
 /// }
 ///
 /// let mut pairs = Pairs(Vec::new());
-/// let ctx = telemetry::Context::empty()
-///     .with_baggage(telemetry::propagation::Baggage::from_header("a=1"));
-/// telemetry::propagation::inject_context(&ctx, &mut pairs);
+/// let ctx = telem::Context::empty()
+///     .with_baggage(telem::propagation::Baggage::from_header("a=1"));
+/// telem::propagation::inject_context(&ctx, &mut pairs);
 /// assert_eq!(pairs.0, [("baggage".to_owned(), "a=1".to_owned())]);
 /// ```
 pub trait Injector {
@@ -75,7 +75,7 @@ pub trait Injector {
 /// are skipped).
 ///
 /// ```
-/// use telemetry::propagation::Extractor;
+/// use telem::propagation::Extractor;
 /// let mut headers = http::HeaderMap::new();
 /// headers.append("TraceState", "a=1".parse().unwrap());
 /// headers.append("tracestate", "b=2".parse().unwrap());
@@ -124,7 +124,7 @@ impl Extractor for HeaderMap {
 /// not a valid header is skipped (the propagators only write valid ones).
 ///
 /// ```
-/// use telemetry::propagation::Injector;
+/// use telem::propagation::Injector;
 /// let mut headers = http::HeaderMap::new();
 /// headers.set("baggage", "a=1".to_owned());
 /// assert_eq!(headers["baggage"], "a=1");
@@ -145,7 +145,7 @@ impl Injector for HeaderMap {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use telemetry::propagation::Extractor;
+/// use telem::propagation::Extractor;
 /// let map = HashMap::from([("TraceParent".to_owned(), "00-...".to_owned())]);
 /// assert_eq!(Extractor::get(&map, "traceparent"), Some("00-..."));
 /// ```
@@ -169,7 +169,7 @@ impl<S: BuildHasher> Extractor for HashMap<String, String, S> {
 ///
 /// ```
 /// use std::collections::HashMap;
-/// use telemetry::propagation::Injector;
+/// use telem::propagation::Injector;
 /// let mut map = HashMap::new();
 /// map.set("traceparent", "00-...".to_owned());
 /// assert_eq!(map["traceparent"], "00-...");

@@ -14,8 +14,8 @@
 //!   [`Baggage::from_header`] are the parsers, each with its `header_value` formatter.
 //!
 //! ```
-//! use telemetry::propagation::{self, Baggage};
-//! use telemetry::Tracer;
+//! use telem::propagation::{self, Baggage};
+//! use telem::Tracer;
 //!
 //! static TRACER: Tracer = Tracer::new("doc");
 //!
@@ -139,7 +139,7 @@
 //! - *`traceparent`*: without one, the span starts a trace and sends it on whether
 //!   sampled or not. With one, what goes out differs only as allowed: a new parent id
 //!   (each span has its own); the sampled flag (decided at span start, so only with a
-//!   new parent id); a restart (`SpanBuilder::root`; telemetry-axum's `Trust::Ignore`
+//!   new parent id); a restart (`SpanBuilder::root`; telem-axum's `Trust::Ignore`
 //!   and `Trust::LinkOnly`), which leaves the caller's `tracestate` behind; the version
 //!   lowered to `00`. A context sent on without a span of its own keeps both headers as
 //!   they came.
@@ -180,7 +180,7 @@
 //!
 //! ## Trace Context: the response's server timing `trace` metric
 //!
-//! Written and read in `server_timing.rs`; telemetry-axum's `TelemetryLayer` adds it to
+//! Written and read in `server_timing.rs`; telem-axum's `TelemetryLayer` adds it to
 //! responses, its `ClientTraceLayer` reads it.
 //!
 //! - *Trace context metric*, *Metric name*: `trace;desc=00-<trace id>-<span id>-<flags>`

@@ -39,8 +39,8 @@ impl TraceParent {
     /// server's span.
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
-    /// use telemetry::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// use telem::propagation::TraceParent;
+    /// use telem::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     ///
     /// // The server's span context, as the response names it.
     /// let server = SpanContext::new(
@@ -64,7 +64,7 @@ impl TraceParent {
     /// the same as [`server_timing_value`](Self::server_timing_value).
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
+    /// use telem::propagation::TraceParent;
     /// let tp = TraceParent::parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
     /// let value = http::HeaderValue::from_bytes(&tp.server_timing_bytes()).unwrap();
     /// assert_eq!(value, tp.server_timing_value().as_str());
@@ -97,7 +97,7 @@ impl TraceParent {
     /// - The first valid `trace` metric wins.
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
+    /// use telem::propagation::TraceParent;
     ///
     /// let header = r#"db;dur=53, Trace;desc="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-03""#;
     /// let server = TraceParent::from_server_timing(header).unwrap();
@@ -120,7 +120,7 @@ impl TraceParent {
     /// own, so an unterminated quoted string cannot swallow the next line.
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
+    /// use telem::propagation::TraceParent;
     ///
     /// let lines = ["db;dur=53", "cache;desc=hit, trace;desc=00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"];
     /// let server = TraceParent::from_server_timing_lines(lines).unwrap();

@@ -31,7 +31,7 @@ const LEN: usize = 55;
 /// `00`.
 ///
 /// ```
-/// use telemetry::propagation::TraceParent;
+/// use telem::propagation::TraceParent;
 ///
 /// let tp: TraceParent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap();
 /// assert_eq!(tp.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
@@ -91,7 +91,7 @@ impl TraceParent {
     /// Parses a `traceparent` header value (see [`TraceParent`] for the rules).
     ///
     /// ```
-    /// use telemetry::propagation::{TraceParent, TraceParentError};
+    /// use telem::propagation::{TraceParent, TraceParentError};
     ///
     /// // A later version may add fields after the flags.
     /// let future = TraceParent::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra");
@@ -139,8 +139,8 @@ impl TraceParent {
     /// The `traceparent` of a span context, or `None` if it is invalid (no span).
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
-    /// use telemetry::SpanContext;
+    /// use telem::propagation::TraceParent;
+    /// use telem::SpanContext;
     /// assert!(TraceParent::from_span_context(&SpanContext::INVALID).is_none());
     /// ```
     pub fn from_span_context(span: &SpanContext) -> Option<Self> {
@@ -155,8 +155,8 @@ impl TraceParent {
     /// `tracestate`) and `is_remote` set.
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
-    /// use telemetry::TraceState;
+    /// use telem::propagation::TraceParent;
+    /// use telem::TraceState;
     /// let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00").unwrap();
     /// let span = tp.to_span_context(TraceState::default());
     /// assert!(span.is_remote && span.is_valid() && !span.is_sampled());
@@ -169,7 +169,7 @@ impl TraceParent {
     /// flags version `00` does not define cleared.
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
+    /// use telem::propagation::TraceParent;
     /// let tp = TraceParent::parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-x").unwrap();
     /// assert_eq!(tp.header_value(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     /// ```
@@ -182,7 +182,7 @@ impl TraceParent {
     /// [`header_value`](Self::header_value).
     ///
     /// ```
-    /// use telemetry::propagation::TraceParent;
+    /// use telem::propagation::TraceParent;
     /// let tp = TraceParent::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
     /// let value = http::HeaderValue::from_bytes(&tp.header_bytes()).unwrap();
     /// assert_eq!(value, tp.header_value().as_str());

@@ -17,7 +17,7 @@ use crate::{Context, SpanContext, TraceState};
 /// [`TraceContextPropagator::new`].
 ///
 /// ```
-/// use telemetry::propagation::TraceContextPropagator;
+/// use telem::propagation::TraceContextPropagator;
 ///
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
@@ -65,9 +65,9 @@ impl TraceContextPropagator {
     /// caller's span and [`Baggage::current`] is the request's baggage:
     ///
     /// ```
-    /// use telemetry::prelude::*;
-    /// use telemetry::propagation::{Baggage, TraceContextPropagator};
-    /// use telemetry::Tracer;
+    /// use telem::prelude::*;
+    /// use telem::propagation::{Baggage, TraceContextPropagator};
+    /// use telem::Tracer;
     ///
     /// static TRACER: Tracer = Tracer::new("doc");
     ///
@@ -103,7 +103,7 @@ impl TraceContextPropagator {
     ///
     /// ```
     /// use std::collections::HashMap;
-    /// use telemetry::propagation::TraceContextPropagator;
+    /// use telem::propagation::TraceContextPropagator;
     ///
     /// let headers = HashMap::from([
     ///     ("traceparent".to_owned(), "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
@@ -129,7 +129,7 @@ impl TraceContextPropagator {
     /// the current baggage) into `carrier`: for an outgoing request.
     ///
     /// ```
-    /// use telemetry::propagation::TraceContextPropagator;
+    /// use telem::propagation::TraceContextPropagator;
     /// let mut outgoing = http::HeaderMap::new();
     /// TraceContextPropagator::new().inject(&mut outgoing);
     /// assert!(outgoing.is_empty()); // no span, no baggage
@@ -144,8 +144,8 @@ impl TraceContextPropagator {
     ///
     /// ```
     /// use std::collections::HashMap;
-    /// use telemetry::propagation::TraceContextPropagator;
-    /// use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// use telem::propagation::TraceContextPropagator;
+    /// use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     ///
     /// let span = SpanContext::new(
     ///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
@@ -180,11 +180,11 @@ impl TraceContextPropagator {
 /// ```
 /// let mut headers = http::HeaderMap::new();
 /// headers.insert("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap());
-/// let ctx = telemetry::propagation::extract(&headers);
+/// let ctx = telem::propagation::extract(&headers);
 /// assert_eq!(ctx.span().unwrap().trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 ///
 /// headers.insert("traceparent", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01".parse().unwrap());
-/// assert!(telemetry::propagation::extract(&headers).span().is_none()); // new trace
+/// assert!(telem::propagation::extract(&headers).span().is_none()); // new trace
 /// ```
 pub fn extract(carrier: &(impl Extractor + ?Sized)) -> Context {
     TraceContextPropagator::new().extract(carrier)
@@ -193,10 +193,10 @@ pub fn extract(carrier: &(impl Extractor + ?Sized)) -> Context {
 /// [`TraceContextPropagator::inject`]: the current context into `carrier`.
 ///
 /// ```
-/// use telemetry::propagation::Baggage;
+/// use telem::propagation::Baggage;
 /// let _baggage = Baggage::from_header("tenant=acme").attach();
 /// let mut outgoing = http::HeaderMap::new();
-/// telemetry::propagation::inject(&mut outgoing);
+/// telem::propagation::inject(&mut outgoing);
 /// assert_eq!(outgoing["baggage"], "tenant=acme");
 /// ```
 pub fn inject(carrier: &mut (impl Injector + ?Sized)) {
@@ -207,7 +207,7 @@ pub fn inject(carrier: &mut (impl Injector + ?Sized)) {
 ///
 /// ```
 /// let mut outgoing = http::HeaderMap::new();
-/// telemetry::propagation::inject_context(&telemetry::Context::empty(), &mut outgoing);
+/// telem::propagation::inject_context(&telem::Context::empty(), &mut outgoing);
 /// assert!(outgoing.is_empty());
 /// ```
 pub fn inject_context(context: &Context, carrier: &mut (impl Injector + ?Sized)) {

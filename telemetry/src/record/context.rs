@@ -381,7 +381,7 @@ impl SpanContext {
     /// The context of the span current on this task or thread, if any.
     ///
     /// ```
-    /// use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    /// use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     /// assert!(SpanContext::current().is_none());
     /// let parent = SpanContext::new(
     ///     TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap(),
@@ -413,7 +413,7 @@ impl SpanContext {
 /// a context without baggage keeps whatever baggage is current where it is attached.
 ///
 /// ```
-/// use telemetry::Context;
+/// use telem::Context;
 /// let ctx = Context::current();
 /// std::thread::spawn(move || {
 ///     let _guard = ctx.attach();
@@ -473,8 +473,8 @@ impl Context {
     /// one clears the current baggage).
     ///
     /// ```
-    /// use telemetry::propagation::Baggage;
-    /// use telemetry::Context;
+    /// use telem::propagation::Baggage;
+    /// use telem::Context;
     ///
     /// let baggage = Baggage::new().with_entry("tenant", "acme").unwrap();
     /// let ctx = Context::current().with_baggage(baggage);
@@ -526,8 +526,8 @@ impl Context {
 /// synchronous scope.
 ///
 /// ```
-/// use telemetry::prelude::*;
-/// use telemetry::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+/// use telem::prelude::*;
+/// use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 ///
 /// # #[tokio::main] async fn main() {
 /// let remote = SpanContext::new(
@@ -542,14 +542,14 @@ impl Context {
 /// // In a task: the context goes with the future, current in each of its polls.
 /// let seen = tokio::spawn(async {
 ///     tokio::task::yield_now().await;
-///     telemetry::SpanContext::current()
+///     telem::SpanContext::current()
 /// }
 /// .with_context(ctx.clone()));
 /// assert_eq!(seen.await.unwrap().unwrap().span_id, span_id);
 /// // On a thread, or around synchronous code: a guard.
 /// let seen = std::thread::spawn(move || {
 ///     let _guard = ctx.attach();
-///     telemetry::SpanContext::current()
+///     telem::SpanContext::current()
 /// });
 /// assert_eq!(seen.join().unwrap().unwrap().span_id, span_id);
 /// # }

@@ -72,8 +72,8 @@ impl<F: Future> Future for Instrumented<F> {
 /// [`prelude`](crate::prelude).
 ///
 /// ```
-/// use telemetry::prelude::*;
-/// use telemetry::Tracer;
+/// use telem::prelude::*;
+/// use telem::Tracer;
 ///
 /// async fn fetch() -> u32 { 7 }
 ///
@@ -103,8 +103,8 @@ pub trait FutureExt: Future + Sized {
     /// Like [`in_span`](Self::in_span), the future also takes the baggage current now.
     ///
     /// ```
-    /// use telemetry::prelude::*;
-    /// use telemetry::Tracer;
+    /// use telem::prelude::*;
+    /// use telem::Tracer;
     ///
     /// static TRACER: Tracer = Tracer::new("doc");
     ///

@@ -16,7 +16,7 @@ pub(crate) fn enabled() -> bool {
 /// the `enable` feature is on. One relaxed load; integrations use it to step aside.
 ///
 /// ```
-/// assert!(!telemetry::is_enabled()); // no pipeline yet
+/// assert!(!telem::is_enabled()); // no pipeline yet
 /// ```
 #[inline(always)]
 pub fn is_enabled() -> bool {

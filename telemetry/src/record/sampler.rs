@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 /// propagates its context, so downstream services see the same decision.
 ///
 /// ```
-/// use telemetry::{Sampler, TraceId};
+/// use telem::{Sampler, TraceId};
 /// // 10% of traces, decided from the trace id so every service agrees;
 /// // children follow their parent's decision.
 /// let s = Sampler::parent_based(Sampler::TraceIdRatioBased(0.1));

@@ -28,7 +28,7 @@ use std::marker::PhantomData;
 /// Every method is a no-op on a span that is not recording (unsampled, or telemetry off).
 ///
 /// ```
-/// use telemetry::{Status, Tracer};
+/// use telem::{Status, Tracer};
 /// let tracer = Tracer::new("doc");
 /// let mut span = tracer.span("charge_card").start_detached();
 /// span.set_attribute("payment.amount", 1299i64);
@@ -230,7 +230,7 @@ impl Span {
     /// error status with the message.
     ///
     /// ```
-    /// # let tracer = telemetry::Tracer::new("doc");
+    /// # let tracer = telem::Tracer::new("doc");
     /// let mut span = tracer.span("open_config").start_detached();
     /// if let Err(e) = std::fs::read("/nonexistent/config.toml") {
     ///     span.record_error(&e);
@@ -408,7 +408,7 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
 /// whatever task that worker polls next would start its spans as children of it (an
 /// unrelated request joining another's trace). So `SpanGuard` is neither `Send` nor
 /// `Sync`, like `tracing`'s `Entered`: a future holding one across `.await` is not
-/// `Send`, and [`tokio::spawn`] or [`telemetry::spawn`](crate::spawn()) refuse it at
+/// `Send`, and [`tokio::spawn`] or [`telem::spawn`](crate::spawn()) refuse it at
 /// compile time.
 ///
 /// In async code, give the span to the future instead, which makes it current in each
@@ -423,8 +423,8 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
 /// - a guard inside a scope with no `.await` in it, or [`Tracer::in_span`] with a closure.
 ///
 /// ```
-/// use telemetry::prelude::*;
-/// use telemetry::Tracer;
+/// use telem::prelude::*;
+/// use telem::Tracer;
 ///
 /// static TRACER: Tracer = Tracer::new("doc");
 ///
@@ -447,7 +447,7 @@ fn put_link(d: &mut RawSpan, context: SpanContext, attributes: impl IntoIterator
 /// Holding the guard across `.await` does not compile:
 ///
 /// ```compile_fail
-/// # static TRACER: telemetry::Tracer = telemetry::Tracer::new("doc");
+/// # static TRACER: telem::Tracer = telem::Tracer::new("doc");
 /// # #[tokio::main] async fn main() {
 /// tokio::spawn(async {
 ///     let _span = TRACER.start_span("load_book");
@@ -691,7 +691,7 @@ impl Drop for SpanGuard {
 /// Names the component that records spans (its instrumentation scope) and starts them.
 ///
 /// ```
-/// use telemetry::Tracer;
+/// use telem::Tracer;
 /// static TRACER: Tracer = Tracer::new("bookstore");
 ///
 /// let _request = TRACER.start_span("GET /books");
@@ -768,16 +768,16 @@ impl Tracer {
 }
 
 impl Default for Tracer {
-    /// The scope `telemetry`.
+    /// The scope `telem`.
     fn default() -> Self {
-        Self::new("telemetry")
+        Self::new("telem")
     }
 }
 
 /// Configures a span before it starts. From [`Tracer::span`].
 ///
 /// ```
-/// use telemetry::{KeyValue, SpanKind, Tracer};
+/// use telem::{KeyValue, SpanKind, Tracer};
 /// let tracer = Tracer::new("doc");
 /// let _server = tracer
 ///     .span("GET /books")

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let handle = telemetry::spawn(async { telemetry::SpanContext::current().is_some() });
+/// let handle = telem::spawn(async { telem::SpanContext::current().is_some() });
 /// assert!(!handle.await.unwrap()); // no span was current when spawning
 /// # }
 /// ```

@@ -6,9 +6,9 @@ use crate::metrics::{HistogramValue, MetricFamilySnapshot, MetricValue, Registry
 /// series recorded.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// registry.counter_family("jobs_total", &["queue"]).unwrap().with_labels(&["mail"]).increment(2);
-/// let m = telemetry::testing::Metrics::new(&registry);
+/// let m = telem::testing::Metrics::new(&registry);
 /// m.assert_counter("jobs_total", &[("queue", "mail")], 2);
 /// assert_eq!(m.counter("jobs_total", &[("queue", "sms")]), None);
 /// ```

@@ -8,8 +8,8 @@
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! use telemetry::testing::TestPipeline;
-//! use telemetry::Tracer;
+//! use telem::testing::TestPipeline;
+//! use telem::Tracer;
 //!
 //! static TRACER: Tracer = Tracer::new("doc");
 //!
@@ -17,7 +17,7 @@
 //! TRACER.in_span("GET /books", |_| {
 //!     TRACER.in_span("list_books", |span| span.set_i64("books.count", 3));
 //! });
-//! telemetry::counter!("books_listed_total").increment(1);
+//! telem::counter!("books_listed_total").increment(1);
 //!
 //! let spans = t.spans().await;
 //! spans.assert_chain(&["GET /books", "list_books"]).assert_no_errors();

@@ -1,5 +1,5 @@
 //! Checks that a table of `docs/configuration.md` is the one the code generates (a
-//! crate's `SETTINGS`, rendered by `telemetry::Setting::markdown_table`), and rewrites it
+//! crate's `SETTINGS`, rendered by `telem::Setting::markdown_table`), and rewrites it
 //! when `UPDATE_DOCS=1` is set. Each crate's `tests/configuration_docs.rs` includes this
 //! file, so the three checks read and write the document alike.
 

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use telemetry::{Config, InMemorySink, Pipeline, SpanData, SpanId};
+use telem::{Config, InMemorySink, Pipeline, SpanData, SpanId};
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -23,7 +23,7 @@ pub(crate) async fn start(config: Config) -> TestPipeline {
 pub(crate) async fn start_with_sink_capacity(config: Config, capacity: usize) -> TestPipeline {
     let slot = ONE_PIPELINE.lock().await;
     let sink = Arc::new(InMemorySink::new(capacity));
-    let telemetry = telemetry::init(config.with_sink(sink.clone())).unwrap();
+    let telemetry = telem::init(config.with_sink(sink.clone())).unwrap();
     TestPipeline {
         telemetry,
         sink,

@@ -6,8 +6,8 @@ use axum::Router;
 use http_body_util::BodyExt as _;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use telemetry::PrometheusSink;
-use telemetry_axum::MetricsEndpoint;
+use telem::PrometheusSink;
+use telem_axum::MetricsEndpoint;
 use tower::ServiceExt as _;
 
 /// What a request got back.

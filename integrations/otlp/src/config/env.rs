@@ -1,7 +1,7 @@
 //! The exporter's environment variables: OpenTelemetry's `OTEL_*` ones and this
 //! project's `TELEMETRY_OTLP_*`, each read through its row of
 //! [`SETTINGS`](crate::SETTINGS). `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` are
-//! parsed by the core ([`telemetry::Exporters`]); here they only switch this exporter's
+//! parsed by the core ([`telem::Exporters`]); here they only switch this exporter's
 //! signals (on where the list names `otlp`).
 
 use super::table::{
@@ -13,7 +13,7 @@ use super::table::{
 };
 use super::{header_problem, index, url_problem, Headers};
 use crate::{Compression, OtlpConfig, Protocol, Signal, Temporality};
-use telemetry::{ConfigError, EnvVars, Exporter, Exporters, KeyValue, Setting};
+use telem::{ConfigError, EnvVars, Exporter, Exporters, KeyValue, Setting};
 
 /// `key1=value1,key2=value2` (W3C Baggage's format, which `OTEL_RESOURCE_ATTRIBUTES`
 /// and `OTEL_EXPORTER_OTLP_HEADERS` use): keys and values percent-decoded, spaces
@@ -99,7 +99,7 @@ impl OtlpConfig {
     /// [`SETTINGS`](crate::SETTINGS) (the table of `docs/configuration.md`); the
     /// signal-specific ones (`_TRACES_`, `_METRICS_`) win over the general ones, and
     /// `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
-    /// `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` ([`telemetry::Exporters`])
+    /// `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` ([`telem::Exporters`])
     /// switch a signal on where their list names `otlp`.
     pub fn with_env(self) -> Result<Self, ConfigError> {
         self.with_env_vars(&EnvVars::from_env())
@@ -109,7 +109,7 @@ impl OtlpConfig {
     /// process environment.
     ///
     /// ```
-    /// use telemetry_otlp::{Compression, OtlpConfig, Signal};
+    /// use telem_otlp::{Compression, OtlpConfig, Signal};
     /// let resolved = OtlpConfig::new()
     ///     .with_env_vars([
     ///         ("OTEL_SERVICE_NAME", "books"),

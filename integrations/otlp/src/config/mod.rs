@@ -2,8 +2,8 @@
 //! `with_*` methods) or by the environment (`env.rs`), resolved into the
 //! [`ResolvedConfig`] the exporter runs with (`resolved.rs`). Every setting is a row of
 //! [`SETTINGS`](crate::SETTINGS) (`table.rs`); every field a
-//! [`CodeOrEnv`](telemetry::CodeOrEnv), so code wins over the environment whatever the
-//! order of the calls, as in the core's [`Config`](telemetry::Config).
+//! [`CodeOrEnv`](telem::CodeOrEnv), so code wins over the environment whatever the
+//! order of the calls, as in the core's [`Config`](telem::Config).
 
 mod env;
 mod resolved;
@@ -18,7 +18,7 @@ pub(crate) use resolved::{header_problem, url_problem};
 pub(crate) use values::{redacted, Headers};
 
 use std::time::Duration;
-use telemetry::{CodeOrEnv, KeyValue, Str, Value};
+use telem::{CodeOrEnv, KeyValue, Str, Value};
 
 /// Settings that come once per signal: `[traces, metrics]`.
 type PerSignal<T> = [CodeOrEnv<T>; 2];
@@ -40,7 +40,7 @@ pub(crate) fn index(signal: Signal) -> usize {
 ///
 /// ```
 /// use std::time::Duration;
-/// use telemetry_otlp::{Compression, OtlpConfig, Signal};
+/// use telem_otlp::{Compression, OtlpConfig, Signal};
 /// let config = OtlpConfig::new()
 ///     .with_endpoint("http://collector:4318")
 ///     .with_service_name("books")
@@ -168,7 +168,7 @@ impl OtlpConfig {
     }
 
     /// The version reported for the instrumentation scope `scope` (a
-    /// [`Tracer`](telemetry::Tracer)'s name). Scopes without one are sent without a version.
+    /// [`Tracer`](telem::Tracer)'s name). Scopes without one are sent without a version.
     pub fn with_scope_version(
         mut self,
         scope: impl Into<String>,

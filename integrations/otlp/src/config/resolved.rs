@@ -11,7 +11,7 @@ use crate::{
     resource, Compression, OtlpConfig, OtlpError, Protocol, RetryPolicy, Signal, Temporality,
 };
 use std::time::Duration;
-use telemetry::{CodeOrEnv, ConfigError, KeyValue};
+use telem::{CodeOrEnv, ConfigError, KeyValue};
 
 /// The default base endpoint (an OpenTelemetry Collector's OTLP/HTTP port on this host).
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -67,7 +67,7 @@ impl std::fmt::Debug for SignalConfig {
 /// shows.
 ///
 /// ```
-/// use telemetry_otlp::{OtlpConfig, Signal};
+/// use telem_otlp::{OtlpConfig, Signal};
 /// let resolved = OtlpConfig::new()
 ///     .with_env_vars([
 ///         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
@@ -79,7 +79,7 @@ impl std::fmt::Debug for SignalConfig {
 ///     .unwrap();
 /// assert_eq!(resolved.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
 /// assert_eq!(resolved.signal(Signal::Metrics).endpoint, "http://metrics:9000/otlp");
-/// assert_eq!(resolved.signal(Signal::Traces).protocol, telemetry_otlp::DEFAULT_PROTOCOL);
+/// assert_eq!(resolved.signal(Signal::Traces).protocol, telem_otlp::DEFAULT_PROTOCOL);
 /// assert_eq!(resolved.max_export_batch_size, 100);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -307,7 +307,7 @@ impl OtlpConfig {
             }
             .into());
         }
-        let millis = |setting: &telemetry::Setting, value: &CodeOrEnv<Duration>| {
+        let millis = |setting: &telem::Setting, value: &CodeOrEnv<Duration>| {
             setting.check_millis(value.get_or(setting.default_millis()))
         };
         Ok(ResolvedConfig {

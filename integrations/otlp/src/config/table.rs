@@ -4,7 +4,7 @@
 //!
 //! [`OtlpConfig`]: crate::OtlpConfig
 
-use telemetry::Setting;
+use telem::Setting;
 
 const URL: &str = "an absolute http:// or https:// URL";
 const PAIRS: &str = "comma-separated key=value pairs, percent-encoded";
@@ -200,10 +200,10 @@ pub(crate) const CONSOLE_FORMAT: Setting =
 /// Every setting of the OTLP exporter ([`OtlpConfig`](crate::OtlpConfig), and the console
 /// format of [`config_from_env`](crate::config_from_env)), with its environment
 /// variable, default and accepted values. `docs/configuration.md` shows it (a test checks
-/// that it is up to date). The pipeline's own settings are in [`telemetry::SETTINGS`].
+/// that it is up to date). The pipeline's own settings are in [`telem::SETTINGS`].
 ///
 /// ```
-/// let queue = telemetry_otlp::SETTINGS.iter().find(|s| s.name() == "max_queue_size").unwrap();
+/// let queue = telem_otlp::SETTINGS.iter().find(|s| s.name() == "max_queue_size").unwrap();
 /// assert_eq!(queue.variable(), Some("OTEL_BSP_MAX_QUEUE_SIZE"));
 /// assert_eq!(queue.default_integer(), 2048);
 /// ```
@@ -253,7 +253,7 @@ mod tests {
         variables.sort_unstable();
         variables.dedup();
         assert_eq!(variables.len(), n, "a variable in two rows");
-        let core: Vec<_> = telemetry::SETTINGS
+        let core: Vec<_> = telem::SETTINGS
             .iter()
             .filter_map(|s| s.variable())
             .collect();

@@ -21,7 +21,7 @@ impl Protocol {
     /// The name `OTEL_EXPORTER_OTLP_PROTOCOL` uses: `http/json` or `http/protobuf`.
     ///
     /// ```
-    /// assert_eq!(telemetry_otlp::Protocol::HttpJson.as_str(), "http/json");
+    /// assert_eq!(telem_otlp::Protocol::HttpJson.as_str(), "http/json");
     /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -97,7 +97,7 @@ impl Signal {
 ///
 /// ```
 /// use std::time::Duration;
-/// let retry = telemetry_otlp::RetryPolicy::new()
+/// let retry = telem_otlp::RetryPolicy::new()
 ///     .with_initial_backoff(Duration::from_millis(100))
 ///     .with_max_backoff(Duration::from_secs(5));
 /// assert_eq!(retry.initial_backoff(), Duration::from_millis(100));

@@ -4,14 +4,12 @@
 //! `"NaN"`, `"Infinity"` or `"-Infinity"`; fields at their default value omitted.
 
 use super::{label, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
-use telemetry::metrics::{
-    Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot,
-};
-use telemetry::otlp_json::{
+use telem::metrics::{Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot};
+use telem::otlp_json::{
     attributes as write_attributes, f64 as write_f64, hex as write_hex, list as write_list,
     span as write_span, string as write_str, u64 as write_u64, u64_string as write_u64_string,
 };
-use telemetry::KeyValue;
+use telem::KeyValue;
 
 pub(super) fn traces(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_>], out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"resourceSpans\":[{\"resource\":");

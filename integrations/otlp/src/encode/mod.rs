@@ -7,11 +7,11 @@ mod json;
 mod protobuf;
 
 use crate::{resource, Protocol, Temporality};
-use telemetry::metrics::{InstrumentKind, MetricFamilySnapshot, OVERFLOW_LABEL};
-use telemetry::{KeyValue, SpanData};
+use telem::metrics::{InstrumentKind, MetricFamilySnapshot, OVERFLOW_LABEL};
+use telem::{KeyValue, SpanData};
 
 /// The scope every metric is sent under: the registry of this framework.
-pub(crate) const METRICS_SCOPE: &str = "telemetry";
+pub(crate) const METRICS_SCOPE: &str = "telem";
 
 /// Encodes spans and metric snapshots as OTLP request bodies (`ExportTraceServiceRequest`,
 /// `ExportMetricsServiceRequest`) in one [`Protocol`], with one resource. The exporter
@@ -19,8 +19,8 @@ pub(crate) const METRICS_SCOPE: &str = "telemetry";
 /// another transport) and for benchmarks.
 ///
 /// ```
-/// use telemetry::{KeyValue, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId};
-/// use telemetry_otlp::{Encoder, Protocol};
+/// use telem::{KeyValue, SpanContext, SpanData, SpanId, SpanKind, Status, TraceFlags, TraceId};
+/// use telem_otlp::{Encoder, Protocol};
 ///
 /// let span = SpanData {
 ///     name: "GET /books".into(),
@@ -121,11 +121,11 @@ impl Encoder {
 
     /// Appends an `ExportMetricsServiceRequest` holding `families` to `out`: cumulative
     /// sums (counters monotonic, up-down counters not), gauges and explicit-bucket
-    /// histograms with their exemplars, at `time_unix_nano`, under the scope `telemetry`.
+    /// histograms with their exemplars, at `time_unix_nano`, under the scope `telem`.
     ///
     /// ```
-    /// use telemetry::metrics::Registry;
-    /// use telemetry_otlp::{Encoder, Protocol};
+    /// use telem::metrics::Registry;
+    /// use telem_otlp::{Encoder, Protocol};
     /// let registry = Registry::new();
     /// registry.counter("jobs_total").unwrap().increment(3);
     /// let mut body = Vec::new();
@@ -281,7 +281,7 @@ pub(crate) fn as_int(v: u64) -> i64 {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use telemetry::{
+    use telem::{
         Event, Link, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId, TraceState,
     };
 

@@ -8,11 +8,9 @@
 
 use super::{label, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
 use prost::encoding::{encoded_len_varint, WireType};
-use telemetry::metrics::{
-    Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot,
-};
-use telemetry::otlp_json::span_flags;
-use telemetry::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
+use telem::metrics::{Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot};
+use telem::otlp_json::span_flags;
+use telem::{Event, KeyValue, Link, SpanData, Status, TraceState, Value};
 
 /// A field's key. Every field number here is below 16, so nearly every key is one byte:
 /// written directly instead of through prost's general loop (which was a fifth of the

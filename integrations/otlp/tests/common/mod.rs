@@ -16,7 +16,7 @@ use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use telemetry::{Config, InMemorySink, MetricsConfig, Pipeline};
+use telem::{Config, InMemorySink, MetricsConfig, Pipeline};
 use tokio::net::TcpListener;
 
 /// One pipeline per process at a time (tests of a file run in parallel threads).
@@ -30,7 +30,7 @@ pub fn pipeline_config() -> Config {
 }
 
 pub fn start(config: Config) -> Pipeline {
-    telemetry::init(config).unwrap()
+    telem::init(config).unwrap()
 }
 
 /// [`start`] with an in-memory sink beside the others, to compare what the collector

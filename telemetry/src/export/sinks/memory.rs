@@ -11,10 +11,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
 /// use std::sync::Arc;
-/// use telemetry::{Config, InMemorySink, Tracer};
+/// use telem::{Config, InMemorySink, Tracer};
 ///
 /// let sink = Arc::new(InMemorySink::new(100));
-/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+/// let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
 /// Tracer::new("doc").in_span("load", |_| {});
 /// pipeline.drain_now().await;
 /// assert_eq!(sink.span_names(), ["load"]);

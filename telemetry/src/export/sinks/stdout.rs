@@ -44,12 +44,12 @@ pub enum StdoutFormat {
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// use telemetry::{Config, StdoutFormat, StdoutSink, Tracer};
+/// use telem::{Config, StdoutFormat, StdoutSink, Tracer};
 ///
 /// static TRACER: Tracer = Tracer::new("doc");
 ///
 /// // JSON lines on stdout; `StdoutSink::pretty()` for humans.
-/// let pipeline = telemetry::init(Config::new().with_sink(StdoutSink::new())).unwrap();
+/// let pipeline = telem::init(Config::new().with_sink(StdoutSink::new())).unwrap();
 /// TRACER.in_span("load", |span| span.set_i64("rows", 3));
 /// pipeline.shutdown().await;
 ///
@@ -113,7 +113,7 @@ impl StdoutSink {
     /// are dropped (default 8 MiB; at least one batch always fits).
     ///
     /// ```
-    /// let sink = telemetry::StdoutSink::new().with_buffer_bytes(1 << 20);
+    /// let sink = telem::StdoutSink::new().with_buffer_bytes(1 << 20);
     /// # drop(sink);
     /// ```
     pub fn with_buffer_bytes(mut self, bytes: usize) -> Self {
@@ -133,7 +133,7 @@ impl StdoutSink {
     /// snapshots (`OTEL_METRICS_EXPORTER=console` without it in `OTEL_TRACES_EXPORTER`).
     ///
     /// ```
-    /// let metrics_only = telemetry::StdoutSink::new().with_spans(false).with_metrics(true);
+    /// let metrics_only = telem::StdoutSink::new().with_spans(false).with_metrics(true);
     /// # drop(metrics_only);
     /// ```
     pub fn with_spans(mut self, enabled: bool) -> Self {

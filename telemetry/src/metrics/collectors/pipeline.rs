@@ -13,8 +13,8 @@ use crate::PipelineStats;
 /// sampler_errors,sampler_panics}_total`. The pipeline calls it each drain tick.
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
-/// telemetry::metrics::collectors::pipeline(&registry, &telemetry::PipelineStats::default()).unwrap();
+/// let registry = telem::metrics::Registry::new();
+/// telem::metrics::collectors::pipeline(&registry, &telem::PipelineStats::default()).unwrap();
 /// assert_eq!(registry.counter("telemetry_spans_recorded_total").unwrap().get(), 0);
 /// ```
 pub fn pipeline(registry: &Registry, stats: &PipelineStats) -> Result<(), MetricError> {

@@ -12,14 +12,14 @@ const TICKS_PER_SECOND: f64 = 100.0;
 /// `process_resident_memory_bytes`, `process_virtual_memory_bytes`,
 /// `process_open_fds`, `process_max_fds`, `process_start_time_seconds`,
 /// `process_uptime_seconds`, and `telemetry_build_info{version}` (always 1). A callback:
-/// `registry.register_callback(telemetry::metrics::collectors::process)`.
+/// `registry.register_callback(telem::metrics::collectors::process)`.
 ///
 /// An error when `/proc/self` can't be read (not Linux, a sandbox without `/proc`).
 ///
 /// ```
-/// let registry = telemetry::metrics::Registry::new();
+/// let registry = telem::metrics::Registry::new();
 /// # #[cfg(target_os = "linux")] {
-/// telemetry::metrics::collectors::process(&registry).unwrap();
+/// telem::metrics::collectors::process(&registry).unwrap();
 /// assert!(registry.gauge_f64("process_resident_memory_bytes").unwrap().get() > 0.0);
 /// # }
 /// ```

@@ -10,8 +10,8 @@ use crate::metrics::{CallbackError, Registry};
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
-/// let registry = telemetry::metrics::Registry::new();
-/// telemetry::metrics::collectors::tokio_runtime(&registry).unwrap();
+/// let registry = telem::metrics::Registry::new();
+/// telem::metrics::collectors::tokio_runtime(&registry).unwrap();
 /// assert_eq!(registry.gauge("tokio_workers").unwrap().get(), 1);
 /// # }
 /// ```

@@ -21,7 +21,7 @@ pub const OPENMETRICS_CONTENT_TYPE: &str =
 /// An exposition format.
 ///
 /// ```
-/// use telemetry::metrics::Format;
+/// use telem::metrics::Format;
 /// assert_eq!(Format::from_accept("*/*"), Format::Prometheus);
 /// let prometheus_server = "application/openmetrics-text;version=1.0.0,\
 ///     application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -97,7 +97,7 @@ impl Format {
 /// Writes `families` in `format` to the end of `out`.
 ///
 /// ```
-/// use telemetry::metrics::{render, Format, Registry};
+/// use telem::metrics::{render, Format, Registry};
 /// let registry = Registry::new();
 /// registry.gauge("temperature").unwrap().set(21);
 /// let mut out = Vec::new();

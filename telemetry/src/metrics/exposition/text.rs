@@ -4,7 +4,7 @@
 ///
 /// ```
 /// let mut out = Vec::new();
-/// telemetry::metrics::exposition::escape_label_value_into("a\"b\\c\nd", &mut out);
+/// telem::metrics::exposition::escape_label_value_into("a\"b\\c\nd", &mut out);
 /// assert_eq!(out, br#"a\"b\\c\nd"#);
 /// ```
 pub fn escape_label_value(value: &str, out: &mut Vec<u8>) {
@@ -16,7 +16,7 @@ pub fn escape_label_value(value: &str, out: &mut Vec<u8>) {
 ///
 /// ```
 /// let mut out = Vec::new();
-/// telemetry::metrics::exposition::escape_help("say \"hi\"\\\n", false, &mut out);
+/// telem::metrics::exposition::escape_help("say \"hi\"\\\n", false, &mut out);
 /// assert_eq!(out, br#"say "hi"\\\n"#);
 /// ```
 pub fn escape_help(help: &str, quotes: bool, out: &mut Vec<u8>) {
@@ -63,9 +63,9 @@ pub(crate) fn write_i64(v: i64, out: &mut Vec<u8>) {
 ///
 /// ```
 /// let mut out = Vec::new();
-/// telemetry::metrics::exposition::write_f64(f64::INFINITY, &mut out);
+/// telem::metrics::exposition::write_f64(f64::INFINITY, &mut out);
 /// out.push(b' ');
-/// telemetry::metrics::exposition::write_f64(2.5, &mut out);
+/// telem::metrics::exposition::write_f64(2.5, &mut out);
 /// assert_eq!(out, b"+Inf 2.5");
 /// ```
 #[inline]

@@ -1,4 +1,4 @@
-use telemetry::trace;
+use telem::trace;
 
 // The fn is left as it is, so the compiler's own parse error shows; errors in the
 // attribute's own arguments are still reported.

@@ -1,4 +1,4 @@
-use telemetry::trace;
+use telem::trace;
 
 #[trace(fields(user.id = 1, "user.id" = 2))]
 fn f() {}

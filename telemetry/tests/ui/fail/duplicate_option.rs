@@ -1,4 +1,4 @@
-use telemetry::trace;
+use telem::trace;
 
 #[trace(kind = server, err, kind = client)]
 fn f() -> Result<(), String> {

@@ -1,4 +1,4 @@
-use telemetry::trace;
+use telem::trace;
 
 #[trace]
 struct Library;

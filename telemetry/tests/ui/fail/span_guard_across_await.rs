@@ -3,7 +3,7 @@
 //! spans under it. The guard is not `Send`, so the task does not compile; run the future
 //! in a detached span instead: `fut.in_span(TRACER.span("A").start_detached())`.
 use std::time::Duration;
-use telemetry::Tracer;
+use telem::Tracer;
 
 static TRACER: Tracer = Tracer::new("ui");
 

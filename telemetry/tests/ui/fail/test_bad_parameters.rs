@@ -1,11 +1,11 @@
-use telemetry::testing::TestPipeline;
+use telem::testing::TestPipeline;
 
-#[telemetry::test]
+#[telem::test]
 async fn two(t: TestPipeline, u: TestPipeline) {
     let _ = (t, u);
 }
 
-#[telemetry::test]
+#[telem::test]
 async fn destructured((t, u): (TestPipeline, u32)) {
     let _ = (t, u);
 }

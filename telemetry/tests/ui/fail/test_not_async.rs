@@ -1,4 +1,4 @@
-#[telemetry::test]
+#[telem::test]
 fn not_async() {}
 
 fn main() {}

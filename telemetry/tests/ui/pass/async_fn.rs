@@ -3,7 +3,7 @@
 #![deny(warnings)]
 
 use std::fmt::Display;
-use telemetry::trace;
+use telem::trace;
 
 #[trace]
 async fn plain() -> u32 {

@@ -1,7 +1,7 @@
 //! Native `async fn` in traits: default methods and impls, generic and `Send`.
 #![deny(warnings)]
 
-use telemetry::trace;
+use telem::trace;
 
 trait Store {
     async fn load(&self, key: u32) -> Result<u32, String>;

@@ -5,7 +5,7 @@
 #![deny(warnings)]
 
 use async_trait::async_trait;
-use telemetry::trace;
+use telem::trace;
 
 #[async_trait]
 trait Service {

@@ -3,7 +3,7 @@
 #![deny(warnings)]
 
 use std::future::Future;
-use telemetry::trace;
+use telem::trace;
 
 #[trace]
 fn ready(x: u32) -> impl Future<Output = u32> {

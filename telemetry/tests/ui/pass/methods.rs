@@ -5,7 +5,7 @@
 use std::fmt::Debug;
 use std::pin::Pin;
 use std::sync::Arc;
-use telemetry::trace;
+use telem::trace;
 
 #[derive(Debug, Default)]
 struct Counter {

@@ -2,7 +2,7 @@
 //! dependency (and without `telemetry` in scope under its own name).
 #![deny(warnings)]
 
-extern crate telemetry as tel;
+extern crate telem as tel;
 
 fn main() {
     tel::counter!("ui_renamed_total", "method" => "GET").increment(1);

@@ -2,10 +2,10 @@
 //! dependency or a re-export.
 #![deny(warnings)]
 
-extern crate telemetry as tel;
+extern crate telem as tel;
 
 mod reexport {
-    pub use ::telemetry as inner;
+    pub use ::telem as inner;
 }
 
 #[tel::trace(crate = tel, err, fields(k = 1), record(x), kind = server)]

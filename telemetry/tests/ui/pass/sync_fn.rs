@@ -3,7 +3,7 @@
 #![deny(warnings)]
 
 use std::fmt::Debug;
-use telemetry::trace;
+use telem::trace;
 
 /// Doc comments stay.
 #[trace]

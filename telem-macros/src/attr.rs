@@ -227,7 +227,7 @@ mod tests {
             record(shelf, self),
             err,
             root,
-            crate = ::my::telemetry,
+            crate = ::my::telem,
         ))
         .unwrap();
         assert_eq!(args.name.unwrap().value(), "list_books");

@@ -1,6 +1,6 @@
 //! Generating the instrumented fn. Every path to runtime code goes through the
-//! `telemetry` crate (`::telemetry`, or the `crate = path` option); what runs is in
-//! `telemetry::macro_support`.
+//! `telemetry` crate (`::telem`, or the `crate = path` option); what runs is in
+//! `telem::macro_support`.
 
 use crate::attr::TraceArgs;
 use crate::item::{self, Item, TracedFn};
@@ -211,7 +211,7 @@ fn instrument(args: TraceArgs, function: TracedFn) -> syn::Result<TokenStream> {
 struct Codegen<'a> {
     args: &'a TraceArgs,
     function: &'a TracedFn,
-    /// `::telemetry`, or the `crate = path` option.
+    /// `::telem`, or the `crate = path` option.
     krate: TokenStream,
     /// `#krate::macro_support`.
     support: TokenStream,
@@ -224,7 +224,7 @@ impl<'a> Codegen<'a> {
     fn new(args: &'a TraceArgs, function: &'a TracedFn) -> Self {
         let krate = match &args.krate {
             Some(path) => path.to_token_stream(),
-            None => quote!(::telemetry),
+            None => quote!(::telem),
         };
         Self {
             args,
@@ -490,7 +490,7 @@ mod tests {
     }
 
     #[test]
-    fn crate_option_replaces_every_path_to_telemetry() {
+    fn crate_option_replaces_every_path_to_telem() {
         let items = [
             quote!(
                 fn f(x: u8) -> Result<u8, String> {
@@ -520,8 +520,8 @@ mod tests {
             );
             assert!(out.contains("tel :: macro_support"), "{out}");
             assert!(out.contains("tel :: SpanKind :: Server"), "{out}");
-            assert!(!out.contains(":: telemetry"), "{out}");
-            assert!(!out.contains("telemetry ::"), "{out}");
+            assert!(!out.contains(":: telem"), "{out}");
+            assert!(!out.contains("telem ::"), "{out}");
         }
         let default = expand(
             quote!(),
@@ -530,7 +530,7 @@ mod tests {
             ),
         );
         assert!(
-            default.contains(":: telemetry :: macro_support :: Site"),
+            default.contains(":: telem :: macro_support :: Site"),
             "{default}"
         );
     }

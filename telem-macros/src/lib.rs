@@ -1,7 +1,7 @@
-//! Procedural macros for `telemetry`; use them through `telemetry` (`telemetry::trace`).
+//! Procedural macros for `telemetry`; use them through `telemetry` (`telem::trace`).
 //!
 //! This crate only parses and emits: `attr` reads the options, `item` the fn, `expand`
-//! writes the instrumented fn, whose runtime code is all in `telemetry::macro_support`.
+//! writes the instrumented fn, whose runtime code is all in `telem::macro_support`.
 #![forbid(unsafe_code)]
 
 mod attr;
@@ -16,7 +16,7 @@ use proc_macro::TokenStream;
 /// fn returns.
 ///
 /// ```
-/// use telemetry::{trace, Config, InMemorySink};
+/// use telem::{trace, Config, InMemorySink};
 /// use std::sync::Arc;
 ///
 /// struct Library {
@@ -45,7 +45,7 @@ use proc_macro::TokenStream;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
 /// let sink = Arc::new(InMemorySink::new(16));
-/// let pipeline = telemetry::init(Config::new().with_sink(sink.clone())).unwrap();
+/// let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
 ///
 /// let library = Library { books: vec!["Dune".into()] };
 /// library.list_books(3).await;
@@ -55,7 +55,7 @@ use proc_macro::TokenStream;
 /// assert_eq!(sink.span_names(), ["Library::count", "Library::list_books", "parse_isbn"]);
 /// let spans = sink.spans();
 /// assert_eq!(spans[0].parent_span_id, spans[1].context.span_id);
-/// assert_eq!(spans[1].attribute("shelf"), Some(&telemetry::Value::I64(3)));
+/// assert_eq!(spans[1].attribute("shelf"), Some(&telem::Value::I64(3)));
 /// assert!(spans[2].status.is_error());
 /// # }
 /// ```
@@ -154,12 +154,12 @@ pub fn trace(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A `#[tokio::test]` with its own telemetry pipeline: the test's spans and metrics are
-/// isolated from every other test's (see `telemetry::testing`, feature `testing`). Takes
+/// isolated from every other test's (see `telem::testing`, feature `testing`). Takes
 /// `#[tokio::test]`'s options, and optionally the `TestPipeline` as a parameter.
 ///
 /// ```ignore
-/// #[telemetry::test(flavor = "multi_thread", worker_threads = 2)]
-/// async fn lists_books(t: telemetry::testing::TestPipeline) {
+/// #[telem::test(flavor = "multi_thread", worker_threads = 2)]
+/// async fn lists_books(t: telem::testing::TestPipeline) {
 ///     list_books().await;
 ///     t.spans().await.named("list_books").assert_ok();
 /// }

@@ -1,6 +1,6 @@
-//! `#[telemetry::test]`: parses an `async fn` test and emits a `#[tokio::test]` that
-//! starts a `telemetry::testing::TestPipeline` first. The runtime is all in
-//! `telemetry::testing`.
+//! `#[telem::test]`: parses an `async fn` test and emits a `#[tokio::test]` that
+//! starts a `telem::testing::TestPipeline` first. The runtime is all in
+//! `telem::testing`.
 
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
@@ -13,18 +13,18 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     if f.sig.asyncness.is_none() {
         return Err(syn::Error::new(
             f.sig.fn_token.span(),
-            "#[telemetry::test] needs an `async fn` (it runs the test on a tokio runtime)",
+            "#[telem::test] needs an `async fn` (it runs the test on a tokio runtime)",
         ));
     }
     let inputs = std::mem::take(&mut f.sig.inputs);
     if inputs.len() > 1 {
         return Err(syn::Error::new(
             inputs.span(),
-            "#[telemetry::test] takes at most one parameter: the test's `TestPipeline`",
+            "#[telem::test] takes at most one parameter: the test's `TestPipeline`",
         ));
     }
     let binding = match inputs.into_iter().next() {
-        None => quote!(_telemetry_test_pipeline: ::telemetry::testing::TestPipeline),
+        None => quote!(_telemetry_test_pipeline: ::telem::testing::TestPipeline),
         Some(FnArg::Typed(arg)) => match &*arg.pat {
             // The user's own type path, so their `use` of it counts as used.
             Pat::Ident(_) | Pat::Wild(_) => {
@@ -41,7 +41,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
         Some(FnArg::Receiver(r)) => {
             return Err(syn::Error::new(
                 r.span(),
-                "#[telemetry::test] goes on a free `async fn`, not a method",
+                "#[telem::test] goes on a free `async fn`, not a method",
             ))
         }
     };
@@ -49,7 +49,7 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let vis = &f.vis;
     let sig = &f.sig;
     let body = &f.block;
-    let start = quote_spanned!(sig.ident.span()=> ::telemetry::testing::TestPipeline::start());
+    let start = quote_spanned!(sig.ident.span()=> ::telem::testing::TestPipeline::start());
     Ok(quote! {
         #[::tokio::test(#args)]
         #(#attrs)*
