@@ -10,38 +10,13 @@
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use telem::{Config, Sampler};
 use telem_axum::TelemetryLayer;
 use tower::ServiceExt as _;
 
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded to `System` unchanged; the counter is a `const`
-// thread-local `Cell`, which never allocates.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded with the caller's pointer and layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        // SAFETY: forwarded with the caller's pointer, layout and size.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+#[path = "../../../telemetry/tests/common/counting_alloc.rs"]
+mod counting_alloc;
+use counting_alloc::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -70,11 +45,11 @@ async fn per_request(app: &Router) -> f64 {
     for _ in 0..50 {
         send().await;
     }
-    let before = ALLOCATIONS.with(Cell::get);
+    let before = allocations();
     for _ in 0..REQUESTS {
         send().await;
     }
-    (ALLOCATIONS.with(Cell::get) - before) as f64 / REQUESTS as f64
+    (allocations() - before) as f64 / REQUESTS as f64
 }
 
 /// One test, so nothing else allocates on the runtime while it counts.
