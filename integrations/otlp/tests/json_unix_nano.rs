@@ -11,10 +11,9 @@ mod common;
 use common::{Collector, Received, ONE_PIPELINE};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::time::Duration;
 use telem::metrics::global;
-use telem::{KeyValue, MetricsConfig, SpanContext, SpanId, TraceFlags, TraceId, Tracer};
-use telem_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
+use telem::{KeyValue, SpanContext, SpanId, TraceFlags, TraceId, Tracer};
+use telem_otlp::{OtlpSink, Protocol, Temporality};
 
 static TRACER: Tracer = Tracer::new("unix-nano");
 
@@ -71,35 +70,17 @@ fn assert_found(paths: &BTreeSet<String>, expected: &[&str]) {
     }
 }
 
-fn config(collector: &Collector) -> OtlpConfig {
-    OtlpConfig::new()
-        .with_endpoint(collector.endpoint())
-        .with_protocol(Protocol::HttpJson)
-        .with_service_name("unix-nano")
-        // Only flushes (drain_now, shutdown) send metrics.
-        .with_metric_export_interval(Duration::from_secs(3600))
-        .with_self_metrics(false)
-}
-
-fn pipeline(otlp: &OtlpSink) -> telem::Pipeline {
-    common::start(
-        common::pipeline_config()
-            .with_metrics(
-                MetricsConfig::new()
-                    .with_process(false)
-                    .with_tokio_runtime(false)
-                    .with_pipeline(false),
-            )
-            .with_sink(otlp.clone()),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_unix_nano_of_a_traces_body_is_a_string() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    let otlp = OtlpSink::new(config(&collector)).unwrap();
-    let telemetry = pipeline(&otlp);
+    let otlp = OtlpSink::new(common::metrics_exporter(
+        &collector,
+        Protocol::HttpJson,
+        "unix-nano",
+    ))
+    .unwrap();
+    let telemetry = common::start_metrics(&otlp);
     let linked = SpanContext::new(
         TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").unwrap(),
         SpanId::from_hex("b7ad6b7169203331").unwrap(),
@@ -132,8 +113,12 @@ async fn every_unix_nano_of_a_traces_body_is_a_string() {
 async fn metrics_bodies(temporality: Temporality) -> Vec<Received> {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    let otlp = OtlpSink::new(config(&collector).with_temporality(temporality)).unwrap();
-    let telemetry = pipeline(&otlp);
+    let otlp = OtlpSink::new(
+        common::metrics_exporter(&collector, Protocol::HttpJson, "unix-nano")
+            .with_temporality(temporality),
+    )
+    .unwrap();
+    let telemetry = common::start_metrics(&otlp);
     let prefix = match temporality {
         Temporality::Delta => "delta",
         _ => "cumulative",

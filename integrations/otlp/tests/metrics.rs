@@ -8,35 +8,11 @@ mod common;
 use common::{Collector, Received, ONE_PIPELINE};
 use opentelemetry_proto::tonic::common::v1::any_value;
 use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point, Metric, ResourceMetrics};
-use std::time::Duration;
 use telem::metrics::{global, MetricValue};
-use telem::{MetricsConfig, Tracer};
-use telem_otlp::{OtlpConfig, OtlpSink, Protocol, Temporality};
+use telem::Tracer;
+use telem_otlp::{OtlpSink, Protocol, Temporality};
 
 static TRACER: Tracer = Tracer::new("jobs");
-
-fn config(collector: &Collector, protocol: Protocol) -> OtlpConfig {
-    OtlpConfig::new()
-        .with_endpoint(collector.endpoint())
-        .with_protocol(protocol)
-        .with_service_name("jobs")
-        // Only flushes (drain_now, shutdown) send metrics in these tests.
-        .with_metric_export_interval(Duration::from_secs(3600))
-        .with_self_metrics(false)
-}
-
-fn pipeline(otlp: &OtlpSink) -> telem::Pipeline {
-    common::start(
-        common::pipeline_config()
-            .with_metrics(
-                MetricsConfig::new()
-                    .with_process(false)
-                    .with_tokio_runtime(false)
-                    .with_pipeline(false),
-            )
-            .with_sink(otlp.clone()),
-    )
-}
 
 /// The metric `name` of a metrics request, and the request's resource metrics.
 fn find(request: &Received, name: &str) -> (Metric, ResourceMetrics) {
@@ -54,8 +30,8 @@ fn find(request: &Received, name: &str) -> (Metric, ResourceMetrics) {
 async fn every_kind(protocol: Protocol) {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    let otlp = OtlpSink::new(config(&collector, protocol)).unwrap();
-    let telemetry = pipeline(&otlp);
+    let otlp = OtlpSink::new(common::metrics_exporter(&collector, protocol, "jobs")).unwrap();
+    let telemetry = common::start_metrics(&otlp);
 
     let prefix = match protocol {
         Protocol::HttpJson => "json",
@@ -256,10 +232,11 @@ async fn delta_temporality_reports_changes_since_the_last_export() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
     let otlp = OtlpSink::new(
-        config(&collector, telem_otlp::DEFAULT_PROTOCOL).with_temporality(Temporality::Delta),
+        common::metrics_exporter(&collector, telem_otlp::DEFAULT_PROTOCOL, "jobs")
+            .with_temporality(Temporality::Delta),
     )
     .unwrap();
-    let telemetry = pipeline(&otlp);
+    let telemetry = common::start_metrics(&otlp);
     let counter = global().counter("delta_requests_total").unwrap();
     let gauge = global().gauge("delta_queue_depth").unwrap();
 
@@ -309,8 +286,13 @@ async fn a_partial_success_counts_the_rejected_points() {
         br#"{"partialSuccess":{"rejectedDataPoints":"1","errorMessage":"metric name too long"}}"#
             .to_vec(),
     )]);
-    let otlp = OtlpSink::new(config(&collector, Protocol::HttpJson)).unwrap();
-    let telemetry = pipeline(&otlp);
+    let otlp = OtlpSink::new(common::metrics_exporter(
+        &collector,
+        Protocol::HttpJson,
+        "jobs",
+    ))
+    .unwrap();
+    let telemetry = common::start_metrics(&otlp);
     global().counter("partial_total").unwrap().increment(1);
     telemetry.drain_now().await;
     collector.wait_for("/v1/metrics", 1).await;

@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telem::{Config, InMemorySink, MetricsConfig, Pipeline};
+use telem_otlp::{OtlpConfig, OtlpSink, Protocol};
 use tokio::net::TcpListener;
 
 /// One pipeline per process at a time (tests of a file run in parallel threads).
@@ -31,6 +32,32 @@ pub fn pipeline_config() -> Config {
 
 pub fn start(config: Config) -> Pipeline {
     telem::init(config).unwrap()
+}
+
+/// The exporter the metrics tests use: to `collector`, as `service`, without
+/// self-metrics; only flushes (`drain_now`, `shutdown`) send metrics.
+pub fn metrics_exporter(collector: &Collector, protocol: Protocol, service: &str) -> OtlpConfig {
+    OtlpConfig::new()
+        .with_endpoint(collector.endpoint())
+        .with_protocol(protocol)
+        .with_service_name(service)
+        .with_metric_export_interval(Duration::from_secs(3600))
+        .with_self_metrics(false)
+}
+
+/// A pipeline whose metric snapshots hold only the test's own instruments (no
+/// built-in collectors), exported to `otlp`.
+pub fn start_metrics(otlp: &OtlpSink) -> Pipeline {
+    start(
+        pipeline_config()
+            .with_metrics(
+                MetricsConfig::new()
+                    .with_process(false)
+                    .with_tokio_runtime(false)
+                    .with_pipeline(false),
+            )
+            .with_sink(otlp.clone()),
+    )
 }
 
 /// [`start`] with an in-memory sink beside the others, to compare what the collector
