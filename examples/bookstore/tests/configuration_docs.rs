@@ -15,3 +15,8 @@ fn the_configuration_reference_shows_the_bookstores_settings() {
         "UPDATE_DOCS=1 cargo test -p example-bookstore --test configuration_docs",
     );
 }
+
+#[test]
+fn every_variable_is_read_by_one_row_and_every_row_is_described() {
+    docs_table::check_rows(bookstore::config::SETTINGS, &[]);
+}

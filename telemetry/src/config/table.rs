@@ -210,20 +210,3 @@ pub const SETTINGS: &[Setting] = &[
     TRACES_EXPORTER,
     METRICS_EXPORTER,
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_variable_is_read_by_one_row_and_every_row_is_described() {
-        let mut variables: Vec<_> = SETTINGS.iter().filter_map(|s| s.variable()).collect();
-        let n = variables.len();
-        variables.sort_unstable();
-        variables.dedup();
-        assert_eq!(variables.len(), n, "a variable in two rows");
-        for s in SETTINGS {
-            assert!(!s.description().is_empty(), "{s}");
-        }
-    }
-}

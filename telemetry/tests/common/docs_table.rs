@@ -1,9 +1,31 @@
 //! Checks that a table of `docs/configuration.md` is the one the code generates (a
 //! crate's `SETTINGS`, rendered by `telem::Setting::markdown_table`), and rewrites it
 //! when `UPDATE_DOCS=1` is set. Each crate's `tests/configuration_docs.rs` includes this
-//! file, so the three checks read and write the document alike.
+//! file, so the three checks read and write the document alike, and check their rows
+//! alike ([`check_rows`]).
 
 use std::path::Path;
+use telem::Setting;
+
+/// A table's rows are well formed: no environment variable is read by two rows, none is
+/// read by a row of `others` (the tables this one sits beside), and every row is
+/// described.
+pub(crate) fn check_rows(rows: &[Setting], others: &[Setting]) {
+    let mut variables: Vec<_> = rows.iter().filter_map(|s| s.variable()).collect();
+    let n = variables.len();
+    variables.sort_unstable();
+    variables.dedup();
+    assert_eq!(variables.len(), n, "a variable in two rows");
+    for v in &variables {
+        assert!(
+            !others.iter().any(|s| s.variable() == Some(v)),
+            "{v} is read by another crate's table"
+        );
+    }
+    for s in rows {
+        assert!(!s.description().is_empty(), "{s}");
+    }
+}
 
 /// Compares the text between `<!-- BEGIN {name} -->` and `<!-- END {name} -->` in the
 /// document with `table`; `regenerate` is the command that rewrites it.

@@ -241,27 +241,3 @@ pub const SETTINGS: &[Setting] = &[
     SELF_METRICS,
     CONSOLE_FORMAT,
 ];
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_variable_is_read_by_one_row_and_every_row_is_described() {
-        let mut variables: Vec<_> = SETTINGS.iter().filter_map(|s| s.variable()).collect();
-        let n = variables.len();
-        variables.sort_unstable();
-        variables.dedup();
-        assert_eq!(variables.len(), n, "a variable in two rows");
-        let core: Vec<_> = telem::SETTINGS
-            .iter()
-            .filter_map(|s| s.variable())
-            .collect();
-        for v in &variables {
-            assert!(!core.contains(v), "{v} is the core's");
-        }
-        for s in SETTINGS {
-            assert!(!s.description().is_empty(), "{s}");
-        }
-    }
-}
