@@ -40,6 +40,7 @@
 mod config;
 mod export;
 mod isolation;
+mod logs;
 #[doc(hidden)]
 pub mod macro_support;
 pub mod metrics;
@@ -64,6 +65,8 @@ pub use export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
 pub use export::{diagnostics, otlp_json};
 pub use metrics::PrometheusSink;
 pub use model::attributes::{Attributes, AttributesIntoIter, INLINE_ATTRIBUTES};
+pub use logs::filter::{LevelFilter, LogFilter};
+pub use model::log_record::{Level, LogBatch, LogRecord, ParseLevelError, Severity};
 pub use model::ids::{ParseIdError, SpanId, TraceFlags, TraceId};
 pub use model::span_context::SpanContext;
 pub use model::span_data::{Event, Link, SpanData, SpanKind, SpanLimits, Status};

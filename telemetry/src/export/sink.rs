@@ -1,6 +1,6 @@
 //! Where drained spans and metric snapshots go.
 
-use crate::SpanData;
+use crate::{LogBatch, SpanData};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -112,6 +112,13 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
         Box::pin(async { Ok(()) })
     }
 
+    /// Receives a batch of log records (see [`crate::info!`] and the other log macros).
+    /// Default: ignore, so a sink written for spans keeps compiling and only sees spans.
+    fn export_logs(&self, batch: LogBatch) -> SinkFuture<'_> {
+        drop(batch);
+        Box::pin(async { Ok(()) })
+    }
+
     /// Pushes out anything buffered. Default: nothing to do.
     fn flush(&self) -> SinkFuture<'_> {
         Box::pin(async { Ok(()) })
@@ -129,6 +136,14 @@ pub trait Sink: Send + Sync + std::fmt::Debug + 'static {
     /// [`SinkStats::spans_dropped`](crate::SinkStats::spans_dropped) (the
     /// `telemetry_sink_spans_dropped_total` self-metric). Must not block. Default 0.
     fn spans_dropped(&self) -> u64 {
+        0
+    }
+
+    /// Log records this sink accepted but lost inside, as
+    /// [`spans_dropped`](Sink::spans_dropped) counts spans. Cumulative; added to
+    /// [`SinkStats::logs_dropped`](crate::SinkStats::logs_dropped). Must not block.
+    /// Default 0.
+    fn logs_dropped(&self) -> u64 {
         0
     }
 
@@ -162,6 +177,11 @@ impl<S: Sink + ?Sized> Sink for Arc<S> {
     }
 
     #[inline]
+    fn export_logs(&self, batch: LogBatch) -> SinkFuture<'_> {
+        (**self).export_logs(batch)
+    }
+
+    #[inline]
     fn flush(&self) -> SinkFuture<'_> {
         (**self).flush()
     }
@@ -174,6 +194,11 @@ impl<S: Sink + ?Sized> Sink for Arc<S> {
     #[inline]
     fn spans_dropped(&self) -> u64 {
         (**self).spans_dropped()
+    }
+
+    #[inline]
+    fn logs_dropped(&self) -> u64 {
+        (**self).logs_dropped()
     }
 
     #[inline]

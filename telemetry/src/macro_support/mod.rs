@@ -26,6 +26,13 @@ pub use callsite::*;
 pub use errors::*;
 
 /// What the metric macros (`counter!`, `histogram!`, ...) expand to.
+/// The log macros' runtime: call sites, and the value probes of their fields and
+/// message arguments.
+pub mod logs {
+    pub use crate::logs::site::{Message, Site};
+    pub use crate::{Level, Str, Value};
+}
+
 pub mod metrics {
     pub use crate::metrics::callsite::{
         describe, label_value, lookup, Callsite, FamilySite, Handle,

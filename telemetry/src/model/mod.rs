@@ -3,6 +3,7 @@
 
 pub(crate) mod attributes;
 pub(crate) mod ids;
+pub(crate) mod log_record;
 pub(crate) mod span_context;
 pub(crate) mod span_data;
 pub(crate) mod trace_state;

@@ -2,6 +2,7 @@
 //! sampler, the clock and the per-thread rings the ended spans wait in. Nothing here
 //! locks, allocates on the common path, or makes a syscall.
 
+pub(crate) mod bound;
 pub(crate) mod clock;
 pub(crate) mod context;
 pub(crate) mod frame;

@@ -21,6 +21,7 @@
 
 #![allow(unsafe_code)]
 
+pub(crate) mod logs;
 mod spsc;
 
 use crate::record::frame::Frame;
@@ -51,6 +52,13 @@ pub(crate) async fn high_water() {
         }
     })
     .await
+}
+
+/// Wakes the drain early: a ring (of spans or of logs) passed its high-water mark.
+#[cold]
+fn wake_drain() {
+    HIGH_WATER.store(true, Relaxed);
+    DRAIN_WAKER.wake();
 }
 
 /// Spans lost because they ended while their thread was being torn down.
@@ -188,8 +196,7 @@ impl ThreadRing {
     #[cold]
     fn signal(&self) {
         self.signalled.store(true, Relaxed);
-        HIGH_WATER.store(true, Relaxed);
-        DRAIN_WAKER.wake();
+        wake_drain();
     }
 }
 

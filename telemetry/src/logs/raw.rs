@@ -1,0 +1,120 @@
+//! A log record as the calling thread writes it: what the drain needs to build a
+//! [`LogRecord`], with the formatting left to the drain.
+
+use crate::logs::site::{Message, Site};
+use crate::record::bound::BoundFields;
+use crate::record::{clock, context};
+use crate::{Attributes, KeyValue, LogRecord, SpanId, Str, TraceFlags, TraceId, Value};
+use smallvec::SmallVec;
+use std::fmt::Write as _;
+
+/// Values a record keeps inline: a message argument and three fields record without
+/// allocating.
+pub(crate) const INLINE_LOG_VALUES: usize = 4;
+
+/// A recorded log call.
+#[derive(Debug)]
+pub(crate) struct RawLog {
+    pub(crate) site: &'static Site,
+    /// Raw clock reading (see `record::clock`).
+    pub(crate) time: u64,
+    pub(crate) trace_id: TraceId,
+    pub(crate) span_id: SpanId,
+    pub(crate) flags: TraceFlags,
+    /// The test scope (0: the global pipeline).
+    pub(crate) test_scope: u32,
+    /// The message, when formatted at the call ([`Message::Formatted`]).
+    pub(crate) body: Option<Str>,
+    /// The message's arguments ([`Message::Pieces`]), then the fields' values.
+    pub(crate) values: SmallVec<[Value; INLINE_LOG_VALUES]>,
+    pub(crate) bound: Option<BoundFields>,
+}
+
+impl RawLog {
+    /// A record of a call at `site` now, in the current context.
+    #[inline]
+    pub(crate) fn now<const N: usize>(
+        site: &'static Site,
+        body: Option<Str>,
+        values: [Value; N],
+    ) -> Self {
+        let current = context::current();
+        let (trace_id, span_id, flags) = if current.is_valid() {
+            (current.trace_id, current.span_id, current.flags())
+        } else {
+            (TraceId::INVALID, SpanId::INVALID, TraceFlags::default())
+        };
+        let values = if N <= INLINE_LOG_VALUES {
+            values.into_iter().collect()
+        } else {
+            SmallVec::from_vec(Vec::from(values))
+        };
+        Self {
+            site,
+            time: clock::raw_now(),
+            trace_id,
+            span_id,
+            flags,
+            test_scope: context::current_scope(),
+            body,
+            values,
+            bound: crate::record::bound::current(),
+        }
+    }
+
+    /// The record sinks receive: the message written, the fields keyed, the bound
+    /// fields the call site did not give again.
+    pub(crate) fn take_record(&mut self) -> LogRecord {
+        let site = self.site;
+        let args = site.message.args().min(self.values.len());
+        let body = match (&self.body, &site.message) {
+            (Some(body), _) => body.clone(),
+            (None, Message::Pieces([only])) => Str::from_static(only),
+            (None, Message::Pieces(pieces)) => {
+                let mut text = String::new();
+                for (i, piece) in pieces.iter().enumerate() {
+                    text.push_str(piece);
+                    if let Some(arg) = self.values.get(i).filter(|_| i < args) {
+                        let _ = write!(text, "{arg}");
+                    }
+                }
+                Str::from(text)
+            }
+            (None, Message::Formatted) => Str::from_static(""),
+        };
+        let attributes: Attributes = site
+            .keys
+            .iter()
+            .zip(self.values.drain(args..))
+            .map(|(&key, value)| KeyValue {
+                key: Str::from_static(key),
+                value,
+            })
+            .collect();
+        self.values.clear();
+        let context_fields: Attributes = self
+            .bound
+            .take()
+            .iter()
+            .flat_map(BoundFields::iter)
+            .filter(|kv| !site.keys.contains(&kv.key.as_str()))
+            .cloned()
+            .collect();
+        let time = clock::to_unix_nanos(self.time);
+        LogRecord {
+            time_unix_nano: time,
+            observed_time_unix_nano: time,
+            severity: site.level.severity(),
+            body,
+            attributes,
+            context_fields,
+            event_name: site.name.map(Str::from_static),
+            target: Str::from_static(site.target),
+            file: Some(Str::from_static(site.file)),
+            line: Some(site.line),
+            trace_id: self.trace_id,
+            span_id: self.span_id,
+            trace_flags: self.flags,
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! Log call sites: one static per macro call, with the filter's verdict cached in it.
+//!
+//! A call site's first call registers it (a lock-free push onto a global list) and
+//! asks the installed [`LogFilter`] whether its target and level pass; the answer is
+//! kept in the site. From then on a call costs a relaxed load of the global maximum
+//! level and, if the level is under it, a relaxed load of the site's cached answer:
+//! no lock, no string compare. Changing the filter walks the list once and rewrites
+//! every site's answer (`install`); a site registering while that happens retries
+//! until it has read the filter of the latest generation.
+//!
+//! Installed filters are kept for the life of the process (a call site may still be
+//! reading one while it is replaced); setting a filter equal to one set before reuses
+//! it, so switching between levels never grows memory.
+
+#![allow(unsafe_code)]
+
+use crate::logs::filter::{LevelFilter, LogFilter};
+use crate::logs::raw::RawLog;
+use crate::record::ring;
+use crate::{Level, Str, Value};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicU8, Ordering};
+use std::sync::Mutex;
+
+/// The most detailed level any call site may record now (a [`LevelFilter`] as a
+/// number): 0 while no pipeline runs, so every log call is one load and one compare.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(0);
+/// The filter call sites registering now must read; null: nothing passes.
+static FILTER: AtomicPtr<LogFilter> = AtomicPtr::new(ptr::null_mut());
+/// Bumped at every change of `FILTER`, so a registering site can tell it read a stale one.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+/// The registered call sites, newest first.
+static HEAD: AtomicPtr<Site> = AtomicPtr::new(ptr::null_mut());
+
+const UNKNOWN: u8 = 0;
+const NEVER: u8 = 1;
+const ALWAYS: u8 = 2;
+
+/// How a call site's message is made.
+#[derive(Debug)]
+pub enum Message {
+    /// The format string's literal pieces around plain `{}` placeholders: the record
+    /// keeps the arguments as values and the drain writes the message (`n` pieces, `n -
+    /// 1` arguments). A message without arguments is one piece.
+    Pieces(&'static [&'static str]),
+    /// Formatted at the call (a placeholder with a format spec): the record carries the
+    /// text.
+    Formatted,
+}
+
+impl Message {
+    /// How many of a record's values are the message's arguments.
+    pub(crate) const fn args(&self) -> usize {
+        match self {
+            Message::Pieces(pieces) if !pieces.is_empty() => pieces.len() - 1,
+            _ => 0,
+        }
+    }
+}
+
+/// One log macro call: what is known at compile time, and the filter's cached verdict.
+#[derive(Debug)]
+pub struct Site {
+    pub(crate) level: Level,
+    pub(crate) target: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+    pub(crate) name: Option<&'static str>,
+    pub(crate) message: Message,
+    /// The fields' keys, in the order of the values after the message's arguments.
+    pub(crate) keys: &'static [&'static str],
+    interest: AtomicU8,
+    registered: AtomicBool,
+    next: AtomicPtr<Site>,
+}
+
+impl Site {
+    /// A call site (made by the log macros).
+    #[allow(clippy::too_many_arguments)]
+    pub const fn new(
+        level: Level,
+        target: &'static str,
+        file: &'static str,
+        line: u32,
+        name: Option<&'static str>,
+        message: Message,
+        keys: &'static [&'static str],
+    ) -> Self {
+        Self {
+            level,
+            target,
+            file,
+            line,
+            name,
+            message,
+            keys,
+            interest: AtomicU8::new(UNKNOWN),
+            registered: AtomicBool::new(false),
+            next: AtomicPtr::new(ptr::null_mut()),
+        }
+    }
+
+    /// Whether a call here is recorded now: a relaxed load and a compare when the level
+    /// is filtered out everywhere, one more load otherwise; the filter itself is asked
+    /// once per call site (and again after it changes).
+    #[inline(always)]
+    pub fn is_enabled(&'static self) -> bool {
+        if self.level as u8 > MAX_LEVEL.load(Ordering::Relaxed) {
+            return false;
+        }
+        match self.interest.load(Ordering::Relaxed) {
+            ALWAYS => true,
+            NEVER => false,
+            _ => self.register(),
+        }
+    }
+
+    /// The level of the call.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+
+    /// Records a call whose message is [`Message::Pieces`]: `values` are the message's
+    /// arguments, then the fields' values. Never blocks: a full ring drops the record
+    /// (counted per level).
+    #[inline]
+    pub fn record<const N: usize>(&'static self, values: [Value; N]) {
+        ring::logs::push(self.level, || RawLog::now(self, None, values));
+    }
+
+    /// Records a call whose message was formatted at the call ([`Message::Formatted`]).
+    #[inline]
+    pub fn record_formatted<const N: usize>(&'static self, message: Str, values: [Value; N]) {
+        ring::logs::push(self.level, || RawLog::now(self, Some(message), values));
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn register(&'static self) -> bool {
+        if !self.registered.swap(true, Ordering::SeqCst) {
+            let me = ptr::from_ref(self).cast_mut();
+            let mut head = HEAD.load(Ordering::SeqCst);
+            loop {
+                self.next.store(head, Ordering::SeqCst);
+                match HEAD.compare_exchange_weak(head, me, Ordering::SeqCst, Ordering::SeqCst) {
+                    Ok(_) => break,
+                    Err(now) => head = now,
+                }
+            }
+        }
+        loop {
+            let generation = GENERATION.load(Ordering::SeqCst);
+            let verdict = self.verdict(FILTER.load(Ordering::SeqCst));
+            self.interest.store(verdict, Ordering::SeqCst);
+            if GENERATION.load(Ordering::SeqCst) == generation {
+                return verdict == ALWAYS;
+            }
+        }
+    }
+
+    fn verdict(&self, filter: *const LogFilter) -> u8 {
+        // SAFETY: `FILTER` only ever holds null or a pointer from `Box::leak` (see
+        // `install`): filters are never freed.
+        match unsafe { filter.as_ref() } {
+            Some(filter) if filter.allows(self.target, self.level) => ALWAYS,
+            _ => NEVER,
+        }
+    }
+}
+
+/// The filters installed so far (kept: see the module's notes), and the one in use by
+/// the pipeline, and whether test scopes want everything.
+struct Installed {
+    seen: Vec<&'static LogFilter>,
+    pipeline: Option<&'static LogFilter>,
+    capture_all: bool,
+}
+
+static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
+    seen: Vec::new(),
+    pipeline: None,
+    capture_all: false,
+});
+
+fn installed() -> std::sync::MutexGuard<'static, Installed> {
+    INSTALLED.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn keep(seen: &mut Vec<&'static LogFilter>, filter: LogFilter) -> &'static LogFilter {
+    if let Some(&same) = seen.iter().find(|f| ***f == filter) {
+        return same;
+    }
+    let kept: &'static LogFilter = Box::leak(Box::new(filter));
+    seen.push(kept);
+    kept
+}
+
+/// Makes the installed state current: the pipeline's filter, or everything while a
+/// test scope wants it. Called with `INSTALLED` held, which orders the changes.
+fn apply(state: &mut Installed) {
+    let effective = if state.capture_all {
+        Some(keep(&mut state.seen, LogFilter::new(LevelFilter::Trace)))
+    } else {
+        state.pipeline
+    };
+    FILTER.store(
+        effective.map_or(ptr::null_mut(), |f| ptr::from_ref(f).cast_mut()),
+        Ordering::SeqCst,
+    );
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    let mut site = HEAD.load(Ordering::SeqCst);
+    // SAFETY: the list holds only `&'static Site`s (see `register`).
+    while let Some(s) = unsafe { site.cast_const().as_ref() } {
+        s.interest.store(
+            s.verdict(FILTER.load(Ordering::SeqCst)),
+            Ordering::SeqCst,
+        );
+        site = s.next.load(Ordering::SeqCst);
+    }
+    MAX_LEVEL.store(
+        effective.map_or(0, |f| f.max_level().as_u8()),
+        Ordering::SeqCst,
+    );
+}
+
+/// Installs the pipeline's filter (`None`: the pipeline stopped, nothing is recorded).
+pub(crate) fn set_pipeline_filter(filter: Option<LogFilter>) {
+    let mut state = installed();
+    state.pipeline = filter.map(|f| keep(&mut state.seen, f));
+    apply(&mut state);
+}
+
+/// The pipeline's filter, if a pipeline runs.
+pub(crate) fn pipeline_filter() -> Option<&'static LogFilter> {
+    installed().pipeline
+}
+
+/// While test scopes live, every record is recorded; each destination applies its own
+/// filter when the drain routes it.
+#[cfg(feature = "testing")]
+pub(crate) fn set_capture_all(on: bool) {
+    let mut state = installed();
+    if state.capture_all != on {
+        state.capture_all = on;
+        apply(&mut state);
+    }
+}
+
+/// Whether the record of `site` passes `filter` (the drain's check, for destinations
+/// whose filter is narrower than the one installed).
+pub(crate) fn passes(site: &Site, filter: Option<&LogFilter>) -> bool {
+    filter.is_some_and(|f| f.allows(site.target, site.level))
+}

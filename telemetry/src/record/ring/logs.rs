@@ -1,0 +1,210 @@
+//! Where log records wait for the drain: one bounded SPSC ring per logging thread,
+//! beside the span rings and kept the same way (see `ring/mod.rs`): taken from a pool
+//! at the thread's first log call (the only lock, once per thread), given back when the
+//! thread exits, never freed. A full ring drops the record and counts it per level.
+
+#![allow(unsafe_code)]
+
+use super::spsc::SpscRing;
+use crate::logs::raw::RawLog;
+use crate::Level;
+use std::cell::{Cell, RefCell};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::Mutex;
+
+/// Default per-thread log ring capacity.
+pub(crate) const DEFAULT_LOG_CAPACITY: usize = 1024;
+
+static CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_LOG_CAPACITY);
+
+/// Records lost because they were made while their thread was being torn down.
+static ORPHAN_DROPPED: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
+
+struct LogRing {
+    ring: SpscRing<RawLog>,
+    high_water: usize,
+    /// Per level ([`Level::index`]); written only by the owner (`bump`).
+    recorded: [AtomicU64; 5],
+    dropped: [AtomicU64; 5],
+    /// Set when a push passed the high-water mark, so the drain is woken once per cycle.
+    signalled: AtomicBool,
+}
+
+#[inline]
+fn bump(counter: &AtomicU64) {
+    counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+}
+
+impl LogRing {
+    fn new(capacity: usize) -> Self {
+        Self {
+            ring: SpscRing::new(capacity),
+            high_water: capacity / 2,
+            recorded: [const { AtomicU64::new(0) }; 5],
+            dropped: [const { AtomicU64::new(0) }; 5],
+            signalled: AtomicBool::new(false),
+        }
+    }
+
+    /// Only the owning thread calls this (see `LOCAL`).
+    #[inline]
+    fn push(&self, make: impl FnOnce() -> RawLog, level: Level) {
+        bump(&self.recorded[level.index()]);
+        // SAFETY: the owner is the ring's only producer, and successive owners are
+        // ordered by the `POOL` mutex (as for the span rings).
+        match unsafe { self.ring.push_with(make) } {
+            Ok(len) => {
+                if len >= self.high_water && !self.signalled.load(Relaxed) {
+                    self.signalled.store(true, Relaxed);
+                    super::wake_drain();
+                }
+            }
+            Err(_) => bump(&self.dropped[level.index()]),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Pool {
+    all: Vec<&'static LogRing>,
+    free: Vec<&'static LogRing>,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    all: Vec::new(),
+    free: Vec::new(),
+});
+
+fn pool() -> std::sync::MutexGuard<'static, Pool> {
+    POOL.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+struct Owner(Option<&'static LogRing>);
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        LOCAL.with(|l| l.set(None));
+        if let Some(ring) = self.0.take() {
+            pool().free.push(ring);
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: Cell<Option<&'static LogRing>> = const { Cell::new(None) };
+    static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
+}
+
+/// Records what `make` builds (called only if the ring has room), counted at `level`.
+#[inline]
+pub(crate) fn push(level: Level, make: impl FnOnce() -> RawLog) {
+    match LOCAL.with(Cell::get) {
+        Some(ring) if ring.ring.capacity() == CAPACITY.load(Relaxed) => ring.push(make, level),
+        _ => match acquire() {
+            Some(ring) => ring.push(make, level),
+            None => {
+                ORPHAN_DROPPED[level.index()].fetch_add(1, Relaxed);
+            }
+        },
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn acquire() -> Option<&'static LogRing> {
+    let capacity = CAPACITY.load(Relaxed);
+    OWNER
+        .try_with(|owner| {
+            let mut owner = owner.try_borrow_mut().ok()?;
+            let mut pool = pool();
+            if let Some(old) = owner.0.take() {
+                pool.free.push(old);
+            }
+            let ring = match pool.free.iter().position(|r| r.ring.capacity() == capacity) {
+                Some(i) => pool.free.swap_remove(i),
+                None => {
+                    let ring: &'static LogRing = Box::leak(Box::new(LogRing::new(capacity)));
+                    pool.all.push(ring);
+                    ring
+                }
+            };
+            owner.0 = Some(ring);
+            LOCAL.with(|l| l.set(Some(ring)));
+            Some(ring)
+        })
+        .ok()
+        .flatten()
+}
+
+/// Sets the capacity of log rings handed out from now on (validated by the caller).
+pub(crate) fn set_capacity(capacity: usize) {
+    CAPACITY.store(capacity, Relaxed);
+}
+
+/// One drainer at a time (as `DRAINING` for spans).
+static DRAINING: Mutex<()> = Mutex::new(());
+
+/// A drain cycle over the log rings: only what each held when it started.
+pub(crate) struct LogCycle {
+    rings: Vec<(&'static LogRing, usize)>,
+}
+
+impl LogCycle {
+    pub(crate) fn start() -> Self {
+        let rings = pool()
+            .all
+            .iter()
+            .map(|&ring| {
+                ring.signalled.store(false, Relaxed);
+                (ring, ring.ring.len())
+            })
+            .filter(|&(_, queued)| queued > 0)
+            .collect();
+        Self { rings }
+    }
+
+    /// Hands up to `max` records to `f`, oldest first per ring; returns how many.
+    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(&mut RawLog)) -> usize {
+        let _one_drainer = DRAINING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut n = 0;
+        while n < max {
+            let Some((ring, remaining)) = self.rings.last_mut() else {
+                break;
+            };
+            let moved = ring.ring.drain_with((max - n).min(*remaining), &mut f);
+            *remaining -= moved;
+            if moved == 0 || *remaining == 0 {
+                self.rings.pop();
+            }
+            n += moved;
+        }
+        n
+    }
+}
+
+/// Records waiting in all log rings.
+pub(crate) fn queued() -> usize {
+    pool().all.iter().map(|r| r.ring.len()).sum()
+}
+
+/// Per-level totals since the process started.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct LogTotals {
+    pub(crate) recorded: [u64; 5],
+    pub(crate) dropped: [u64; 5],
+}
+
+pub(crate) fn totals() -> LogTotals {
+    let pool = pool();
+    let mut t = LogTotals::default();
+    for i in 0..5 {
+        let orphans = ORPHAN_DROPPED[i].load(Relaxed);
+        t.recorded[i] = orphans;
+        t.dropped[i] = orphans;
+        for r in &pool.all {
+            t.recorded[i] += r.recorded[i].load(Relaxed);
+            t.dropped[i] += r.dropped[i].load(Relaxed);
+        }
+    }
+    t
+}
