@@ -1,12 +1,15 @@
-//! Procedural macros for `telemetry`; use them through `telemetry` (`telem::trace`).
+//! Procedural macros for `telemetry`; use them through `telemetry` (`telem::trace`,
+//! `telem::info!`).
 //!
 //! This crate only parses and emits: `attr` reads the options, `item` the fn, `expand`
-//! writes the instrumented fn, whose runtime code is all in `telem::macro_support`.
+//! writes the instrumented fn; `logs/` parses and writes the log macros' calls. Their
+//! runtime code is all in `telem::macro_support`.
 #![forbid(unsafe_code)]
 
 mod attr;
 mod expand;
 mod item;
+mod logs;
 mod test_attr;
 
 use proc_macro::TokenStream;
@@ -169,4 +172,235 @@ pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     test_attr::expand(args.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
+}
+
+/// Records a log record at any level: `log!(LEVEL, ...)`, where `LEVEL` is a constant
+/// `telem::Level` (`telem::Level::Debug`). The level macros ([`error!`](macro@error),
+/// [`warn!`](macro@warn), [`info!`](macro@info), [`debug!`](macro@debug),
+/// [`trace_log!`](macro@trace_log)) are `log!` with the level filled in; what follows
+/// describes them all.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::{log, Level};
+/// # let t = telem::testing::TestPipeline::start();
+///
+/// let (id, attempt) = (7, 2);
+/// log!(Level::Warn, book.id = id, "retrying book {id}, attempt {}", attempt);
+///
+/// # let logs = t.logs().await;
+/// # logs.find(Level::Warn, "retrying book 7, attempt 2").assert_field("book.id", 7);
+/// # }
+/// ```
+///
+/// # Syntax
+///
+/// `tracing`'s, in this order, each part optional, separated by commas (a trailing comma
+/// is fine):
+///
+/// ```text
+/// info!(target: "http", name: "book.created", key = value, %key, "message {}", arg)
+/// ```
+///
+/// - **`target: EXPR`**: where the record comes from (its instrumentation scope, what
+///   `RUST_LOG`'s `target=level` directives match); a constant `&'static str`. The
+///   default is the module path of the call (`module_path!()`).
+/// - **`name: EXPR`**: the record's event name (OpenTelemetry's `EventName`), a constant
+///   `&'static str`: `name: "book.created"`.
+/// - **`crate: PATH`**: where to find the `telemetry` crate, for a renamed dependency
+///   (`crate: tel`) or a re-export; `::telem` by default.
+/// - **Fields**, recorded as the record's attributes, in the order written:
+///
+///   | field | key | value |
+///   | --- | --- | --- |
+///   | `key = value` | `key`; dotted (`book.id`) or a string literal (`"http.route"`) | `value` typed (integers, floats, bools, strings), else with `Display`, else with `Debug` |
+///   | `key = %value` | | `value`'s `Display` text |
+///   | `key = ?value` | | `value`'s `Debug` text |
+///   | `count` (or `self.count`) | `count` (`self.count`) | as `count = count` |
+///   | `%user` / `?req` | `user` / `req` | as `user = %user` / `req = ?req` |
+///
+/// - **The message**: a string literal with `format!`'s placeholders, then its arguments:
+///   `{}` (the next argument), `{0}` (the first), `{name}` (the argument `name = expr`,
+///   else the variable `name` from the caller's scope), `{{` and `}}` for braces, and any
+///   format spec (`{:?}`, `{x:>5}`, `{:.2}`). Arguments are taken by reference and each
+///   evaluated once, as `format!` does; an argument that no placeholder uses, a
+///   placeholder without an argument, or an argument that is not `Display` (for `{}`)
+///   is a compile error. Without a message the record's body is empty.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::{debug, error, info, warn, Level, Value};
+/// # let t = telem::testing::TestPipeline::start();
+/// #[derive(Debug)]
+/// struct Request {
+///     path: &'static str,
+/// }
+/// let err = std::io::Error::other("disk full");
+/// let (id, user, count, req) = (7, "ada", 3, Request { path: "/books" });
+///
+/// info!("book {id} not found");
+/// info!("a {} b {x}", id + 1, x = 2);
+/// warn!(book.id = id, reason = %err, "lookup failed");
+/// debug!(?req, %user, count, "msg");
+/// error!(target: "http", name: "book.created", "k" = 1, "msg {count:>5}");
+/// info!(a = 1);
+///
+/// # let logs = t.logs().await;
+/// # logs.find(Level::Info, "book 7 not found");
+/// # logs.find(Level::Info, "a 8 b 2");
+/// # logs.find(Level::Warn, "lookup failed").assert_field("reason", "disk full");
+/// # logs.find(Level::Debug, "msg")
+/// #     .assert_field("req", r#"Request { path: "/books" }"#)
+/// #     .assert_field("user", "ada")
+/// #     .assert_field("count", 3);
+/// # let created = logs.find(Level::Error, "msg     3").record();
+/// # assert_eq!((created.target.as_str(), created.event_name.as_deref()), ("http", Some("book.created")));
+/// # assert_eq!(created.field("k"), Some(&Value::I64(1)));
+/// # assert_eq!(logs.at(Level::Info)[2].body.as_str(), "");
+/// # }
+/// ```
+///
+/// # Cost
+///
+/// Each call is a `static` call site. Whether it records is decided first: at compile
+/// time (the cargo features below), then by one relaxed load and a compare when its level
+/// is filtered out everywhere, then by the filter's answer for this call site, asked on
+/// its first call and kept (asked again when the filter changes). A call that does not
+/// record evaluates none of its fields and arguments.
+///
+/// A call that records never blocks and never takes a lock: it writes its values into
+/// the calling thread's ring, and the drain formats the message. A message whose
+/// placeholders have no format spec is not formatted at the call: its arguments are
+/// kept as values (numbers as numbers, strings copied, inline up to 22 bytes, other
+/// types formatted with `Display` on the stack) and the drain writes the text, exactly
+/// as `format!` would have. A message with a format spec is formatted at the call, on
+/// the stack (no allocation up to 22 bytes of text).
+///
+/// # Levels removed at compile time
+///
+/// As with `log` and `tracing`, cargo features of `telemetry` remove levels from the
+/// build: with `max_level_info`, `debug!` and `trace_log!` calls compile to nothing
+/// (their arguments are still type-checked, never evaluated). The features are
+/// `max_level_off`, `max_level_error`, `max_level_warn`, `max_level_info`,
+/// `max_level_debug`, `max_level_trace`, and `release_max_level_*` the same, which apply
+/// only to builds without `debug_assertions` and win over `max_level_*` there. When
+/// several are on, the most restrictive wins. Without the `enable` feature every log
+/// call compiles to nothing.
+///
+/// # Why `trace_log!`
+///
+/// Attribute macros and function-like macros share one namespace, and `trace` is already
+/// [`#[trace]`](macro@trace), the attribute that instruments a fn: a `trace!` beside it
+/// could not be imported under the same name, and `use telem::prelude::*` could not bring
+/// both. So the finest level's macro is `trace_log!`. The level itself keeps its name
+/// everywhere else: `Level::Trace`, `RUST_LOG=trace`, `TRACE` in the output.
+///
+/// # Errors
+///
+/// Misuse is a compile error at the offending token: a message that is not a string
+/// literal, a malformed format string, an argument without a placeholder or a
+/// placeholder without an argument, a field given twice, `%`/`?` on a message argument,
+/// an unknown `option:`, or `log!` without a level.
+#[proc_macro]
+pub fn log(input: TokenStream) -> TokenStream {
+    logs::expand("log", None, input.into()).into()
+}
+
+/// Records a log record at level `ERROR`: something failed and needs attention.
+///
+/// Syntax, cost and features: see [`log!`](macro@log), without the level.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::error;
+/// # let t = telem::testing::TestPipeline::start();
+/// let err = std::io::Error::other("connection reset");
+/// error!(job = "reindex", error = %err, "reindex failed after {} books", 120);
+/// # t.logs().await.find(telem::Level::Error, "reindex failed after 120 books")
+/// #     .assert_field("error", "connection reset");
+/// # }
+/// ```
+#[proc_macro]
+pub fn error(input: TokenStream) -> TokenStream {
+    logs::expand("error", Some("Error"), input.into()).into()
+}
+
+/// Records a log record at level `WARN`: something unexpected that the service handled.
+///
+/// Syntax, cost and features: see [`log!`](macro@log), without the level.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::warn;
+/// # let t = telem::testing::TestPipeline::start();
+/// let id = 999;
+/// warn!(book.id = id, http.response.status_code = 404, "book {id} not found");
+/// # t.logs().await.find(telem::Level::Warn, "book 999 not found")
+/// #     .assert_field("http.response.status_code", 404);
+/// # }
+/// ```
+#[proc_macro]
+pub fn warn(input: TokenStream) -> TokenStream {
+    logs::expand("warn", Some("Warn"), input.into()).into()
+}
+
+/// Records a log record at level `INFO`: what an operator wants to see in normal
+/// operation.
+///
+/// Syntax, cost and features: see [`log!`](macro@log), without the level.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::info;
+/// # let t = telem::testing::TestPipeline::start();
+/// let (id, title) = (4, "Dune");
+/// info!(name: "book.created", book.id = id, "created {title:?}");
+/// # t.logs().await.find(telem::Level::Info, r#"created "Dune""#).assert_field("book.id", 4);
+/// # }
+/// ```
+#[proc_macro]
+pub fn info(input: TokenStream) -> TokenStream {
+    logs::expand("info", Some("Info"), input.into()).into()
+}
+
+/// Records a log record at level `DEBUG`: detail for investigating a problem, hidden
+/// at the default level (`info`).
+///
+/// Syntax, cost and features: see [`log!`](macro@log), without the level.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::debug;
+/// # let t = telem::testing::TestPipeline::start();
+/// let shelf = vec![1, 2, 3];
+/// debug!(?shelf, "looked up {} books", shelf.len());
+/// # t.logs().await.find(telem::Level::Debug, "looked up 3 books")
+/// #     .assert_field("shelf", "[1, 2, 3]");
+/// # }
+/// ```
+#[proc_macro]
+pub fn debug(input: TokenStream) -> TokenStream {
+    logs::expand("debug", Some("Debug"), input.into()).into()
+}
+
+/// Records a log record at level `TRACE`, the finest detail.
+///
+/// The macro is `trace_log!` because `trace` is taken: attribute and function-like
+/// macros share one namespace, and `trace` is [`#[trace]`](macro@trace), which
+/// instruments a fn. The level is still `Level::Trace`, enabled by `RUST_LOG=trace`.
+///
+/// Syntax, cost and features: see [`log!`](macro@log), without the level.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// use telem::trace_log;
+/// # let t = telem::testing::TestPipeline::start();
+/// let bytes = [0xde, 0xad];
+/// trace_log!(len = bytes.len(), "frame {bytes:02x?}");
+/// # t.logs().await.find(telem::Level::Trace, "frame [de, ad]").assert_field("len", 2);
+/// # }
+/// ```
+#[proc_macro]
+pub fn trace_log(input: TokenStream) -> TokenStream {
+    logs::expand("trace_log", Some("Trace"), input.into()).into()
 }

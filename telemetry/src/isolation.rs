@@ -12,7 +12,9 @@ use crate::metrics::Registry;
 use crate::record::raw_span::RawSpan;
 #[cfg(feature = "testing")]
 use crate::record::{clock, recording};
-use crate::SpanData;
+use crate::logs::raw::RawLog;
+use crate::logs::site;
+use crate::{LogRecord, SpanData};
 use std::collections::HashMap;
 #[cfg(feature = "testing")]
 use std::sync::atomic::AtomicU32;
@@ -23,6 +25,7 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 #[derive(Debug, Default)]
 pub(crate) struct Scope {
     pub(crate) spans: Mutex<Vec<SpanData>>,
+    pub(crate) logs: Mutex<Vec<LogRecord>>,
     pub(crate) registry: Registry,
 }
 
@@ -34,6 +37,8 @@ static ORPHANED: AtomicU64 = AtomicU64::new(0);
 /// Global-pipeline records a scope's drain took from the rings, kept for the global
 /// drain (bounded; beyond it they are dropped and counted in `ORPHANED`).
 static STRAYS: Mutex<Vec<RawSpan>> = Mutex::new(Vec::new());
+/// The same for log records (kept built: a raw record has no blank to leave behind).
+static LOG_STRAYS: Mutex<Vec<LogRecord>> = Mutex::new(Vec::new());
 #[cfg(feature = "testing")]
 const MAX_STRAYS: usize = 1 << 16;
 
@@ -49,6 +54,7 @@ pub(crate) fn open() -> (u32, Arc<Scope>) {
         .insert(id, scope.clone());
     clock::warm_up();
     recording::scope_alive(true);
+    site::scope_alive(true);
     (id, scope)
 }
 
@@ -62,6 +68,7 @@ pub(crate) fn close(id: u32) {
         .and_then(|m| m.remove(&id));
     if removed.is_some() {
         recording::scope_alive(false);
+        site::scope_alive(false);
     }
 }
 
@@ -109,4 +116,41 @@ pub(crate) fn keep_stray(raw: RawSpan) {
 /// The global records scopes' drains kept, for the global drain to export.
 pub(crate) fn take_strays() -> Vec<RawSpan> {
     std::mem::take(&mut *STRAYS.lock().unwrap_or_else(PoisonError::into_inner))
+}
+
+/// Routes a drained log record as [`route`] routes spans. While test scopes live every
+/// call is recorded (see `logs::site`), so a global record is checked here against the
+/// global pipeline's filter: one it would not have recorded is left out (`false`).
+#[inline]
+pub(crate) fn route_log(raw: &mut RawLog) -> bool {
+    if raw.test_scope == 0 {
+        return !site::capturing_all() || site::passes(raw.site, site::pipeline_filter());
+    }
+    match get(raw.test_scope) {
+        Some(scope) => scope
+            .logs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(raw.take_record()),
+        None => {
+            ORPHANED.fetch_add(1, Relaxed);
+        }
+    }
+    false
+}
+
+/// Keeps a global log record a scope's drain found, for the global pipeline.
+#[cfg(feature = "testing")]
+pub(crate) fn keep_log_stray(record: LogRecord) {
+    let mut strays = LOG_STRAYS.lock().unwrap_or_else(PoisonError::into_inner);
+    if strays.len() < MAX_STRAYS {
+        strays.push(record);
+    } else {
+        ORPHANED.fetch_add(1, Relaxed);
+    }
+}
+
+/// The global log records scopes' drains kept, for the global drain to export.
+pub(crate) fn take_log_strays() -> Vec<LogRecord> {
+    std::mem::take(&mut *LOG_STRAYS.lock().unwrap_or_else(PoisonError::into_inner))
 }

@@ -61,17 +61,18 @@ pub use config::{
 pub use export::pipeline::{init, InitError, Pipeline};
 pub use export::sink::{Sink, SinkError, SinkFuture, SpanBatch};
 pub use export::sinks::{InMemorySink, StdoutFormat, StdoutSink};
-pub use export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
+pub use export::stats::{LogCounts, MetricsSnapshot, PipelineStats, SinkStats};
 pub use export::{diagnostics, otlp_json};
 pub use metrics::PrometheusSink;
 pub use model::attributes::{Attributes, AttributesIntoIter, INLINE_ATTRIBUTES};
-pub use logs::filter::{LevelFilter, LogFilter};
+pub use logs::filter::{FilterError, LevelFilter, LogFilter};
 pub use model::log_record::{Level, LogBatch, LogRecord, ParseLevelError, Severity};
 pub use model::ids::{ParseIdError, SpanId, TraceFlags, TraceId};
 pub use model::span_context::SpanContext;
 pub use model::span_data::{Event, Link, SpanData, SpanKind, SpanLimits, Status};
 pub use model::trace_state::{TraceState, TraceStateError, MAX_TRACE_STATE_MEMBERS};
 pub use model::value::{KeyValue, Str, Value};
+pub use record::bound::{bind, bind_field, BindGuard};
 pub use record::context::{Context, ContextGuard};
 pub use record::instrument::{FutureExt, Instrumented};
 pub use record::recording::is_enabled;
@@ -81,6 +82,7 @@ pub use record::spawn::{spawn, spawn_blocking, spawn_local};
 #[cfg(feature = "testing")]
 pub use telem_macros::test;
 pub use telem_macros::trace;
+pub use telem_macros::{debug, error, info, log, trace_log, warn};
 
 /// What a file that records spans and metrics uses: `use telem::prelude::*;`.
 ///
@@ -88,7 +90,10 @@ pub use telem_macros::trace;
 /// [`SpanGuard`]), the [`trace`] attribute, the metric
 /// macros ([`counter!`](crate::counter), [`counter_f64!`](crate::counter_f64),
 /// [`up_down_counter!`](crate::up_down_counter), [`gauge!`](crate::gauge),
-/// [`gauge_f64!`](crate::gauge_f64), [`histogram!`](crate::histogram)) and
+/// [`gauge_f64!`](crate::gauge_f64), [`histogram!`](crate::histogram)), the log macros
+/// ([`error!`](macro@crate::error), [`warn!`](macro@crate::warn),
+/// [`info!`](macro@crate::info), [`debug!`](macro@crate::debug),
+/// [`trace_log!`](macro@crate::trace_log), [`log!`](macro@crate::log)) and
 /// [`FutureExt`], imported anonymously (`as _`) so its methods work
 /// without its name clashing with `futures::FutureExt`. Set-up (`init`, `Config`, the
 /// sinks) happens in one place and is imported by name there.
@@ -117,4 +122,5 @@ pub mod prelude {
         counter, counter_f64, gauge, gauge_f64, histogram, trace, up_down_counter, Span, SpanGuard,
         Tracer,
     };
+    pub use crate::{debug, error, info, log, trace_log, warn};
 }

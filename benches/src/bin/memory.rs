@@ -6,7 +6,12 @@
 //! ```sh
 //! cargo run --release -p telem-benches --bin memory -- [SECONDS] [--max-rss-mib N]
 //! cargo run --release -p telem-benches --features peers --bin memory -- [SECONDS] --fastrace
+//! cargo run --release -p telem-benches --bin memory -- [SECONDS] --logs
 //! ```
+//!
+//! `--logs`: a log storm instead: the 2 threads make `info` records (a formatted message
+//! and 3 fields) as fast as they can, written as JSON lines by the stdout sink into
+//! `io::sink()`; the final line checks, per level, recorded == exported + dropped.
 //!
 //! `SECONDS` defaults to 30. `--fastrace` does the same with fastrace (root span, 3 local
 //! spans inside it, a reporter that discards, `Config::default()`). Recording stops early
@@ -26,6 +31,7 @@ const CHILDREN: u64 = 3;
 struct Args {
     seconds: u64,
     fastrace: bool,
+    logs: bool,
     max_rss: u64,
 }
 
@@ -33,12 +39,14 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         seconds: 30,
         fastrace: false,
+        logs: false,
         max_rss: 2048 << 20,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--fastrace" => args.fastrace = true,
+            "--logs" => args.logs = true,
             "--max-rss-mib" => {
                 let v = it.next().ok_or("--max-rss-mib needs a value")?;
                 let mib: u64 = v.parse().map_err(|_| format!("bad --max-rss-mib {v}"))?;
@@ -154,6 +162,66 @@ async fn run_ours(args: &Args) {
     );
 }
 
+fn log_unit() -> u64 {
+    let id = 7u64;
+    telem::info!(book.id = id, user = "alice", cached = true, "book {id} found");
+    1
+}
+
+async fn run_logs(args: &Args) {
+    let config = telem::Config::new().with_sink(telem::StdoutSink::from_writer(
+        std::io::sink(),
+        telem::StdoutFormat::Json,
+    ));
+    println!(
+        "telemetry logs: {THREADS} threads, info with 3 fields, log_ring_capacity {}, drain_interval {:?}, {} s",
+        config.log_ring_capacity(),
+        config.drain_interval(),
+        args.seconds
+    );
+    let pipeline = telem::init(config).expect("no other pipeline is running");
+    let stop = Arc::new(AtomicBool::new(false));
+    let made = Arc::new(AtomicU64::new(0));
+    println!("t=  0s rss={:>8.1} MiB", mib(rss_bytes()));
+    let threads = start_recorders(&stop, &made, log_unit);
+    let info = telem::Level::Info;
+    let peak = watch(args, || {
+        let s = pipeline.stats();
+        format!(
+            "recorded={} exported={} dropped={} queued={}",
+            s.logs.recorded(info),
+            s.logs.exported(info),
+            s.logs.dropped(info),
+            s.logs_queued
+        )
+    })
+    .await;
+    stop.store(true, Relaxed);
+    for t in threads {
+        t.join().expect("logging thread panicked");
+    }
+    pipeline.shutdown().await;
+    let s = pipeline.stats();
+    let balanced = telem::Level::ALL
+        .iter()
+        .all(|&l| s.logs.recorded(l) == s.logs.exported(l) + s.logs.dropped(l));
+    let sink_dropped: u64 = s.sinks.iter().map(|k| k.logs_dropped).sum();
+    println!(
+        "final: made={} recorded={} exported={} dropped={} ({:.1} % dropped) sink_dropped={} \
+         recorded==exported+dropped (every level): {balanced} peak_rss={:.1} MiB",
+        made.load(Relaxed),
+        s.logs.recorded(info),
+        s.logs.exported(info),
+        s.logs.dropped(info),
+        100.0 * s.logs.dropped(info) as f64 / s.logs.recorded(info).max(1) as f64,
+        sink_dropped,
+        mib(peak)
+    );
+    if !balanced {
+        std::process::exit(1);
+    }
+}
+
 #[cfg(feature = "peers")]
 fn fastrace_unit() -> u64 {
     use fastrace::local::LocalSpan;
@@ -206,7 +274,7 @@ fn main() {
     let args = match parse_args() {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("{e}\nusage: memory [SECONDS] [--fastrace] [--max-rss-mib N]");
+            eprintln!("{e}\nusage: memory [SECONDS] [--fastrace | --logs] [--max-rss-mib N]");
             std::process::exit(2);
         }
     };
@@ -214,6 +282,8 @@ fn main() {
     rt.block_on(async {
         if args.fastrace {
             run_fastrace(&args).await;
+        } else if args.logs {
+            run_logs(&args).await;
         } else {
             run_ours(&args).await;
         }

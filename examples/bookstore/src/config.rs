@@ -1,11 +1,13 @@
 //! Settings from `BOOKSTORE_*` environment variables (and the core's and the OTLP
 //! exporter's `OTEL_*` and `TELEMETRY_*` ones), all checked before anything starts.
 //!
-//! The exporters are chosen the standard way, by `OTEL_TRACES_EXPORTER` and
-//! `OTEL_METRICS_EXPORTER` ([`telem::Exporters`]), with the bookstore's own defaults
-//! for when they are unset: spans to the console, metrics for Prometheus on `/metrics`,
-//! no collector needed. `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the
-//! console sink whenever `console` is selected.
+//! The exporters are chosen the standard way, by `OTEL_TRACES_EXPORTER`,
+//! `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` ([`telem::Exporters`]), with the
+//! bookstore's own defaults for when they are unset: spans and log records to the
+//! console, metrics for Prometheus on `/metrics`, no collector needed.
+//! `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the console sink whenever
+//! `console` is selected. Which log records are made is the core's `RUST_LOG` (default
+//! `info`: the store's `debug` trail is hidden).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -20,11 +22,12 @@ pub const HOST: &str = "BOOKSTORE_HOST";
 pub const PORT: &str = "BOOKSTORE_PORT";
 /// The fraction of new traces recorded.
 pub const SAMPLE_RATIO: &str = "BOOKSTORE_SAMPLE_RATIO";
-/// How spans are printed: `pretty` or `json`.
+/// How spans and log records are printed: `pretty` or `json`.
 pub const LOG_FORMAT: &str = "BOOKSTORE_LOG_FORMAT";
 /// A bearer token `/metrics` requires.
 pub const METRICS_TOKEN: &str = "BOOKSTORE_METRICS_TOKEN";
-/// How many bytes of printed spans may wait for a slow stdout before spans are dropped.
+/// How many bytes of printed spans and log records may wait for a slow stdout before
+/// they are dropped.
 pub const LOG_BUFFER: &str = "BOOKSTORE_LOG_BUFFER";
 
 /// Default [`LOG_BUFFER`]: 8 MiB.
@@ -36,6 +39,8 @@ pub const DEFAULT_PORT: u16 = 3000;
 pub const DEFAULT_TRACES_EXPORTER: Exporter = Exporter::Console;
 /// Where metrics go when `OTEL_METRICS_EXPORTER` is unset: `/metrics`, for Prometheus.
 pub const DEFAULT_METRICS_EXPORTER: Exporter = Exporter::Prometheus;
+/// Where log records go when `OTEL_LOGS_EXPORTER` is unset: the console, beside the spans.
+pub const DEFAULT_LOGS_EXPORTER: Exporter = Exporter::Console;
 /// Longest accepted metrics token.
 pub const MAX_TOKEN_LEN: usize = 256;
 
@@ -68,8 +73,10 @@ const LOG_FORMAT_SETTING: Setting =
     Setting::described("log_format", "`pretty`", "`pretty` or `json`")
         .with_variable(LOG_FORMAT)
         .with_description(
-            "how the `console` exporter prints (any case): `json` is one OpenTelemetry-JSON \
-             object per span per line",
+            "how the `console` exporter prints spans and log records (any case): `pretty` \
+             is a line each, coloured on a terminal; `json` is one object per line, a span \
+             in OpenTelemetry's JSON, a log record flat (`timestamp`, `level`, `message`, \
+             `trace_id`, `span_id`, then its fields)",
         );
 
 const METRICS_TOKEN_SETTING: Setting = Setting::described(
@@ -88,16 +95,18 @@ const LOG_BUFFER_SETTING: Setting =
         .with_note("bytes")
         .with_variable(LOG_BUFFER)
         .with_description(
-            "bytes of printed spans that may wait while stdout takes none (a pipe nobody \
-             reads); past it, spans are dropped and counted \
-             (`telemetry_sink_spans_dropped_total{sink=\"stdout\"}`)",
+            "bytes of printed spans and log records that may wait while stdout takes none \
+             (a pipe nobody reads); past it, they are dropped and counted \
+             (`telemetry_sink_spans_dropped_total{sink=\"stdout\"}`, \
+             `telemetry_sink_logs_dropped_total{sink=\"stdout\"}`)",
         );
 
 /// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
 /// accepted values (`docs/configuration.md` shows them; a test checks it is up to date).
 /// It also reads the core's ([`telem::SETTINGS`]) and the OTLP exporter's
 /// ([`telem_otlp::SETTINGS`]), with its own defaults for the exporter lists:
-/// [`DEFAULT_TRACES_EXPORTER`] and [`DEFAULT_METRICS_EXPORTER`].
+/// [`DEFAULT_TRACES_EXPORTER`], [`DEFAULT_METRICS_EXPORTER`] and
+/// [`DEFAULT_LOGS_EXPORTER`].
 pub const SETTINGS: &[Setting] = &[
     HOST_SETTING,
     PORT_SETTING,
@@ -122,24 +131,27 @@ pub struct Settings {
     /// (requests continuing a caller's trace follow the caller's decision). Unset: the
     /// core's sampler (`OTEL_TRACES_SAMPLER`, default: record every trace).
     pub sample_ratio: Option<f64>,
-    /// `BOOKSTORE_LOG_FORMAT`: `pretty` (default) or `json` (one OpenTelemetry-JSON
-    /// object per span per line), for the `console` exporter.
+    /// `BOOKSTORE_LOG_FORMAT`: `pretty` (default) or `json` (one JSON object per span
+    /// or log record per line), for the `console` exporter.
     pub log_format: StdoutFormat,
     /// `BOOKSTORE_METRICS_TOKEN`: when set, `/metrics` requires
     /// `Authorization: Bearer <token>`.
     pub metrics_token: Option<String>,
     /// `BOOKSTORE_LOG_BUFFER`, 1 KiB to 1 GiB (default 8 MiB): the bytes of printed spans
-    /// that may wait while stdout does not take them (a pipe nobody reads); past it,
-    /// spans are dropped and counted (`telemetry_sink_spans_dropped_total{sink="stdout"}`).
+    /// and log records that may wait while stdout does not take them (a pipe nobody
+    /// reads); past it, they are dropped and counted
+    /// (`telemetry_sink_{spans,logs}_dropped_total{sink="stdout"}`).
     pub log_buffer: usize,
-    /// The core's settings from `OTEL_*` and `TELEMETRY_*` (see `telem::Config::with_env`).
+    /// The core's settings from `OTEL_*`, `TELEMETRY_*` and `RUST_LOG` (which log records
+    /// are made, default `info`; see `telem::Config::with_env`).
     pub core: Config,
-    /// `OTEL_TRACES_EXPORTER` (default [`DEFAULT_TRACES_EXPORTER`], `console`) and
-    /// `OTEL_METRICS_EXPORTER` (default [`DEFAULT_METRICS_EXPORTER`], `prometheus`):
+    /// `OTEL_TRACES_EXPORTER` (default [`DEFAULT_TRACES_EXPORTER`], `console`),
+    /// `OTEL_METRICS_EXPORTER` (default [`DEFAULT_METRICS_EXPORTER`], `prometheus`) and
+    /// `OTEL_LOGS_EXPORTER` (default [`DEFAULT_LOGS_EXPORTER`], `console`):
     /// comma-separated `otlp`, `console`, `prometheus` (metrics only), or `none`.
     pub exporters: Exporters,
     /// The OTLP exporter's settings from `OTEL_EXPORTER_OTLP_*`, `OTEL_SERVICE_NAME`, …
-    /// (see `telem_otlp::OtlpConfig::with_env`), used if either list names `otlp`.
+    /// (see `telem_otlp::OtlpConfig::with_env`), used if any list names `otlp`.
     pub otlp: OtlpConfig,
 }
 
@@ -206,6 +218,7 @@ impl Settings {
         let exporters = Exporters::new()
             .with_default_traces(DEFAULT_TRACES_EXPORTER)
             .with_default_metrics(DEFAULT_METRICS_EXPORTER)
+            .with_default_logs(DEFAULT_LOGS_EXPORTER)
             .with_env_vars(&vars)?;
         let otlp = OtlpConfig::new().with_env_vars(&vars)?;
         Ok(Self {
@@ -285,6 +298,7 @@ impl fmt::Debug for Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use telem::{ExporterSet, Level};
 
     fn from(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
         Settings::from_vars(vars.iter().copied())
@@ -300,9 +314,34 @@ mod tests {
         assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
         let pipeline = s.pipeline().unwrap();
         assert_eq!(pipeline.config.sampler(), Sampler::default());
-        assert_eq!(pipeline.config.sinks().len(), 2, "stdout and prometheus");
+        assert_eq!(
+            pipeline.config.sinks().len(),
+            2,
+            "stdout (spans and logs) and prometheus"
+        );
         assert!(pipeline.prometheus.is_some() && pipeline.otlp.is_none());
         assert!(pipeline.config.validate().is_ok());
+        assert_eq!(s.exporters.logs(), ExporterSet::from(Exporter::Console));
+        assert_eq!(pipeline.config.log_filter().to_string(), "info");
+    }
+
+    /// The level comes from `RUST_LOG`, read by the core: `info` when unset, which
+    /// shows the created books and the 4xx warnings and hides the store's debug trail.
+    #[test]
+    fn rust_log_sets_the_level_and_the_default_hides_the_store_trail() {
+        let default = from(&[]).unwrap().pipeline().unwrap().config.log_filter();
+        assert!(default.allows("bookstore::routes", Level::Info));
+        assert!(default.allows("bookstore::routes", Level::Warn));
+        assert!(!default.allows("bookstore::store", Level::Debug));
+
+        let s = from(&[("RUST_LOG", "info,bookstore::store=debug")]).unwrap();
+        let filter = s.pipeline().unwrap().config.log_filter();
+        assert!(filter.allows("bookstore::store", Level::Debug));
+        assert!(!filter.allows("bookstore::routes", Level::Debug));
+
+        let err = from(&[("RUST_LOG", "info,bookstore=loud")]).unwrap_err();
+        assert_eq!(err.variable, Some("RUST_LOG"));
+        assert!(err.to_string().contains("bookstore=loud"), "{err}");
     }
 
     #[test]
@@ -419,6 +458,15 @@ mod tests {
                 ("OTEL_TRACES_EXPORTER", "otlp"),
                 ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
             ]),
+            (3, true, true),
+            "console (logs), prometheus and otlp"
+        );
+        assert_eq!(
+            sinks(&[
+                ("OTEL_TRACES_EXPORTER", "otlp"),
+                ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+                ("OTEL_LOGS_EXPORTER", "otlp"),
+            ]),
             (2, true, true),
             "prometheus and otlp"
         );
@@ -433,6 +481,15 @@ mod tests {
                 ("OTEL_TRACES_EXPORTER", "none"),
                 ("OTEL_METRICS_EXPORTER", "none"),
             ]),
+            (1, false, false),
+            "log records keep going to the console"
+        );
+        assert_eq!(
+            sinks(&[
+                ("OTEL_TRACES_EXPORTER", "none"),
+                ("OTEL_METRICS_EXPORTER", "none"),
+                ("OTEL_LOGS_EXPORTER", "none"),
+            ]),
             (0, false, false)
         );
         let p = from(&[("OTEL_TRACES_EXPORTER", "otlp,console")])
@@ -441,6 +498,15 @@ mod tests {
             .unwrap();
         let otlp = p.otlp.unwrap();
         assert!(otlp.config().traces.enabled && !otlp.config().metrics.enabled);
+        assert!(!otlp.config().logs.enabled, "logs stay on the console");
+
+        let p = from(&[("OTEL_LOGS_EXPORTER", "otlp,console")])
+            .unwrap()
+            .pipeline()
+            .unwrap();
+        let otlp = p.otlp.unwrap();
+        assert!(otlp.config().logs.enabled);
+        assert!(!otlp.config().traces.enabled && !otlp.config().metrics.enabled);
     }
 
     #[test]
@@ -454,6 +520,8 @@ mod tests {
         );
         let err = from(&[("OTEL_METRICS_EXPORTER", "none,otlp")]).unwrap_err();
         assert_eq!(err.variable, Some("OTEL_METRICS_EXPORTER"));
+        let err = from(&[("OTEL_LOGS_EXPORTER", "prometheus")]).unwrap_err();
+        assert_eq!(err.variable, Some("OTEL_LOGS_EXPORTER"));
         let err = from(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "localhost:4318")]).unwrap_err();
         assert_eq!(err.variable, Some("OTEL_EXPORTER_OTLP_ENDPOINT"));
     }

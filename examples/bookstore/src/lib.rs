@@ -2,13 +2,19 @@
 //!
 //! Run it with `cargo run -p example-bookstore`, then
 //! `curl localhost:3000/books/1/reviews` and `curl localhost:3000/metrics`; the spans
-//! print to stdout. docs/guide.md lists every route, docs/configuration.md every setting.
+//! and the log records print to stdout. docs/guide.md lists every route,
+//! docs/configuration.md every setting.
+//!
+//! What it logs: `info` when a book is created (`routes`), `warn` for every 4xx it
+//! answers ([`ApiError`]), `error` when a background reindex fails and a `debug` trail of
+//! the store's lookups (`store`, hidden at the default level `info`), each inside the
+//! span current where it is made, so it carries that span's trace id.
 //!
 //! | module | what |
 //! | --- | --- |
 //! | `config` | [`Settings`] from `BOOKSTORE_*` (and the core's) environment variables |
-//! | `store` | [`Store`]: books, reviews and stock in memory; the instrumented lookups |
-//! | `routes` | the handlers and [`ApiError`] |
+//! | `store` | [`Store`]: books, reviews and stock in memory; the instrumented lookups and their `debug` trail |
+//! | `routes` | the handlers and [`ApiError`], which logs every 4xx |
 //! | `metrics` | the business metrics (`counter!`, `histogram!`) |
 //!
 //! `main.rs` reads the settings, starts the pipeline and serves [`app`]; [`app_with`]
@@ -23,7 +29,7 @@ pub mod store;
 
 pub use config::Settings;
 pub use routes::{ApiError, BookReviews, ErrorBody};
-pub use store::Store;
+pub use store::{ReindexError, Store};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -50,10 +56,12 @@ struct ConfigurationDoctests;
 ///
 /// Every route but `/healthz` and `/metrics` goes through [`TelemetryLayer`]: a server
 /// span per request named after its route (`GET /books/{id}`), trace context in and
-/// out, and `http_server_request_duration_seconds`. So does the fallback, which answers
-/// unknown paths with a JSON 404: the layer is added after it, and those requests get
-/// the route label `unmatched`. Health checks and scrapes are left out, deliberately
-/// (they are added after the layer), so they do not drown the spans worth reading.
+/// out, and `http_server_request_duration_seconds`. So do the fallbacks, which answer
+/// unknown paths with a JSON 404 and a method a route does not take with a JSON 405:
+/// the layer is added after them, and unknown paths get the route label `unmatched`.
+/// Every 4xx of the traced part is an [`ApiError`], logged as a `warn` inside the
+/// request's span. Health checks and scrapes are left out, deliberately (they are added
+/// after the layer), so they do not drown the spans worth reading.
 ///
 /// ```
 /// use std::sync::Arc;
@@ -96,6 +104,8 @@ pub fn app_with(
         .route("/books/{id}/reviews", get(routes::reviews))
         .route("/books/{id}/reindex", post(routes::reindex))
         .route("/ws", get(routes::ws))
+        // After the routes: it covers those registered before it.
+        .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::not_found)
         .with_state(store);
     // After the routes and the fallback: it wraps both.

@@ -1,14 +1,17 @@
 //! The bookstore server: `cargo run -p example-bookstore`, then in another terminal
-//! `curl localhost:3000/books/1/reviews`. Spans print to stdout and `/metrics` serves
-//! Prometheus text; messages go to stderr. To send spans and metrics to a collector too:
+//! `curl localhost:3000/books/1/reviews`. Spans and log records print to stdout (`info`
+//! and above unless `RUST_LOG` says otherwise; `BOOKSTORE_LOG_FORMAT=json` for JSON
+//! lines) and `/metrics` serves Prometheus text; the server's own messages go to stderr.
+//! To send spans, metrics and logs to a collector too:
 //! `OTEL_TRACES_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp,prometheus
-//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run -p example-bookstore`.
+//! OTEL_LOGS_EXPORTER=otlp,console OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
+//! cargo run -p example-bookstore`.
 //!
 //! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
-//! `BOOKSTORE_LOG_FORMAT`, `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`, ...; see
-//! docs/configuration.md). A bad value exits with status 2 and a message naming the variable, the
-//! value and what it accepts. Ctrl-C or SIGTERM stops the server gracefully and flushes
-//! every span.
+//! `BOOKSTORE_LOG_FORMAT`, `RUST_LOG`, `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
+//! `OTEL_LOGS_EXPORTER`, ...; see docs/configuration.md). A bad value exits with status 2
+//! and a message naming the variable, the value and what it accepts. Ctrl-C or SIGTERM
+//! stops the server gracefully and flushes every span and log record.
 #![forbid(unsafe_code)]
 
 use bookstore::{app, Settings, Store};
@@ -24,8 +27,8 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // The sinks OTEL_TRACES_EXPORTER and OTEL_METRICS_EXPORTER select (unset: spans to
-    // the console, metrics for Prometheus).
+    // The sinks OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER and OTEL_LOGS_EXPORTER
+    // select (unset: spans and logs to the console, metrics for Prometheus).
     let env = match settings.pipeline() {
         Ok(env) => env,
         Err(e) => {
@@ -34,6 +37,7 @@ async fn main() -> ExitCode {
         }
     };
     let (exporters, disabled) = (env.exporters, env.config.disabled());
+    let log_filter = env.config.log_filter();
     let pipeline = match telem::init(env.config) {
         Ok(pipeline) => pipeline,
         Err(e) => {
@@ -64,9 +68,11 @@ async fn main() -> ExitCode {
         eprintln!("bookstore: telemetry disabled (OTEL_SDK_DISABLED)");
     } else {
         eprintln!(
-            "bookstore: spans to {}, metrics to {} (OTEL_TRACES_EXPORTER, OTEL_METRICS_EXPORTER)",
+            "bookstore: spans to {}, metrics to {}, logs to {} (OTEL_TRACES_EXPORTER, \
+             OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER) at {log_filter} (RUST_LOG)",
             exporters.traces(),
-            exporters.metrics()
+            exporters.metrics(),
+            exporters.logs()
         );
     }
     let try_metrics = if metrics.is_some() { ", /metrics" } else { "" };
@@ -80,7 +86,7 @@ async fn main() -> ExitCode {
     let served = axum::serve(listener, app(Store::seeded(), metrics))
         .with_graceful_shutdown(shutdown_signal())
         .await;
-    pipeline.shutdown().await; // flushes the spans still in the rings
+    pipeline.shutdown().await; // flushes the spans and log records still in the rings
     match served {
         Ok(()) => {
             eprintln!("bookstore: stopped");

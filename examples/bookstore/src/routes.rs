@@ -1,18 +1,28 @@
-//! The handlers, and the JSON error every failed request gets.
+//! The handlers, and the JSON error every failed request gets (and logs).
 
 use crate::metrics;
 use crate::store::{Book, Filter, NewBook, Review, Store};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use telem_axum::ws::TracedWebSocket;
 use telem_axum::CurrentSpan;
 
-/// A failed request: its status and a JSON body `{"error": "..."}`.
+/// A failed request: its status and a JSON body `{"error": "..."}`. Every 4xx the
+/// traced routes answer is one (the rejections of the extractors, the fallback for
+/// unknown paths and the one for a method a route does not take included), and turning
+/// it into a response logs it, so no route can forget to: a `warn` whose message is the
+/// reason (the body's `error`), with the fields `http.response.status_code` and
+/// `error.type` ([`ApiError::error_type`]). The response is built inside the handler's
+/// future, which `TelemetryLayer` polls with the request's server span current: the
+/// record carries that span's trace id and span id, and the fields the layer binds to
+/// the request (`request.id`, `http.route`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     /// 404: no book with this id.
@@ -21,6 +31,61 @@ pub enum ApiError {
     BadRequest(String),
     /// 404: no route for this path.
     NoRoute(String),
+    /// 405: the route does not take this method (the response keeps axum's `Allow`).
+    MethodNotAllowed {
+        /// The method asked for.
+        method: Method,
+        /// The path.
+        path: String,
+    },
+    /// 400, 405 or 426: `/ws` asked for without a WebSocket upgrade axum can make
+    /// (status and reason of axum's rejection).
+    NotUpgradable {
+        /// The rejection's status.
+        status: StatusCode,
+        /// The rejection's text.
+        reason: String,
+    },
+}
+
+impl ApiError {
+    /// The status it answers: always a 4xx.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::NotUpgradable { status, .. } => *status,
+        }
+    }
+
+    /// A short, stable name for the kind of error, for grouping and alerts: the
+    /// `error.type` of its log record (`book_not_found`, `bad_request`, `no_route`,
+    /// `method_not_allowed`, `not_upgradable`).
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "book_not_found",
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NoRoute(_) => "no_route",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::NotUpgradable { .. } => "not_upgradable",
+        }
+    }
+}
+
+/// The reason, for a person: what the body's `error` says.
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ApiError::NotFound(id) => write!(f, "no book with id {id}"),
+            ApiError::BadRequest(why) => f.write_str(why),
+            ApiError::NoRoute(path) => write!(f, "no route for {path}"),
+            ApiError::MethodNotAllowed { method, path } => {
+                write!(f, "{path} does not take {method}")
+            }
+            ApiError::NotUpgradable { reason, .. } => f.write_str(reason),
+        }
+    }
 }
 
 /// The body of every error response.
@@ -32,11 +97,14 @@ pub struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, error) = match self {
-            ApiError::NotFound(id) => (StatusCode::NOT_FOUND, format!("no book with id {id}")),
-            ApiError::BadRequest(why) => (StatusCode::BAD_REQUEST, why),
-            ApiError::NoRoute(path) => (StatusCode::NOT_FOUND, format!("no route for {path}")),
-        };
+        let status = self.status();
+        let error = self.to_string();
+        // Every variant is a client error: the service did what it should, so `warn`.
+        telem::warn!(
+            http.response.status_code = status.as_u16(),
+            "error.type" = self.error_type(),
+            "{error}"
+        );
         (status, Json(ErrorBody { error })).into_response()
     }
 }
@@ -56,6 +124,15 @@ impl From<QueryRejection> for ApiError {
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         ApiError::BadRequest(rejection.body_text())
+    }
+}
+
+impl From<WebSocketUpgradeRejection> for ApiError {
+    fn from(rejection: WebSocketUpgradeRejection) -> Self {
+        ApiError::NotUpgradable {
+            status: rejection.status(),
+            reason: rejection.body_text(),
+        }
     }
 }
 
@@ -102,6 +179,12 @@ pub(crate) async fn create(
     let Json(new) = body?;
     let book = store.insert(new.validate().map_err(ApiError::BadRequest)?);
     metrics::book_created();
+    telem::info!(
+        book.id = book.id,
+        book.title = book.title.as_str(),
+        book.genre = book.genre.as_str(),
+        "book created"
+    );
     let location = format!("/books/{}", book.id);
     Ok((
         StatusCode::CREATED,
@@ -149,6 +232,7 @@ pub(crate) async fn reindex(
     }
     // `telem::spawn` carries the request's context into the task, so the
     // `Store::reindex` span is a child of this request's span although it ends later.
+    // Nobody waits for its result: a failure is logged (`error`) by the reindex itself.
     drop(telem::spawn(store.reindex(id)));
     Ok((
         StatusCode::ACCEPTED,
@@ -157,8 +241,11 @@ pub(crate) async fn reindex(
 }
 
 /// `GET /ws`: a WebSocket that echoes text messages, with a span per connection.
-pub(crate) async fn ws(upgrade: WebSocketUpgrade, span: CurrentSpan) -> Response {
-    telem_axum::ws::traced(upgrade, &span, echo)
+pub(crate) async fn ws(
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    span: CurrentSpan,
+) -> Result<Response, ApiError> {
+    Ok(telem_axum::ws::traced(upgrade?, &span, echo))
 }
 
 async fn echo(mut socket: TracedWebSocket) {
@@ -175,12 +262,20 @@ async fn echo(mut socket: TracedWebSocket) {
     }
 }
 
-/// `GET /healthz`
 /// The fallback: a path no route takes.
-pub(crate) async fn not_found(uri: axum::http::Uri) -> ApiError {
+pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
+/// The fallback of a route asked for with a method it does not take.
+pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method,
+        path: uri.path().to_owned(),
+    }
+}
+
+/// `GET /healthz`
 pub(crate) async fn healthz() -> &'static str {
     "ok"
 }

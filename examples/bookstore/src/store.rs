@@ -2,9 +2,15 @@
 //!
 //! The two "remote" lookups (`reviews`, `stock`) and the background `reindex` are
 //! instrumented with `#[telem::trace]`; the quick in-memory reads are not.
+//!
+//! Every lookup leaves a `debug` record (`book lookup`, `book search`, `reviews lookup`,
+//! `stock lookup`, `book reindexed`), target `bookstore::store`: hidden at the default
+//! level (`info`), shown with `RUST_LOG=info,bookstore::store=debug`. A reindex that
+//! fails logs an `error` inside its span.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use std::time::Duration;
 
@@ -203,7 +209,7 @@ impl Store {
     pub fn list(&self, filter: &Filter) -> Vec<Book> {
         let word = filter.q.as_deref().map(str::to_lowercase);
         let inner = self.read();
-        inner
+        let books: Vec<Book> = inner
             .books
             .values()
             .filter(|book| filter.genre.is_none_or(|genre| book.genre == genre))
@@ -216,12 +222,22 @@ impl Store {
                 })
             })
             .cloned()
-            .collect()
+            .collect();
+        drop(inner);
+        telem::debug!(
+            bookstore.genre = filter.genre.map_or("", Genre::as_str),
+            bookstore.query = filter.q.as_deref().unwrap_or(""),
+            bookstore.results = books.len(),
+            "book search"
+        );
+        books
     }
 
     /// The book `id`, if there is one.
     pub fn get(&self, id: u64) -> Option<Book> {
-        self.read().books.get(&id).cloned()
+        let book = self.read().books.get(&id).cloned();
+        telem::debug!(book.id = id, found = book.is_some(), "book lookup");
+        book
     }
 
     /// Adds a book (already validated) and returns it with its new id.
@@ -243,30 +259,77 @@ impl Store {
     #[telem::trace(kind = client, record(id))]
     pub async fn reviews(&self, id: u64) -> Vec<Review> {
         tokio::time::sleep(REVIEWS_LATENCY).await;
-        self.read().reviews.get(&id).cloned().unwrap_or_default()
+        let reviews = self.read().reviews.get(&id).cloned().unwrap_or_default();
+        telem::debug!(book.id = id, reviews = reviews.len(), "reviews lookup");
+        reviews
     }
 
     /// Copies of the book in stock, from the (simulated) warehouse service.
     #[telem::trace(kind = client, record(id))]
     pub async fn stock(&self, id: u64) -> u32 {
         tokio::time::sleep(STOCK_LATENCY).await;
-        self.read().stock.get(&id).copied().unwrap_or(0)
+        let in_stock = self.read().stock.get(&id).copied().unwrap_or(0);
+        telem::debug!(book.id = id, in_stock = in_stock, "stock lookup");
+        in_stock
     }
 
-    /// Rebuilds the search keywords of book `id`; `false` if there is no such book.
-    /// Runs in the background (`POST /books/{id}/reindex` spawns it).
-    #[telem::trace(record(id))]
-    pub async fn reindex(self, id: u64) -> bool {
+    /// Rebuilds the search keywords of book `id` and returns how many words it has.
+    /// Runs in the background (`POST /books/{id}/reindex` spawns it), so nobody waits
+    /// for the result: a failure is logged here, as an `error` inside the reindex span
+    /// (which gets an error status), in the trace of the request that asked for it.
+    ///
+    /// It fails when there is no book `id`. The route checks the book exists before it
+    /// spawns the reindex, so through HTTP that only happens if the book is gone by the
+    /// time the reindex runs; calling this directly for an unknown id fails at once.
+    #[telem::trace(record(id), err)]
+    pub async fn reindex(self, id: u64) -> Result<usize, ReindexError> {
         // Let the request that asked for it answer first, as a real indexer would.
         tokio::task::yield_now().await;
         let mut inner = self.write();
         let Some(words) = inner.books.get(&id).map(keywords) else {
-            return false;
+            drop(inner);
+            let error = ReindexError::NoSuchBook(id);
+            telem::error!(
+                book.id = id,
+                "error.type" = error.error_type(),
+                "reindex failed: {error}"
+            );
+            return Err(error);
         };
+        let count = words.len();
         inner.keywords.insert(id, words);
-        true
+        drop(inner);
+        telem::debug!(book.id = id, words = count, "book reindexed");
+        Ok(count)
     }
 }
+
+/// Why [`Store::reindex`] failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReindexError {
+    /// There is no book with this id (any more).
+    NoSuchBook(u64),
+}
+
+impl ReindexError {
+    /// A short, stable name for the kind of failure: the `error.type` of its log record.
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            ReindexError::NoSuchBook(_) => "book_not_found",
+        }
+    }
+}
+
+impl fmt::Display for ReindexError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReindexError::NoSuchBook(id) => write!(f, "no book with id {id}"),
+        }
+    }
+}
+
+impl std::error::Error for ReindexError {}
 
 #[cfg(test)]
 mod tests {
@@ -342,7 +405,10 @@ mod tests {
         };
         assert_eq!(store.list(&filter), [book]);
         assert_eq!(store.stock(5).await, 0, "new books are not in stock yet");
-        assert!(store.clone().reindex(5).await);
-        assert!(!store.reindex(42).await);
+        assert_eq!(store.clone().reindex(5).await, Ok(3), "cosmos, carl, sagan");
+        assert_eq!(
+            store.reindex(42).await,
+            Err(ReindexError::NoSuchBook(42))
+        );
     }
 }

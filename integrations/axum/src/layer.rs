@@ -20,7 +20,7 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 use telem::prelude::*;
 use telem::propagation::Baggage;
-use telem::{Instrumented, SpanKind, Status, Str, Tracer};
+use telem::{Instrumented, KeyValue, SpanKind, Status, Str, Tracer};
 use tower::{Layer, Service};
 
 /// What the layer does with an inbound `traceparent` / `tracestate`.
@@ -58,6 +58,10 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// `network.protocol.version` and `request.id`; error status for 5xx and for panics. No
 /// query string, cookie or other header is recorded unless allowed with
 /// [`with_recorded_header`](Self::with_recorded_header).
+///
+/// While the handler runs, `request.id` and (when a route matched) `http.route` are
+/// bound to its context ([`telem::bind`]), so every log record it writes carries them,
+/// in every task it starts with [`telem::spawn`] too.
 ///
 /// Every response of a traced request names the server span (its trace id, span id
 /// and flags) in a `server-timing` trace metric,
@@ -259,7 +263,10 @@ where
             };
         }
         let state = RequestState::start(&self.settings, &mut req);
-        let context = state.span.as_parent().with_baggage(state.baggage.clone());
+        let mut context = state.span.as_parent().with_baggage(state.baggage.clone());
+        if telem::is_enabled() {
+            context = context.with_fields(state.bound_fields());
+        }
         ResponseFuture {
             kind: Kind::Traced {
                 future: self.inner.call(req).with_context(context),
@@ -405,6 +412,17 @@ impl RequestState {
 
     fn route(&self) -> &str {
         self.route.map_or(UNMATCHED_ROUTE, |r| r.route)
+    }
+
+    /// The fields bound while the handler runs: `request.id` (22 characters when
+    /// generated, kept inline) and `http.route` when a route matched (a static string).
+    fn bound_fields(&self) -> impl Iterator<Item = KeyValue> {
+        let id = self
+            .span
+            .request_id()
+            .map(|id| KeyValue::new("request.id", Str::copy_of(id.as_str())));
+        let route = self.route.map(|r| KeyValue::new("http.route", r.route));
+        id.into_iter().chain(route)
     }
 
     /// Takes the request out of the in-flight gauge (once).

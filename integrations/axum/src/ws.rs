@@ -9,7 +9,7 @@ use axum::response::Response;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use telem::prelude::*;
-use telem::{KeyValue, SpanKind, Tracer};
+use telem::{Context, KeyValue, SpanKind, Tracer};
 
 static TRACER: Tracer = Tracer::new("telem-axum");
 static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
@@ -19,6 +19,12 @@ static NEXT_CONNECTION: AtomicU64 = AtomicU64::new(1);
 /// with a `websocket.connection.id`, a `connect` event, and a `disconnect` event with
 /// the close code. The span is current while `handler` runs, so spans started while
 /// handling messages are its children; it ends when `handler` returns.
+///
+/// While `handler` runs, `websocket.connection.id` is bound to its context
+/// ([`telem::bind`]) beside the fields bound where `traced` is called (the request's
+/// `request.id` and `http.route`, under [`TelemetryLayer`](crate::TelemetryLayer)), so
+/// every log record written for the connection carries them. (OpenTelemetry has no
+/// convention for a WebSocket connection's id; the key is the span attribute's.)
 ///
 /// ```
 /// use axum::{extract::ws::{Message, WebSocketUpgrade}, response::Response, routing::get, Router};
@@ -42,6 +48,9 @@ where
     Fut: Future<Output = ()> + Send + 'static,
 {
     let parent = request.context().clone();
+    // The request's bound fields, for the connection's task (which the upgrade spawns
+    // without them).
+    let bound = Context::current();
     upgrade.on_upgrade(move |socket| async move {
         let id = NEXT_CONNECTION.fetch_add(1, Relaxed);
         let span = TRACER
@@ -52,7 +61,8 @@ where
             .start_detached();
         let span = CurrentSpan::new(span, None);
         span.add_event("connect", []);
-        let context = span.as_parent();
+        let connection = [KeyValue::new("websocket.connection.id", id as i64)];
+        let context = bound.run(|| span.as_parent().with_fields(connection));
         let socket = TracedWebSocket {
             socket,
             span: span.clone(),

@@ -80,14 +80,15 @@ fn the_layer_adds_few_allocations_to_a_request() {
 
     println!("bare {bare} allocations per request; the layer adds {unsampled} unsampled, {sampled} sampled");
     // Unsampled: the request id, the `CurrentSpan` and its extension slot, the
-    // response's `server-timing` trace metric and headers. Measured 9.
+    // response's `server-timing` trace metric and headers, and the fields bound for the
+    // handler (`request.id` and `http.route`, one shared allocation). Measured 10.
     assert!(
-        unsampled <= 10.0,
+        unsampled <= 11.0,
         "the layer adds {unsampled} allocations unsampled"
     );
     // Sampled adds only what a recording span cannot avoid: short strings (the path,
     // the request id, the address) are kept inline and the out-of-line attribute
-    // buffer comes back from the drain, so about two more. Measured 11.3.
+    // buffer comes back from the drain, so one or two more. Measured 11.4.
     assert!(
         sampled <= unsampled + 4.0,
         "the layer adds {sampled} allocations sampled, {unsampled} unsampled"

@@ -1,7 +1,7 @@
 //! A pipeline's sinks chosen the standard way: [`EnvPipeline`] adds to a
 //! [`telem::Config`] the sinks that [`Exporters`] (`OTEL_TRACES_EXPORTER`,
-//! `OTEL_METRICS_EXPORTER`) select, and [`config_from_env`] does it all from the
-//! environment (plus `TELEMETRY_CONSOLE_FORMAT` for the console sink).
+//! `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`) select, and [`config_from_env`] does
+//! it all from the environment (plus `TELEMETRY_CONSOLE_FORMAT` for the console sink).
 
 use crate::config::table::CONSOLE_FORMAT;
 use crate::{OtlpConfig, OtlpError, OtlpSink, Signal};
@@ -15,11 +15,15 @@ use telem::{
 /// [`stats`](OtlpSink::stats)) and the Prometheus sink (to serve on `/metrics`, with
 /// `telem_axum::MetricsEndpoint`).
 ///
-/// | exporter | traces | metrics |
-/// | --- | --- | --- |
-/// | `otlp` | one [`OtlpSink`] for both signals, each switched on where its list names `otlp` | |
-/// | `console` | the console [`StdoutSink`] writes spans | the same sink writes metric snapshots |
-/// | `prometheus` | (refused) | a new [`PrometheusSink`], in [`prometheus`](EnvPipeline::prometheus) |
+/// | exporter | traces | metrics | logs |
+/// | --- | --- | --- | --- |
+/// | `otlp` | one [`OtlpSink`] for every signal, each switched on where its list names `otlp` | | |
+/// | `console` | the console [`StdoutSink`] writes spans | the same sink writes metric snapshots | the same sink writes log records |
+/// | `prometheus` | (refused) | a new [`PrometheusSink`], in [`prometheus`](EnvPipeline::prometheus) | (refused) |
+///
+/// The one console sink writes only the signals whose lists name `console`: with
+/// `OTEL_TRACES_EXPORTER=console` and `OTEL_LOGS_EXPORTER=otlp`, spans are printed and
+/// log records are not.
 ///
 /// With [`Config::with_disabled`] (`OTEL_SDK_DISABLED=true`) no sink is added and both
 /// handles are `None`: an application then serves no `/metrics`.
@@ -27,13 +31,15 @@ use telem::{
 /// ```
 /// use telem::{Config, Exporter, Exporters, StdoutSink};
 /// use telem_otlp::{EnvPipeline, OtlpConfig};
-/// // Spans to the console and metrics for Prometheus unless the variables say otherwise.
+/// // Spans and logs to the console and metrics for Prometheus unless the variables say
+/// // otherwise.
 /// let vars = [("OTEL_METRICS_EXPORTER", "otlp,prometheus")];
 /// let pipeline = EnvPipeline::new(
 ///     Config::from_env_vars(vars)?,
 ///     Exporters::new()
 ///         .with_default_traces(Exporter::Console)
 ///         .with_default_metrics(Exporter::Prometheus)
+///         .with_default_logs(Exporter::Console)
 ///         .with_env_vars(vars)?,
 ///     OtlpConfig::new().with_env_vars(vars)?,
 ///     StdoutSink::pretty(),
@@ -42,6 +48,7 @@ use telem::{
 /// assert!(pipeline.prometheus.is_some());
 /// let otlp = pipeline.otlp.expect("otlp is selected for metrics");
 /// assert!(!otlp.config().traces.enabled && otlp.config().metrics.enabled);
+/// assert!(!otlp.config().logs.enabled);
 /// # Ok::<(), telem_otlp::OtlpError>(())
 /// ```
 #[derive(Debug)]
@@ -52,7 +59,7 @@ pub struct EnvPipeline {
     pub config: Config,
     /// What the lists selected.
     pub exporters: Exporters,
-    /// The OTLP sink, if either list names `otlp`.
+    /// The OTLP sink, if any list names `otlp`.
     pub otlp: Option<OtlpSink>,
     /// The Prometheus sink, if `OTEL_METRICS_EXPORTER` names `prometheus`: serve its
     /// scrapes (`telem_axum::MetricsEndpoint::new(prometheus)`).
@@ -61,8 +68,9 @@ pub struct EnvPipeline {
 
 impl EnvPipeline {
     /// Adds to `config` the sinks `exporters` selects: `console` (spans, metric
-    /// snapshots or both, switched with [`StdoutSink::with_spans`] and
-    /// [`StdoutSink::with_metrics`]; dropped if neither list names it), a new
+    /// snapshots, log records or any of them, switched with [`StdoutSink::with_spans`],
+    /// [`StdoutSink::with_metrics`] and [`StdoutSink::with_logs`]; dropped if no list
+    /// names it), a new
     /// [`PrometheusSink`], and an [`OtlpSink`] built from `otlp` with its signals set to
     /// match the lists (over any [`OtlpConfig::with_signal`]). Fails only if the OTLP
     /// sink is needed and its configuration is invalid.
@@ -81,13 +89,14 @@ impl EnvPipeline {
         if pipeline.config.disabled() {
             return Ok(pipeline);
         }
-        let (traces, metrics) = (exporters.traces(), exporters.metrics());
+        let (traces, metrics, logs) = (exporters.traces(), exporters.metrics(), exporters.logs());
         let mut config = pipeline.config;
         if exporters.is_selected(Exporter::Console) {
             config = config.with_sink(
                 console
                     .with_spans(traces.contains(Exporter::Console))
-                    .with_metrics(metrics.contains(Exporter::Console)),
+                    .with_metrics(metrics.contains(Exporter::Console))
+                    .with_logs(logs.contains(Exporter::Console)),
             );
         }
         if metrics.contains(Exporter::Prometheus) {
@@ -98,7 +107,8 @@ impl EnvPipeline {
         if exporters.is_selected(Exporter::Otlp) {
             let sink = OtlpSink::new(
                 otlp.with_signal(Signal::Traces, traces.contains(Exporter::Otlp))
-                    .with_signal(Signal::Metrics, metrics.contains(Exporter::Otlp)),
+                    .with_signal(Signal::Metrics, metrics.contains(Exporter::Otlp))
+                    .with_signal(Signal::Logs, logs.contains(Exporter::Otlp)),
             )?;
             config = config.with_sink(sink.clone());
             pipeline.otlp = Some(sink);
@@ -111,7 +121,8 @@ impl EnvPipeline {
 /// A whole pipeline from the process environment, with OpenTelemetry's defaults:
 /// [`telem::Config::from_env`] (sampler, span limits, `OTEL_SDK_DISABLED`,
 /// `TELEMETRY_*`), [`Exporters::from_env`] (`OTEL_TRACES_EXPORTER`,
-/// `OTEL_METRICS_EXPORTER`, `otlp` when unset), [`OtlpConfig::from_env`], and a console
+/// `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`, `otlp` when unset),
+/// [`OtlpConfig::from_env`], and a console
 /// sink in the format of `TELEMETRY_CONSOLE_FORMAT` (`json`, the default, or `pretty`;
 /// any case), all built by [`EnvPipeline::new`]. For other defaults when a variable is
 /// unset, call [`EnvPipeline::new`] with your own [`Exporters`].

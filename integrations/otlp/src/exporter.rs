@@ -1,12 +1,14 @@
-//! The network task: takes batches from the queue and the latest metric snapshot, encodes,
-//! compresses and sends them, retrying what is worth retrying, and never holds up the
-//! pipeline (the sink's methods only touch the queue).
+//! The network task: takes batches from the span and log record queues and the latest
+//! metric snapshot, encodes, compresses and sends them, retrying what is worth retrying,
+//! and never holds up the pipeline (the sink's methods only touch the queues). Spans and
+//! log records take the same path, generic over [`Batched`].
 
 use crate::delta::DeltaState;
 use crate::encode::{Encoder, Shape};
-use crate::queue::{Segment, SpanQueue};
+use crate::lane::{Batched, Lane};
+use crate::queue::Segment;
 use crate::response::PartialSuccess;
-use crate::stats::{Counters, Outcome};
+use crate::stats::{Counters, ItemCounters, Outcome};
 use crate::transport::{Attempt, Target, Transport};
 use crate::{retry, Compression, ResolvedConfig, Signal, Temporality};
 use bytes::Bytes;
@@ -15,7 +17,7 @@ use std::io::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use telem::{MetricsSnapshot, SinkError, SpanBatch, SpanData};
+use telem::{LogRecord, MetricsSnapshot, SinkError, SpanData};
 use tokio::sync::{oneshot, watch, Notify};
 use tokio::time::Instant;
 
@@ -23,16 +25,16 @@ use tokio::time::Instant;
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) config: ResolvedConfig,
-    encoders: [Encoder; 2],
-    targets: [Target; 2],
+    /// Per signal, in [`Signal::ALL`]'s order.
+    encoders: [Encoder; 3],
+    targets: [Target; 3],
     transport: Transport,
     pub(crate) counters: Counters,
-    queue: Mutex<SpanQueue>,
+    pub(crate) spans: Lane<SpanData>,
+    pub(crate) logs: Lane<LogRecord>,
     metrics: Mutex<Option<Arc<MetricsSnapshot>>>,
     flushes: Mutex<Vec<oneshot::Sender<()>>>,
     wake: Notify,
-    /// Signalled when the network task takes spans out of the queue.
-    room: Notify,
     /// `Some(deadline)` once shutdown began.
     shutdown: watch::Sender<Option<Instant>>,
     closed: AtomicBool,
@@ -44,10 +46,10 @@ pub(crate) struct Shared {
 /// the pipeline's default `sink_timeout` (5 s).
 const ROOM_WAIT: Duration = Duration::from_secs(1);
 
-/// The spans of one `export_spans` call not yet queued or counted: counted as dropped
-/// when the call ends or is cancelled.
+/// The items of one `export_*` call not yet queued or counted: counted as dropped when
+/// the call ends or is cancelled.
 struct Pending<'a> {
-    counters: &'a Counters,
+    counters: &'a ItemCounters,
     left: usize,
 }
 
@@ -77,19 +79,17 @@ impl Shared {
             Encoder::new(config.signal(s).protocol, config.resource.clone())
                 .with_scope_versions(config.scope_versions.clone())
         };
+        let [traces, metrics, logs] = Signal::ALL.map(|s| Target::new(s, config.signal(s)));
         Ok(Self {
-            encoders: [encoder(Signal::Traces), encoder(Signal::Metrics)],
-            targets: [
-                Target::new(Signal::Traces, &config.traces)?,
-                Target::new(Signal::Metrics, &config.metrics)?,
-            ],
+            encoders: Signal::ALL.map(encoder),
+            targets: [traces?, metrics?, logs?],
             transport: Transport::new()?,
             counters: Counters::new(config.self_metrics),
-            queue: Mutex::new(SpanQueue::new(config.max_queue_size)),
+            spans: Lane::new(&config),
+            logs: Lane::new(&config),
             metrics: Mutex::new(None),
             flushes: Mutex::new(Vec::new()),
             wake: Notify::new(),
-            room: Notify::new(),
             shutdown: watch::channel(None).0,
             closed: AtomicBool::new(false),
             worker: Mutex::new(None),
@@ -113,32 +113,34 @@ impl Shared {
         Ok(())
     }
 
-    /// Queues `batch`. A batch larger than the room left waits up to [`ROOM_WAIT`] for
-    /// the network task to take spans out (the drain hands over bursts: a tick's worth
-    /// at once), so a burst is smoothed instead of dropped; what still does not fit is
-    /// dropped and counted. Cancel-safe: spans neither queued nor counted when the call
-    /// is dropped (the pipeline's `sink_timeout`) are counted as dropped then.
-    pub(crate) async fn export_spans(self: &Arc<Self>, batch: SpanBatch) -> Result<(), SinkError> {
-        if !self.config.traces.enabled || batch.is_empty() {
+    /// Queues `batch` (spans or log records) in its lane. A batch larger than the room
+    /// left waits up to [`ROOM_WAIT`] for the network task to take items out (the drain
+    /// hands over bursts: a tick's worth at once), so a burst is smoothed instead of
+    /// dropped; what still does not fit is dropped and counted. Cancel-safe: items
+    /// neither queued nor counted when the call is dropped (the pipeline's
+    /// `sink_timeout`) are counted as dropped then.
+    pub(crate) async fn export<T: Batched>(
+        self: &Arc<Self>,
+        batch: Arc<Vec<T>>,
+    ) -> Result<(), SinkError> {
+        if !self.config.signal(T::SIGNAL).enabled || batch.is_empty() {
             return Ok(());
         }
+        let (lane, counters) = (T::lane(self), T::counters(&self.counters));
         let n = batch.len();
         if !self.closed.load(Relaxed) {
             if let Err(e) = self.ensure_worker() {
-                self.counters.received(n as u64, 0);
+                counters.received(n as u64, 0);
                 return Err(e);
             }
         }
-        let mut pending = Pending {
-            counters: &self.counters,
-            left: n,
-        };
+        let mut pending = Pending { counters, left: n };
         let give_up = Instant::now() + ROOM_WAIT;
         loop {
             // Registered before looking, so room made in between is not missed.
-            let room = self.room.notified();
+            let room = lane.room.notified();
             let (queued, len) = {
-                let mut queue = lock(&self.queue);
+                let mut queue = lock(&lane.queue);
                 // Checked under the lock: once shutdown has closed the queue nothing enters.
                 if self.closed.load(Relaxed) {
                     (0, 0)
@@ -148,7 +150,7 @@ impl Shared {
                 }
             };
             pending.queued(queued);
-            if len >= self.config.max_export_batch_size {
+            if len >= lane.batching.max_export_batch_size {
                 self.wake.notify_one();
             }
             if pending.left == 0
@@ -162,8 +164,9 @@ impl Shared {
             let dropped = pending.left;
             drop(pending); // counts them
             return Err(SinkError::new(format!(
-                "OTLP queue full or closed ({} spans): {dropped} of {n} spans dropped",
-                self.config.max_queue_size,
+                "OTLP queue full or closed ({max} {noun}): {dropped} of {n} {noun} dropped",
+                max = lane.batching.max_queue_size,
+                noun = T::NOUN,
             )));
         }
         Ok(())
@@ -196,9 +199,10 @@ impl Shared {
         match tokio::time::timeout(self.config.shutdown_timeout, done).await {
             Ok(_) => Ok(()),
             Err(_) => Err(SinkError::new(format!(
-                "OTLP flush did not finish within {:?} ({} spans still queued)",
+                "OTLP flush did not finish within {:?} ({} spans and {} log records still queued)",
                 self.config.shutdown_timeout,
-                self.counters.snapshot().spans_queued
+                self.counters.spans.queued(),
+                self.counters.logs.queued(),
             ))),
         }
     }
@@ -207,7 +211,10 @@ impl Shared {
     /// counts) the rest, and stops the network task.
     pub(crate) async fn shutdown(&self) -> Result<(), SinkError> {
         {
-            let _queue = lock(&self.queue);
+            // Both queues locked (always in this order), so no export adds to either
+            // once `closed` is set.
+            let _spans = lock(&self.spans.queue);
+            let _logs = lock(&self.logs.queue);
             if self.closed.swap(true, Relaxed) {
                 return Ok(());
             }
@@ -227,18 +234,33 @@ impl Shared {
             }
         }
         // Whatever the task did not get to, queued or cut off on its way.
-        lock(&self.queue).clear();
-        let rest = self.counters.queued();
-        self.counters.dequeued(Outcome::Dropped, rest);
+        let lost = [self.drop_rest::<SpanData>(), self.drop_rest::<LogRecord>()];
         lock(&self.metrics).take();
-        let stats = self.counters.snapshot();
-        if rest > 0 {
-            return Err(SinkError::new(format!(
-                "OTLP shutdown deadline passed: {rest} queued spans dropped ({} sent)",
-                stats.spans_sent
-            )));
+        if lost.iter().all(|(n, _)| *n == 0) {
+            return Ok(());
         }
-        Ok(())
+        let stats = self.counters.snapshot();
+        let lost: Vec<String> = lost
+            .iter()
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, noun)| format!("{n} queued {noun}"))
+            .collect();
+        Err(SinkError::new(format!(
+            "OTLP shutdown deadline passed: {} dropped ({} spans and {} log records sent)",
+            lost.join(" and "),
+            stats.spans_sent,
+            stats.logs_sent,
+        )))
+    }
+
+    /// Empties `T`'s queue at shutdown and counts what was still queued or on its way
+    /// as dropped; returns how many, and their noun.
+    fn drop_rest<T: Batched>(&self) -> (u64, &'static str) {
+        lock(&T::lane(self).queue).clear();
+        let counters = T::counters(&self.counters);
+        let rest = counters.queued();
+        counters.dequeued(Outcome::Dropped, rest);
+        (rest, T::NOUN)
     }
 }
 
@@ -248,53 +270,32 @@ async fn run(shared: Arc<Shared>) {
     let mut worker = Worker {
         shared: &shared,
         delta: DeltaState::default(),
-        segments: Vec::new(),
         buffer_hint: 4096,
     };
     let config = &shared.config;
-    let mut next_spans = Instant::now() + config.schedule_delay;
+    let mut next_spans = Instant::now() + shared.spans.batching.schedule_delay;
+    let mut next_logs = Instant::now() + shared.logs.batching.schedule_delay;
     let mut next_metrics = Instant::now() + config.metric_export_interval;
     loop {
         let deadline = *shutdown.borrow_and_update();
         let flushes = std::mem::take(&mut *lock(&shared.flushes));
         let now = Instant::now();
         let spans_due = now >= next_spans;
+        let logs_due = now >= next_logs;
         let metrics_due = now >= next_metrics;
         let everything = deadline.is_some() || !flushes.is_empty();
 
-        // Full batches always; the rest when its time has come, on flush and shutdown,
-        // bounded by what is queued now so a busy producer cannot keep a flush going.
-        let mut budget = if everything || spans_due {
-            lock(&shared.queue).len()
-        } else {
-            0
-        };
-        loop {
-            let max = config.max_export_batch_size;
-            let take = {
-                let mut queue = lock(&shared.queue);
-                let queued = queue.len();
-                let take = if budget > 0 {
-                    queued.min(max)
-                } else if queued >= max {
-                    max
-                } else {
-                    0
-                };
-                queue.take(take, &mut worker.segments)
-            };
-            if take == 0 {
-                break;
-            }
-            shared.room.notify_one();
-            budget = budget.saturating_sub(take);
-            worker.send_spans(&mut shutdown).await;
-            if deadline_passed(&shutdown) {
-                break;
-            }
-        }
+        worker
+            .send_queued::<SpanData>(spans_due || everything, &mut shutdown)
+            .await;
         if spans_due || everything {
-            next_spans = Instant::now() + config.schedule_delay;
+            next_spans = Instant::now() + shared.spans.batching.schedule_delay;
+        }
+        worker
+            .send_queued::<LogRecord>(logs_due || everything, &mut shutdown)
+            .await;
+        if logs_due || everything {
+            next_logs = Instant::now() + shared.logs.batching.schedule_delay;
         }
         if (metrics_due || everything) && !deadline_passed(&shutdown) {
             let snapshot = lock(&shared.metrics).take();
@@ -318,7 +319,7 @@ async fn run(shared: Arc<Shared>) {
         }
         tokio::select! {
             _ = shared.wake.notified() => {}
-            _ = tokio::time::sleep_until(next_spans.min(next_metrics)) => {}
+            _ = tokio::time::sleep_until(next_spans.min(next_logs).min(next_metrics)) => {}
             _ = shutdown.changed() => {}
         }
     }
@@ -353,7 +354,6 @@ async fn until_deadline<F: Future>(
 struct Worker<'a> {
     shared: &'a Shared,
     delta: DeltaState,
-    segments: Vec<Segment>,
     buffer_hint: usize,
 }
 
@@ -378,37 +378,66 @@ impl Worker<'_> {
         Bytes::from(buf)
     }
 
-    async fn send_spans(&mut self, shutdown: &mut watch::Receiver<Option<Instant>>) {
-        let segments = std::mem::take(&mut self.segments);
-        let spans: Vec<&SpanData> = segments.iter().flat_map(Segment::spans).collect();
-        let n = spans.len() as u64;
-        let body = self.body(Signal::Traces, |e, buf| e.encode_spans(spans, buf));
-        let counters = &self.shared.counters;
-        match self
-            .deliver(
-                Signal::Traces,
-                body,
-                self.shared.config.export_timeout,
-                shutdown,
-            )
-            .await
-        {
+    /// Sends `T`'s full batches, and when `due` (its schedule delay passed, a flush,
+    /// shutdown) everything queued at the start, not what arrives meanwhile, so a busy
+    /// producer cannot keep a flush going. Nothing once the shutdown deadline passed:
+    /// what is left is counted as dropped by `shutdown`.
+    async fn send_queued<T: Batched>(
+        &mut self,
+        due: bool,
+        shutdown: &mut watch::Receiver<Option<Instant>>,
+    ) {
+        let lane = T::lane(self.shared);
+        let max = lane.batching.max_export_batch_size;
+        let mut budget = if due { lock(&lane.queue).len() } else { 0 };
+        while !deadline_passed(shutdown) {
+            let mut segments = Vec::new();
+            let take = {
+                let mut queue = lock(&lane.queue);
+                let queued = queue.len();
+                let take = if budget > 0 {
+                    queued.min(max)
+                } else if queued >= max {
+                    max
+                } else {
+                    0
+                };
+                queue.take(take, &mut segments)
+            };
+            if take == 0 {
+                break;
+            }
+            lane.room.notify_one();
+            budget = budget.saturating_sub(take);
+            // The pipeline batches are released when the segments are dropped.
+            self.send(&segments, shutdown).await;
+        }
+    }
+
+    async fn send<T: Batched>(
+        &mut self,
+        segments: &[Segment<T>],
+        shutdown: &mut watch::Receiver<Option<Instant>>,
+    ) {
+        let items: Vec<&T> = segments.iter().flat_map(Segment::items).collect();
+        let n = items.len() as u64;
+        let body = self.body(T::SIGNAL, |e, buf| T::encode(e, &items, buf));
+        let counters = T::counters(&self.shared.counters);
+        let timeout = T::lane(self.shared).batching.export_timeout;
+        match self.deliver(T::SIGNAL, body, timeout, shutdown).await {
             Ok(partial) => {
                 let rejected = partial.as_ref().map_or(0, |p| p.rejected.min(n));
                 counters.dequeued(Outcome::Sent, n - rejected);
                 counters.dequeued(Outcome::Rejected, rejected);
-                self.note_partial(Signal::Traces, partial);
+                self.note_partial(T::SIGNAL, partial);
             }
             Err(reason) => {
                 counters.dequeued(Outcome::Failed, n);
-                let message = format!("traces: {n} spans lost: {reason}");
+                let message = format!("{}: {n} {} lost: {reason}", T::SIGNAL.as_str(), T::NOUN);
                 telem::diagnostics::report("otlp", "export failed", &message);
-                counters.error(message);
+                self.shared.counters.error(message);
             }
         }
-        // Hand the buffer back for reuse; the pipeline batches are released here.
-        self.segments = segments;
-        self.segments.clear();
     }
 
     async fn send_metrics(

@@ -1,12 +1,14 @@
-//! OTLP/HTTP export for `telemetry`: spans to `/v1/traces` and metrics to `/v1/metrics`
-//! of an OpenTelemetry Collector, Jaeger, Tempo or any OTLP receiver.
+//! OTLP/HTTP export for `telemetry`: spans to `/v1/traces`, log records to `/v1/logs`
+//! and metrics to `/v1/metrics` of an OpenTelemetry Collector, Jaeger, Tempo, Loki or
+//! any OTLP receiver.
 //!
 //! - [`OtlpSink`]: a [`telem::Sink`] with its own bounded queue and network task;
 //!   batches, timeouts, retries with backoff and `Retry-After`, partial successes,
 //!   drops counted ([`OtlpStats`], and `telemetry_otlp_*` self-metrics), recovery when
 //!   the collector returns, shutdown within a deadline.
 //! - OTLP/JSON written by hand to the letter of the spec, and protobuf (the `protobuf`
-//!   feature, on by default), both straight from the spans ([`Encoder`]); gzip
+//!   feature, on by default), both straight from the spans and log records
+//!   ([`Encoder`]); gzip
 //!   ([`Compression::Gzip`]).
 //! - The resource (`service.name`, `service.version`, `service.instance.id`,
 //!   `deployment.environment.name`, `host.name`, `process.pid`, `telemetry.sdk.*` and
@@ -15,8 +17,9 @@
 //!   ([`OtlpConfig::with_env`]). Code wins over the environment, which wins over the
 //!   defaults.
 //! - Exporters chosen the standard way: [`EnvPipeline`] adds the sinks that
-//!   `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` select (`otlp`, `console`,
-//!   `prometheus`, `none`; [`telem::Exporters`]) to a pipeline's configuration;
+//!   `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` select
+//!   (`otlp`, `console`, `prometheus`, `none`; [`telem::Exporters`]) to a pipeline's
+//!   configuration;
 //!   [`config_from_env`] builds the whole configuration from the environment.
 //!
 //! ```no_run
@@ -48,6 +51,7 @@ mod encode;
 mod env_pipeline;
 mod error;
 mod exporter;
+mod lane;
 mod queue;
 mod resource;
 mod response;

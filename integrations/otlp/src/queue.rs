@@ -1,22 +1,23 @@
-//! The bounded span queue between the pipeline's sink worker and the network task.
+//! The bounded queue between the pipeline's sink worker and the network task, one for
+//! spans and one for log records.
 //!
-//! It holds ranges of the pipeline's shared batches (no span is copied) and at most
-//! `capacity` spans: what does not fit is refused and counted by the caller, so a dead
-//! collector costs a bounded amount of memory and never blocks the drain.
+//! It holds ranges of the pipeline's shared batches (no span or record is copied) and at
+//! most `capacity` items: what does not fit is refused and counted by the caller, so a
+//! dead collector costs a bounded amount of memory and never blocks the drain.
 
 use std::collections::VecDeque;
 use std::ops::Range;
-use telem::{SpanBatch, SpanData};
+use std::sync::Arc;
 
-/// A run of spans of one pipeline batch.
-#[derive(Clone, Debug)]
-pub(crate) struct Segment {
-    batch: SpanBatch,
+/// A run of items of one pipeline batch.
+#[derive(Debug)]
+pub(crate) struct Segment<T> {
+    batch: Arc<Vec<T>>,
     range: Range<usize>,
 }
 
-impl Segment {
-    pub(crate) fn spans(&self) -> &[SpanData] {
+impl<T> Segment<T> {
+    pub(crate) fn items(&self) -> &[T] {
         self.batch.get(self.range.clone()).unwrap_or_default()
     }
 
@@ -26,13 +27,13 @@ impl Segment {
 }
 
 #[derive(Debug)]
-pub(crate) struct SpanQueue {
-    segments: VecDeque<Segment>,
+pub(crate) struct Queue<T> {
+    segments: VecDeque<Segment<T>>,
     len: usize,
     capacity: usize,
 }
 
-impl SpanQueue {
+impl<T> Queue<T> {
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
             segments: VecDeque::new(),
@@ -45,8 +46,8 @@ impl SpanQueue {
         self.len
     }
 
-    /// Queues as many of `batch`'s spans from `from` on as fit; returns how many.
-    pub(crate) fn push(&mut self, batch: &SpanBatch, from: usize) -> usize {
+    /// Queues as many of `batch`'s items from `from` on as fit; returns how many.
+    pub(crate) fn push(&mut self, batch: &Arc<Vec<T>>, from: usize) -> usize {
         let n = batch
             .len()
             .saturating_sub(from)
@@ -61,8 +62,8 @@ impl SpanQueue {
         n
     }
 
-    /// Moves up to `max` spans, oldest first, into `out`; returns how many.
-    pub(crate) fn take(&mut self, max: usize, out: &mut Vec<Segment>) -> usize {
+    /// Moves up to `max` items, oldest first, into `out`; returns how many.
+    pub(crate) fn take(&mut self, max: usize, out: &mut Vec<Segment<T>>) -> usize {
         let mut taken = 0;
         while taken < max {
             let Some(front) = self.segments.front_mut() else {
@@ -88,7 +89,7 @@ impl SpanQueue {
         taken
     }
 
-    /// Empties the queue; returns how many spans it held.
+    /// Empties the queue; returns how many items it held.
     pub(crate) fn clear(&mut self) -> usize {
         self.segments.clear();
         std::mem::take(&mut self.len)
@@ -99,7 +100,7 @@ impl SpanQueue {
 mod tests {
     use super::*;
     use crate::encode::tests::full_span;
-    use std::sync::Arc;
+    use telem::{SpanBatch, SpanData};
 
     fn batch(names: &[&'static str]) -> SpanBatch {
         Arc::new(
@@ -114,16 +115,16 @@ mod tests {
         )
     }
 
-    fn names(segments: &[Segment]) -> Vec<String> {
+    fn names(segments: &[Segment<SpanData>]) -> Vec<String> {
         segments
             .iter()
-            .flat_map(|s| s.spans().iter().map(|s| s.name.to_string()))
+            .flat_map(|s| s.items().iter().map(|s| s.name.to_string()))
             .collect()
     }
 
     #[test]
-    fn bounded_in_spans_and_split_across_requests_in_order() {
-        let mut q = SpanQueue::new(5);
+    fn bounded_in_items_and_split_across_requests_in_order() {
+        let mut q = Queue::new(5);
         assert_eq!(q.push(&batch(&["a", "b", "c"]), 0), 3);
         let defg = batch(&["d", "e", "f", "g"]);
         assert_eq!(q.push(&defg, 0), 2); // only 2 fit

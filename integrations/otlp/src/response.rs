@@ -8,13 +8,14 @@ pub(crate) struct PartialSuccess {
     pub(crate) message: String,
 }
 
-/// Reads `partial_success` (`rejected_spans` or `rejected_data_points`, and
-/// `error_message`) from a success body; `None` when there is none or it is empty.
+/// Reads `partial_success` (`rejected_spans`, `rejected_log_records` or
+/// `rejected_data_points`, and `error_message`) from a success body; `None` when there
+/// is none or it is empty.
 pub(crate) fn partial_success(body: &[u8], json: bool) -> Option<PartialSuccess> {
     let p = if json {
         let v: serde_json::Value = serde_json::from_slice(body).ok()?;
         let p = v.get("partialSuccess")?;
-        let rejected = ["rejectedSpans", "rejectedDataPoints"]
+        let rejected = ["rejectedSpans", "rejectedLogRecords", "rejectedDataPoints"]
             .iter()
             .find_map(|k| p.get(*k))
             .and_then(|r| match r {

@@ -4,21 +4,23 @@ use crate::exporter::Shared;
 use crate::{OtlpConfig, OtlpError, OtlpStats, ResolvedConfig};
 use std::fmt;
 use std::sync::Arc;
-use telem::{MetricsSnapshot, Sink, SinkFuture, SpanBatch};
+use telem::{LogBatch, MetricsSnapshot, Sink, SinkFuture, SpanBatch};
 
-/// Sends spans to `/v1/traces` and metrics to `/v1/metrics` of an OpenTelemetry
-/// Collector (or any OTLP/HTTP receiver).
+/// Sends spans to `/v1/traces`, log records to `/v1/logs` and metrics to `/v1/metrics`
+/// of an OpenTelemetry Collector (or any OTLP/HTTP receiver).
 ///
-/// The pipeline's calls only touch a bounded queue (spans) and a one-snapshot slot
-/// (metrics); a task of the exporter's own does the network: batches of at most
-/// `max_export_batch_size` spans leave when full or after `schedule_delay`, metrics
-/// every `metric_export_interval`, each request under a timeout, with retries on
-/// connection errors, timeouts, 429, 502, 503 and 504 (exponential backoff with jitter,
-/// or the server's `Retry-After`) until the export timeout. A burst larger than the
-/// room left in the queue waits up to a second for the network task to make room; a
-/// slow, refusing or dead collector fills the queue and further spans are dropped and
-/// counted: the drain and the other sinks never wait, memory stays bounded, and
-/// sending resumes by itself when the collector is back. Shutdown sends what is queued within `shutdown_timeout`.
+/// The pipeline's calls only touch two bounded queues (spans, log records) and a
+/// one-snapshot slot (metrics); a task of the exporter's own does the network: batches
+/// of at most `max_export_batch_size` spans (`logs_max_export_batch_size` log records)
+/// leave when full or after `schedule_delay` (`logs_schedule_delay`), metrics every
+/// `metric_export_interval`, each request under a timeout, with retries on connection
+/// errors, timeouts, 429, 502, 503 and 504 (exponential backoff with jitter, or the
+/// server's `Retry-After`) until the export timeout. A burst larger than the room left
+/// in a queue waits up to a second for the network task to make room; a slow, refusing
+/// or dead collector fills the queues and further spans and log records are dropped and
+/// counted: the drain and the other sinks never wait, memory stays bounded, and sending
+/// resumes by itself when the collector is back. Shutdown sends what is queued within
+/// `shutdown_timeout`.
 ///
 /// Clones share one exporter: keep one to read [`stats`](OtlpSink::stats).
 ///
@@ -65,7 +67,7 @@ impl OtlpSink {
         Self::new(OtlpConfig::from_env()?)
     }
 
-    /// What became of every span and data point so far.
+    /// What became of every span, log record and data point so far.
     pub fn stats(&self) -> OtlpStats {
         self.shared.counters.snapshot()
     }
@@ -81,6 +83,7 @@ impl fmt::Debug for OtlpSink {
         f.debug_struct("OtlpSink")
             .field("traces", &self.shared.config.traces.endpoint)
             .field("metrics", &self.shared.config.metrics.endpoint)
+            .field("logs", &self.shared.config.logs.endpoint)
             .finish_non_exhaustive()
     }
 }
@@ -91,7 +94,11 @@ impl Sink for OtlpSink {
     }
 
     fn export_spans(&self, batch: SpanBatch) -> SinkFuture<'_> {
-        Box::pin(self.shared.export_spans(batch))
+        Box::pin(self.shared.export(batch))
+    }
+
+    fn export_logs(&self, batch: LogBatch) -> SinkFuture<'_> {
+        Box::pin(self.shared.export(batch))
     }
 
     fn export_metrics(&self, snapshot: Arc<MetricsSnapshot>) -> SinkFuture<'_> {
@@ -110,11 +117,18 @@ impl Sink for OtlpSink {
     /// deadline) and spans whose export failed for good: the pipeline reports them as
     /// this sink's `telemetry_sink_spans_dropped_total{sink="otlp"}`.
     fn spans_dropped(&self) -> u64 {
-        self.shared.counters.spans_lost()
+        self.shared.counters.spans.lost()
     }
 
-    /// A batch that did not fit is partly queued: the exporter counts the rest (also
-    /// when the pipeline cancels the call).
+    /// Log records dropped by the exporter's logs queue (full, or still queued at its
+    /// shutdown deadline) and log records whose export failed for good, counted as
+    /// spans are.
+    fn logs_dropped(&self) -> u64 {
+        self.shared.counters.logs.lost()
+    }
+
+    /// A batch (of spans or of log records) that did not fit is partly queued: the
+    /// exporter counts the rest (also when the pipeline cancels the call).
     fn counts_own_drops(&self) -> bool {
         true
     }

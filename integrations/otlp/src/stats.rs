@@ -9,7 +9,7 @@ use telem::metrics::{Counter, UpDownCounter};
 ///
 /// Every span the pipeline hands over ends up in exactly one bucket, so at any moment
 /// `spans_received == spans_sent + spans_rejected + spans_dropped + spans_failed +
-/// spans_queued`.
+/// spans_queued`; and the same for log records (`logs_*`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct OtlpStats {
@@ -27,6 +27,19 @@ pub struct OtlpStats {
     pub spans_failed: u64,
     /// Spans waiting in the queue or being sent, now.
     pub spans_queued: u64,
+    /// Log records the pipeline handed to the exporter.
+    pub logs_received: u64,
+    /// Log records the collector accepted.
+    pub logs_sent: u64,
+    /// Log records the collector refused in a partial success.
+    pub logs_rejected: u64,
+    /// Log records refused because their queue was full, or still queued when
+    /// shutdown's deadline passed.
+    pub logs_dropped: u64,
+    /// Log records whose request failed for good.
+    pub logs_failed: u64,
+    /// Log records waiting in their queue or being sent, now.
+    pub logs_queued: u64,
     /// Metric data points the collector accepted.
     pub points_sent: u64,
     /// Metric data points the collector refused in a partial success.
@@ -47,18 +60,7 @@ pub struct OtlpStats {
     pub last_error: Option<String>,
 }
 
-/// Self-metrics in the global registry (shared by every exporter of the process).
-#[derive(Debug)]
-struct SelfMetrics {
-    spans: [Counter; 4],
-    points: [Counter; 3],
-    requests: [Counter; 2],
-    retries: [Counter; 2],
-    timeouts: [Counter; 2],
-    queued: UpDownCounter,
-}
-
-/// Outcomes, as [`SelfMetrics`] and the spans and points arrays index them.
+/// Outcomes, as the item counters, the points array and their self-metrics index them.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Outcome {
     Sent = 0,
@@ -67,13 +69,116 @@ pub(crate) enum Outcome {
     Dropped = 3,
 }
 
+const OUTCOMES: [&str; 4] = ["sent", "rejected", "failed", "dropped"];
+
+/// The self-metrics of one kind of queued item: `telemetry_otlp_<items>_total{outcome}`
+/// and `telemetry_otlp_queued_<items>`.
+#[derive(Debug)]
+struct ItemMetrics {
+    outcomes: [Counter; 4],
+    queued: UpDownCounter,
+}
+
+impl ItemMetrics {
+    /// `items` is the metric names' noun (`spans`, `log_records`), `described` the
+    /// descriptions' (`Spans`, `Log records`).
+    fn register(items: &str, described: &str) -> Option<Self> {
+        let r = telem::metrics::global();
+        let total = format!("telemetry_otlp_{items}_total");
+        let queued = format!("telemetry_otlp_queued_{items}");
+        let _ = r.describe(
+            &total,
+            &format!("{described} handed to the OTLP exporter, by outcome."),
+        );
+        let _ = r.describe(
+            &queued,
+            &format!("{described} waiting in OTLP exporter queues."),
+        );
+        let family = r.counter_family(&total, &["outcome"]).ok()?;
+        let [sent, rejected, failed, dropped] = OUTCOMES.map(|o| family.get(&[o]).ok());
+        Some(Self {
+            outcomes: [sent?, rejected?, failed?, dropped?],
+            queued: r.up_down_counter(&queued).ok()?,
+        })
+    }
+}
+
+/// What became of one kind of queued item (spans, log records): received, then queued
+/// or dropped, then sent, rejected, failed or dropped; each item in exactly one bucket.
+#[derive(Debug, Default)]
+pub(crate) struct ItemCounters {
+    received: AtomicU64,
+    outcomes: [AtomicU64; 4],
+    queued: AtomicU64,
+    registry: Option<ItemMetrics>,
+}
+
+impl ItemCounters {
+    fn new(registry: Option<ItemMetrics>) -> Self {
+        Self {
+            registry,
+            ..Self::default()
+        }
+    }
+
+    /// `received` items arrived, of which `queued` fit in the queue.
+    pub(crate) fn received(&self, received: u64, queued: u64) {
+        self.received.fetch_add(received, Relaxed);
+        self.queued.fetch_add(queued, Relaxed);
+        if let Some(m) = &self.registry {
+            m.queued.add(i64::try_from(queued).unwrap_or(i64::MAX));
+        }
+        self.count(Outcome::Dropped, received - queued);
+    }
+
+    /// `n` items left the queue with `outcome` (sent, rejected, failed, or dropped at
+    /// shutdown).
+    pub(crate) fn dequeued(&self, outcome: Outcome, n: u64) {
+        self.queued.fetch_sub(n, Relaxed);
+        if let Some(m) = &self.registry {
+            m.queued.add(-i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        self.count(outcome, n);
+    }
+
+    fn count(&self, outcome: Outcome, n: u64) {
+        if n > 0 {
+            self.outcomes[outcome as usize].fetch_add(n, Relaxed);
+            if let Some(m) = &self.registry {
+                m.outcomes[outcome as usize].increment(n);
+            }
+        }
+    }
+
+    fn get(&self, outcome: Outcome) -> u64 {
+        self.outcomes[outcome as usize].load(Relaxed)
+    }
+
+    /// Items the exporter took from the pipeline and lost: dropped (queue full, or
+    /// still queued at shutdown's deadline) or failed for good.
+    pub(crate) fn lost(&self) -> u64 {
+        self.get(Outcome::Dropped) + self.get(Outcome::Failed)
+    }
+
+    /// Items queued or on their way now.
+    pub(crate) fn queued(&self) -> u64 {
+        self.queued.load(Relaxed)
+    }
+}
+
+/// Self-metrics in the global registry (shared by every exporter of the process), apart
+/// from the item counters'.
+#[derive(Debug)]
+struct SelfMetrics {
+    points: [Counter; 3],
+    requests: [Counter; 3],
+    retries: [Counter; 3],
+    timeouts: [Counter; 3],
+}
+
 impl SelfMetrics {
     fn register() -> Option<Self> {
         let r = telem::metrics::global();
-        let _ = r.describe(
-            "telemetry_otlp_spans_total",
-            "Spans handed to the OTLP exporter, by outcome.",
-        );
         let _ = r.describe(
             "telemetry_otlp_data_points_total",
             "Metric data points sent by the OTLP exporter, by outcome.",
@@ -90,27 +195,15 @@ impl SelfMetrics {
             "telemetry_otlp_timeouts_total",
             "OTLP requests without a response within the timeout.",
         );
-        let _ = r.describe(
-            "telemetry_otlp_queued_spans",
-            "Spans waiting in OTLP exporter queues.",
-        );
-        let spans = r
-            .counter_family("telemetry_otlp_spans_total", &["outcome"])
-            .ok()?;
         let points = r
             .counter_family("telemetry_otlp_data_points_total", &["outcome"])
             .ok()?;
-        let per_signal = |name: &str| -> Option<[Counter; 2]> {
+        let per_signal = |name: &str| -> Option<[Counter; 3]> {
             let f = r.counter_family(name, &["signal"]).ok()?;
-            Some([f.get(&["traces"]).ok()?, f.get(&["metrics"]).ok()?])
+            let [traces, metrics, logs] = Signal::ALL.map(|s| f.get(&[s.as_str()]).ok());
+            Some([traces?, metrics?, logs?])
         };
         Some(Self {
-            spans: [
-                spans.get(&["sent"]).ok()?,
-                spans.get(&["rejected"]).ok()?,
-                spans.get(&["failed"]).ok()?,
-                spans.get(&["dropped"]).ok()?,
-            ],
             points: [
                 points.get(&["sent"]).ok()?,
                 points.get(&["rejected"]).ok()?,
@@ -119,7 +212,6 @@ impl SelfMetrics {
             requests: per_signal("telemetry_otlp_requests_total")?,
             retries: per_signal("telemetry_otlp_retries_total")?,
             timeouts: per_signal("telemetry_otlp_timeouts_total")?,
-            queued: r.up_down_counter("telemetry_otlp_queued_spans").ok()?,
         })
     }
 }
@@ -127,15 +219,14 @@ impl SelfMetrics {
 /// The live counters behind [`OtlpStats`].
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    spans_received: AtomicU64,
-    spans: [AtomicU64; 4],
+    pub(crate) spans: ItemCounters,
+    pub(crate) logs: ItemCounters,
     points: [AtomicU64; 3],
     requests: AtomicU64,
     retries: AtomicU64,
     retry_after_waits: AtomicU64,
     timeouts: AtomicU64,
     partial_successes: AtomicU64,
-    queued: AtomicU64,
     last_error: Mutex<Option<String>>,
     registry: Option<SelfMetrics>,
 }
@@ -146,42 +237,14 @@ fn signal_index(signal: Signal) -> usize {
 
 impl Counters {
     pub(crate) fn new(self_metrics: bool) -> Self {
+        if !self_metrics {
+            return Self::default();
+        }
         Self {
-            registry: if self_metrics {
-                SelfMetrics::register()
-            } else {
-                None
-            },
+            spans: ItemCounters::new(ItemMetrics::register("spans", "Spans")),
+            logs: ItemCounters::new(ItemMetrics::register("log_records", "Log records")),
+            registry: SelfMetrics::register(),
             ..Self::default()
-        }
-    }
-
-    /// `received` spans arrived, of which `queued` fit in the queue.
-    pub(crate) fn received(&self, received: u64, queued: u64) {
-        self.spans_received.fetch_add(received, Relaxed);
-        self.queued.fetch_add(queued, Relaxed);
-        if let Some(m) = &self.registry {
-            m.queued.add(i64::try_from(queued).unwrap_or(i64::MAX));
-        }
-        self.spans(Outcome::Dropped, received - queued);
-    }
-
-    /// `n` spans left the queue with `outcome` (sent, rejected, failed, or dropped at
-    /// shutdown).
-    pub(crate) fn dequeued(&self, outcome: Outcome, n: u64) {
-        self.queued.fetch_sub(n, Relaxed);
-        if let Some(m) = &self.registry {
-            m.queued.add(-i64::try_from(n).unwrap_or(i64::MAX));
-        }
-        self.spans(outcome, n);
-    }
-
-    fn spans(&self, outcome: Outcome, n: u64) {
-        if n > 0 {
-            self.spans[outcome as usize].fetch_add(n, Relaxed);
-            if let Some(m) = &self.registry {
-                m.spans[outcome as usize].increment(n);
-            }
         }
     }
 
@@ -223,18 +286,6 @@ impl Counters {
         }
     }
 
-    /// Spans the exporter took from the pipeline and lost: dropped (queue full, or
-    /// still queued at shutdown's deadline) or failed for good.
-    pub(crate) fn spans_lost(&self) -> u64 {
-        self.spans[Outcome::Dropped as usize].load(Relaxed)
-            + self.spans[Outcome::Failed as usize].load(Relaxed)
-    }
-
-    /// Spans queued or on their way now.
-    pub(crate) fn queued(&self) -> u64 {
-        self.queued.load(Relaxed)
-    }
-
     pub(crate) fn partial_success(&self) {
         self.partial_successes.fetch_add(1, Relaxed);
     }
@@ -246,14 +297,20 @@ impl Counters {
     }
 
     pub(crate) fn snapshot(&self) -> OtlpStats {
-        let spans = |o: Outcome| self.spans[o as usize].load(Relaxed);
+        let (spans, logs) = (&self.spans, &self.logs);
         OtlpStats {
-            spans_received: self.spans_received.load(Relaxed),
-            spans_sent: spans(Outcome::Sent),
-            spans_rejected: spans(Outcome::Rejected),
-            spans_dropped: spans(Outcome::Dropped),
-            spans_failed: spans(Outcome::Failed),
-            spans_queued: self.queued.load(Relaxed),
+            spans_received: spans.received.load(Relaxed),
+            spans_sent: spans.get(Outcome::Sent),
+            spans_rejected: spans.get(Outcome::Rejected),
+            spans_dropped: spans.get(Outcome::Dropped),
+            spans_failed: spans.get(Outcome::Failed),
+            spans_queued: spans.queued(),
+            logs_received: logs.received.load(Relaxed),
+            logs_sent: logs.get(Outcome::Sent),
+            logs_rejected: logs.get(Outcome::Rejected),
+            logs_dropped: logs.get(Outcome::Dropped),
+            logs_failed: logs.get(Outcome::Failed),
+            logs_queued: logs.queued(),
             points_sent: self.points[0].load(Relaxed),
             points_rejected: self.points[1].load(Relaxed),
             points_failed: self.points[2].load(Relaxed),

@@ -1,6 +1,7 @@
 //! [`Config`] from the environment: the standard `OTEL_*` variables that configure the
-//! core (disabled, sampler, span limits) and this project's own `TELEMETRY_*` settings,
-//! each read through its row of [`SETTINGS`](crate::SETTINGS).
+//! core (disabled, sampler, span limits), `RUST_LOG` (the log filter, the variable Rust
+//! users already set) and this project's own `TELEMETRY_*` settings, each read through
+//! its row of [`SETTINGS`](crate::SETTINGS).
 //!
 //! Precedence: a setting made in code with a `Config::with_*` method wins over the
 //! environment, which wins over the defaults, whatever the order of the calls (each
@@ -11,20 +12,23 @@
 //! variable, the value and the accepted values.
 
 use crate::config::table::{
-    ATTRIBUTE_COUNT_LIMIT, CARDINALITY_LIMIT, DIAGNOSTICS, DISABLED, DRAIN_INTERVAL,
-    EVENT_ATTRIBUTE_COUNT_LIMIT, LINK_ATTRIBUTE_COUNT_LIMIT, MAX_BATCH_SIZE, METRICS_ENABLED,
-    RING_CAPACITY, SAMPLER, SAMPLER_RATIO, SHUTDOWN_TIMEOUT, SINK_QUEUE_CAPACITY, SINK_TIMEOUT,
-    SPAN_ATTRIBUTE_COUNT_LIMIT, SPAN_EVENT_COUNT_LIMIT, SPAN_LINK_COUNT_LIMIT,
+    ATTRIBUTE_COUNT_LIMIT, BOUND_FIELDS_ON_SPANS, CARDINALITY_LIMIT, DIAGNOSTICS, DISABLED,
+    DRAIN_INTERVAL, EVENT_ATTRIBUTE_COUNT_LIMIT, LINK_ATTRIBUTE_COUNT_LIMIT, LOGS_AS_SPAN_EVENTS,
+    LOG_FILTER, LOG_RING_CAPACITY, MAX_BATCH_SIZE, METRICS_ENABLED, RING_CAPACITY, SAMPLER,
+    SAMPLER_RATIO, SHUTDOWN_TIMEOUT, SINK_QUEUE_CAPACITY, SINK_TIMEOUT, SPAN_ATTRIBUTE_COUNT_LIMIT,
+    SPAN_EVENT_COUNT_LIMIT, SPAN_LINK_COUNT_LIMIT,
 };
-use crate::{Config, ConfigError, MetricsConfig, Sampler, Setting, SpanLimits};
+use crate::{Config, ConfigError, LogFilter, MetricsConfig, Sampler, Setting, SpanLimits};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The prefixes of the variables every [`EnvVars`] keeps.
 const PREFIXES: [&str; 2] = ["OTEL_", "TELEMETRY_"];
+/// The variables without those prefixes every [`EnvVars`] keeps.
+const NAMES: [&str; 1] = ["RUST_LOG"];
 
-/// The `OTEL_*` and `TELEMETRY_*` variables of an environment (and an application's own
-/// prefix, with [`EnvVars::from_pairs_with_prefix`]), non-empty ones only (trimmed),
+/// The `OTEL_*` and `TELEMETRY_*` variables of an environment, and `RUST_LOG` (and an
+/// application's own prefix, with [`EnvVars::from_pairs_with_prefix`]), non-empty ones only (trimmed),
 /// looked up by name, with parsers that read a [`Setting`]'s variable and check its
 /// accepted values: an error names the variable, the value and the accepted values.
 /// Other crates of this project (the OTLP exporter) and the examples read their
@@ -35,7 +39,7 @@ const PREFIXES: [&str; 2] = ["OTEL_", "TELEMETRY_"];
 /// const DELAY: Setting = Setting::millis("delay", 5000, 1, 3_600_000).with_variable("OTEL_BSP_SCHEDULE_DELAY");
 /// let vars = EnvVars::from_pairs([("OTEL_SDK_DISABLED", "TRUE"), ("OTEL_BSP_SCHEDULE_DELAY", "0"), ("HOME", "/root")]);
 /// assert_eq!(vars.get("OTEL_SDK_DISABLED"), Some("TRUE"));
-/// assert!(vars.get("HOME").is_none(), "only OTEL_* and TELEMETRY_* are kept");
+/// assert!(vars.get("HOME").is_none(), "only OTEL_*, TELEMETRY_* and RUST_LOG are kept");
 /// let err = vars.millis(&DELAY).unwrap_err();
 /// assert_eq!(err.variable, Some("OTEL_BSP_SCHEDULE_DELAY"));
 /// ```
@@ -77,7 +81,9 @@ impl EnvVars {
         V: AsRef<str>,
     {
         let ours = |k: &str| {
-            PREFIXES.iter().any(|p| k.starts_with(p)) || prefix.is_some_and(|p| k.starts_with(p))
+            PREFIXES.iter().any(|p| k.starts_with(p))
+                || NAMES.contains(&k)
+                || prefix.is_some_and(|p| k.starts_with(p))
         };
         Self(
             vars.into_iter()
@@ -203,6 +209,17 @@ fn sampler(vars: &EnvVars) -> Result<Option<Sampler>, ConfigError> {
     Ok(Some(sampler))
 }
 
+/// The log filter of `RUST_LOG`; an invalid directive is an error naming the variable,
+/// its value and, as the reason, the directive and what is wrong with it.
+fn log_filter(vars: &EnvVars) -> Result<Option<LogFilter>, ConfigError> {
+    let Some(spec) = LOG_FILTER.variable().and_then(|v| vars.get(v)) else {
+        return Ok(None);
+    };
+    LogFilter::parse(spec)
+        .map(Some)
+        .map_err(|e| ConfigError::from_env(&LOG_FILTER, spec).with_reason(e.to_string()))
+}
+
 /// The span limits the variables set, over `base`; `None` if none is set.
 fn span_limits(vars: &EnvVars, base: SpanLimits) -> Result<Option<SpanLimits>, ConfigError> {
     let all_attributes = vars.u32(&ATTRIBUTE_COUNT_LIMIT)?;
@@ -325,6 +342,24 @@ impl Config {
 
     /// [`Config::with_env`] with the given `(name, value)` pairs instead of the process
     /// environment.
+    ///
+    /// ```
+    /// use telem::{Config, Level};
+    /// let config = Config::new()
+    ///     .with_env_vars([("RUST_LOG", "warn,my_service::db=debug"), ("TELEMETRY_LOGS_AS_SPAN_EVENTS", "true")])
+    ///     .unwrap();
+    /// assert!(config.log_filter().allows("my_service::db::pool", Level::Debug));
+    /// assert!(!config.log_filter().allows("my_service::api", Level::Info));
+    /// assert!(config.logs_as_span_events());
+    ///
+    /// // An invalid directive names the variable, the directive and what is wrong.
+    /// let err = Config::from_env_vars([("RUST_LOG", "info,my_service=loud")]).unwrap_err();
+    /// assert_eq!((err.setting, err.variable), ("log_filter", Some("RUST_LOG")));
+    /// assert!(err.to_string().starts_with(
+    ///     "invalid value \"info,my_service=loud\" for environment variable RUST_LOG: \
+    ///      `my_service=loud`: `loud` is not a level (accepted: off, error, warn, info, debug, trace); "
+    /// ));
+    /// ```
     pub fn with_env_vars<I, K, V>(mut self, vars: I) -> Result<Self, ConfigError>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -351,6 +386,10 @@ impl Config {
         let sink_queue_capacity = as_usize(vars.integer(&SINK_QUEUE_CAPACITY)?);
         let max_batch_size = as_usize(vars.integer(&MAX_BATCH_SIZE)?);
         let diagnostics = vars.bool(&DIAGNOSTICS)?;
+        let log_filter = log_filter(&vars)?;
+        let log_ring_capacity = as_usize(vars.integer(&LOG_RING_CAPACITY)?);
+        let logs_as_span_events = vars.bool(&LOGS_AS_SPAN_EVENTS)?;
+        let bound_fields_on_spans = vars.bool(&BOUND_FIELDS_ON_SPANS)?;
         let metrics = metrics(
             &vars,
             self.metrics.env().copied().unwrap_or(MetricsConfig::new()),
@@ -366,6 +405,10 @@ impl Config {
         self.sink_queue_capacity.set_env(sink_queue_capacity);
         self.max_batch_size.set_env(max_batch_size);
         self.diagnostics.set_env(diagnostics);
+        self.log_filter.set_env(log_filter);
+        self.log_ring_capacity.set_env(log_ring_capacity);
+        self.logs_as_span_events.set_env(logs_as_span_events);
+        self.bound_fields_on_spans.set_env(bound_fields_on_spans);
         self.metrics.set_env(metrics);
         Ok(self)
     }
@@ -396,6 +439,15 @@ mod tests {
         assert_eq!(config.span_limits(), SpanLimits::DEFAULT);
         assert_eq!(config.ring_capacity(), Config::new().ring_capacity());
         assert_eq!(config.drain_interval(), Duration::from_secs(1));
+        assert_eq!(config.log_filter(), LogFilter::default());
+        assert_eq!(config.log_filter().to_string(), "info");
+        assert_eq!(
+            config.log_ring_capacity(),
+            crate::record::ring::logs::DEFAULT_LOG_CAPACITY
+        );
+        assert_eq!(config.log_ring_capacity(), 1024);
+        assert!(!config.logs_as_span_events());
+        assert!(!config.bound_fields_on_spans());
         assert!(config.validate().is_ok());
     }
 
@@ -404,10 +456,13 @@ mod tests {
         let config = from(&[
             ("OTEL_TRACES_SAMPLER", ""),
             ("TELEMETRY_RING_CAPACITY", "  "),
+            ("RUST_LOG", " "),
             ("OTEL_SOMETHING_ELSE", "whatever"),
             ("PATH", "/usr/bin"),
+            ("RUST_LOG_STYLE", "never"),
         ])
         .unwrap();
+        assert_eq!(config.log_filter(), LogFilter::default());
         assert_eq!(config.sampler(), Sampler::default());
         assert_eq!(config.ring_capacity(), Config::new().ring_capacity());
     }
@@ -541,8 +596,14 @@ mod tests {
             ("TELEMETRY_MAX_BATCH_SIZE", "512"),
             ("TELEMETRY_METRICS", "false"),
             ("TELEMETRY_METRICS_CARDINALITY_LIMIT", "50"),
+            ("TELEMETRY_LOG_RING_CAPACITY", "8192"),
+            ("TELEMETRY_LOGS_AS_SPAN_EVENTS", "TRUE"),
+            ("TELEMETRY_BOUND_FIELDS_ON_SPANS", "true"),
         ])
         .unwrap();
+        assert_eq!(config.log_ring_capacity(), 8192);
+        assert!(config.logs_as_span_events());
+        assert!(config.bound_fields_on_spans());
         assert_eq!(config.ring_capacity(), 1024);
         assert_eq!(config.drain_interval(), Duration::from_millis(20));
         assert_eq!(config.sink_timeout(), Duration::from_millis(900));
@@ -588,6 +649,21 @@ mod tests {
             ("TELEMETRY_METRICS", &["on", "1"], "true or false"),
             ("TELEMETRY_DIAGNOSTICS", &["off"], "true or false"),
             (
+                "TELEMETRY_LOG_RING_CAPACITY",
+                &["1000", "32", "33554432", "x", "-1024"],
+                "a power of two from 64 to 16777216",
+            ),
+            (
+                "TELEMETRY_LOGS_AS_SPAN_EVENTS",
+                &["yes", "1"],
+                "true or false",
+            ),
+            (
+                "TELEMETRY_BOUND_FIELDS_ON_SPANS",
+                &["on", "0"],
+                "true or false",
+            ),
+            (
                 "TELEMETRY_METRICS_CARDINALITY_LIMIT",
                 &["0", "1000001"],
                 "an integer from 1 to 1000000 (series per family)",
@@ -614,7 +690,7 @@ mod tests {
                 vars.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
             }
             let e = match variable {
-                "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" => {
+                "OTEL_TRACES_EXPORTER" | "OTEL_METRICS_EXPORTER" | "OTEL_LOGS_EXPORTER" => {
                     crate::Exporters::from_env_vars(vars).unwrap_err()
                 }
                 _ => Config::from_env_vars(vars).unwrap_err(),
@@ -640,6 +716,10 @@ mod tests {
             ("TELEMETRY_MAX_BATCH_SIZE", "10"),
             ("TELEMETRY_DIAGNOSTICS", "false"),
             ("TELEMETRY_METRICS", "false"),
+            ("RUST_LOG", "debug"),
+            ("TELEMETRY_LOG_RING_CAPACITY", "256"),
+            ("TELEMETRY_LOGS_AS_SPAN_EVENTS", "true"),
+            ("TELEMETRY_BOUND_FIELDS_ON_SPANS", "true"),
         ];
         // Every setter, then the environment.
         let code = Config::new()
@@ -654,6 +734,10 @@ mod tests {
             .with_max_batch_size(256)
             .with_diagnostics(true)
             .with_metrics(MetricsConfig::new())
+            .with_log_filter(LogFilter::new(crate::LevelFilter::Warn))
+            .with_log_ring_capacity(1024)
+            .with_logs_as_span_events(false)
+            .with_bound_fields_on_spans(false)
             .with_env_vars(vars)
             .unwrap();
         assert!(!code.disabled());
@@ -667,6 +751,10 @@ mod tests {
         assert_eq!(code.max_batch_size(), 256);
         assert!(code.diagnostics());
         assert!(code.metrics().enabled());
+        assert_eq!(code.log_filter().to_string(), "warn");
+        assert_eq!(code.log_ring_capacity(), 1024);
+        assert!(!code.logs_as_span_events());
+        assert!(!code.bound_fields_on_spans());
 
         let env = Config::new().with_env_vars(vars).unwrap();
         assert!(env.disabled());
@@ -680,6 +768,10 @@ mod tests {
         assert_eq!(env.max_batch_size(), 10);
         assert!(!env.diagnostics());
         assert!(!env.metrics().enabled());
+        assert_eq!(env.log_filter().to_string(), "debug");
+        assert_eq!(env.log_ring_capacity(), 256);
+        assert!(env.logs_as_span_events());
+        assert!(env.bound_fields_on_spans());
 
         // Code applied after the environment wins too.
         let later = Config::from_env_vars(vars)
@@ -707,6 +799,77 @@ mod tests {
         assert_eq!(config.ring_capacity(), 128);
         assert_eq!(config.sink_timeout(), Duration::from_millis(40));
         assert_eq!(config.drain_interval(), Duration::from_millis(3));
+    }
+
+    #[test]
+    fn env_rust_log_sets_the_log_filter() {
+        let config = from(&[("RUST_LOG", "warn, my_service::db=debug,http")]).unwrap();
+        let filter = config.log_filter();
+        assert_eq!(filter.to_string(), "warn,my_service::db=debug,http=trace");
+        assert!(filter.allows("my_service::db::pool", crate::Level::Debug));
+        assert!(!filter.allows("my_service::api", crate::Level::Info));
+        assert!(config.validate().is_ok());
+        // Targets without a level: every other target is off, as env_logger reads it.
+        let only = from(&[("RUST_LOG", "my_service=info")])
+            .unwrap()
+            .log_filter();
+        assert_eq!(only.level_for("hyper"), crate::LevelFilter::Off);
+    }
+
+    /// `RUST_LOG` is read whatever the prefixes kept, as Rust users set it.
+    #[test]
+    fn env_vars_keep_rust_log_and_only_it() {
+        let vars = EnvVars::from_pairs([
+            ("RUST_LOG", "debug"),
+            ("RUST_LOG_STYLE", "never"),
+            ("RUST_BACKTRACE", "1"),
+        ]);
+        assert_eq!(vars.get("RUST_LOG"), Some("debug"));
+        assert_eq!(vars.get("RUST_LOG_STYLE"), None);
+        assert_eq!(vars.get("RUST_BACKTRACE"), None);
+    }
+
+    #[test]
+    fn env_invalid_rust_log_names_the_variable_and_the_directive() {
+        let e = err(&[("RUST_LOG", "info,my_crate=loud")]);
+        assert_eq!(
+            (e.setting, e.variable, e.value.as_str()),
+            ("log_filter", Some("RUST_LOG"), "info,my_crate=loud")
+        );
+        assert_eq!(
+            e.reason.as_deref(),
+            Some(
+                "`my_crate=loud`: `loud` is not a level (accepted: off, error, warn, info, \
+                 debug, trace)"
+            )
+        );
+        assert_eq!(e.accepted, crate::config::table::LOG_FILTER.accepted());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "invalid value \"info,my_crate=loud\" for environment variable RUST_LOG: \
+                 `my_crate=loud`: `loud` is not a level (accepted: off, error, warn, info, \
+                 debug, trace); accepted values are {}",
+                e.accepted
+            )
+        );
+        // Unsupported syntax is refused, not ignored.
+        for (spec, directive) in [
+            (
+                "info,my_crate[request{id=1}]=debug",
+                "my_crate[request{id=1}]=debug",
+            ),
+            ("info/retry", "info/retry"),
+            ("debug,=info", "=info"),
+        ] {
+            let e = err(&[("RUST_LOG", spec)]);
+            assert_eq!(e.variable, Some("RUST_LOG"), "{spec}");
+            let reason = e.reason.unwrap_or_default();
+            assert!(
+                reason.starts_with(&format!("`{directive}`: ")),
+                "{spec}: {reason}"
+            );
+        }
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub struct ConfigError {
     pub value: String,
     /// The accepted values.
     pub accepted: Cow<'static, str>,
+    /// Why the value was refused, when the accepted values alone do not say: which
+    /// directive of a `RUST_LOG` is wrong, and how. `None` for a value out of range or
+    /// not of the setting's kind.
+    pub reason: Option<String>,
 }
 
 impl ConfigError {
@@ -52,6 +56,7 @@ impl ConfigError {
             variable: None,
             value: format!("{value:?}"),
             accepted: setting.accepted(),
+            reason: None,
         }
     }
 
@@ -72,6 +77,7 @@ impl ConfigError {
             variable: Some(setting.variable().unwrap_or(setting.name())),
             value: value.into(),
             accepted: setting.accepted(),
+            reason: None,
         }
     }
 
@@ -81,6 +87,26 @@ impl ConfigError {
         self.accepted = accepted.into();
         self
     }
+
+    /// The same error with the reason the value was refused, shown before the accepted
+    /// values: for a value whose parser says what is wrong with it (the bad directive of
+    /// a `RUST_LOG`).
+    ///
+    /// ```
+    /// use telem::{ConfigError, Setting};
+    /// const FILTER: Setting = Setting::described("filter", "`info`", "directives").with_variable("APP_LOG");
+    /// let err = ConfigError::from_env(&FILTER, "info,db=loud").with_reason("`db=loud`: `loud` is not a level");
+    /// assert_eq!(err.reason.as_deref(), Some("`db=loud`: `loud` is not a level"));
+    /// assert_eq!(
+    ///     err.to_string(),
+    ///     "invalid value \"info,db=loud\" for environment variable APP_LOG: \
+    ///      `db=loud`: `loud` is not a level; accepted values are directives"
+    /// );
+    /// ```
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
 }
 
 impl fmt::Display for ConfigError {
@@ -88,15 +114,15 @@ impl fmt::Display for ConfigError {
         match self.variable {
             Some(variable) => write!(
                 f,
-                "invalid value {:?} for environment variable {variable}: accepted values are {}",
-                self.value, self.accepted
-            ),
-            None => write!(
-                f,
-                "invalid value {} for `{}`: accepted values are {}",
-                self.value, self.setting, self.accepted
-            ),
+                "invalid value {:?} for environment variable {variable}: ",
+                self.value
+            )?,
+            None => write!(f, "invalid value {} for `{}`: ", self.value, self.setting)?,
         }
+        if let Some(reason) = &self.reason {
+            write!(f, "{reason}; ")?;
+        }
+        write!(f, "accepted values are {}", self.accepted)
     }
 }
 
@@ -134,5 +160,22 @@ mod tests {
         assert!(other
             .to_string()
             .ends_with("accepted values are 1 to the queue size"));
+    }
+
+    #[test]
+    fn a_reason_comes_before_the_accepted_values() {
+        let env = ConfigError::from_env(&PORT, "http").with_reason("not a number");
+        assert_eq!(
+            env.to_string(),
+            "invalid value \"http\" for environment variable BOOKSTORE_PORT: not a number; \
+             accepted values are an integer from 0 to 65535 (0: any free port)"
+        );
+        let code = ConfigError::from_code(&PORT, 70000u64).with_reason("too large");
+        assert_eq!(
+            code.to_string(),
+            "invalid value 70000 for `port`: too large; accepted values are an integer from 0 \
+             to 65535 (0: any free port)"
+        );
+        assert_eq!(ConfigError::from_env(&PORT, "1").reason, None);
     }
 }

@@ -1,6 +1,6 @@
-//! Which exporters each signal goes to: OpenTelemetry's `OTEL_TRACES_EXPORTER` and
-//! `OTEL_METRICS_EXPORTER` (§ "Exporter Selection" of the SDK environment variable
-//! specification), parsed into [`Exporters`]. This module only decides;
+//! Which exporters each signal goes to: OpenTelemetry's `OTEL_TRACES_EXPORTER`,
+//! `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (§ "Exporter Selection" of the SDK
+//! environment variable specification), parsed into [`Exporters`]. This module only decides;
 //! `telem-otlp`'s `EnvPipeline` builds the sinks.
 //!
 //! Rules deliberately not followed to the letter:
@@ -11,12 +11,12 @@
 //!   then stops the program at start instead of sending its telemetry nowhere, or
 //!   somewhere unexpected.
 //! - `zipkin`, `otlp/stdout` and the deprecated `logging` (which "SHOULD NOT be
-//!   supported") are refused, as is `prometheus` for traces (it has no spans to serve).
+//!   supported") are refused, as is `prometheus` for traces and logs (it serves metrics
+//!   only).
 //! - `none` with other names (`none,otlp`) is refused rather than guessed at.
-//! - `OTEL_LOGS_EXPORTER` is not read: there are no logs yet.
 
 use crate::config::env::EnvVars;
-use crate::config::table::{METRICS_EXPORTER, TRACES_EXPORTER};
+use crate::config::table::{LOGS_EXPORTER, METRICS_EXPORTER, TRACES_EXPORTER};
 use crate::ConfigError;
 use std::fmt;
 
@@ -26,9 +26,12 @@ pub(crate) const TRACES_ACCEPTED: &str =
 /// What `OTEL_METRICS_EXPORTER` accepts.
 pub(crate) const METRICS_ACCEPTED: &str =
     "a comma-separated list of otlp, prometheus and console, or none alone";
+/// What `OTEL_LOGS_EXPORTER` accepts.
+pub(crate) const LOGS_ACCEPTED: &str =
+    "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone";
 
-/// One exporter a signal can go to, named as in `OTEL_TRACES_EXPORTER` and
-/// `OTEL_METRICS_EXPORTER`.
+/// One exporter a signal can go to, named as in `OTEL_TRACES_EXPORTER`,
+/// `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER`.
 ///
 /// ```
 /// assert_eq!(telem::Exporter::Console.as_str(), "console");
@@ -155,23 +158,24 @@ impl fmt::Debug for ExporterSet {
     }
 }
 
-/// The exporters spans and metrics go to: `OTEL_TRACES_EXPORTER` and
-/// `OTEL_METRICS_EXPORTER` when set, the defaults otherwise (the `exporters.*` rows of
-/// [`SETTINGS`](crate::SETTINGS); `OTEL_LOGS_EXPORTER` is not read: no logs yet).
+/// The exporters spans, metrics and log records go to: `OTEL_TRACES_EXPORTER`,
+/// `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` when set, the defaults otherwise
+/// (the `exporters.*` rows of [`SETTINGS`](crate::SETTINGS)).
 ///
 /// Each is a comma-separated list, names in any case, spaces around them ignored,
 /// duplicates counted once. `otlp` is `telem-otlp`'s `OtlpSink`; `console` is
-/// [`StdoutSink`](crate::StdoutSink) (spans as lines; metric snapshots as lines);
+/// [`StdoutSink`](crate::StdoutSink) (spans, metric snapshots and log records as lines);
 /// `prometheus` is a [`PrometheusSink`](crate::PrometheusSink) for the application to
 /// serve on `/metrics` (`telem_axum::MetricsEndpoint`). `telem_otlp::EnvPipeline`
 /// builds those sinks from an `Exporters`.
 ///
-/// OpenTelemetry's defaults are `otlp` for both ([`Exporters::new`]); an application that
-/// wants others when a variable is unset says so with
-/// [`with_default_traces`](Exporters::with_default_traces) and
-/// [`with_default_metrics`](Exporters::with_default_metrics). A variable that is set
-/// wins over any default, whatever the order of the calls. An unknown name, `prometheus`
-/// for traces, or `none` beside other names is a [`ConfigError`] naming the variable, the
+/// OpenTelemetry's defaults are `otlp` for all three ([`Exporters::new`]); an application
+/// that wants others when a variable is unset says so with
+/// [`with_default_traces`](Exporters::with_default_traces),
+/// [`with_default_metrics`](Exporters::with_default_metrics) and
+/// [`with_default_logs`](Exporters::with_default_logs). A variable that is set wins over
+/// any default, whatever the order of the calls. An unknown name, `prometheus` for traces
+/// or logs, or `none` beside other names is a [`ConfigError`] naming the variable, the
 /// value and the accepted values.
 ///
 /// ```
@@ -180,15 +184,19 @@ impl fmt::Debug for ExporterSet {
 /// let spec = Exporters::from_env_vars([("OTEL_METRICS_EXPORTER", "Prometheus, otlp")]).unwrap();
 /// assert_eq!(spec.traces(), ExporterSet::from(Exporter::Otlp));
 /// assert_eq!(spec.metrics().to_string(), "otlp,prometheus");
+/// assert_eq!(spec.logs(), ExporterSet::from(Exporter::Otlp));
 ///
 /// // An application's defaults: spans to the console, metrics for Prometheus.
 /// let app = Exporters::new()
 ///     .with_default_traces(Exporter::Console)
-///     .with_default_metrics(Exporter::Prometheus);
+///     .with_default_metrics(Exporter::Prometheus)
+///     .with_default_logs(Exporter::Console);
 /// let unset = app.with_env_vars([("OTEL_TRACES_EXPORTER", "")]).unwrap();
 /// assert_eq!((unset.traces().to_string(), unset.metrics().to_string()), ("console".into(), "prometheus".into()));
-/// let set = app.with_env_vars([("OTEL_TRACES_EXPORTER", "none")]).unwrap();
+/// assert_eq!(unset.logs().to_string(), "console");
+/// let set = app.with_env_vars([("OTEL_TRACES_EXPORTER", "none"), ("OTEL_LOGS_EXPORTER", "otlp")]).unwrap();
 /// assert!(set.traces().is_empty());
+/// assert_eq!(set.logs(), ExporterSet::from(Exporter::Otlp));
 ///
 /// let err = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "prometheus")]).unwrap_err();
 /// assert_eq!((err.variable, err.value.as_str()), (Some("OTEL_TRACES_EXPORTER"), "prometheus"));
@@ -196,22 +204,23 @@ impl fmt::Debug for ExporterSet {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[must_use]
 pub struct Exporters {
-    /// Traces, metrics: used when the variable is unset.
-    defaults: [ExporterSet; 2],
-    /// Traces, metrics: from the variables, when set.
-    env: [Option<ExporterSet>; 2],
+    /// Traces, metrics, logs: used when the variable is unset.
+    defaults: [ExporterSet; 3],
+    /// Traces, metrics, logs: from the variables, when set.
+    env: [Option<ExporterSet>; 3],
 }
 
 const TRACES: usize = 0;
 const METRICS: usize = 1;
+const LOGS: usize = 2;
 
 impl Exporters {
-    /// OpenTelemetry's defaults, `otlp` for both signals; no variable read yet.
+    /// OpenTelemetry's defaults, `otlp` for every signal; no variable read yet.
     pub const fn new() -> Self {
         let otlp = ExporterSet::NONE.with(Exporter::Otlp);
         Self {
-            defaults: [otlp, otlp],
-            env: [None, None],
+            defaults: [otlp, otlp, otlp],
+            env: [None, None, None],
         }
     }
 
@@ -229,6 +238,14 @@ impl Exporters {
         self
     }
 
+    /// The logs exporters when `OTEL_LOGS_EXPORTER` is unset (or empty), as
+    /// [`with_default_traces`](Exporters::with_default_traces) for spans;
+    /// [`Exporter::Prometheus`] has no log records to serve and is left out.
+    pub fn with_default_logs(mut self, exporters: impl Into<ExporterSet>) -> Self {
+        self.defaults[LOGS] = exporters.into().without(Exporter::Prometheus);
+        self
+    }
+
     /// The exporters spans go to.
     pub fn traces(&self) -> ExporterSet {
         self.env[TRACES].unwrap_or(self.defaults[TRACES])
@@ -239,15 +256,27 @@ impl Exporters {
         self.env[METRICS].unwrap_or(self.defaults[METRICS])
     }
 
-    /// Whether either signal goes to `exporter`.
+    /// The exporters log records go to.
+    pub fn logs(&self) -> ExporterSet {
+        self.env[LOGS].unwrap_or(self.defaults[LOGS])
+    }
+
+    /// Whether any signal goes to `exporter`.
     ///
     /// ```
     /// use telem::{Exporter, Exporters};
-    /// let e = Exporters::from_env_vars([("OTEL_TRACES_EXPORTER", "console"), ("OTEL_METRICS_EXPORTER", "none")]).unwrap();
+    /// let e = Exporters::from_env_vars([
+    ///     ("OTEL_TRACES_EXPORTER", "console"),
+    ///     ("OTEL_METRICS_EXPORTER", "none"),
+    ///     ("OTEL_LOGS_EXPORTER", "none"),
+    /// ])
+    /// .unwrap();
     /// assert!(e.is_selected(Exporter::Console) && !e.is_selected(Exporter::Otlp));
     /// ```
     pub fn is_selected(&self, exporter: Exporter) -> bool {
-        self.traces().contains(exporter) || self.metrics().contains(exporter)
+        self.traces().contains(exporter)
+            || self.metrics().contains(exporter)
+            || self.logs().contains(exporter)
     }
 
     /// OpenTelemetry's defaults, overridden by the process environment.
@@ -266,8 +295,9 @@ impl Exporters {
         Self::new().with_env_vars(vars)
     }
 
-    /// Reads `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` from the process
-    /// environment: a variable that is set replaces the default of its signal. An empty
+    /// Reads `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER`
+    /// from the process environment: a variable that is set replaces the default of its
+    /// signal. An empty
     /// variable counts as unset; a value that does not parse is a [`ConfigError`] naming
     /// the variable, the value and the accepted values.
     pub fn with_env(self) -> Result<Self, ConfigError> {
@@ -283,17 +313,16 @@ impl Exporters {
         V: AsRef<str>,
     {
         let vars = EnvVars::from_pairs(vars);
-        let traces = vars.parse(&TRACES_EXPORTER, |v| {
-            parse_list(v, ExporterSet::from([Exporter::Otlp, Exporter::Console]))
-        })?;
+        let otlp_or_console = ExporterSet::from([Exporter::Otlp, Exporter::Console]);
+        let traces = vars.parse(&TRACES_EXPORTER, |v| parse_list(v, otlp_or_console))?;
         let metrics = vars.parse(&METRICS_EXPORTER, |v| {
             parse_list(v, ExporterSet::from(Exporter::ALL))
         })?;
-        if traces.is_some() {
-            self.env[TRACES] = traces;
-        }
-        if metrics.is_some() {
-            self.env[METRICS] = metrics;
+        let logs = vars.parse(&LOGS_EXPORTER, |v| parse_list(v, otlp_or_console))?;
+        for (signal, set) in [(TRACES, traces), (METRICS, metrics), (LOGS, logs)] {
+            if set.is_some() {
+                self.env[signal] = set;
+            }
         }
         Ok(self)
     }
@@ -336,6 +365,7 @@ mod tests {
 
     const TRACES_EXPORTER_VAR: &str = "OTEL_TRACES_EXPORTER";
     const METRICS_EXPORTER_VAR: &str = "OTEL_METRICS_EXPORTER";
+    const LOGS_EXPORTER_VAR: &str = "OTEL_LOGS_EXPORTER";
 
     fn from(vars: &[(&str, &str)]) -> Result<Exporters, ConfigError> {
         Exporters::from_env_vars(vars.iter().copied())
@@ -345,15 +375,22 @@ mod tests {
         exporters.iter().copied().collect()
     }
 
-    // § "Exporter Selection": the default of both variables is `otlp`.
+    // § "Exporter Selection": the default of the three variables is `otlp`.
     #[test]
-    fn unset_or_empty_variables_give_otlp_for_both_signals() {
+    fn unset_or_empty_variables_give_otlp_for_every_signal() {
         for vars in [
             &[][..],
-            &[(TRACES_EXPORTER_VAR, ""), (METRICS_EXPORTER_VAR, "  ")][..],
+            &[
+                (TRACES_EXPORTER_VAR, ""),
+                (METRICS_EXPORTER_VAR, "  "),
+                (LOGS_EXPORTER_VAR, ""),
+            ][..],
         ] {
             let e = from(vars).unwrap();
-            assert_eq!((e.traces(), e.metrics()), (set(&[Otlp]), set(&[Otlp])));
+            assert_eq!(
+                (e.traces(), e.metrics(), e.logs()),
+                (set(&[Otlp]), set(&[Otlp]), set(&[Otlp]))
+            );
         }
     }
 
@@ -364,10 +401,12 @@ mod tests {
         let e = from(&[
             (TRACES_EXPORTER_VAR, " console ,otlp"),
             (METRICS_EXPORTER_VAR, "otlp,prometheus, console,otlp,"),
+            (LOGS_EXPORTER_VAR, "otlp , console,console"),
         ])
         .unwrap();
         assert_eq!(e.traces(), set(&[Otlp, Console]));
         assert_eq!(e.metrics(), set(&[Otlp, Console, Prometheus]));
+        assert_eq!(e.logs(), set(&[Otlp, Console]));
         assert_eq!(e.metrics().to_string(), "otlp,console,prometheus");
     }
 
@@ -377,10 +416,12 @@ mod tests {
         let e = from(&[
             (TRACES_EXPORTER_VAR, "OTLP,Console"),
             (METRICS_EXPORTER_VAR, "PROMETHEUS"),
+            (LOGS_EXPORTER_VAR, "Console"),
         ])
         .unwrap();
         assert_eq!(e.traces(), set(&[Otlp, Console]));
         assert_eq!(e.metrics(), set(&[Prometheus]));
+        assert_eq!(e.logs(), set(&[Console]));
         assert!(from(&[(TRACES_EXPORTER_VAR, "NONE")])
             .unwrap()
             .traces()
@@ -394,13 +435,15 @@ mod tests {
         let e = from(&[
             (TRACES_EXPORTER_VAR, "none"),
             (METRICS_EXPORTER_VAR, "none"),
+            (LOGS_EXPORTER_VAR, "none"),
         ])
         .unwrap();
-        assert!(e.traces().is_empty() && e.metrics().is_empty());
+        assert!(e.traces().is_empty() && e.metrics().is_empty() && e.logs().is_empty());
         assert!(!e.is_selected(Otlp));
         for (var, value) in [
             (TRACES_EXPORTER_VAR, "none,otlp"),
             (METRICS_EXPORTER_VAR, "prometheus, NONE"),
+            (LOGS_EXPORTER_VAR, "console,none"),
         ] {
             let err = from(&[(var, value)]).unwrap_err();
             assert_eq!((err.variable, err.value.as_str()), (Some(var), value));
@@ -409,6 +452,7 @@ mod tests {
 
     // § "Exporter Selection": `prometheus` is a known value of OTEL_METRICS_EXPORTER
     // only; zipkin, otlp/stdout and the deprecated logging are not supported here.
+    // Known values for OTEL_LOGS_EXPORTER: otlp, console, logging (deprecated), none.
     #[test]
     fn unknown_names_and_prometheus_for_traces_name_the_variable_value_and_accepted_values() {
         let cases = [
@@ -419,6 +463,10 @@ mod tests {
             (METRICS_EXPORTER_VAR, "otlp/stdout", METRICS_ACCEPTED),
             (METRICS_EXPORTER_VAR, "otlp;prometheus", METRICS_ACCEPTED),
             (METRICS_EXPORTER_VAR, "stdout", METRICS_ACCEPTED),
+            (LOGS_EXPORTER_VAR, "prometheus", LOGS_ACCEPTED),
+            (LOGS_EXPORTER_VAR, "logging", LOGS_ACCEPTED),
+            (LOGS_EXPORTER_VAR, "otlp/stdout", LOGS_ACCEPTED),
+            (LOGS_EXPORTER_VAR, "otlp,zipkin", LOGS_ACCEPTED),
         ];
         for (var, value, accepted) in cases {
             let err = from(&[(var, value)]).unwrap_err();
@@ -441,19 +489,25 @@ mod tests {
     fn application_defaults_apply_only_to_unset_variables() {
         let app = Exporters::new()
             .with_default_traces(Console)
-            .with_default_metrics([Prometheus, Console]);
-        let unset = app.with_env_vars([(TRACES_EXPORTER_VAR, "")]).unwrap();
+            .with_default_metrics([Prometheus, Console])
+            .with_default_logs([Otlp, Console]);
+        let unset = app
+            .with_env_vars([(TRACES_EXPORTER_VAR, ""), (LOGS_EXPORTER_VAR, " ")])
+            .unwrap();
         assert_eq!(unset.traces(), set(&[Console]));
         assert_eq!(unset.metrics(), set(&[Prometheus, Console]));
+        assert_eq!(unset.logs(), set(&[Otlp, Console]));
 
         let set_ = app
             .with_env_vars([
                 (TRACES_EXPORTER_VAR, "otlp"),
                 (METRICS_EXPORTER_VAR, "none"),
+                (LOGS_EXPORTER_VAR, "console"),
             ])
             .unwrap();
         assert_eq!(set_.traces(), set(&[Otlp]));
         assert!(set_.metrics().is_empty());
+        assert_eq!(set_.logs(), set(&[Console]));
 
         // A default given after the environment was read does not replace it.
         let later = Exporters::from_env_vars([(TRACES_EXPORTER_VAR, "none")])
@@ -461,9 +515,17 @@ mod tests {
             .with_default_traces(Console);
         assert!(later.traces().is_empty());
 
-        // Prometheus has no spans to serve.
-        let e = Exporters::new().with_default_traces([Prometheus, Console]);
+        let later = Exporters::from_env_vars([(LOGS_EXPORTER_VAR, "none")])
+            .unwrap()
+            .with_default_logs(Console);
+        assert!(later.logs().is_empty());
+
+        // Prometheus has no spans or log records to serve.
+        let e = Exporters::new()
+            .with_default_traces([Prometheus, Console])
+            .with_default_logs([Prometheus, Otlp]);
         assert_eq!(e.traces(), set(&[Console]));
+        assert_eq!(e.logs(), set(&[Otlp]));
         assert!(Exporters::new()
             .with_default_traces(ExporterSet::NONE)
             .traces()
@@ -472,7 +534,7 @@ mod tests {
 
     #[test]
     fn other_variables_are_ignored() {
-        let e = from(&[("OTEL_LOGS_EXPORTER", "zipkin"), ("HOME", "/")]).unwrap();
+        let e = from(&[("OTEL_PROPAGATORS", "b3"), ("HOME", "/")]).unwrap();
         assert_eq!(
             e,
             Exporters::new()

@@ -23,19 +23,21 @@ pub use metrics::MetricsConfig;
 pub use setting::Setting;
 pub use table::SETTINGS;
 
-use crate::{Sampler, Sink, SpanLimits};
+use crate::{LogFilter, Sampler, Sink, SpanLimits};
 use std::sync::Arc;
 use std::time::Duration;
 use table::{
-    CARDINALITY_LIMIT, DIAGNOSTICS, DISABLED, DRAIN_INTERVAL, MAX_BATCH_SIZE, RING_CAPACITY,
-    SAMPLER, SAMPLER_RATIO, SHUTDOWN_TIMEOUT, SINK_QUEUE_CAPACITY, SINK_TIMEOUT,
+    BOUND_FIELDS_ON_SPANS, CARDINALITY_LIMIT, DIAGNOSTICS, DISABLED, DRAIN_INTERVAL,
+    LOGS_AS_SPAN_EVENTS, LOG_RING_CAPACITY, MAX_BATCH_SIZE, RING_CAPACITY, SAMPLER, SAMPLER_RATIO,
+    SHUTDOWN_TIMEOUT, SINK_QUEUE_CAPACITY, SINK_TIMEOUT,
 };
 
 /// Everything [`init`](crate::init) needs. Start from [`Config::new`] (sane defaults)
 /// and override with the `with_*` methods; values are validated by `init`, and an
 /// out-of-range value is a [`ConfigError`] naming the setting and its accepted values.
 /// [`Config::from_env`] and [`Config::with_env`] read the standard `OTEL_*` variables
-/// (sampler, span limits, disabled) and this project's `TELEMETRY_*` settings; a setting
+/// (sampler, span limits, disabled), `RUST_LOG` (the log filter) and this project's
+/// `TELEMETRY_*` settings; a setting
 /// made in code wins over the environment, whatever the order of the calls, and the
 /// environment wins over the defaults. Every setting, its variable, default and accepted
 /// values: [`SETTINGS`](crate::SETTINGS) (`docs/configuration.md`).
@@ -68,11 +70,15 @@ pub struct Config {
     metrics: CodeOrEnv<MetricsConfig>,
     diagnostics: CodeOrEnv<bool>,
     disabled: CodeOrEnv<bool>,
+    log_filter: CodeOrEnv<LogFilter>,
+    log_ring_capacity: CodeOrEnv<usize>,
+    logs_as_span_events: CodeOrEnv<bool>,
+    bound_fields_on_spans: CodeOrEnv<bool>,
 }
 
-/// Smallest accepted ring capacity.
+/// Smallest accepted ring capacity (of the span rings and of the log rings).
 pub const MIN_RING_CAPACITY: usize = 64;
-/// Largest accepted ring capacity.
+/// Largest accepted ring capacity (of the span rings and of the log rings).
 pub const MAX_RING_CAPACITY: usize = 1 << 24;
 
 impl Config {
@@ -207,6 +213,68 @@ impl Config {
         self
     }
 
+    /// Sets which log records are recorded: a default level and a level per target, as
+    /// `RUST_LOG` writes them (the variable this setting reads). Default: `info`
+    /// everywhere.
+    ///
+    /// ```
+    /// use telem::{Config, Level, LevelFilter, LogFilter};
+    /// let config = Config::new()
+    ///     .with_log_filter(LogFilter::new(LevelFilter::Warn).with_target("my_service::db", LevelFilter::Debug));
+    /// assert!(config.log_filter().allows("my_service::db::pool", Level::Debug));
+    /// assert_eq!(config.log_filter().to_string(), "warn,my_service::db=debug");
+    ///
+    /// // Or from a spec, as `RUST_LOG` holds it.
+    /// let config = Config::new().with_log_filter("info,hyper=warn".parse().unwrap());
+    /// assert!(!config.log_filter().allows("hyper::proto", Level::Info));
+    /// ```
+    pub fn with_log_filter(mut self, filter: LogFilter) -> Self {
+        self.log_filter.set_code(filter);
+        self
+    }
+
+    /// Sets how many log records each logging thread can hold between drains (a power of
+    /// two, within the same bounds as [`Config::with_ring_capacity`]). Past it, a
+    /// thread's records are dropped and counted per level until the next drain.
+    ///
+    /// ```
+    /// let config = telem::Config::new().with_log_ring_capacity(4096);
+    /// assert_eq!(config.log_ring_capacity(), 4096);
+    /// assert!(config.validate().is_ok());
+    /// assert!(telem::Config::new().with_log_ring_capacity(1000).validate().is_err());
+    /// ```
+    pub fn with_log_ring_capacity(mut self, capacity: usize) -> Self {
+        self.log_ring_capacity.set_code(capacity);
+        self
+    }
+
+    /// Turns on (or off) copying logs into spans: logs made inside a sampled span also
+    /// become events of that span. Off by default.
+    ///
+    /// ```
+    /// let config = telem::Config::new().with_logs_as_span_events(true);
+    /// assert!(config.logs_as_span_events());
+    /// assert!(!telem::Config::new().logs_as_span_events());
+    /// ```
+    pub fn with_logs_as_span_events(mut self, enabled: bool) -> Self {
+        self.logs_as_span_events.set_code(enabled);
+        self
+    }
+
+    /// Turns on (or off) bound fields on spans: fields bound with `telem::bind` are also
+    /// added as attributes of every span started inside the binding (they are always
+    /// added to the log records made inside it). Off by default.
+    ///
+    /// ```
+    /// let config = telem::Config::new().with_bound_fields_on_spans(true);
+    /// assert!(config.bound_fields_on_spans());
+    /// assert!(!telem::Config::new().bound_fields_on_spans());
+    /// ```
+    pub fn with_bound_fields_on_spans(mut self, enabled: bool) -> Self {
+        self.bound_fields_on_spans.set_code(enabled);
+        self
+    }
+
     /// Which spans are recorded.
     pub fn sampler(&self) -> Sampler {
         self.sampler.get().cloned().unwrap_or_default()
@@ -271,6 +339,30 @@ impl Config {
         self.disabled.get_or(DISABLED.default_bool())
     }
 
+    /// Which log records are recorded ([`Config::with_log_filter`], `RUST_LOG`).
+    pub fn log_filter(&self) -> LogFilter {
+        self.log_filter.get().cloned().unwrap_or_default()
+    }
+
+    /// Log records each logging thread can hold between drains.
+    pub fn log_ring_capacity(&self) -> usize {
+        self.log_ring_capacity
+            .get_or(LOG_RING_CAPACITY.default_integer() as usize)
+    }
+
+    /// Whether logs made inside a sampled span also become events of that span.
+    pub fn logs_as_span_events(&self) -> bool {
+        self.logs_as_span_events
+            .get_or(LOGS_AS_SPAN_EVENTS.default_bool())
+    }
+
+    /// Whether fields bound with `telem::bind` are also attributes of the spans started
+    /// inside the binding.
+    pub fn bound_fields_on_spans(&self) -> bool {
+        self.bound_fields_on_spans
+            .get_or(BOUND_FIELDS_ON_SPANS.default_bool())
+    }
+
     /// The sinks, taken out: the pipeline starts one worker per sink.
     pub(crate) fn take_sinks(&mut self) -> Vec<Arc<dyn Sink>> {
         std::mem::take(&mut self.sinks)
@@ -281,6 +373,7 @@ impl Config {
     /// here names a setting made in code.
     pub fn validate(&self) -> Result<(), ConfigError> {
         RING_CAPACITY.check_integer(self.ring_capacity() as u64)?;
+        LOG_RING_CAPACITY.check_integer(self.log_ring_capacity() as u64)?;
         DRAIN_INTERVAL.check_millis(self.drain_interval())?;
         SINK_TIMEOUT.check_millis(self.sink_timeout())?;
         SHUTDOWN_TIMEOUT.check_millis(self.shutdown_timeout())?;
@@ -293,5 +386,64 @@ impl Config {
                 SAMPLER_RATIO.accepted()
             ))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Level, LevelFilter};
+
+    #[test]
+    fn log_settings_defaults() {
+        let config = Config::new();
+        assert_eq!(config.log_filter(), LogFilter::new(LevelFilter::Info));
+        assert_eq!(
+            config.log_ring_capacity(),
+            crate::record::ring::logs::DEFAULT_LOG_CAPACITY
+        );
+        assert!(!config.logs_as_span_events());
+        assert!(!config.bound_fields_on_spans());
+    }
+
+    #[test]
+    fn log_settings_setters() {
+        let config = Config::new()
+            .with_log_filter(
+                LogFilter::new(LevelFilter::Error).with_target("db", LevelFilter::Trace),
+            )
+            .with_log_ring_capacity(MAX_RING_CAPACITY)
+            .with_logs_as_span_events(true)
+            .with_bound_fields_on_spans(true);
+        assert!(config.log_filter().allows("db::pool", Level::Trace));
+        assert!(!config.log_filter().allows("api", Level::Warn));
+        assert_eq!(config.log_ring_capacity(), MAX_RING_CAPACITY);
+        assert!(config.logs_as_span_events());
+        assert!(config.bound_fields_on_spans());
+        assert!(config.validate().is_ok());
+    }
+
+    /// The log ring takes the span ring's bounds: a power of two from 64 to 2^24.
+    #[test]
+    fn validate_checks_the_log_ring_capacity() {
+        for ok in [MIN_RING_CAPACITY, 1024, MAX_RING_CAPACITY] {
+            assert!(
+                Config::new().with_log_ring_capacity(ok).validate().is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [0, 1000, MIN_RING_CAPACITY / 2, MAX_RING_CAPACITY * 2] {
+            let e = Config::new()
+                .with_log_ring_capacity(bad)
+                .validate()
+                .unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "invalid value {bad} for `log_ring_capacity`: accepted values are a power \
+                     of two from 64 to 16777216"
+                )
+            );
+        }
     }
 }

@@ -2,7 +2,7 @@
 //! defaults and validation, the environment parser and `docs/configuration.md` all read
 //! these rows.
 
-use crate::config::exporters::{METRICS_ACCEPTED, TRACES_ACCEPTED};
+use crate::config::exporters::{LOGS_ACCEPTED, METRICS_ACCEPTED, TRACES_ACCEPTED};
 use crate::{Setting, SpanLimits, MAX_RING_CAPACITY, MIN_RING_CAPACITY};
 
 pub(crate) const DISABLED: Setting = Setting::bool("disabled", false)
@@ -123,6 +123,39 @@ pub(crate) const DIAGNOSTICS: Setting = Setting::bool("diagnostics", true)
          once a minute (counted in the self-metrics either way)",
     );
 
+pub(crate) const LOG_FILTER: Setting = Setting::described(
+    "log_filter",
+    "`info`",
+    "comma-separated `level`, `target` or `target=level` directives (`info,my_crate::db=debug`); \
+     levels off, error, warn, info, debug, trace",
+)
+.with_variable("RUST_LOG")
+.with_description(
+    "which log records are recorded (`with_log_filter`): a default level and a level per \
+     target, covering the targets under it, the most specific winning; with targets and no \
+     level, every other target is off",
+);
+
+pub(crate) const LOG_RING_CAPACITY: Setting = Setting::power_of_two(
+    "log_ring_capacity",
+    crate::record::ring::logs::DEFAULT_LOG_CAPACITY as u64,
+    MIN_RING_CAPACITY as u64,
+    MAX_RING_CAPACITY as u64,
+)
+.with_variable("TELEMETRY_LOG_RING_CAPACITY")
+.with_description("log records each logging thread holds between drains");
+
+pub(crate) const LOGS_AS_SPAN_EVENTS: Setting = Setting::bool("logs_as_span_events", false)
+    .with_variable("TELEMETRY_LOGS_AS_SPAN_EVENTS")
+    .with_description("logs made inside a sampled span also become events of that span");
+
+pub(crate) const BOUND_FIELDS_ON_SPANS: Setting = Setting::bool("bound_fields_on_spans", false)
+    .with_variable("TELEMETRY_BOUND_FIELDS_ON_SPANS")
+    .with_description(
+        "fields bound with `telem::bind` are also added as attributes of every span started \
+         inside the binding",
+    );
+
 pub(crate) const SINKS: Setting = Setting::described("sinks", "none", "any `Sink`, in order")
     .with_description(
         "where spans and metric snapshots go (`with_sink`; an `Arc` to keep a handle)",
@@ -173,6 +206,14 @@ pub(crate) const METRICS_EXPORTER: Setting =
              default (`Exporters::with_default_metrics`)",
         );
 
+pub(crate) const LOGS_EXPORTER: Setting =
+    Setting::described("exporters.logs", "`otlp`", LOGS_ACCEPTED)
+        .with_variable("OTEL_LOGS_EXPORTER")
+        .with_description(
+            "where log records go (`Exporters`); an application may choose another default \
+             (`Exporters::with_default_logs`)",
+        );
+
 /// Every setting of the core: [`Config`](crate::Config) (with
 /// [`MetricsConfig`](crate::MetricsConfig)) and [`Exporters`](crate::Exporters), with its
 /// environment variable, default and accepted values. `docs/configuration.md` shows it
@@ -201,6 +242,10 @@ pub const SETTINGS: &[Setting] = &[
     SINK_QUEUE_CAPACITY,
     MAX_BATCH_SIZE,
     DIAGNOSTICS,
+    LOG_FILTER,
+    LOG_RING_CAPACITY,
+    LOGS_AS_SPAN_EVENTS,
+    BOUND_FIELDS_ON_SPANS,
     SINKS,
     METRICS_ENABLED,
     METRICS_PROCESS,
@@ -209,4 +254,5 @@ pub const SETTINGS: &[Setting] = &[
     CARDINALITY_LIMIT,
     TRACES_EXPORTER,
     METRICS_EXPORTER,
+    LOGS_EXPORTER,
 ];

@@ -9,6 +9,11 @@
 //! [`Config::with_diagnostics`](crate::Config::with_diagnostics) or
 //! `TELEMETRY_DIAGNOSTICS=false`.
 //!
+//! A report that becomes a line is also made a log record (target `telem::diagnostics`,
+//! level `ERROR` for errors and panics, `WARN` otherwise, fields `telemetry.source` and
+//! `telemetry.cause`), so it reaches the log sinks (an OTLP collector, say), unless it
+//! reports a failure to export logs: that record could fail the same way.
+//!
 //! ```
 //! // An exporter of your own telling the operator it gave up on a batch:
 //! telem::diagnostics::report("my-exporter", "export failed", "server said 400: 12 spans lost");
@@ -34,6 +39,15 @@ static ENABLED: AtomicBool = AtomicBool::new(true);
 /// diagnostics are off or this cause was reported less than [`REPORT_INTERVAL`] ago.
 /// Never blocks.
 pub fn report(source: &str, cause: &'static str, message: impl Display) {
+    report_as(source, cause, message, true);
+}
+
+/// [`report`], without the log record: for failures of the log path itself.
+pub(crate) fn report_without_log(source: &str, cause: &'static str, message: impl Display) {
+    report_as(source, cause, message, false);
+}
+
+fn report_as(source: &str, cause: &'static str, message: impl Display, as_log: bool) {
     if !ENABLED.load(Relaxed) {
         return;
     }
@@ -43,8 +57,53 @@ pub fn report(source: &str, cause: &'static str, message: impl Display) {
         Ok(mut l) => l.line(source, cause, &message, Instant::now()),
         Err(_) => return,
     };
-    if let (Some(line), Some(out)) = (line, stderr()) {
+    let Some(line) = line else {
+        return;
+    };
+    if as_log {
+        log(source, cause, &message);
+    }
+    if let Some(out) = stderr() {
         let _ = out.submit(line.into_bytes(), 0);
+    }
+}
+
+/// The report as a log record.
+fn log(source: &str, cause: &'static str, message: &dyn Display) {
+    use crate::logs::site::{Message, Site};
+    use crate::{Level, Str, Value};
+    const KEYS: &[&str] = &["telemetry.source", "telemetry.cause"];
+    static ERROR: Site = Site::new(
+        Level::Error,
+        "telem::diagnostics",
+        file!(),
+        line!(),
+        None,
+        Message::Formatted,
+        KEYS,
+    );
+    static WARN: Site = Site::new(
+        Level::Warn,
+        "telem::diagnostics",
+        file!(),
+        line!(),
+        None,
+        Message::Formatted,
+        KEYS,
+    );
+    let site = if matches!(cause, "error" | "panic") {
+        &ERROR
+    } else {
+        &WARN
+    };
+    if site.is_enabled() {
+        site.record_formatted(
+            Str::from(message.to_string()),
+            [
+                Value::String(Str::copy_of(source)),
+                Value::String(Str::from_static(cause)),
+            ],
+        );
     }
 }
 

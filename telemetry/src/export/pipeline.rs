@@ -1,9 +1,12 @@
 //! The running pipeline: the drain task, one worker task per sink, and the handle.
 
 use crate::export::sink::SpanBatch;
+use crate::export::stats::LogCounts;
+use crate::logs::site;
+use crate::record::ring::logs as log_rings;
 use crate::export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
 use crate::record::{clock, recording, ring, sampler};
-use crate::{Config, ConfigError, MetricsConfig, Sink, SinkError, SpanData};
+use crate::{Config, ConfigError, LogBatch, LogFilter, MetricsConfig, Sink, SinkError, SpanData};
 use futures::FutureExt as _;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -35,6 +38,7 @@ struct RunningGuard;
 impl Drop for RunningGuard {
     fn drop(&mut self) {
         recording::set_enabled(false);
+        site::set_pipeline_filter(None);
         RUNNING.store(false, Relaxed);
     }
 }
@@ -46,6 +50,7 @@ enum Command {
 
 enum Msg {
     Spans(SpanBatch),
+    Logs(LogBatch),
     Metrics(Arc<MetricsSnapshot>),
     Flush(oneshot::Sender<()>),
     Shutdown,
@@ -63,6 +68,10 @@ struct SinkCounters {
     /// Spans in this sink's queue or in its current call: lost if shutdown's deadline
     /// passes first.
     spans_queued: AtomicU64,
+    logs_delivered: AtomicU64,
+    logs_dropped: AtomicU64,
+    /// Log records in this sink's queue or current call (as `spans_queued`).
+    logs_queued: AtomicU64,
     last_error: Mutex<Option<String>>,
     last_panic: Mutex<Option<String>>,
 }
@@ -73,6 +82,8 @@ impl SinkCounters {
     fn abandon(&self) {
         let queued = self.spans_queued.swap(0, Relaxed);
         self.spans_dropped.fetch_add(queued, Relaxed);
+        let queued = self.logs_queued.swap(0, Relaxed);
+        self.logs_dropped.fetch_add(queued, Relaxed);
     }
 
     fn new(sink: Arc<dyn Sink>) -> Self {
@@ -85,6 +96,9 @@ impl SinkCounters {
             panics: AtomicU64::new(0),
             spans_dropped: AtomicU64::new(0),
             spans_queued: AtomicU64::new(0),
+            logs_delivered: AtomicU64::new(0),
+            logs_dropped: AtomicU64::new(0),
+            logs_queued: AtomicU64::new(0),
             last_error: Mutex::new(None),
             last_panic: Mutex::new(None),
         }
@@ -93,7 +107,9 @@ impl SinkCounters {
 
 struct Shared {
     baseline: ring::Totals,
+    log_baseline: log_rings::LogTotals,
     exported: AtomicU64,
+    logs_exported: [AtomicU64; 5],
     drains: AtomicU64,
     last_drain_nanos: AtomicU64,
     sinks: Vec<Arc<SinkCounters>>,
@@ -105,12 +121,21 @@ struct Shared {
 impl Shared {
     fn stats(&self) -> PipelineStats {
         let t = ring::totals();
+        let l = log_rings::totals();
+        let mut logs = LogCounts::default();
+        for i in 0..5 {
+            logs.recorded[i] = l.recorded[i] - self.log_baseline.recorded[i];
+            logs.dropped[i] = l.dropped[i] - self.log_baseline.dropped[i];
+            logs.exported[i] = self.logs_exported[i].load(Relaxed);
+        }
         PipelineStats {
             spans_recorded: t.recorded - self.baseline.recorded,
             spans_sampled_out: t.sampled_out - self.baseline.sampled_out,
             spans_dropped: t.dropped - self.baseline.dropped,
             spans_exported: self.exported.load(Relaxed),
             spans_queued: ring::queued() as u64,
+            logs,
+            logs_queued: log_rings::queued() as u64,
             drains: self.drains.load(Relaxed),
             last_drain_nanos: self.last_drain_nanos.load(Relaxed),
             sinks: self
@@ -123,6 +148,8 @@ impl Shared {
                     timeouts: s.timeouts.load(Relaxed),
                     panics: s.panics.load(Relaxed),
                     spans_dropped: s.spans_dropped.load(Relaxed) + s.sink.spans_dropped(),
+                    logs_delivered: s.logs_delivered.load(Relaxed),
+                    logs_dropped: s.logs_dropped.load(Relaxed) + s.sink.logs_dropped(),
                     last_error: s.last_error.lock().map(|e| e.clone()).unwrap_or(None),
                     last_panic: s.last_panic.lock().map(|e| e.clone()).unwrap_or(None),
                 })
@@ -198,6 +225,8 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
     sampler::install(&config.sampler());
     recording::set_limits(config.span_limits());
     ring::set_capacity(config.ring_capacity());
+    log_rings::set_capacity(config.log_ring_capacity());
+    crate::record::bound::set_fields_on_spans(config.bound_fields_on_spans());
     let metrics = config.metrics();
     if metrics.enabled() {
         crate::metrics::global().set_cardinality_limit(metrics.cardinality_limit());
@@ -205,6 +234,9 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
     // Spans a previous pipeline left behind (ended during its shutdown) belong to it.
     ring::drain(|raw| {
         crate::isolation::route(raw);
+    });
+    drain_logs(|raw| {
+        crate::isolation::route_log(raw);
     });
 
     let mut workers = Vec::new();
@@ -220,7 +252,9 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
     }
     let shared = Arc::new(Shared {
         baseline: ring::totals(),
+        log_baseline: log_rings::totals(),
         exported: AtomicU64::new(0),
+        logs_exported: Default::default(),
         drains: AtomicU64::new(0),
         last_drain_nanos: AtomicU64::new(0),
         sinks: counters,
@@ -238,9 +272,11 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
         lent_batches: Vec::new(),
         free_batches: Vec::new(),
         metrics,
+        log_events: config.logs_as_span_events().then(LogEvents::default),
     };
     let handle = runtime.spawn(drain.run(rx, commands.clone(), config.drain_interval(), running));
     recording::set_enabled(true);
+    site::set_pipeline_filter(Some(config.log_filter()));
     Ok(Pipeline {
         commands,
         drain: Arc::new(tokio::sync::Mutex::new(Some(handle))),
@@ -257,7 +293,9 @@ impl Pipeline {
             drain: Arc::new(tokio::sync::Mutex::new(None)),
             shared: Arc::new(Shared {
                 baseline: ring::totals(),
+                log_baseline: log_rings::totals(),
                 exported: AtomicU64::new(0),
+                logs_exported: Default::default(),
                 drains: AtomicU64::new(0),
                 last_drain_nanos: AtomicU64::new(0),
                 sinks: Vec::new(),
@@ -308,6 +346,44 @@ impl Pipeline {
     pub fn stats(&self) -> PipelineStats {
         self.shared.stats()
     }
+
+    /// Replaces the log filter while the pipeline runs (an operator turning on `debug`
+    /// for one module, say). Cheap for the calls: each call site's cached verdict is
+    /// rewritten once, here; calls keep costing one or two relaxed loads. Does nothing
+    /// on a stopped pipeline's handle.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let pipeline = telem::init(telem::Config::new()).unwrap();
+    /// pipeline.set_log_filter("warn,my_service::db=debug".parse().unwrap());
+    /// assert_eq!(pipeline.log_filter().unwrap().to_string(), "warn,my_service::db=debug");
+    /// pipeline.shutdown().await;
+    /// # }
+    /// ```
+    pub fn set_log_filter(&self, filter: LogFilter) {
+        if self.is_running() {
+            site::set_pipeline_filter(Some(filter));
+        }
+    }
+
+    /// The log filter in force, while the pipeline runs.
+    pub fn log_filter(&self) -> Option<LogFilter> {
+        if self.is_running() {
+            site::pipeline_filter().cloned()
+        } else {
+            None
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        !self.commands.is_closed() && RUNNING.load(Relaxed)
+    }
+}
+
+/// Drains every log ring once, handing each record to `f`.
+fn drain_logs(mut f: impl FnMut(&mut crate::logs::raw::RawLog)) {
+    let mut cycle = log_rings::LogCycle::start();
+    while cycle.next(256, &mut f) > 0 {}
 }
 
 struct Drain {
@@ -322,6 +398,69 @@ struct Drain {
     lent_batches: Vec<SpanBatch>,
     free_batches: Vec<Vec<SpanData>>,
     metrics: MetricsConfig,
+    /// With `logs_as_span_events`: the events made from logs of sampled spans not
+    /// drained yet, by span.
+    log_events: Option<LogEvents>,
+}
+
+/// Log records waiting to become events of their span (`logs_as_span_events`). The
+/// drain takes a cycle's logs before its spans, so a span's logs are here when the span
+/// is drained; a span still running keeps its events here across cycles. Bounded:
+/// past `MAX_PENDING_LOG_EVENTS` events waiting, new ones are not kept (the records
+/// themselves are exported as usual).
+#[derive(Default)]
+struct LogEvents {
+    by_span: std::collections::HashMap<(crate::TraceId, crate::SpanId), Vec<crate::Event>>,
+    pending: usize,
+}
+
+/// Most log events waiting for their spans.
+const MAX_PENDING_LOG_EVENTS: usize = 1 << 16;
+
+impl LogEvents {
+    /// Keeps `record` as an event of its span, if it was made in a sampled one.
+    fn keep(&mut self, record: &crate::LogRecord) {
+        if !record.span_id.is_valid()
+            || !record.trace_flags.is_sampled()
+            || self.pending >= MAX_PENDING_LOG_EVENTS
+        {
+            return;
+        }
+        let mut attributes = Vec::with_capacity(2 + record.attributes.len());
+        attributes.push(crate::KeyValue::new("log.severity", record.severity.text()));
+        attributes.push(crate::KeyValue::new("log.target", record.target.clone()));
+        attributes.extend(record.attributes.iter().cloned());
+        self.by_span
+            .entry((record.trace_id, record.span_id))
+            .or_default()
+            .push(crate::Event {
+                name: record.body.clone(),
+                time_unix_nano: record.time_unix_nano,
+                attributes,
+                dropped_attributes_count: 0,
+            });
+        self.pending += 1;
+    }
+
+    /// Adds the events waiting for `span` to it, within the span event limit.
+    fn attach(&mut self, span: &mut SpanData) {
+        if self.by_span.is_empty() {
+            return;
+        }
+        if let Some(events) = self
+            .by_span
+            .remove(&(span.context.trace_id, span.context.span_id))
+        {
+            self.pending -= events.len();
+            let room = recording::max_events().saturating_sub(span.events.len());
+            let dropped = events.len().saturating_sub(room);
+            span.events.extend(events.into_iter().take(room));
+            span.events.sort_by_key(|e| e.time_unix_nano);
+            span.dropped_events_count = span
+                .dropped_events_count
+                .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
+        }
+    }
 }
 
 /// Most batch buffers the drain keeps for reuse.
@@ -366,7 +505,10 @@ impl Drain {
         let started = Instant::now();
         let shared = self.shared.clone();
         let mut stalled = vec![false; self.senders.len()];
+        // Spans first, then logs: every log of a span in this cycle is in this cycle
+        // too (a log is pushed before its span ends), for `logs_as_span_events`.
         let mut cycle = ring::Cycle::start();
+        self.drain_logs(&mut stalled).await;
         // Global spans a test scope's drain found in the rings go first.
         let strays = crate::isolation::take_strays();
         if !strays.is_empty() {
@@ -377,7 +519,7 @@ impl Drain {
                     .map(|mut raw| raw.take_span_data())
                     .collect(),
             );
-            self.offer(Msg::Spans, batch, n, &mut stalled, |c| {
+            self.offer(Msg::Spans, batch, n, |c| &c.spans_queued, &mut stalled, |c| {
                 c.spans_dropped.fetch_add(n, Relaxed);
             })
             .await;
@@ -392,7 +534,11 @@ impl Drain {
                 .unwrap_or_else(|| Vec::with_capacity(self.max_batch));
             let moved = cycle.next(self.max_batch, |raw| {
                 if crate::isolation::route(raw) {
-                    batch.push(raw.take_span_data());
+                    let mut span = raw.take_span_data();
+                    if let Some(events) = &mut self.log_events {
+                        events.attach(&mut span);
+                    }
+                    batch.push(span);
                 }
             });
             if moved == 0 {
@@ -401,7 +547,7 @@ impl Drain {
             }
             shared.exported.fetch_add(moved as u64, Relaxed);
             let batch: SpanBatch = Arc::new(batch);
-            self.offer(Msg::Spans, batch.clone(), moved as u64, &mut stalled, |c| {
+            self.offer(Msg::Spans, batch.clone(), moved as u64, |c| &c.spans_queued, &mut stalled, |c| {
                 c.spans_dropped.fetch_add(moved as u64, Relaxed);
             })
             .await;
@@ -426,8 +572,57 @@ impl Drain {
             pipeline,
             metrics,
         });
-        self.offer(Msg::Metrics, snapshot, 0, &mut stalled, |_| {})
+        self.offer(Msg::Metrics, snapshot, 0, |c| &c.spans_queued, &mut stalled, |_| {})
             .await;
+    }
+
+    /// Moves every log record queued when called to the sinks, in batches.
+    async fn drain_logs(&mut self, stalled: &mut [bool]) {
+        let mut cycle = log_rings::LogCycle::start();
+        // Global records a test scope's drain found in the rings go first.
+        let mut strays = crate::isolation::take_log_strays();
+        loop {
+            let mut counts = [0u64; 5];
+            let mut batch = Vec::with_capacity(self.max_batch.min(1024));
+            let events = &mut self.log_events;
+            let mut take = |raw: &mut crate::logs::raw::RawLog| {
+                counts[raw.site.level().index()] += 1;
+                let record = raw.take_record();
+                if let Some(events) = events.as_mut() {
+                    events.keep(&record);
+                }
+                batch.push(record);
+            };
+            if strays.is_empty() {
+                let moved = cycle.next(self.max_batch, |raw| {
+                    if crate::isolation::route_log(raw) {
+                        take(raw);
+                    }
+                });
+                if moved == 0 {
+                    return;
+                }
+            } else {
+                for record in strays.drain(..) {
+                    if let Some(level) = record.level() {
+                        counts[level.index()] += 1;
+                    }
+                    batch.push(record);
+                }
+            }
+            if batch.is_empty() {
+                continue;
+            }
+            for (exported, n) in self.shared.logs_exported.iter().zip(counts) {
+                exported.fetch_add(n, Relaxed);
+            }
+            let n = batch.len() as u64;
+            self.offer(Msg::Logs, Arc::new(batch), n, |c| &c.logs_queued, stalled, |c| {
+                c.logs_dropped.fetch_add(n, Relaxed);
+            })
+            .await;
+            tokio::task::yield_now().await;
+        }
     }
 
     /// Moves batch buffers every sink is done with back to `free_batches`, emptied: in
@@ -464,18 +659,19 @@ impl Drain {
         wrap: fn(T) -> Msg,
         item: T,
         spans: u64,
+        queue: fn(&SinkCounters) -> &AtomicU64,
         stalled: &mut [bool],
         on_drop: impl Fn(&SinkCounters),
     ) {
         let sinks = self.senders.iter().zip(&self.shared.sinks);
         for ((tx, counters), stalled) in sinks.zip(stalled.iter_mut()) {
             // Counted first: the worker may take the item before `try_send` returns.
-            counters.spans_queued.fetch_add(spans, Relaxed);
+            queue(counters).fetch_add(spans, Relaxed);
             let msg = match tx.try_send(wrap(item.clone())) {
                 Ok(()) => continue,
                 Err(mpsc::error::TrySendError::Full(msg)) if !*stalled => msg,
                 Err(_) => {
-                    counters.spans_queued.fetch_sub(spans, Relaxed);
+                    queue(counters).fetch_sub(spans, Relaxed);
                     on_drop(counters);
                     continue;
                 }
@@ -483,7 +679,7 @@ impl Drain {
             match tokio::time::timeout(self.enqueue_wait, tx.send(msg)).await {
                 Ok(Ok(())) => {}
                 _ => {
-                    counters.spans_queued.fetch_sub(spans, Relaxed);
+                    queue(counters).fetch_sub(spans, Relaxed);
                     *stalled = true;
                     on_drop(counters);
                 }
@@ -560,23 +756,26 @@ impl SinkCounters {
     /// `diagnostics`); `true` if the call succeeded.
     fn record(&self, what: &str, timeout: Duration, outcome: Outcome) -> bool {
         let name = &self.name;
+        // A failure to export logs is not reported as a log record: it could fail the
+        // same way, again and again.
+        let report = if what == "export_logs" {
+            crate::export::diagnostics::report_without_log
+        } else {
+            crate::export::diagnostics::report
+        };
         match outcome {
             Outcome::Ok => return true,
             Outcome::Error(e) => {
                 self.errors.fetch_add(1, Relaxed);
                 let message = e.to_string();
-                crate::export::diagnostics::report(
-                    name,
-                    "error",
-                    format_args!("{what}: {message}"),
-                );
+                report(name, "error", format_args!("{what}: {message}"));
                 if let Ok(mut last) = self.last_error.lock() {
                     *last = Some(message);
                 }
             }
             Outcome::Timeout => {
                 self.timeouts.fetch_add(1, Relaxed);
-                crate::export::diagnostics::report(
+                report(
                     name,
                     "timeout",
                     format_args!("{what} did not finish within sink_timeout ({timeout:?})"),
@@ -584,11 +783,7 @@ impl SinkCounters {
             }
             Outcome::Panic(message) => {
                 self.panics.fetch_add(1, Relaxed);
-                crate::export::diagnostics::report(
-                    name,
-                    "panic",
-                    format_args!("{what}: {message}"),
-                );
+                report(name, "panic", format_args!("{what}: {message}"));
                 if let Ok(mut last) = self.last_panic.lock() {
                     *last = Some(message);
                 }
@@ -616,6 +811,16 @@ async fn sink_worker(
                     counters.spans_dropped.fetch_add(n, Relaxed);
                 }
                 counters.spans_queued.fetch_sub(n, Relaxed);
+            }
+            Msg::Logs(batch) => {
+                let n = batch.len() as u64;
+                let outcome = guarded(timeout, || sink.export_logs(batch)).await;
+                if counters.record("export_logs", timeout, outcome) {
+                    counters.logs_delivered.fetch_add(n, Relaxed);
+                } else if !sink.counts_own_drops() {
+                    counters.logs_dropped.fetch_add(n, Relaxed);
+                }
+                counters.logs_queued.fetch_sub(n, Relaxed);
             }
             Msg::Metrics(snapshot) => {
                 let outcome = guarded(timeout, || sink.export_metrics(snapshot)).await;

@@ -1,5 +1,7 @@
 //! The pipeline's own counters, and the metric snapshot handed to sinks each tick.
 
+use crate::Level;
+
 /// Counters of one sink, since the pipeline started.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
@@ -19,6 +21,11 @@ pub struct SinkStats {
     /// its own buffer full, a stalled writer, an export given up), or still waiting for
     /// it when `shutdown`'s deadline passed.
     pub spans_dropped: u64,
+    /// Log records in batches the sink accepted (`Ok`).
+    pub logs_delivered: u64,
+    /// Log records this sink lost, as `spans_dropped` counts spans
+    /// ([`Sink::logs_dropped`](crate::Sink::logs_dropped) included).
+    pub logs_dropped: u64,
     /// The message of the last error the sink returned, for diagnosis.
     pub last_error: Option<String>,
     /// The message of the sink's last panic.
@@ -43,6 +50,10 @@ pub struct PipelineStats {
     pub spans_exported: u64,
     /// Spans waiting in the rings for the next drain, now.
     pub spans_queued: u64,
+    /// Log records, per level: see [`LogCounts`].
+    pub logs: LogCounts,
+    /// Log records waiting in the rings for the next drain, now.
+    pub logs_queued: u64,
     /// Drain cycles run.
     pub drains: u64,
     /// Duration of the last drain cycle, in ns.
@@ -58,6 +69,42 @@ impl PipelineStats {
             .iter()
             .map(|s| s.errors + s.timeouts + s.panics)
             .sum()
+    }
+}
+
+/// Log record counters, one entry per [`Level`] (indexed by [`Level::index`]).
+///
+/// Once the rings are drained, for each level `recorded == exported + dropped`.
+///
+/// ```
+/// let stats = telem::PipelineStats::default();
+/// assert_eq!(stats.logs.recorded(telem::Level::Warn), 0);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogCounts {
+    /// Records made by log calls that passed the filter.
+    pub recorded: [u64; 5],
+    /// Records lost because their thread's log ring was full.
+    pub dropped: [u64; 5],
+    /// Records the drain moved out of the rings and handed to the sinks.
+    pub exported: [u64; 5],
+}
+
+impl LogCounts {
+    /// Records made at `level`.
+    pub fn recorded(&self, level: Level) -> u64 {
+        self.recorded[level.index()]
+    }
+
+    /// Records at `level` lost to a full ring.
+    pub fn dropped(&self, level: Level) -> u64 {
+        self.dropped[level.index()]
+    }
+
+    /// Records at `level` handed to the sinks.
+    pub fn exported(&self, level: Level) -> u64 {
+        self.exported[level.index()]
     }
 }
 

@@ -174,12 +174,15 @@ struct Installed {
     seen: Vec<&'static LogFilter>,
     pipeline: Option<&'static LogFilter>,
     capture_all: bool,
+    /// Test scopes alive.
+    scopes: usize,
 }
 
 static INSTALLED: Mutex<Installed> = Mutex::new(Installed {
     seen: Vec::new(),
     pipeline: None,
     capture_all: false,
+    scopes: 0,
 });
 
 fn installed() -> std::sync::MutexGuard<'static, Installed> {
@@ -235,19 +238,130 @@ pub(crate) fn pipeline_filter() -> Option<&'static LogFilter> {
     installed().pipeline
 }
 
-/// While test scopes live, every record is recorded; each destination applies its own
-/// filter when the drain routes it.
+/// Test scopes alive: while any lives every call is recorded (a test sees all its
+/// logs), and the drain applies the global pipeline's filter to global records.
 #[cfg(feature = "testing")]
-pub(crate) fn set_capture_all(on: bool) {
+pub(crate) fn scope_alive(alive: bool) {
     let mut state = installed();
-    if state.capture_all != on {
-        state.capture_all = on;
+    if alive {
+        state.scopes += 1;
+    } else {
+        state.scopes = state.scopes.saturating_sub(1);
+    }
+    let capture_all = state.scopes > 0;
+    if state.capture_all != capture_all {
+        state.capture_all = capture_all;
+        CAPTURING_ALL.store(capture_all, Ordering::Relaxed);
         apply(&mut state);
     }
+}
+
+static CAPTURING_ALL: AtomicBool = AtomicBool::new(false);
+
+/// Whether test scopes have every call recorded (see [`scope_alive`]).
+#[inline]
+pub(crate) fn capturing_all() -> bool {
+    CAPTURING_ALL.load(Ordering::Relaxed)
 }
 
 /// Whether the record of `site` passes `filter` (the drain's check, for destinations
 /// whose filter is narrower than the one installed).
 pub(crate) fn passes(site: &Site, filter: Option<&LogFilter>) -> bool {
     filter.is_some_and(|f| f.allows(site.target, site.level))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Tests here install filters: one at a time, and none while a test scope captures
+    /// everything (the crate's other tests open scopes; their verdicts would differ).
+    static SERIAL: Mutex<()> = Mutex::new(());
+
+    fn site(level: Level, target: &'static str) -> &'static Site {
+        Box::leak(Box::new(Site::new(
+            level,
+            target,
+            file!(),
+            line!(),
+            None,
+            Message::Pieces(&["x"]),
+            &[],
+        )))
+    }
+
+    fn with_filter(spec: &str, check: impl FnOnce()) {
+        let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+        let before = installed().pipeline;
+        set_pipeline_filter(Some(spec.parse().expect("valid filter")));
+        if !capturing_all() {
+            check();
+        }
+        let mut state = installed();
+        state.pipeline = before;
+        apply(&mut state);
+    }
+
+    #[test]
+    fn a_call_site_caches_the_verdict_and_a_new_filter_rewrites_it() {
+        let debug = site(Level::Debug, "site_tests::db");
+        let info = site(Level::Info, "site_tests::web");
+        with_filter("info,site_tests::db=debug", || {
+            assert!(debug.is_enabled());
+            assert!(info.is_enabled());
+            assert_eq!(debug.interest.load(Ordering::Relaxed), ALWAYS);
+            set_pipeline_filter(Some("warn".parse().expect("valid")));
+            assert_eq!(MAX_LEVEL.load(Ordering::Relaxed), LevelFilter::Warn.as_u8());
+            assert!(!debug.is_enabled(), "above the maximum level: one load");
+            set_pipeline_filter(Some("warn,site_tests::web=info".parse().expect("valid")));
+            assert!(info.is_enabled());
+            assert!(!site(Level::Info, "site_tests::other").is_enabled());
+            assert_eq!(info.interest.load(Ordering::Relaxed), ALWAYS);
+        });
+    }
+
+    #[test]
+    fn sites_registering_while_the_filter_changes_end_with_the_last_filters_verdict() {
+        with_filter("off", || {
+            let sites: Vec<&'static Site> = (0..64)
+                .map(|i| site(if i % 2 == 0 { Level::Info } else { Level::Debug }, "race"))
+                .collect();
+            std::thread::scope(|s| {
+                for chunk in sites.chunks(16) {
+                    s.spawn(move || {
+                        for site in chunk {
+                            site.is_enabled();
+                        }
+                    });
+                }
+                s.spawn(|| {
+                    for spec in ["debug", "off", "info", "trace", "off"] {
+                        set_pipeline_filter(Some(spec.parse().expect("valid")));
+                    }
+                    set_pipeline_filter(Some("info".parse().expect("valid")));
+                });
+            });
+            for site in &sites {
+                // A debug site may never have registered (its calls stopped at the
+                // maximum level); a registered one must hold the last filter's verdict.
+                assert_eq!(site.is_enabled(), site.level == Level::Info);
+                let interest = site.interest.load(Ordering::Relaxed);
+                match site.level {
+                    Level::Info => assert_eq!(interest, ALWAYS),
+                    _ => assert_ne!(interest, ALWAYS),
+                }
+            }
+        });
+    }
+
+    #[test]
+    fn setting_a_filter_seen_before_reuses_it() {
+        with_filter("info", || {
+            let count = installed().seen.len();
+            set_pipeline_filter(Some("debug".parse().expect("valid")));
+            set_pipeline_filter(Some("info".parse().expect("valid")));
+            set_pipeline_filter(Some("debug".parse().expect("valid")));
+            assert!(installed().seen.len() <= count + 1);
+        });
+    }
 }

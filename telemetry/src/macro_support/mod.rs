@@ -16,23 +16,30 @@
 //!   what `err` does with `Err(e)`: an `exception` event and an error status, for any
 //!   `E` that is an `Error`, derefs to one (`anyhow::Error`, `Box<dyn Error>`), or is
 //!   only `Display`/`Debug` (`String`).
+//! - [`logs`]: what the log macros (`info!`, ...) expand to: their call sites,
+//!   [`logs::static_enabled`] (the levels compiled in) and the probe of message
+//!   arguments (`log_values.rs`), which keeps a value that prints exactly as `format!`
+//!   would, so the drain writes the message.
 
 mod callsite;
 mod errors;
 mod futures;
+mod log_values;
 mod values;
 
 pub use callsite::*;
 pub use errors::*;
 
-/// What the metric macros (`counter!`, `histogram!`, ...) expand to.
-/// The log macros' runtime: call sites, and the value probes of their fields and
-/// message arguments.
+/// The log macros' runtime: call sites, the levels compiled in, and the value probes of
+/// their fields and message arguments.
 pub mod logs {
+    pub use super::log_values::*;
+    pub use super::values::{kind, DebugKind, DisplayKind, Kind, TypedKind};
     pub use crate::logs::site::{Message, Site};
     pub use crate::{Level, Str, Value};
 }
 
+/// What the metric macros (`counter!`, `histogram!`, ...) expand to.
 pub mod metrics {
     pub use crate::metrics::callsite::{
         describe, label_value, lookup, Callsite, FamilySite, Handle,

@@ -224,7 +224,7 @@ pub(super) const STACK_BUFFER: usize = 256;
 
 /// A [`StackText`] that spills to a `String` once the text outgrows it.
 #[derive(Default)]
-struct StackWriter {
+pub(super) struct StackWriter {
     text: StackText<STACK_BUFFER>,
     spill: Option<String>,
 }
@@ -234,6 +234,15 @@ impl StackWriter {
         match self.spill {
             Some(s) => Str::from(s),
             None => Str::from(Arc::<str>::from(self.text.as_str())),
+        }
+    }
+
+    /// The text, kept inline (no allocation) up to [`Str::INLINE_LEN`] bytes: the log
+    /// macros' values (`log_values.rs`).
+    pub(super) fn finish_inline(self) -> Str {
+        match self.spill {
+            Some(s) => Str::from(s),
+            None => Str::copy_of(self.text.as_str()),
         }
     }
 }

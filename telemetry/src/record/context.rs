@@ -7,17 +7,28 @@
 //! Between polls the thread holds whatever it held before, so another task on the same
 //! thread never sees this one's spans.
 //!
+//! Beside the span context, a task carries values of other kinds ([`Carried`]): the W3C
+//! [`Baggage`] and the fields bound with [`bind`](crate::bind). Each kind has a
+//! thread-local cell of its own, and one flag word ([`CARRIED`]) says which of them are
+//! set, so span start and end never touch them and a poll with none anywhere reads only
+//! that word. One mechanism moves them all: [`Carry`] is what a [`Context`] or an
+//! [`Instrumented`](crate::Instrumented) future holds (for each kind, its own value or nothing, to inherit
+//! the current one), generic over the kind.
+//!
 //! The guards that set the thread's context directly ([`SpanGuard`](crate::SpanGuard),
-//! [`ContextGuard`], [`BaggageGuard`](crate::propagation::BaggageGuard)) are not `Send`:
+//! [`ContextGuard`], [`BaggageGuard`](crate::propagation::BaggageGuard),
+//! [`BindGuard`](crate::BindGuard)) are not `Send`:
 //! held across `.await` in a task that is not instrumented, a guard would stay current
 //! on the worker while the task is parked, and the worker's next task would inherit it.
 //! A future that must be `Send` (for `tokio::spawn`) cannot hold one, so it carries its
 //! context through [`FutureExt`](crate::FutureExt) instead.
 
 use crate::propagation::Baggage;
-use crate::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+use crate::record::bound::BoundFields;
+use crate::{KeyValue, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
 use std::cell::{Cell, RefCell};
 use std::marker::PhantomData;
+use std::thread::LocalKey;
 
 /// The thread's current span, as plain data: 32 bytes in three whole words, so it is
 /// copied with full-width moves (byte-sized fields here cost store-forwarding stalls).
@@ -104,13 +115,16 @@ thread_local! {
     // Only touched when a context carries a non-empty `tracestate`, and only read while
     // the context's `has_state` bit is set (it may hold a stale state otherwise).
     static STATE: RefCell<TraceState> = const { RefCell::new(TraceState(None)) };
-    // The current W3C baggage: its own cell, never read or written by span start and
-    // end, only by `Baggage`, `Context` and `Instrumented` polls.
+    // The values carried beside the context (see [`Carried`]), each in its own cell,
+    // never read or written by span start and end, only by their own API, `Context` and
+    // `Instrumented` polls (and, with the option on, by a sampled span's start for the
+    // bound fields).
     static BAGGAGE: Cell<Baggage> = const { Cell::new(Baggage::EMPTY) };
-    // Whether `BAGGAGE` is non-empty. A plain word (no destructor, so no lazy
-    // registration check on access): an instrumented poll with no baggage anywhere
-    // reads only this, twice.
-    static HAS_BAGGAGE: Cell<bool> = const { Cell::new(false) };
+    static FIELDS: Cell<BoundFields> = const { Cell::new(BoundFields::EMPTY) };
+    // Which of them is non-empty, one bit per kind (`Carried::BIT`). A plain word (no
+    // destructor, so no lazy registration check on access): an instrumented poll with
+    // nothing carried anywhere reads only this, twice.
+    static CARRIED: Cell<u8> = const { Cell::new(0) };
 }
 
 #[inline]
@@ -270,92 +284,252 @@ pub(crate) fn restore_if_current(span_id: SpanId, saved: Saved) {
     }
 }
 
-/// Whether any baggage is current (one plain thread-local load).
-#[inline]
-pub(crate) fn has_baggage() -> bool {
-    HAS_BAGGAGE.with(Cell::get)
+/// A kind of value that follows the task beside its span context, exactly as the span
+/// does: across `.await` and worker threads in an [`Instrumented`](crate::Instrumented) future, into
+/// `join!` branches and spawned tasks, and through [`Context`]. Immutable and shared,
+/// so carrying one is a reference count.
+pub(crate) trait Carried: Clone + Default + 'static {
+    /// Its bit in [`CARRIED`].
+    const BIT: u8;
+    /// Its thread-local cell (read through `try_with`: while the thread's locals are
+    /// being destroyed there is simply none).
+    fn cell() -> &'static LocalKey<Cell<Self>>;
+    /// Whether it holds nothing (the default).
+    fn is_empty(&self) -> bool;
+    /// Whether both are the same shared value, or both empty: what a poll checks to see
+    /// whether it changed the current one.
+    fn same_as(&self, other: &Self) -> bool;
 }
 
-/// The current baggage (a clone: one reference count when non-empty).
-#[inline]
-pub(crate) fn current_baggage() -> Baggage {
-    if has_baggage() {
-        current_baggage_slow()
-    } else {
-        Baggage::EMPTY
+impl Carried for Baggage {
+    const BIT: u8 = 1;
+    fn cell() -> &'static LocalKey<Cell<Self>> {
+        &BAGGAGE
+    }
+    fn is_empty(&self) -> bool {
+        Baggage::is_empty(self)
+    }
+    fn same_as(&self, other: &Self) -> bool {
+        Baggage::same_as(self, other)
     }
 }
 
-// The baggage cell has a destructor, so it is reached with `try_with`: while the
-// thread's locals are being destroyed (a guard dropped by another thread-local) there
-// is simply no baggage, rather than a panic.
+impl Carried for BoundFields {
+    const BIT: u8 = 2;
+    fn cell() -> &'static LocalKey<Cell<Self>> {
+        &FIELDS
+    }
+    fn is_empty(&self) -> bool {
+        BoundFields::is_empty(self)
+    }
+    fn same_as(&self, other: &Self) -> bool {
+        BoundFields::same_as(self, other)
+    }
+}
+
+/// Whether a `T` is current (one plain thread-local load).
+#[inline]
+pub(crate) fn has_current<T: Carried>() -> bool {
+    CARRIED.with(|c| c.get() & T::BIT != 0)
+}
+
+/// Whether anything is carried at all on this thread (one plain thread-local load).
+#[inline]
+fn carries_any() -> bool {
+    CARRIED.with(|c| c.get() != 0)
+}
+
+/// The current `T` (a clone: one reference count when non-empty).
+#[inline]
+pub(crate) fn current_of<T: Carried>() -> T {
+    if has_current::<T>() {
+        current_slow()
+    } else {
+        T::default()
+    }
+}
 
 #[cold]
-fn current_baggage_slow() -> Baggage {
-    BAGGAGE
-        .try_with(|b| {
-            let current = b.take();
+fn current_slow<T: Carried>() -> T {
+    T::cell()
+        .try_with(|cell| {
+            let current = cell.take();
             let copy = current.clone();
-            b.set(current);
+            cell.set(current);
             copy
         })
         .unwrap_or_default()
 }
 
+/// Makes `value` the current `T`, returning the previous one.
+pub(crate) fn replace_current<T: Carried>(value: T) -> T {
+    CARRIED.with(|c| {
+        let others = c.get() & !T::BIT;
+        c.set(if value.is_empty() {
+            others
+        } else {
+            others | T::BIT
+        });
+    });
+    T::cell()
+        .try_with(|cell| cell.replace(value))
+        .unwrap_or_default()
+}
+
+/// The current baggage (a clone: one reference count when non-empty).
+#[inline]
+pub(crate) fn current_baggage() -> Baggage {
+    current_of()
+}
+
 /// Makes `baggage` current, returning the previous baggage.
 pub(crate) fn replace_baggage(baggage: Baggage) -> Baggage {
-    HAS_BAGGAGE.with(|h| h.set(!baggage.is_empty()));
-    BAGGAGE.try_with(|b| b.replace(baggage)).unwrap_or_default()
+    replace_current(baggage)
 }
 
-/// Takes the current baggage, leaving none.
-#[cold]
-pub(crate) fn take_baggage() -> Baggage {
-    replace_baggage(Baggage::EMPTY)
-}
-
-/// What [`enter_baggage`] replaced, to put back with [`leave_baggage`].
+/// What a poll of a future found current for one kind, to put back after it.
 #[derive(Debug)]
-pub(crate) enum SavedBaggage {
-    /// The future carried its own baggage; this is what was current before.
-    Replaced(Baggage),
+enum SavedOne<T> {
+    /// The future carried its own value; this is what was current before.
+    Replaced(T),
     /// The future carried none and runs with whatever is current (this, still current).
-    Inherited(Baggage),
+    Inherited(T),
 }
 
-/// Enters a future's baggage for one poll: its own if it has one (`Some`), else the
-/// current one stays. (Polls with no baggage anywhere skip this: see
-/// [`Instrumented`](crate::Instrumented).)
-#[cold]
-pub(crate) fn enter_baggage(own: Option<Baggage>) -> SavedBaggage {
-    match own {
-        Some(own) => SavedBaggage::Replaced(replace_baggage(own)),
-        None => SavedBaggage::Inherited(current_baggage_slow()),
+impl<T: Carried> SavedOne<T> {
+    /// Enters a future's own value (`Some`) for a poll, else keeps the current one.
+    fn enter(own: Option<T>) -> Self {
+        match own {
+            Some(own) => Self::Replaced(replace_current(own)),
+            None => Self::Inherited(current_slow()),
+        }
+    }
+
+    /// Puts back what [`Self::enter`] replaced and returns what the future keeps for its
+    /// next poll: the value the poll left current (a guard held across `.await` stays
+    /// with the task), or `None` if it inherited and left the inherited value unchanged.
+    fn leave(self) -> Option<T> {
+        match self {
+            Self::Replaced(outer) => Some(replace_current(outer)),
+            Self::Inherited(outer) => {
+                let same = T::cell()
+                    .try_with(|cell| {
+                        let left = cell.take();
+                        let same = left.same_as(&outer);
+                        cell.set(left);
+                        same
+                    })
+                    .unwrap_or(true);
+                (!same).then(|| replace_current(outer))
+            }
+        }
     }
 }
 
-/// Puts back what [`enter_baggage`] replaced and returns what the future keeps for its
-/// next poll: the baggage the poll left current (a guard held across `.await` stays with
-/// the task), or `None` if it inherited and left the inherited baggage unchanged.
-#[cold]
-pub(crate) fn leave_baggage(saved: SavedBaggage) -> Option<Baggage> {
-    match saved {
-        SavedBaggage::Replaced(outer) => Some(replace_baggage(outer)),
-        SavedBaggage::Inherited(outer) => {
-            let same = BAGGAGE
-                .try_with(|b| {
-                    let left = b.take();
-                    let same = left.same_as(&outer);
-                    b.set(left);
-                    same
-                })
-                .unwrap_or(true);
-            if same {
-                None
-            } else {
-                Some(replace_baggage(outer))
+/// After a poll that found nothing to carry: takes a `T` the poll left current (a
+/// guard held across `.await`) for the future's next poll.
+fn take_left<T: Carried>(own: &mut Option<T>) {
+    if has_current::<T>() {
+        *own = Some(replace_current(T::default()));
+    }
+}
+
+/// Whether a future's own value leaves nothing to swap in (none, or an empty one).
+#[inline]
+fn is_unset<T: Carried>(own: &Option<T>) -> bool {
+    own.as_ref().is_none_or(T::is_empty)
+}
+
+/// What a [`Context`] or an [`Instrumented`](crate::Instrumented) future carries beside its span context,
+/// one [`Carried`] kind per field: for each, its own value (made current when the
+/// context is attached or the future polled; an empty one clears the current one), or
+/// `None` to leave whatever is current there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Carry {
+    pub(crate) baggage: Option<Baggage>,
+    pub(crate) fields: Option<BoundFields>,
+}
+
+/// What [`Carry::enter`] replaced, to put back with [`Carry::leave`].
+#[derive(Debug)]
+pub(crate) struct SavedCarry {
+    baggage: SavedOne<Baggage>,
+    fields: SavedOne<BoundFields>,
+}
+
+impl Carry {
+    /// What is current now: each kind that is set, nothing for the others.
+    #[inline]
+    pub(crate) fn current() -> Self {
+        fn set<T: Carried>() -> Option<T> {
+            has_current::<T>().then(current_slow)
+        }
+        Self {
+            baggage: set(),
+            fields: set(),
+        }
+    }
+
+    /// Makes current each kind this sets, returning what they replaced (to
+    /// [`restore`](Self::restore)).
+    pub(crate) fn attach(&self) -> Self {
+        Self {
+            baggage: self.baggage.clone().map(replace_current),
+            fields: self.fields.clone().map(replace_current),
+        }
+    }
+
+    /// Puts back what [`attach`](Self::attach) replaced.
+    pub(crate) fn restore(self) {
+        fn put<T: Carried>(previous: Option<T>) {
+            if let Some(previous) = previous {
+                replace_current(previous);
             }
         }
+        put(self.baggage);
+        put(self.fields);
+    }
+
+    /// Enters this future's values for one poll. With nothing on the future or the
+    /// thread (the common case) that is one flag read, and `None`: nothing to put back.
+    #[inline]
+    pub(crate) fn enter(&mut self) -> Option<SavedCarry> {
+        if is_unset(&self.baggage) && is_unset(&self.fields) && !carries_any() {
+            None
+        } else {
+            Some(self.enter_slow())
+        }
+    }
+
+    #[cold]
+    fn enter_slow(&mut self) -> SavedCarry {
+        SavedCarry {
+            baggage: SavedOne::enter(self.baggage.take()),
+            fields: SavedOne::enter(self.fields.take()),
+        }
+    }
+
+    /// Puts back what [`enter`](Self::enter) replaced, keeping what the poll left
+    /// current for the next poll. After a poll that found nothing, one flag read.
+    #[inline]
+    pub(crate) fn leave(&mut self, saved: Option<SavedCarry>) {
+        match saved {
+            None if !carries_any() => {}
+            None => self.take_left(),
+            Some(saved) => self.leave_slow(saved),
+        }
+    }
+
+    #[cold]
+    fn take_left(&mut self) {
+        take_left(&mut self.baggage);
+        take_left(&mut self.fields);
+    }
+
+    #[cold]
+    fn leave_slow(&mut self, saved: SavedCarry) {
+        self.baggage = saved.baggage.leave();
+        self.fields = saved.fields.leave();
     }
 }
 
@@ -400,7 +574,7 @@ impl SpanContext {
 }
 
 /// A captured span context: what new spans take as their parent, and optionally the
-/// [`Baggage`] that goes with it.
+/// [`Baggage`] and the [bound fields](crate::bind) that go with it.
 ///
 /// Capture it with [`Context::current`] to carry it somewhere the task-local machinery
 /// doesn't reach (a `std::thread`, a callback registry), then [`attach`](Context::attach)
@@ -411,6 +585,8 @@ impl SpanContext {
 /// A context either sets baggage ([`with_baggage`](Context::with_baggage), or
 /// [`current`](Context::current) while baggage is current) or leaves it alone: attaching
 /// a context without baggage keeps whatever baggage is current where it is attached.
+/// The same goes for bound fields ([`with_fields`](Context::with_fields), or
+/// [`current`](Context::current) while fields are bound).
 ///
 /// ```
 /// use telem::Context;
@@ -425,7 +601,8 @@ impl SpanContext {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Context {
     pub(crate) span: SpanContext,
-    pub(crate) baggage: Option<Baggage>,
+    /// The baggage and bound fields it sets, if any.
+    pub(crate) carry: Carry,
     /// The test scope current where the context was made (see `crate::isolation`).
     pub(crate) scope: u32,
 }
@@ -439,12 +616,23 @@ impl Default for Context {
 
 impl Context {
     /// The calling task's or thread's current context: its span (none if no span is
-    /// current) and its baggage (unset if no baggage is current).
+    /// current), its baggage (unset if no baggage is current) and its bound fields
+    /// (unset if none are bound).
+    ///
+    /// ```
+    /// use telem::{Context, KeyValue};
+    ///
+    /// let _tenant = telem::bind([KeyValue::new("tenant", "acme")]);
+    /// let captured = Context::current();
+    /// let fields = std::thread::spawn(move || captured.run(|| Context::current().fields().map(<[_]>::to_vec)))
+    ///     .join()
+    ///     .unwrap();
+    /// assert_eq!(fields, Some(vec![KeyValue::new("tenant", "acme")]));
+    /// ```
     pub fn current() -> Self {
-        let baggage = current_baggage();
         Self {
             span: current_span_context(),
-            baggage: (!baggage.is_empty()).then_some(baggage),
+            carry: Carry::current(),
             scope: current_scope(),
         }
     }
@@ -458,7 +646,7 @@ impl Context {
     pub fn from_span(span: SpanContext) -> Self {
         Self {
             span,
-            baggage: None,
+            carry: Carry::default(),
             scope: current_scope(),
         }
     }
@@ -482,13 +670,47 @@ impl Context {
     /// assert!(Baggage::current().is_empty());
     /// ```
     pub fn with_baggage(mut self, baggage: Baggage) -> Self {
-        self.baggage = Some(baggage);
+        self.carry.baggage = Some(baggage);
         self
     }
 
     /// The baggage this context sets, if it sets one.
     pub fn baggage(&self) -> Option<&Baggage> {
-        self.baggage.as_ref()
+        self.carry.baggage.as_ref()
+    }
+
+    /// This context with `fields` bound, as [`bind`](crate::bind) would bind them:
+    /// added to the fields the context binds (a field given again takes its new value),
+    /// or, for a context that binds none (from [`from_span`](Self::from_span),
+    /// [`empty`](Self::empty), [`propagation::extract`](crate::propagation::extract)), to
+    /// the fields bound where this is called. Attaching the context makes them the
+    /// bound fields, in place of those bound where it is attached.
+    ///
+    /// ```
+    /// use telem::{Context, KeyValue};
+    ///
+    /// let _request = telem::bind([KeyValue::new("request.id", "r-1")]);
+    /// let ctx = Context::empty().with_fields([KeyValue::new("tenant", "acme")]);
+    /// assert_eq!(
+    ///     ctx.fields().unwrap(),
+    ///     [KeyValue::new("request.id", "r-1"), KeyValue::new("tenant", "acme")]
+    /// );
+    /// ```
+    ///
+    /// Without the `enable` feature this returns the context unchanged.
+    pub fn with_fields(mut self, fields: impl IntoIterator<Item = KeyValue>) -> Self {
+        self.carry.fields = match &self.carry.fields {
+            Some(own) => Some(own.with(fields)),
+            None => Some(current_of::<BoundFields>().with(fields)).filter(|f| !f.is_empty()),
+        };
+        self
+    }
+
+    /// The fields this context binds, if it binds any (see
+    /// [`with_fields`](Self::with_fields)): what attaching it makes the bound fields, the
+    /// outermost binding's first.
+    pub fn fields(&self) -> Option<&[KeyValue]> {
+        self.carry.fields.as_ref().map(BoundFields::as_slice)
     }
 
     /// The span context, if one is set.
@@ -502,7 +724,7 @@ impl Context {
     pub fn attach(&self) -> ContextGuard {
         ContextGuard {
             saved: Some(enter(&self.span)),
-            baggage: self.baggage.clone().map(replace_baggage),
+            carried: self.carry.attach(),
             scope: replace_scope(self.scope),
             _not_send: PhantomData,
         }
@@ -558,8 +780,8 @@ impl Context {
 #[derive(Debug)]
 pub struct ContextGuard {
     saved: Option<Saved>,
-    /// The baggage current before, when the context set its own.
-    baggage: Option<Baggage>,
+    /// The baggage and bound fields current before, for those the context set.
+    carried: Carry,
     scope: u32,
     _not_send: PhantomData<*const ()>,
 }
@@ -569,9 +791,7 @@ impl Drop for ContextGuard {
         if let Some(saved) = self.saved.take() {
             restore(saved);
         }
-        if let Some(baggage) = self.baggage.take() {
-            replace_baggage(baggage);
-        }
+        std::mem::take(&mut self.carried).restore();
         replace_scope(self.scope);
     }
 }
@@ -642,6 +862,28 @@ mod tests {
             .unwrap();
         assert_eq!(seen, baggage);
         assert!(Baggage::current().is_empty());
+    }
+
+    #[cfg(feature = "enable")]
+    #[test]
+    fn baggage_and_bound_fields_are_set_or_inherited_independently() {
+        use crate::{bind_field, FutureExt, KeyValue};
+        let fields = || Context::current().fields().map(<[KeyValue]>::to_vec);
+        let baggage = Baggage::from_header("tenant=acme");
+        let ctx = Context::empty().with_baggage(baggage.clone());
+        assert!(ctx.fields().is_none());
+        let _bound = bind_field("request.id", "r-1");
+        // The context sets baggage only: the bound fields stay.
+        ctx.run(|| {
+            assert_eq!(Baggage::current(), baggage);
+            assert_eq!(fields(), Some(vec![KeyValue::new("request.id", "r-1")]));
+        });
+        // A future with its own fields inherits the baggage where it is polled.
+        let future = async { (Baggage::current(), fields()) }.with_fields([]);
+        let _attached = baggage.attach();
+        let (seen_baggage, seen_fields) = futures::executor::block_on(future);
+        assert_eq!(seen_baggage, baggage);
+        assert_eq!(seen_fields, Some(vec![KeyValue::new("request.id", "r-1")]));
     }
 
     #[test]

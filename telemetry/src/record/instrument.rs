@@ -1,8 +1,7 @@
 //! Carrying a span context with a future, across `.await` and worker threads.
 
-use crate::propagation::Baggage;
-use crate::record::context;
-use crate::{Context, Span, SpanContext};
+use crate::record::context::{self, Carry, SavedCarry};
+use crate::{Context, KeyValue, Span, SpanContext};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -17,19 +16,23 @@ pin_project_lite::pin_project! {
     /// [`spawn_local`](crate::spawn_local()) task: the guard is not `Send`) is current
     /// again in the future's next poll, and in no other task's. Created by [`FutureExt`].
     ///
-    /// The same goes for [`Baggage`](crate::propagation::Baggage): the future's own
-    /// (captured by [`in_current_span`](FutureExt::in_current_span) and
-    /// [`in_span`](FutureExt::in_span), or set with
-    /// [`Context::with_baggage`](crate::Context::with_baggage)) is current in each poll;
-    /// a future without any runs with the baggage current where it is polled.
+    /// The same goes for [`Baggage`](crate::propagation::Baggage) and the fields bound
+    /// with [`bind`](crate::bind): the future's own (captured by
+    /// [`in_current_span`](FutureExt::in_current_span) and [`in_span`](FutureExt::in_span),
+    /// or set with [`Context::with_baggage`](crate::Context::with_baggage),
+    /// [`Context::with_fields`](crate::Context::with_fields) and
+    /// [`with_fields`](FutureExt::with_fields)) are current in each poll; a future without
+    /// any runs with those current where it is polled, and a binding its poll leaves
+    /// current (a guard held across `.await`) stays with it.
     #[derive(Debug)]
     #[must_use = "futures do nothing unless polled"]
     pub struct Instrumented<F> {
         #[pin]
         inner: F,
         context: SpanContext,
-        // `None`: the future runs with whatever baggage is current where it is polled.
-        baggage: Option<Baggage>,
+        // The baggage and bound fields; for each, `None`: the future runs with whatever
+        // is current where it is polled.
+        carry: Carry,
         // The test scope the future's spans belong to (see `crate::isolation`).
         scope: u32,
         span: Option<Span>,
@@ -42,10 +45,10 @@ impl<F: Future> Future for Instrumented<F> {
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
         let this = self.project();
-        // Baggage is put back by a guard (also when the poll panics). With no baggage on
-        // the future or the thread (the common case) that costs a flag read before and
-        // one after the poll; otherwise the future's baggage is swapped in and back out.
-        let baggage = EnteredBaggage::enter(this.baggage);
+        // Baggage and bound fields are put back by a guard (also when the poll panics).
+        // With none on the future or the thread (the common case) that costs a flag read
+        // before and one after the poll; otherwise the future's are swapped in and out.
+        let carried = EnteredCarry::enter(this.carry);
         // Restored on drop, so also when the poll panics: the span must not leak into
         // whatever the worker runs next.
         let entered = Entered(Some((
@@ -57,7 +60,7 @@ impl<F: Future> Future for Instrumented<F> {
             *this.context = SpanContext::current().unwrap_or_default();
         }
         drop(entered);
-        drop(baggage);
+        drop(carried);
         if result.is_ready() {
             // End the span as soon as the work is done, not when the future is dropped.
             this.span.take();
@@ -88,11 +91,10 @@ pub trait FutureExt: Future + Sized {
     /// Runs this future inside `span` (current in every poll) and ends the span when
     /// the future completes or is dropped.
     fn in_span(self, span: Span) -> Instrumented<Self> {
-        let baggage = context::current_baggage();
         Instrumented {
             inner: self,
             context: span.context(),
-            baggage: (!baggage.is_empty()).then_some(baggage),
+            carry: Carry::current(),
             scope: context::current_scope(),
             span: Some(span),
         }
@@ -100,7 +102,8 @@ pub trait FutureExt: Future + Sized {
 
     /// Runs this future with `span` current in every poll, leaving the span with the
     /// caller: to record into it before and after the `.await`, and end it by dropping it.
-    /// Like [`in_span`](Self::in_span), the future also takes the baggage current now.
+    /// Like [`in_span`](Self::in_span), the future also takes the baggage and the bound
+    /// fields current now.
     ///
     /// ```
     /// use telem::prelude::*;
@@ -123,11 +126,10 @@ pub trait FutureExt: Future + Sized {
     /// # }
     /// ```
     fn with_span(self, span: &Span) -> Instrumented<Self> {
-        let baggage = context::current_baggage();
         Instrumented {
             inner: self,
             context: span.context(),
-            baggage: (!baggage.is_empty()).then_some(baggage),
+            carry: Carry::current(),
             scope: context::current_scope(),
             span: None,
         }
@@ -139,15 +141,43 @@ pub trait FutureExt: Future + Sized {
         self.with_context(Context::current())
     }
 
-    /// Runs this future with `context` current (and its baggage, if it sets one).
+    /// Runs this future with `context` current (and its baggage and bound fields, if it
+    /// sets them).
     fn with_context(self, context: Context) -> Instrumented<Self> {
         Instrumented {
             inner: self,
             context: context.span,
-            baggage: context.baggage,
+            carry: context.carry,
             scope: context.scope,
             span: None,
         }
+    }
+
+    /// Runs this future with `fields` bound (see [`bind`](crate::bind)) in each of its
+    /// polls, added to those bound now, and with the context current now (as
+    /// [`in_current_span`](Self::in_current_span)): the way to bind fields across
+    /// `.await`, since a [`BindGuard`](crate::BindGuard) is not `Send`.
+    ///
+    /// ```
+    /// use telem::prelude::*;
+    /// use telem::{Context, KeyValue};
+    ///
+    /// async fn fields_seen() -> Vec<KeyValue> {
+    ///     tokio::task::yield_now().await;
+    ///     Context::current().fields().unwrap_or_default().to_vec()
+    /// }
+    ///
+    /// # #[tokio::main] async fn main() {
+    /// let _tenant = telem::bind_field("tenant", "acme");
+    /// let task = tokio::spawn(fields_seen().with_fields([KeyValue::new("job.id", 7i64)]));
+    /// assert_eq!(
+    ///     task.await.unwrap(),
+    ///     [KeyValue::new("tenant", "acme"), KeyValue::new("job.id", 7i64)]
+    /// );
+    /// # }
+    /// ```
+    fn with_fields(self, fields: impl IntoIterator<Item = KeyValue>) -> Instrumented<Self> {
+        self.with_context(Context::current().with_fields(fields))
     }
 }
 
@@ -166,35 +196,26 @@ impl Drop for Entered {
     }
 }
 
-/// Swaps a future's baggage in for a poll, and back out when dropped (also while
-/// unwinding), keeping what the poll left current for the next poll.
-struct EnteredBaggage<'a> {
-    own: &'a mut Option<Baggage>,
-    /// `None` when neither the future nor the thread had baggage (the common case):
-    /// nothing was swapped, and only baggage the poll leaves current must be taken.
-    saved: Option<context::SavedBaggage>,
+/// Swaps a future's baggage and bound fields in for a poll, and back out when dropped
+/// (also while unwinding), keeping what the poll left current for the next poll.
+struct EnteredCarry<'a> {
+    own: &'a mut Carry,
+    /// `None` when neither the future nor the thread carried anything (the common
+    /// case): nothing was swapped, and only what the poll leaves current must be taken.
+    saved: Option<SavedCarry>,
 }
 
-impl<'a> EnteredBaggage<'a> {
+impl<'a> EnteredCarry<'a> {
     #[inline]
-    fn enter(own: &'a mut Option<Baggage>) -> Self {
-        let saved = if own.as_ref().is_none_or(Baggage::is_empty) && !context::has_baggage() {
-            None
-        } else {
-            Some(context::enter_baggage(own.take()))
-        };
+    fn enter(own: &'a mut Carry) -> Self {
+        let saved = own.enter();
         Self { own, saved }
     }
 }
 
-impl Drop for EnteredBaggage<'_> {
+impl Drop for EnteredCarry<'_> {
     #[inline]
     fn drop(&mut self) {
-        match self.saved.take() {
-            // A guard held across `.await` left baggage current: it goes with the future.
-            None if context::has_baggage() => *self.own = Some(context::take_baggage()),
-            None => {}
-            Some(saved) => *self.own = context::leave_baggage(saved),
-        }
+        self.own.leave(self.saved.take());
     }
 }

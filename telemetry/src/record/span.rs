@@ -1,6 +1,7 @@
 //! Spans: starting, recording into, and ending them.
 
 use crate::model::ids;
+use crate::record::bound;
 use crate::record::context::{self, Current};
 use crate::record::frame::{Frame, Restore};
 use crate::record::raw_span::RawSpan;
@@ -290,7 +291,9 @@ struct Ids {
 }
 
 /// A frame holding a new span with these `flags`: a record that starts the clock if
-/// they are sampled, ids alone otherwise.
+/// they are sampled, ids alone otherwise. A sampled one gets the bound fields as its
+/// first attributes if that option is on (one relaxed load when off; unsampled spans
+/// never look).
 #[inline(always)]
 fn new_frame(
     flags: TraceFlags,
@@ -313,6 +316,9 @@ fn new_frame(
             scope,
             kind,
         );
+        if bound::on_spans() {
+            bound::add_to_span(&mut frame.record);
+        }
     } else {
         ring::count_sampled_out();
         frame

@@ -49,9 +49,11 @@
 //! recorded whether or not a global pipeline is running.
 
 mod assert;
+mod logs;
 mod metrics;
 
 pub use assert::{SpanAssert, Spans};
+pub use logs::{LogAssert, Logs};
 pub use metrics::Metrics;
 
 use crate::isolation::{self, Scope};
@@ -101,6 +103,52 @@ impl TestPipeline {
                 isolation::keep_stray(std::mem::replace(raw, RawSpan::blank()));
             }
         });
+        let mut logs = ring::logs::LogCycle::start();
+        while logs.next(256, |raw| {
+            if isolation::route_log(raw) {
+                isolation::keep_log_stray(raw.take_record());
+            }
+        }) > 0
+        {}
+    }
+
+    /// Drains, then returns every log record this test made so far, ready for
+    /// assertions.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// use telem::{testing::TestPipeline, Level};
+    /// let t = TestPipeline::start();
+    /// telem::warn!(book.id = 999, "book {} not found", 999);
+    /// t.logs()
+    ///     .await
+    ///     .assert_count(Level::Warn, 1)
+    ///     .find(Level::Warn, "not found")
+    ///     .assert_field("book.id", 999);
+    /// # }
+    /// ```
+    pub async fn logs(&self) -> Logs {
+        self.drain_now().await;
+        Logs::new(
+            self.scope
+                .logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
+        )
+    }
+
+    /// Drains, then takes the log records made so far, so the next call sees only newer
+    /// ones.
+    pub async fn take_logs(&self) -> Logs {
+        self.drain_now().await;
+        Logs::new(std::mem::take(
+            &mut *self
+                .scope
+                .logs
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        ))
     }
 
     /// Drains, then returns every span this test recorded so far (in the order they

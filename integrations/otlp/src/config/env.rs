@@ -1,11 +1,13 @@
 //! The exporter's environment variables: OpenTelemetry's `OTEL_*` ones and this
 //! project's `TELEMETRY_OTLP_*`, each read through its row of
-//! [`SETTINGS`](crate::SETTINGS). `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` are
-//! parsed by the core ([`telem::Exporters`]); here they only switch this exporter's
-//! signals (on where the list names `otlp`).
+//! [`SETTINGS`](crate::SETTINGS). `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and
+//! `OTEL_LOGS_EXPORTER` are parsed by the core ([`telem::Exporters`]); here they only
+//! switch this exporter's signals (on where the list names `otlp`).
 
 use super::table::{
-    COMPRESSION, ENDPOINT, EXPORT_TIMEOUT, HEADERS, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
+    COMPRESSION, ENDPOINT, EXPORT_TIMEOUT, HEADERS, LOGS_COMPRESSION, LOGS_ENDPOINT,
+    LOGS_EXPORT_TIMEOUT, LOGS_HEADERS, LOGS_MAX_EXPORT_BATCH_SIZE, LOGS_MAX_QUEUE_SIZE,
+    LOGS_PROTOCOL, LOGS_SCHEDULE_DELAY, LOGS_TIMEOUT, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE,
     METRICS_COMPRESSION, METRICS_ENDPOINT, METRICS_HEADERS, METRICS_PROTOCOL, METRICS_TIMEOUT,
     METRIC_EXPORT_INTERVAL, METRIC_EXPORT_TIMEOUT, PROTOCOL, RESOURCE, RETRY_INITIAL_BACKOFF,
     RETRY_MAX_BACKOFF, SCHEDULE_DELAY, SELF_METRICS, SERVICE_NAME, SHUTDOWN_TIMEOUT, TEMPORALITY,
@@ -97,10 +99,11 @@ impl OtlpConfig {
     /// is out of range is a [`ConfigError`] naming the variable, the value and what it
     /// accepts. The variables, their defaults and accepted values are the rows of
     /// [`SETTINGS`](crate::SETTINGS) (the table of `docs/configuration.md`); the
-    /// signal-specific ones (`_TRACES_`, `_METRICS_`) win over the general ones, and
-    /// `OTEL_SERVICE_NAME` wins over a `service.name` in `OTEL_RESOURCE_ATTRIBUTES`.
-    /// `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` ([`telem::Exporters`])
-    /// switch a signal on where their list names `otlp`.
+    /// signal-specific ones (`_TRACES_`, `_METRICS_`, `_LOGS_`) win over the general
+    /// ones, and `OTEL_SERVICE_NAME` wins over a `service.name` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`. `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and
+    /// `OTEL_LOGS_EXPORTER` ([`telem::Exporters`]) switch a signal on where their list
+    /// names `otlp`.
     pub fn with_env(self) -> Result<Self, ConfigError> {
         self.with_env_vars(&EnvVars::from_env())
     }
@@ -164,6 +167,10 @@ impl OtlpConfig {
         let export_timeout = vars.millis(&EXPORT_TIMEOUT)?;
         let max_queue_size = as_usize(vars.integer(&MAX_QUEUE_SIZE)?);
         let max_export_batch_size = as_usize(vars.integer(&MAX_EXPORT_BATCH_SIZE)?);
+        let logs_schedule_delay = vars.millis(&LOGS_SCHEDULE_DELAY)?;
+        let logs_export_timeout = vars.millis(&LOGS_EXPORT_TIMEOUT)?;
+        let logs_max_queue_size = as_usize(vars.integer(&LOGS_MAX_QUEUE_SIZE)?);
+        let logs_max_export_batch_size = as_usize(vars.integer(&LOGS_MAX_EXPORT_BATCH_SIZE)?);
         let shutdown_timeout = vars.millis(&SHUTDOWN_TIMEOUT)?;
         let initial_backoff = vars.millis(&RETRY_INITIAL_BACKOFF)?;
         let max_backoff = vars.millis(&RETRY_MAX_BACKOFF)?;
@@ -184,8 +191,14 @@ impl OtlpConfig {
                 [METRICS_ENDPOINT, METRICS_HEADERS, METRICS_TIMEOUT],
                 [METRICS_COMPRESSION, METRICS_PROTOCOL],
             ),
+            (
+                Signal::Logs,
+                "OTEL_LOGS_EXPORTER",
+                [LOGS_ENDPOINT, LOGS_HEADERS, LOGS_TIMEOUT],
+                [LOGS_COMPRESSION, LOGS_PROTOCOL],
+            ),
         ];
-        let mut per_signal = Vec::with_capacity(2);
+        let mut per_signal = Vec::with_capacity(signals.len());
         for (
             signal,
             exporter_var,
@@ -196,6 +209,7 @@ impl OtlpConfig {
             let list = match signal {
                 Signal::Traces => exporters.traces(),
                 Signal::Metrics => exporters.metrics(),
+                Signal::Logs => exporters.logs(),
             };
             per_signal.push((
                 index(signal),
@@ -223,6 +237,11 @@ impl OtlpConfig {
         self.export_timeout.set_env(export_timeout);
         self.max_queue_size.set_env(max_queue_size);
         self.max_export_batch_size.set_env(max_export_batch_size);
+        self.logs_schedule_delay.set_env(logs_schedule_delay);
+        self.logs_export_timeout.set_env(logs_export_timeout);
+        self.logs_max_queue_size.set_env(logs_max_queue_size);
+        self.logs_max_export_batch_size
+            .set_env(logs_max_export_batch_size);
         self.shutdown_timeout.set_env(shutdown_timeout);
         self.initial_backoff.set_env(initial_backoff);
         self.max_backoff.set_env(max_backoff);

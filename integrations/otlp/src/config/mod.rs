@@ -20,13 +20,15 @@ pub(crate) use values::{redacted, Headers};
 use std::time::Duration;
 use telem::{CodeOrEnv, KeyValue, Str, Value};
 
-/// Settings that come once per signal: `[traces, metrics]`.
-type PerSignal<T> = [CodeOrEnv<T>; 2];
+/// Settings that come once per signal: `[traces, metrics, logs]`.
+type PerSignal<T> = [CodeOrEnv<T>; 3];
 
+/// The signal's position in [`Signal::ALL`] and in every per-signal array.
 pub(crate) fn index(signal: Signal) -> usize {
     match signal {
         Signal::Traces => 0,
         Signal::Metrics => 1,
+        Signal::Logs => 2,
     }
 }
 
@@ -52,6 +54,7 @@ pub(crate) fn index(signal: Signal) -> usize {
 /// let resolved = config.resolve().unwrap();
 /// assert_eq!(resolved.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
 /// assert_eq!(resolved.signal(Signal::Metrics).endpoint, "http://collector:4318/v1/metrics");
+/// assert_eq!(resolved.signal(Signal::Logs).endpoint, "http://collector:4318/v1/logs");
 /// assert_eq!(resolved.resource_attribute("service.name"), Some("books".into()));
 /// ```
 #[derive(Clone, Debug, Default)]
@@ -78,6 +81,10 @@ pub struct OtlpConfig {
     export_timeout: CodeOrEnv<Duration>,
     max_queue_size: CodeOrEnv<usize>,
     max_export_batch_size: CodeOrEnv<usize>,
+    logs_schedule_delay: CodeOrEnv<Duration>,
+    logs_export_timeout: CodeOrEnv<Duration>,
+    logs_max_queue_size: CodeOrEnv<usize>,
+    logs_max_export_batch_size: CodeOrEnv<usize>,
     shutdown_timeout: CodeOrEnv<Duration>,
     initial_backoff: CodeOrEnv<Duration>,
     max_backoff: CodeOrEnv<Duration>,
@@ -91,7 +98,8 @@ impl OtlpConfig {
         Self::default()
     }
 
-    /// The base URL for both signals; `/v1/traces` and `/v1/metrics` are appended.
+    /// The base URL for every signal; `/v1/traces`, `/v1/metrics` and `/v1/logs` are
+    /// appended.
     pub fn with_endpoint(mut self, url: impl Into<String>) -> Self {
         self.endpoint.set_code(url.into());
         self
@@ -106,6 +114,23 @@ impl OtlpConfig {
     /// The full URL for metrics, used as given (no path appended).
     pub fn with_metrics_endpoint(mut self, url: impl Into<String>) -> Self {
         self.signal_endpoint[index(Signal::Metrics)].set_code(url.into());
+        self
+    }
+
+    /// The full URL for log records, used as given (no path appended).
+    ///
+    /// ```
+    /// use telem_otlp::{OtlpConfig, Signal};
+    /// let resolved = OtlpConfig::new()
+    ///     .with_endpoint("http://collector:4318")
+    ///     .with_logs_endpoint("http://logs:4318/ingest")
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(resolved.signal(Signal::Logs).endpoint, "http://logs:4318/ingest");
+    /// assert_eq!(resolved.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
+    /// ```
+    pub fn with_logs_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.signal_endpoint[index(Signal::Logs)].set_code(url.into());
         self
     }
 
@@ -219,6 +244,47 @@ impl OtlpConfig {
     /// Most spans in one request, at most the queue size.
     pub fn with_max_export_batch_size(mut self, spans: usize) -> Self {
         self.max_export_batch_size.set_code(spans);
+        self
+    }
+
+    /// The longest a log record waits in its queue before it is sent (a batch also
+    /// leaves as soon as it is full).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let resolved = telem_otlp::OtlpConfig::new()
+    ///     .with_logs_schedule_delay(Duration::from_millis(200))
+    ///     .with_logs_max_queue_size(10_000)
+    ///     .with_logs_max_export_batch_size(1000)
+    ///     .with_logs_export_timeout(Duration::from_secs(5))
+    ///     .resolve()
+    ///     .unwrap();
+    /// assert_eq!(resolved.logs_schedule_delay, Duration::from_millis(200));
+    /// assert_eq!((resolved.logs_max_queue_size, resolved.logs_max_export_batch_size), (10_000, 1000));
+    /// // The spans' queue keeps its own settings.
+    /// assert_eq!(resolved.max_queue_size, 2048);
+    /// ```
+    pub fn with_logs_schedule_delay(mut self, delay: Duration) -> Self {
+        self.logs_schedule_delay.set_code(delay);
+        self
+    }
+
+    /// How long one batch of log records may take, retries included.
+    pub fn with_logs_export_timeout(mut self, timeout: Duration) -> Self {
+        self.logs_export_timeout.set_code(timeout);
+        self
+    }
+
+    /// Log records the queue holds while the collector is slow or down; more are
+    /// dropped and counted.
+    pub fn with_logs_max_queue_size(mut self, records: usize) -> Self {
+        self.logs_max_queue_size.set_code(records);
+        self
+    }
+
+    /// Most log records in one request, at most the logs queue size.
+    pub fn with_logs_max_export_batch_size(mut self, records: usize) -> Self {
+        self.logs_max_export_batch_size.set_code(records);
         self
     }
 

@@ -2,7 +2,8 @@
 //! then defaults, and checks every value against its row of [`SETTINGS`](crate::SETTINGS).
 
 use super::table::{
-    EXPORT_TIMEOUT, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, METRIC_EXPORT_INTERVAL,
+    EXPORT_TIMEOUT, LOGS_EXPORT_TIMEOUT, LOGS_MAX_EXPORT_BATCH_SIZE, LOGS_MAX_QUEUE_SIZE,
+    LOGS_SCHEDULE_DELAY, MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, METRIC_EXPORT_INTERVAL,
     METRIC_EXPORT_TIMEOUT, RETRY_INITIAL_BACKOFF, RETRY_MAX_BACKOFF, SCHEDULE_DELAY, SELF_METRICS,
     SHUTDOWN_TIMEOUT, TIMEOUT,
 };
@@ -11,7 +12,7 @@ use crate::{
     resource, Compression, OtlpConfig, OtlpError, Protocol, RetryPolicy, Signal, Temporality,
 };
 use std::time::Duration;
-use telem::{CodeOrEnv, ConfigError, KeyValue};
+use telem::{CodeOrEnv, ConfigError, KeyValue, Setting};
 
 /// The default base endpoint (an OpenTelemetry Collector's OTLP/HTTP port on this host).
 pub const DEFAULT_ENDPOINT: &str = "http://localhost:4318";
@@ -73,14 +74,17 @@ impl std::fmt::Debug for SignalConfig {
 ///         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/"),
 ///         ("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", "http://metrics:9000/otlp"),
 ///         ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100"),
+///         ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "200"),
 ///     ])
 ///     .unwrap()
 ///     .resolve()
 ///     .unwrap();
 /// assert_eq!(resolved.signal(Signal::Traces).endpoint, "http://collector:4318/v1/traces");
 /// assert_eq!(resolved.signal(Signal::Metrics).endpoint, "http://metrics:9000/otlp");
+/// assert_eq!(resolved.signal(Signal::Logs).endpoint, "http://collector:4318/v1/logs");
 /// assert_eq!(resolved.signal(Signal::Traces).protocol, telem_otlp::DEFAULT_PROTOCOL);
 /// assert_eq!(resolved.max_export_batch_size, 100);
+/// assert_eq!(resolved.logs_max_export_batch_size, 200);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
@@ -89,6 +93,8 @@ pub struct ResolvedConfig {
     pub traces: SignalConfig,
     /// Metrics.
     pub metrics: SignalConfig,
+    /// Log records.
+    pub logs: SignalConfig,
     /// The resource attributes every batch carries.
     pub resource: Vec<KeyValue>,
     /// Instrumentation scope versions, by scope name.
@@ -107,6 +113,14 @@ pub struct ResolvedConfig {
     pub max_queue_size: usize,
     /// Most spans per request.
     pub max_export_batch_size: usize,
+    /// The longest a log record waits in its queue.
+    pub logs_schedule_delay: Duration,
+    /// How long one batch of log records may take, retries included.
+    pub logs_export_timeout: Duration,
+    /// Log records the queue holds.
+    pub logs_max_queue_size: usize,
+    /// Most log records per request.
+    pub logs_max_export_batch_size: usize,
     /// How long flush and shutdown wait.
     pub shutdown_timeout: Duration,
     /// Retry backoff.
@@ -121,6 +135,7 @@ impl ResolvedConfig {
         match signal {
             Signal::Traces => &self.traces,
             Signal::Metrics => &self.metrics,
+            Signal::Logs => &self.logs,
         }
     }
 
@@ -139,6 +154,30 @@ fn per_signal<T: Clone>(signal: &CodeOrEnv<T>, general: &CodeOrEnv<T>) -> Option
         .or(signal.env())
         .or(general.env())
         .cloned()
+}
+
+/// A queue's size and its batch size (`queue_row`, `batch_row`), checked: the batch
+/// defaults to its row's default or the queue size, whichever is smaller, and may not be
+/// larger than the queue.
+fn queue_and_batch(
+    queue: &CodeOrEnv<usize>,
+    batch: &CodeOrEnv<usize>,
+    queue_row: &Setting,
+    batch_row: &Setting,
+) -> Result<(usize, usize), OtlpError> {
+    let queue_size =
+        queue_row.check_integer(queue.get_or(queue_row.default_integer() as usize) as u64)?
+            as usize;
+    let batch_size = batch.get_or((batch_row.default_integer() as usize).min(queue_size));
+    batch_row.check_integer(batch_size as u64)?;
+    if batch_size > queue_size {
+        return Err(match batch.code() {
+            Some(_) => ConfigError::from_code(batch_row, batch_size),
+            None => ConfigError::from_env(batch_row, batch_size.to_string()),
+        }
+        .into());
+    }
+    Ok((queue_size, batch_size))
 }
 
 fn join(base: &str, signal: Signal) -> String {
@@ -257,6 +296,7 @@ impl OtlpConfig {
         };
         let traces = signal(Signal::Traces)?;
         let metrics = signal(Signal::Metrics)?;
+        let logs = signal(Signal::Logs)?;
 
         let mut attributes = resource::defaults();
         let service_name = |name: &String| KeyValue::new("service.name", name.clone());
@@ -273,23 +313,18 @@ impl OtlpConfig {
             resource::merge(&mut attributes, service_name(name));
         }
 
-        let max_queue_size = MAX_QUEUE_SIZE.check_integer(
-            self.max_queue_size
-                .get_or(MAX_QUEUE_SIZE.default_integer() as usize) as u64,
-        )? as usize;
-        let max_export_batch_size = self
-            .max_export_batch_size
-            .get_or((MAX_EXPORT_BATCH_SIZE.default_integer() as usize).min(max_queue_size));
-        MAX_EXPORT_BATCH_SIZE.check_integer(max_export_batch_size as u64)?;
-        if max_export_batch_size > max_queue_size {
-            return Err(match self.max_export_batch_size.code() {
-                Some(_) => ConfigError::from_code(&MAX_EXPORT_BATCH_SIZE, max_export_batch_size),
-                None => {
-                    ConfigError::from_env(&MAX_EXPORT_BATCH_SIZE, max_export_batch_size.to_string())
-                }
-            }
-            .into());
-        }
+        let (max_queue_size, max_export_batch_size) = queue_and_batch(
+            &self.max_queue_size,
+            &self.max_export_batch_size,
+            &MAX_QUEUE_SIZE,
+            &MAX_EXPORT_BATCH_SIZE,
+        )?;
+        let (logs_max_queue_size, logs_max_export_batch_size) = queue_and_batch(
+            &self.logs_max_queue_size,
+            &self.logs_max_export_batch_size,
+            &LOGS_MAX_QUEUE_SIZE,
+            &LOGS_MAX_EXPORT_BATCH_SIZE,
+        )?;
         let initial_backoff = RETRY_INITIAL_BACKOFF.check_millis(
             self.initial_backoff
                 .get_or(RETRY_INITIAL_BACKOFF.default_millis()),
@@ -307,12 +342,13 @@ impl OtlpConfig {
             }
             .into());
         }
-        let millis = |setting: &telem::Setting, value: &CodeOrEnv<Duration>| {
+        let millis = |setting: &Setting, value: &CodeOrEnv<Duration>| {
             setting.check_millis(value.get_or(setting.default_millis()))
         };
         Ok(ResolvedConfig {
             traces,
             metrics,
+            logs,
             resource: attributes,
             scope_versions: self.scope_versions.clone(),
             temporality: self.temporality.get_or(Temporality::Cumulative),
@@ -322,6 +358,10 @@ impl OtlpConfig {
             export_timeout: millis(&EXPORT_TIMEOUT, &self.export_timeout)?,
             max_queue_size,
             max_export_batch_size,
+            logs_schedule_delay: millis(&LOGS_SCHEDULE_DELAY, &self.logs_schedule_delay)?,
+            logs_export_timeout: millis(&LOGS_EXPORT_TIMEOUT, &self.logs_export_timeout)?,
+            logs_max_queue_size,
+            logs_max_export_batch_size,
             shutdown_timeout: millis(&SHUTDOWN_TIMEOUT, &self.shutdown_timeout)?,
             retry: RetryPolicy::new()
                 .with_initial_backoff(initial_backoff)
@@ -345,7 +385,12 @@ mod tests {
         let s = OtlpConfig::new().resolve().unwrap();
         assert_eq!(s.traces.endpoint, "http://localhost:4318/v1/traces");
         assert_eq!(s.metrics.endpoint, "http://localhost:4318/v1/metrics");
+        assert_eq!(s.logs.endpoint, "http://localhost:4318/v1/logs");
         assert_eq!(s.traces.timeout, Duration::from_secs(10));
+        assert_eq!(s.logs.timeout, Duration::from_secs(10));
+        assert_eq!(s.logs.compression, Compression::None);
+        assert_eq!(s.logs.protocol, DEFAULT_PROTOCOL);
+        assert!(s.logs.enabled);
         assert_eq!(s.traces.compression, Compression::None);
         assert_eq!(s.traces.protocol, DEFAULT_PROTOCOL);
         assert!(s.traces.enabled && s.metrics.enabled);
@@ -353,6 +398,11 @@ mod tests {
         assert_eq!(s.max_export_batch_size, 512);
         assert_eq!(s.schedule_delay, Duration::from_secs(5));
         assert_eq!(s.export_timeout, Duration::from_secs(30));
+        // § "Batch LogRecord Processor": OTEL_BLRP_* defaults.
+        assert_eq!(s.logs_schedule_delay, Duration::from_secs(1));
+        assert_eq!(s.logs_export_timeout, Duration::from_secs(30));
+        assert_eq!(s.logs_max_queue_size, 2048);
+        assert_eq!(s.logs_max_export_batch_size, 512);
         assert_eq!(s.metric_export_interval, Duration::from_secs(60));
         assert_eq!(s.metric_export_timeout, Duration::from_secs(30));
         assert_eq!(s.shutdown_timeout, Duration::from_secs(3));
@@ -384,6 +434,7 @@ mod tests {
             .unwrap();
         assert_eq!(s.traces.endpoint, "http://a:1/prefix/v1/traces");
         assert_eq!(s.metrics.endpoint, "http://b:2/custom");
+        assert_eq!(s.logs.endpoint, "http://a:1/prefix/v1/logs");
     }
 
     #[test]
@@ -395,6 +446,24 @@ mod tests {
                     .with_max_queue_size(10)
                     .with_max_export_batch_size(11),
                 "max_export_batch_size",
+            ),
+            (
+                OtlpConfig::new().with_logs_max_queue_size(0),
+                "logs.max_queue_size",
+            ),
+            (
+                OtlpConfig::new()
+                    .with_logs_max_queue_size(10)
+                    .with_logs_max_export_batch_size(11),
+                "logs.max_export_batch_size",
+            ),
+            (
+                OtlpConfig::new().with_logs_schedule_delay(Duration::ZERO),
+                "logs.schedule_delay",
+            ),
+            (
+                OtlpConfig::new().with_logs_export_timeout(Duration::from_secs(3601)),
+                "logs.export_timeout",
             ),
             (OtlpConfig::new().with_timeout(Duration::ZERO), "timeout"),
             (
@@ -427,6 +496,11 @@ mod tests {
     #[test]
     fn invalid_endpoints_and_headers() {
         for url in ["localhost:4318", "ftp://x/", "/v1/traces", "http://"] {
+            let e = OtlpConfig::new().with_logs_endpoint(url).resolve();
+            assert!(
+                matches!(e, Err(OtlpError::Endpoint { signal: "logs", .. })),
+                "{url}: {e:?}"
+            );
             let e = OtlpConfig::new().with_traces_endpoint(url).resolve();
             assert!(
                 matches!(

@@ -38,8 +38,8 @@ pub(crate) const SCOPE_VERSIONS: Setting = Setting::described("scope_versions", 
 pub(crate) const ENDPOINT: Setting = Setting::described("endpoint", "`http://localhost:4318`", URL)
     .with_variable("OTEL_EXPORTER_OTLP_ENDPOINT")
     .with_description(
-        "the base URL of both signals: `/v1/traces` and `/v1/metrics` are appended (`https` \
-         needs the `tls` feature, on by default)",
+        "the base URL of every signal: `/v1/traces`, `/v1/metrics` and `/v1/logs` are \
+         appended (`https` needs the `tls` feature, on by default)",
     );
 
 pub(crate) const TRACES_ENDPOINT: Setting =
@@ -51,6 +51,11 @@ pub(crate) const METRICS_ENDPOINT: Setting =
     Setting::described("metrics.endpoint", "the base endpoint's `/v1/metrics`", URL)
         .with_variable("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT")
         .with_description("the full URL for metrics, used as given (`with_metrics_endpoint`)");
+
+pub(crate) const LOGS_ENDPOINT: Setting =
+    Setting::described("logs.endpoint", "the base endpoint's `/v1/logs`", URL)
+        .with_variable("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT")
+        .with_description("the full URL for log records, used as given (`with_logs_endpoint`)");
 
 pub(crate) const HEADERS: Setting = Setting::described("headers", "none", HEADER_PAIRS)
     .with_variable("OTEL_EXPORTER_OTLP_HEADERS")
@@ -69,6 +74,10 @@ pub(crate) const METRICS_HEADERS: Setting =
         .with_variable("OTEL_EXPORTER_OTLP_METRICS_HEADERS")
         .with_description("headers of metrics requests, over `headers`");
 
+pub(crate) const LOGS_HEADERS: Setting = Setting::described("logs.headers", "none", HEADER_PAIRS)
+    .with_variable("OTEL_EXPORTER_OTLP_LOGS_HEADERS")
+    .with_description("headers of log requests, over `headers`");
+
 pub(crate) const TIMEOUT: Setting = Setting::millis("timeout", 10_000, 1, 600_000)
     .with_variable("OTEL_EXPORTER_OTLP_TIMEOUT")
     .with_description("how long one request may take, connection included");
@@ -83,6 +92,11 @@ pub(crate) const METRICS_TIMEOUT: Setting = Setting::millis("metrics.timeout", 1
     .with_variable("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT")
     .with_description("the same, for metrics requests");
 
+pub(crate) const LOGS_TIMEOUT: Setting = Setting::millis("logs.timeout", 10_000, 1, 600_000)
+    .with_default_text("`timeout`'s")
+    .with_variable("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT")
+    .with_description("the same, for log requests");
+
 pub(crate) const COMPRESSION: Setting = Setting::described("compression", "`none`", COMPRESSIONS)
     .with_variable("OTEL_EXPORTER_OTLP_COMPRESSION")
     .with_description("request body compression (gzip: JSON shrinks 5–10x)");
@@ -96,6 +110,11 @@ pub(crate) const METRICS_COMPRESSION: Setting =
     Setting::described("metrics.compression", "`compression`'s", COMPRESSIONS)
         .with_variable("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION")
         .with_description("the same, for metrics requests");
+
+pub(crate) const LOGS_COMPRESSION: Setting =
+    Setting::described("logs.compression", "`compression`'s", COMPRESSIONS)
+        .with_variable("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION")
+        .with_description("the same, for log requests");
 
 pub(crate) const PROTOCOL: Setting = Setting::described(
     "protocol",
@@ -115,6 +134,11 @@ pub(crate) const METRICS_PROTOCOL: Setting =
         .with_variable("OTEL_EXPORTER_OTLP_METRICS_PROTOCOL")
         .with_description("the same, for metrics requests");
 
+pub(crate) const LOGS_PROTOCOL: Setting =
+    Setting::described("logs.protocol", "`protocol`'s", PROTOCOLS)
+        .with_variable("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL")
+        .with_description("the same, for log requests");
+
 pub(crate) const TRACES_ENABLED: Setting = Setting::bool("traces.enabled", true).with_description(
     "whether spans are sent (`with_signal`); from the environment, on where \
      `OTEL_TRACES_EXPORTER` names `otlp`",
@@ -125,6 +149,11 @@ pub(crate) const METRICS_ENABLED: Setting = Setting::bool("metrics.enabled", tru
         "whether metrics are sent (`with_signal`); from the environment, on where \
          `OTEL_METRICS_EXPORTER` names `otlp`",
     );
+
+pub(crate) const LOGS_ENABLED: Setting = Setting::bool("logs.enabled", true).with_description(
+    "whether log records are sent (`with_signal`); from the environment, on where \
+     `OTEL_LOGS_EXPORTER` names `otlp`",
+);
 
 pub(crate) const TEMPORALITY: Setting = Setting::described(
     "temporality",
@@ -168,6 +197,36 @@ pub(crate) const MAX_EXPORT_BATCH_SIZE: Setting =
         .with_default_text("512 (at most the queue size)")
         .with_variable("OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
         .with_description("most spans in one request");
+
+pub(crate) const LOGS_SCHEDULE_DELAY: Setting =
+    Setting::millis("logs.schedule_delay", 1000, 1, 3_600_000)
+        .with_variable("OTEL_BLRP_SCHEDULE_DELAY")
+        .with_description(
+            "the longest a log record waits in its queue before it is sent (a full batch \
+             leaves at once)",
+        );
+
+pub(crate) const LOGS_EXPORT_TIMEOUT: Setting =
+    Setting::millis("logs.export_timeout", 30_000, 1, 3_600_000)
+        .with_variable("OTEL_BLRP_EXPORT_TIMEOUT")
+        .with_description("how long one batch of log records may take, retries included");
+
+pub(crate) const LOGS_MAX_QUEUE_SIZE: Setting =
+    Setting::integer("logs.max_queue_size", 2048, 1, 1_000_000)
+        .with_note("log records")
+        .with_variable("OTEL_BLRP_MAX_QUEUE_SIZE")
+        .with_description(
+            "log records the queue holds while the collector is slow or down; as for spans, \
+             a drain batch that does not fit waits up to 1 s for room, then the rest is \
+             dropped and counted",
+        );
+
+pub(crate) const LOGS_MAX_EXPORT_BATCH_SIZE: Setting =
+    Setting::integer("logs.max_export_batch_size", 512, 1, 1_000_000)
+        .with_note("log records, at most the queue size")
+        .with_default_text("512 (at most the queue size)")
+        .with_variable("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE")
+        .with_description("most log records in one request");
 
 // The default stays below the pipeline's 5 s `sink_timeout`, so a shutdown ends on the
 // exporter's own deadline rather than being abandoned by the pipeline.
@@ -214,20 +273,26 @@ pub const SETTINGS: &[Setting] = &[
     ENDPOINT,
     TRACES_ENDPOINT,
     METRICS_ENDPOINT,
+    LOGS_ENDPOINT,
     HEADERS,
     TRACES_HEADERS,
     METRICS_HEADERS,
+    LOGS_HEADERS,
     TIMEOUT,
     TRACES_TIMEOUT,
     METRICS_TIMEOUT,
+    LOGS_TIMEOUT,
     COMPRESSION,
     TRACES_COMPRESSION,
     METRICS_COMPRESSION,
+    LOGS_COMPRESSION,
     PROTOCOL,
     TRACES_PROTOCOL,
     METRICS_PROTOCOL,
+    LOGS_PROTOCOL,
     TRACES_ENABLED,
     METRICS_ENABLED,
+    LOGS_ENABLED,
     TEMPORALITY,
     METRIC_EXPORT_INTERVAL,
     METRIC_EXPORT_TIMEOUT,
@@ -235,6 +300,10 @@ pub const SETTINGS: &[Setting] = &[
     EXPORT_TIMEOUT,
     MAX_QUEUE_SIZE,
     MAX_EXPORT_BATCH_SIZE,
+    LOGS_SCHEDULE_DELAY,
+    LOGS_EXPORT_TIMEOUT,
+    LOGS_MAX_QUEUE_SIZE,
+    LOGS_MAX_EXPORT_BATCH_SIZE,
     SHUTDOWN_TIMEOUT,
     RETRY_INITIAL_BACKOFF,
     RETRY_MAX_BACKOFF,

@@ -63,7 +63,7 @@ pub enum Temporality {
     Delta,
 }
 
-/// The two signals this exporter sends.
+/// The three signals this exporter sends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Signal {
@@ -71,22 +71,34 @@ pub enum Signal {
     Traces,
     /// Metric data points, to `/v1/metrics`.
     Metrics,
+    /// Log records, to `/v1/logs`.
+    Logs,
 }
 
 impl Signal {
-    /// `traces` or `metrics`.
+    /// Every signal, in the order of the per-signal settings.
+    pub const ALL: [Signal; 3] = [Signal::Traces, Signal::Metrics, Signal::Logs];
+
+    /// `traces`, `metrics` or `logs`.
+    ///
+    /// ```
+    /// assert_eq!(telem_otlp::Signal::Logs.as_str(), "logs");
+    /// ```
     pub const fn as_str(self) -> &'static str {
         match self {
             Signal::Traces => "traces",
             Signal::Metrics => "metrics",
+            Signal::Logs => "logs",
         }
     }
 
-    /// The path appended to a base endpoint: `/v1/traces` or `/v1/metrics`.
+    /// The path appended to a base endpoint: `v1/traces`, `v1/metrics` or `v1/logs`
+    /// (§ "Endpoint URLs for OTLP/HTTP" of the OTLP exporter specification).
     pub const fn path(self) -> &'static str {
         match self {
             Signal::Traces => "v1/traces",
             Signal::Metrics => "v1/metrics",
+            Signal::Logs => "v1/logs",
         }
     }
 }

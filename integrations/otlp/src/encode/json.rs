@@ -3,26 +3,156 @@
 //! integers; 64-bit integers (times, `intValue`, counts) as strings; doubles as numbers,
 //! `"NaN"`, `"Infinity"` or `"-Infinity"`; fields at their default value omitted.
 
-use super::{label, unit, Label, MetricsBody, ScopeGroup, Shape, METRICS_SCOPE};
+use super::{
+    label, unit, Label, MetricsBody, ScopeGroup, Shape, CODE_FILE_PATH, CODE_LINE_NUMBER,
+    METRICS_SCOPE,
+};
 use telem::metrics::{Exemplar, HistogramValue, MetricFamilySnapshot, MetricValue, SeriesSnapshot};
 use telem::otlp_json::{
-    attributes as write_attributes, f64 as write_f64, hex as write_hex, list as write_list,
-    span as write_span, string as write_str, u64 as write_u64, u64_string as write_u64_string,
+    any_value as write_any_value, attributes as write_attributes, f64 as write_f64,
+    hex as write_hex, list as write_list, span as write_span, string as write_str,
+    u64 as write_u64, u64_string as write_u64_string,
 };
-use telem::KeyValue;
+use telem::{KeyValue, LogRecord};
 
-pub(super) fn traces(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_>], out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"resourceSpans\":[{\"resource\":");
+/// The field names of one signal's request envelope, each with what precedes it:
+/// `{"resourceSpans":[{"resource":`, `,"scopeSpans":[`, `,"spans":[`.
+struct Envelope {
+    resources: &'static [u8],
+    scopes: &'static [u8],
+    items: &'static [u8],
+}
+
+const TRACES: Envelope = Envelope {
+    resources: b"{\"resourceSpans\":[{\"resource\":",
+    scopes: b",\"scopeSpans\":[",
+    items: b",\"spans\":[",
+};
+
+const LOGS: Envelope = Envelope {
+    resources: b"{\"resourceLogs\":[{\"resource\":",
+    scopes: b",\"scopeLogs\":[",
+    items: b",\"logRecords\":[",
+};
+
+pub(super) fn traces(
+    resource: &[KeyValue],
+    scopes: &[ScopeGroup<'_, '_, telem::SpanData>],
+    out: &mut Vec<u8>,
+) {
+    request(&TRACES, resource, scopes, out, write_span);
+}
+
+pub(super) fn logs(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_, LogRecord>], out: &mut Vec<u8>) {
+    request(&LOGS, resource, scopes, out, write_log_record);
+}
+
+/// One resource, its scopes, each with its items written by `write`.
+fn request<T>(
+    envelope: &Envelope,
+    resource: &[KeyValue],
+    scopes: &[ScopeGroup<'_, '_, T>],
+    out: &mut Vec<u8>,
+    write: impl Fn(&T, &mut Vec<u8>) + Copy,
+) {
+    out.extend_from_slice(envelope.resources);
     write_resource(resource, out);
-    out.extend_from_slice(b",\"scopeSpans\":[");
+    out.extend_from_slice(envelope.scopes);
     write_list(scopes, out, |scope, out| {
         out.extend_from_slice(b"{\"scope\":");
         write_scope(scope.name, scope.version, out);
-        out.extend_from_slice(b",\"spans\":[");
-        write_list(scope.spans.iter().copied(), out, write_span);
+        out.extend_from_slice(envelope.items);
+        write_list(scope.items.iter().copied(), out, write);
         out.extend_from_slice(b"]}");
     });
     out.extend_from_slice(b"]}]}");
+}
+
+/// A `LogRecord` (see the mapping in `encode/mod.rs`); fields at their default value
+/// omitted, as in every OTLP/JSON object.
+fn write_log_record(record: &LogRecord, out: &mut Vec<u8>) {
+    out.push(b'{');
+    // The first field written opens without a comma.
+    let mut sep = "";
+    let mut field = |name: &str, out: &mut Vec<u8>| {
+        out.extend_from_slice(sep.as_bytes());
+        out.push(b'"');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"\":");
+        sep = ",";
+    };
+    if record.time_unix_nano != 0 {
+        field("timeUnixNano", out);
+        write_u64_string(record.time_unix_nano, out);
+    }
+    if record.observed_time_unix_nano != 0 {
+        field("observedTimeUnixNano", out);
+        write_u64_string(record.observed_time_unix_nano, out);
+    }
+    let severity = record.severity;
+    if severity.number() != 0 {
+        field("severityNumber", out);
+        write_u64(u64::from(severity.number()), out);
+        field("severityText", out);
+        write_str(severity.text(), out);
+    }
+    if !record.body.is_empty() {
+        field("body", out);
+        out.extend_from_slice(b"{\"stringValue\":");
+        write_str(&record.body, out);
+        out.push(b'}');
+    }
+    let fields = record.attributes.iter().chain(record.context_fields.iter());
+    if fields.clone().next().is_some() || record.file.is_some() || record.line.is_some() {
+        field("attributes", out);
+        out.push(b'[');
+        let mut first = true;
+        let mut attribute = |key: &str, out: &mut Vec<u8>| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(b"{\"key\":");
+            write_str(key, out);
+            out.extend_from_slice(b",\"value\":");
+        };
+        for kv in fields {
+            attribute(&kv.key, out);
+            write_any_value(&kv.value, out);
+            out.push(b'}');
+        }
+        if let Some(file) = &record.file {
+            attribute(CODE_FILE_PATH, out);
+            out.extend_from_slice(b"{\"stringValue\":");
+            write_str(file, out);
+            out.extend_from_slice(b"}}");
+        }
+        if let Some(line) = record.line {
+            attribute(CODE_LINE_NUMBER, out);
+            out.extend_from_slice(b"{\"intValue\":");
+            write_u64_string(u64::from(line), out);
+            out.extend_from_slice(b"}}");
+        }
+        out.push(b']');
+    }
+    let flags = record.trace_flags.bits();
+    if flags != 0 {
+        field("flags", out);
+        write_u64(u64::from(flags), out);
+    }
+    if record.trace_id.is_valid() {
+        field("traceId", out);
+        write_hex(&record.trace_id.to_bytes(), out);
+    }
+    if record.span_id.is_valid() {
+        field("spanId", out);
+        write_hex(&record.span_id.to_bytes(), out);
+    }
+    if let Some(name) = record.event_name.as_ref().filter(|n| !n.is_empty()) {
+        field("eventName", out);
+        write_str(name, out);
+    }
+    out.push(b'}');
 }
 
 pub(super) fn metrics(resource: &[KeyValue], body: &MetricsBody<'_>, out: &mut Vec<u8>) {

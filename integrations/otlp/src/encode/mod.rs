@@ -1,6 +1,17 @@
-//! Request bodies: spans and metric snapshots as OTLP `Export*ServiceRequest`s, written
-//! straight from [`SpanData`] and [`MetricFamilySnapshot`] without an intermediate
-//! message tree.
+//! Request bodies: spans, log records and metric snapshots as OTLP
+//! `Export*ServiceRequest`s, written straight from [`SpanData`], [`LogRecord`] and
+//! [`MetricFamilySnapshot`] without an intermediate message tree.
+//!
+//! A log record maps to OTLP's `LogRecord` (the logs data model, `logs.proto` of
+//! opentelemetry-proto 1.x, `event_name` = 12): `time_unix_nano`,
+//! `observed_time_unix_nano`, `severity_number` and `severity_text` (omitted when
+//! unspecified), `body` as a string `AnyValue` (omitted when empty), `attributes` (the
+//! call site's, then the fields bound to the context, then `code.file.path` and
+//! `code.line.number` from the record's file and line, as the semantic conventions name
+//! them), `flags` (the W3C trace flags in bits 0–7, `LOG_RECORD_FLAGS_TRACE_FLAGS_MASK`),
+//! `trace_id` and `span_id` (omitted when invalid: a record made outside any span),
+//! `event_name`. Records are grouped in one `ScopeLogs` per target (the instrumentation
+//! scope), in order of first appearance.
 
 mod json;
 #[cfg(feature = "protobuf")]
@@ -8,12 +19,13 @@ mod protobuf;
 
 use crate::{resource, Protocol, Temporality};
 use telem::metrics::{InstrumentKind, MetricFamilySnapshot, OVERFLOW_LABEL};
-use telem::{KeyValue, SpanData};
+use telem::{KeyValue, LogRecord, SpanData};
 
 /// The scope every metric is sent under: the registry of this framework.
 pub(crate) const METRICS_SCOPE: &str = "telem";
 
-/// Encodes spans and metric snapshots as OTLP request bodies (`ExportTraceServiceRequest`,
+/// Encodes spans, log records and metric snapshots as OTLP request bodies
+/// (`ExportTraceServiceRequest`, `ExportLogsServiceRequest`,
 /// `ExportMetricsServiceRequest`) in one [`Protocol`], with one resource. The exporter
 /// uses it for every request; it is public for tools that write OTLP elsewhere (files,
 /// another transport) and for benchmarks.
@@ -103,20 +115,62 @@ impl Encoder {
         spans: impl IntoIterator<Item = &'a SpanData>,
         out: &mut Vec<u8>,
     ) {
-        let groups = group_by_scope(spans);
-        let scopes: Vec<ScopeGroup<'_, 'a>> = groups
-            .iter()
-            .map(|(name, spans)| ScopeGroup {
-                name,
-                version: self.scope_version(name),
-                spans,
-            })
-            .collect();
+        let groups = group_by_scope(spans, |span| span.scope.as_str());
+        let scopes = self.scopes(&groups);
         match self.protocol {
             #[cfg(feature = "protobuf")]
             Protocol::HttpProtobuf => protobuf::traces(&self.resource, &scopes, out),
             _ => json::traces(&self.resource, &scopes, out),
         }
+    }
+
+    /// Appends an `ExportLogsServiceRequest` holding `records` to `out`: one resource,
+    /// one `ScopeLogs` per target (the instrumentation scope, with its version if one
+    /// was given), in order of first appearance. The mapping of each field is in this
+    /// module's documentation.
+    ///
+    /// ```
+    /// use telem::{KeyValue, Level, LogRecord, SpanId, TraceFlags, TraceId};
+    /// use telem_otlp::{Encoder, Protocol};
+    ///
+    /// let mut record = LogRecord::new(Level::Warn, "book not found");
+    /// record.time_unix_nano = 1_700_000_000_000_000_000;
+    /// record.observed_time_unix_nano = 1_700_000_000_000_000_000;
+    /// record.target = "bookstore::routes".into();
+    /// record.attributes.push(KeyValue::new("book.id", 999i64));
+    /// record.trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+    /// record.span_id = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+    /// record.trace_flags = TraceFlags::SAMPLED;
+    /// let mut body = Vec::new();
+    /// Encoder::new(Protocol::HttpJson, vec![]).encode_logs([&record], &mut body);
+    /// assert_eq!(
+    ///     String::from_utf8(body).unwrap(),
+    ///     r#"{"resourceLogs":[{"resource":{},"scopeLogs":[{"scope":{"name":"bookstore::routes"},"logRecords":[{"timeUnixNano":"1700000000000000000","observedTimeUnixNano":"1700000000000000000","severityNumber":13,"severityText":"WARN","body":{"stringValue":"book not found"},"attributes":[{"key":"book.id","value":{"intValue":"999"}}],"flags":1,"traceId":"4bf92f3577b34da6a3ce929d0e0e4736","spanId":"00f067aa0ba902b7"}]}]}]}"#
+    /// );
+    /// ```
+    pub fn encode_logs<'a>(
+        &self,
+        records: impl IntoIterator<Item = &'a LogRecord>,
+        out: &mut Vec<u8>,
+    ) {
+        let groups = group_by_scope(records, |record| record.target.as_str());
+        let scopes = self.scopes(&groups);
+        match self.protocol {
+            #[cfg(feature = "protobuf")]
+            Protocol::HttpProtobuf => protobuf::logs(&self.resource, &scopes, out),
+            _ => json::logs(&self.resource, &scopes, out),
+        }
+    }
+
+    fn scopes<'g, 'a, T>(&'g self, groups: &'g [(&'a str, Vec<&'a T>)]) -> Vec<ScopeGroup<'g, 'a, T>> {
+        groups
+            .iter()
+            .map(|(name, items)| ScopeGroup {
+                name,
+                version: self.scope_version(name),
+                items,
+            })
+            .collect()
     }
 
     /// Appends an `ExportMetricsServiceRequest` holding `families` to `out`: cumulative
@@ -173,27 +227,34 @@ impl Encoder {
     }
 }
 
-/// The spans of one instrumentation scope.
-pub(crate) struct ScopeGroup<'g, 'a> {
+/// The spans or log records of one instrumentation scope.
+pub(crate) struct ScopeGroup<'g, 'a, T> {
     pub(crate) name: &'a str,
     pub(crate) version: &'g str,
-    pub(crate) spans: &'g [&'a SpanData],
+    pub(crate) items: &'g [&'a T],
 }
 
-fn group_by_scope<'a>(
-    spans: impl IntoIterator<Item = &'a SpanData>,
-) -> Vec<(&'a str, Vec<&'a SpanData>)> {
-    let mut groups: Vec<(&'a str, Vec<&'a SpanData>)> = Vec::new();
-    for span in spans {
-        let scope = span.scope.as_str();
-        // Spans of one scope usually come together: check the last group first.
-        match groups.iter_mut().rev().find(|(name, _)| *name == scope) {
-            Some((_, group)) => group.push(span),
-            None => groups.push((scope, vec![span])),
+/// `items` grouped by the scope `scope` reads from each, groups in order of first
+/// appearance.
+fn group_by_scope<'a, T>(
+    items: impl IntoIterator<Item = &'a T>,
+    scope: impl Fn(&'a T) -> &'a str,
+) -> Vec<(&'a str, Vec<&'a T>)> {
+    let mut groups: Vec<(&'a str, Vec<&'a T>)> = Vec::new();
+    for item in items {
+        let name = scope(item);
+        // Items of one scope usually come together: check the last group first.
+        match groups.iter_mut().rev().find(|(n, _)| *n == name) {
+            Some((_, group)) => group.push(item),
+            None => groups.push((name, vec![item])),
         }
     }
     groups
 }
+
+/// The semantic conventions' names of a log record's source location attributes.
+pub(crate) const CODE_FILE_PATH: &str = "code.file.path";
+pub(crate) const CODE_LINE_NUMBER: &str = "code.line.number";
 
 /// What a metrics request holds.
 pub(crate) struct MetricsBody<'a> {
@@ -342,13 +403,47 @@ pub(crate) mod tests {
         let mut b = full_span();
         b.scope = "b".into();
         let spans = [a.clone(), b.clone(), a.clone()];
-        let groups = group_by_scope(&spans);
+        let groups = group_by_scope(&spans, |s| s.scope.as_str());
         assert_eq!(
             groups
                 .iter()
                 .map(|(n, s)| (*n, s.len()))
                 .collect::<Vec<_>>(),
             [("a", 2), ("b", 1)]
+        );
+    }
+
+    /// A log record with every field set.
+    pub(crate) fn full_log() -> LogRecord {
+        let mut r = LogRecord::new(telem::Severity::new(14), "book \"999\" not found\n");
+        r.time_unix_nano = 1_700_000_000_000_000_001;
+        r.observed_time_unix_nano = 1_700_000_000_000_000_002;
+        r.attributes = [KeyValue::new("book.id", 999i64), KeyValue::new("ok", false)]
+            .into_iter()
+            .collect();
+        r.context_fields = [KeyValue::new("request.id", "r-17")].into_iter().collect();
+        r.event_name = Some("book.missing".into());
+        r.target = "bookstore::routes".into();
+        r.file = Some("src/routes.rs".into());
+        r.line = Some(42);
+        r.trace_id = TraceId::from_hex("4bf92f3577b34da6a3ce929d0e0e4736").unwrap();
+        r.span_id = SpanId::from_hex("00f067aa0ba902b7").unwrap();
+        r.trace_flags = TraceFlags::SAMPLED;
+        r
+    }
+
+    #[test]
+    fn log_records_group_by_target() {
+        let mut b = full_log();
+        b.target = "b".into();
+        let records = [full_log(), b, full_log()];
+        let groups = group_by_scope(&records, |r| r.target.as_str());
+        assert_eq!(
+            groups
+                .iter()
+                .map(|(n, r)| (*n, r.len()))
+                .collect::<Vec<_>>(),
+            [("bookstore::routes", 2), ("b", 1)]
         );
     }
 

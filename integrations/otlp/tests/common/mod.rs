@@ -8,6 +8,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message as _;
@@ -114,6 +115,30 @@ impl Received {
             assert_eq!(self.content_type, "application/x-protobuf");
             ExportMetricsServiceRequest::decode(self.body.as_slice()).unwrap()
         }
+    }
+
+    pub fn logs(&self) -> ExportLogsServiceRequest {
+        if self.is_json() {
+            serde_json::from_slice(&self.body).unwrap()
+        } else {
+            assert_eq!(self.content_type, "application/x-protobuf");
+            ExportLogsServiceRequest::decode(self.body.as_slice()).unwrap()
+        }
+    }
+
+    /// The bodies of the log records, in order (string bodies only).
+    pub fn log_bodies(&self) -> Vec<String> {
+        use opentelemetry_proto::tonic::common::v1::any_value::Value;
+        self.logs()
+            .resource_logs
+            .iter()
+            .flat_map(|r| &r.scope_logs)
+            .flat_map(|s| &s.log_records)
+            .map(|r| match r.body.as_ref().and_then(|b| b.value.as_ref()) {
+                Some(Value::StringValue(s)) => s.clone(),
+                other => panic!("not a string body: {other:?}"),
+            })
+            .collect()
     }
 
     pub fn json(&self) -> serde_json::Value {

@@ -1,46 +1,86 @@
-//! A sink that prints finished spans to stdout (or any writer), as OTLP-shaped JSON lines
-//! or in a human-readable development format.
+//! A sink that prints finished spans and log records to stdout (or any writer), as JSON
+//! lines or in a human-readable development format.
 
-use super::writer::{WriterThread, DEFAULT_BUFFER_BYTES};
+use super::writer::{Items, WriterThread, DEFAULT_BUFFER_BYTES};
 use crate::util::stack_text::StackText;
 use crate::{
-    otlp_json, KeyValue, MetricsSnapshot, Sink, SinkError, SinkFuture, SpanBatch, SpanData, SpanId,
-    SpanKind, Status, Value,
+    otlp_json, KeyValue, Level, LogBatch, LogRecord, MetricsSnapshot, Severity, Sink, SinkError,
+    SinkFuture, SpanBatch, SpanData, SpanId, SpanKind, Status, Value,
 };
 use std::fmt::{self, Write as _};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// How a [`StdoutSink`] renders spans.
+/// How a [`StdoutSink`] renders spans and log records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum StdoutFormat {
-    /// One JSON object per span per line, with OpenTelemetry's OTLP/JSON field names
-    /// (`traceId`, `startTimeUnixNano`, `attributes: [{"key", "value": {"intValue"}}]`, …),
-    /// ready for `jq` or a log shipper. The default.
+    /// One JSON object per line, ready for `jq` or a log shipper. The default.
+    ///
+    /// A span is OpenTelemetry's OTLP/JSON `Span` (`traceId`, `startTimeUnixNano`,
+    /// `attributes: [{"key", "value": {"intValue"}}]`, …) plus its `scope`.
+    ///
+    /// A log record is a flat object, the shape log tools read without a mapping:
+    ///
+    /// ```text
+    /// {"timestamp":"2023-11-14T22:13:20.123456789Z","level":"WARN","message":"book not found","target":"bookstore::routes","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","trace_flags":"01","book.id":999,"reason":"no such id","request.id":"r-17"}
+    /// ```
+    ///
+    /// - `timestamp`: RFC 3339 in UTC with nanoseconds (always nine digits);
+    /// - `level`: `ERROR`, `WARN`, `INFO`, `DEBUG` or `TRACE`, the level of the
+    ///   severity's range (`WARN2` is `WARN`), or `FATAL` for the severities above
+    ///   `ERROR`'s; omitted for an unspecified severity;
+    /// - `message`, `target`: the body and the target (module path), always written;
+    /// - `trace_id`, `span_id` (lowercase hex) and `trace_flags` (two hex digits, `01`
+    ///   when sampled): the span the record was made in, omitted outside any span;
+    /// - `event_name`: when the call gave one;
+    /// - then the call-site fields, then the fields bound to the context, each a
+    ///   top-level key (`"book.id":999`: a dotted key stays one key). A field whose key
+    ///   is one of the keys above or `fields` (the reserved keys) goes instead into a
+    ///   `"fields":{…}` object at the end, so a reserved key always means the same
+    ///   thing. Values: strings, integers as JSON numbers, floats (`"NaN"`,
+    ///   `"Infinity"`, `"-Infinity"` as strings), booleans, arrays.
+    ///
+    /// Spans and log records share the stream: a log line has `timestamp`, a span's
+    /// `startTimeUnixNano`.
     #[default]
     Json,
-    /// A compact line per span for reading during development:
+    /// A compact line per span or log record for reading during development, colored
+    /// on a terminal:
     ///
     /// ```text
     /// 14:03:07.412Z  1.23ms GET /books [server] trace=4bf92f35… span=00f067aa0ba902b7 parent=- status=OK http.route=/books
     ///   • cache.miss +210µs key=books:all
+    /// 14:03:07.411Z    WARN bookstore::routes: book not found book.id=999 reason="no such id" request.id=r-17 trace=4bf92f35… span=00f067aa0ba902b7
     /// ```
+    ///
+    /// A log line: the time of day (UTC, milliseconds, as spans'), the level
+    /// right-aligned in the spans' duration column (so messages start where span names
+    /// do; colored: `ERROR` red, `WARN` yellow, `INFO` green, `DEBUG` blue, `TRACE`
+    /// dim), the target and the event name in brackets if any, the message (control
+    /// characters escaped), the call-site fields then the bound fields as `key=value`
+    /// (a value quoted and escaped only when it is empty or holds whitespace, a quote,
+    /// `=` or a control character), and, when the record was made in a span, the trace
+    /// id's first 8 hex digits and the span id, as span lines show them. Colored, the
+    /// bound fields and the ids are dim.
     Pretty,
 }
 
-/// A [`Sink`] that writes finished spans to stdout, or to any [`Write`]r.
+/// A [`Sink`] that writes finished spans and log records to stdout, or to any
+/// [`Write`]r, in a [`StdoutFormat`].
 ///
 /// Each batch is rendered into a buffer on the sink's task, then written by a thread of
 /// the sink's own (`telemetry-stdout`, started at the first batch) with one `write_all`
-/// and a flush, so lines of different batches never interleave. The runtime never
-/// waits on the writer: while it does not take bytes (a pipe nobody reads, a stopped
-/// terminal), up to [`with_buffer_bytes`](Self::with_buffer_bytes) (8 MiB by default) of rendered
-/// spans wait, and further batches are dropped and counted as this sink's
-/// `spans_dropped`; the drain and the other sinks carry on. At shutdown, what is still
-/// waiting when the deadline passes counts as dropped too.
-/// Metric snapshots are ignored unless [`with_metrics(true)`](Self::with_metrics).
+/// and a flush, so lines of different batches never interleave. Spans and log records
+/// go through the same thread and the same queue, in the order their batches come. The
+/// runtime never waits on the writer: while it does not take bytes (a pipe nobody
+/// reads, a stopped terminal), up to [`with_buffer_bytes`](Self::with_buffer_bytes)
+/// (8 MiB by default) of rendered lines wait, and further batches are dropped and
+/// counted as this sink's `spans_dropped` or `logs_dropped`; the drain and the other
+/// sinks carry on. At shutdown, what is still waiting when the deadline passes counts
+/// as dropped too. Metric snapshots are ignored unless
+/// [`with_metrics(true)`](Self::with_metrics).
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -61,6 +101,7 @@ pub enum StdoutFormat {
 pub struct StdoutSink {
     format: StdoutFormat,
     spans: bool,
+    logs: bool,
     metrics: bool,
     color: bool,
     buffer_bytes: usize,
@@ -68,7 +109,9 @@ pub struct StdoutSink {
     out: Mutex<Option<Box<dyn Write + Send>>>,
     thread: OnceLock<Result<WriterThread, String>>,
     /// Spans of batches refused because the writer thread could not start.
-    unwritten: AtomicU64,
+    unwritten_spans: AtomicU64,
+    /// Log records refused the same way.
+    unwritten_logs: AtomicU64,
 }
 
 impl StdoutSink {
@@ -95,12 +138,14 @@ impl StdoutSink {
         Self {
             format,
             spans: true,
+            logs: true,
             metrics: false,
             color,
             buffer_bytes: DEFAULT_BUFFER_BYTES,
             out: Mutex::new(Some(out)),
             thread: OnceLock::new(),
-            unwritten: AtomicU64::new(0),
+            unwritten_spans: AtomicU64::new(0),
+            unwritten_logs: AtomicU64::new(0),
         }
     }
 
@@ -109,8 +154,8 @@ impl StdoutSink {
         Self::build(format, false, Box::new(writer))
     }
 
-    /// Sets how many bytes of rendered spans may wait for a slow writer before batches
-    /// are dropped (default 8 MiB; at least one batch always fits).
+    /// Sets how many bytes of rendered spans and log records may wait for a slow writer
+    /// before batches are dropped (default 8 MiB; at least one batch always fits).
     ///
     /// ```
     /// let sink = telem::StdoutSink::new().with_buffer_bytes(1 << 20);
@@ -141,6 +186,19 @@ impl StdoutSink {
         self
     }
 
+    /// Whether to write log records. On by default; off for a sink that should not
+    /// print them (the console exporter chosen for traces or metrics but not for
+    /// logs).
+    ///
+    /// ```
+    /// let spans_only = telem::StdoutSink::new().with_logs(false);
+    /// # drop(spans_only);
+    /// ```
+    pub fn with_logs(mut self, enabled: bool) -> Self {
+        self.logs = enabled;
+        self
+    }
+
     /// The format this sink writes.
     pub fn format(&self) -> StdoutFormat {
         self.format
@@ -150,6 +208,13 @@ impl StdoutSink {
         match self.format {
             StdoutFormat::Json => json_line(span, buf),
             StdoutFormat::Pretty => pretty_span(span, self.color, buf),
+        }
+    }
+
+    fn render_log(&self, record: &LogRecord, buf: &mut Vec<u8>) {
+        match self.format {
+            StdoutFormat::Json => log_json_line(record, buf),
+            StdoutFormat::Pretty => pretty_log(record, self.color, buf),
         }
     }
 
@@ -169,15 +234,16 @@ impl StdoutSink {
     }
 
     /// Renders with `render` into a buffer the writer thread gave back (or a new one),
-    /// and hands it over, holding `spans` spans.
-    /// Without a writer thread the spans are refused here, and counted.
-    fn write(&self, spans: u64, render: impl FnOnce(&mut Vec<u8>)) -> Result<(), SinkError> {
+    /// and hands it over, holding `items`.
+    /// Without a writer thread the items are refused here, and counted.
+    fn write(&self, items: Items, render: impl FnOnce(&mut Vec<u8>)) -> Result<(), SinkError> {
         let thread = self.thread().inspect_err(|_| {
-            self.unwritten.fetch_add(spans, Relaxed);
+            self.unwritten_spans.fetch_add(items.spans, Relaxed);
+            self.unwritten_logs.fetch_add(items.logs, Relaxed);
         })?;
         let mut buf = thread.buffer();
         render(&mut buf);
-        thread.submit(buf, spans)
+        thread.submit_items(buf, items)
     }
 }
 
@@ -193,6 +259,7 @@ impl fmt::Debug for StdoutSink {
             .field("format", &self.format)
             .field("metrics", &self.metrics)
             .field("spans", &self.spans)
+            .field("logs", &self.logs)
             .field("color", &self.color)
             .field("buffer_bytes", &self.buffer_bytes)
             .finish_non_exhaustive()
@@ -209,9 +276,22 @@ impl Sink for StdoutSink {
             if !self.spans || batch.is_empty() {
                 return Ok(());
             }
-            self.write(batch.len() as u64, |buf| {
+            self.write(Items::spans(batch.len() as u64), |buf| {
                 for span in batch.iter() {
                     self.render_span(span, buf);
+                }
+            })
+        })
+    }
+
+    fn export_logs(&self, batch: LogBatch) -> SinkFuture<'_> {
+        Box::pin(async move {
+            if !self.logs || batch.is_empty() {
+                return Ok(());
+            }
+            self.write(Items::logs(batch.len() as u64), |buf| {
+                for record in batch.iter() {
+                    self.render_log(record, buf);
                 }
             })
         })
@@ -227,7 +307,7 @@ impl Sink for StdoutSink {
             if !self.metrics {
                 return Ok(());
             }
-            self.write(0, |buf| match self.format {
+            self.write(Items::default(), |buf| match self.format {
                 StdoutFormat::Json => metrics_json(&snapshot, buf),
                 StdoutFormat::Pretty => pretty_metrics(&snapshot, self.color, buf),
             })
@@ -254,15 +334,24 @@ impl Sink for StdoutSink {
         })
     }
 
-    /// A refused batch (a stalled writer) is counted by the writer thread.
+    /// A refused batch of spans or log records (a stalled writer) is counted by the
+    /// writer thread.
     fn counts_own_drops(&self) -> bool {
         true
     }
 
     fn spans_dropped(&self) -> u64 {
-        let unwritten = self.unwritten.load(Relaxed);
+        let unwritten = self.unwritten_spans.load(Relaxed);
         match self.thread.get() {
             Some(Ok(thread)) => thread.spans_dropped() + unwritten,
+            _ => unwritten,
+        }
+    }
+
+    fn logs_dropped(&self) -> u64 {
+        let unwritten = self.unwritten_logs.load(Relaxed);
+        match self.thread.get() {
+            Some(Ok(thread)) => thread.logs_dropped() + unwritten,
             _ => unwritten,
         }
     }
@@ -316,12 +405,167 @@ fn metrics_json(snapshot: &MetricsSnapshot, buf: &mut Vec<u8>) {
 }
 
 // ---------------------------------------------------------------------------------------
+// Log records as JSON lines
+// ---------------------------------------------------------------------------------------
+
+/// Whether a field's `key` is one a log line writes itself (or `fields`, where such
+/// fields go): see [`StdoutFormat::Json`].
+fn is_reserved_log_key(key: &str) -> bool {
+    matches!(
+        key,
+        "timestamp"
+            | "level"
+            | "message"
+            | "target"
+            | "trace_id"
+            | "span_id"
+            | "trace_flags"
+            | "event_name"
+            | "fields"
+    )
+}
+
+/// A log record as one flat JSON object and a newline (the layout is documented on
+/// [`StdoutFormat::Json`]), written in place: no `String` per record or field.
+fn log_json_line(record: &LogRecord, buf: &mut Vec<u8>) {
+    buf.extend_from_slice(b"{\"timestamp\":\"");
+    rfc3339_nanos(record.time_unix_nano, buf);
+    buf.push(b'"');
+    if let Some(level) = level_text(record.severity) {
+        buf.extend_from_slice(b",\"level\":\"");
+        buf.extend_from_slice(level.as_bytes());
+        buf.push(b'"');
+    }
+    buf.extend_from_slice(b",\"message\":");
+    otlp_json::string(&record.body, buf);
+    buf.extend_from_slice(b",\"target\":");
+    otlp_json::string(&record.target, buf);
+    if record.trace_id.is_valid() {
+        buf.extend_from_slice(b",\"trace_id\":");
+        otlp_json::hex(&record.trace_id.to_bytes(), buf);
+        if record.span_id.is_valid() {
+            buf.extend_from_slice(b",\"span_id\":");
+            otlp_json::hex(&record.span_id.to_bytes(), buf);
+        }
+        buf.extend_from_slice(b",\"trace_flags\":");
+        otlp_json::hex(&[record.trace_flags.bits()], buf);
+    }
+    if let Some(name) = &record.event_name {
+        buf.extend_from_slice(b",\"event_name\":");
+        otlp_json::string(name, buf);
+    }
+    let fields = || record.attributes.iter().chain(record.context_fields.iter());
+    let mut reserved = false;
+    for kv in fields() {
+        if is_reserved_log_key(&kv.key) {
+            reserved = true;
+        } else {
+            buf.push(b',');
+            json_member(kv, buf);
+        }
+    }
+    if reserved {
+        buf.extend_from_slice(b",\"fields\":{");
+        otlp_json::list(
+            fields().filter(|kv| is_reserved_log_key(&kv.key)),
+            buf,
+            json_member,
+        );
+        buf.push(b'}');
+    }
+    buf.extend_from_slice(b"}\n");
+}
+
+/// `"key":value`.
+fn json_member(kv: &KeyValue, buf: &mut Vec<u8>) {
+    otlp_json::string(&kv.key, buf);
+    buf.push(b':');
+    json_value(&kv.value, buf);
+}
+
+/// A value as plain JSON (not OTLP's `AnyValue`): a string, a number (integers as JSON
+/// numbers; non-finite floats as `"NaN"`, `"Infinity"`, `"-Infinity"`), a boolean or
+/// an array of them.
+fn json_value(value: &Value, buf: &mut Vec<u8>) {
+    match value {
+        Value::String(s) => otlp_json::string(s, buf),
+        Value::I64(v) => buf.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
+        Value::F64(v) => otlp_json::f64(*v, buf),
+        Value::Bool(v) => buf.extend_from_slice(if *v { b"true" } else { b"false" }),
+        Value::Array(values) => {
+            buf.push(b'[');
+            otlp_json::list(values.iter(), buf, json_value);
+            buf.push(b']');
+        }
+    }
+}
+
+/// The `level` text of a severity: the level's name, `FATAL` for the four severities
+/// above `ERROR`'s range, `None` when unspecified.
+fn level_text(severity: Severity) -> Option<&'static str> {
+    if severity >= Severity::FATAL {
+        return Some("FATAL");
+    }
+    severity.level().map(Level::as_str)
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ` (RFC 3339, UTC, nine fraction digits) from ns since
+/// the Unix epoch.
+fn rfc3339_nanos(unix_nanos: u64, buf: &mut Vec<u8>) {
+    let secs = unix_nanos / 1_000_000_000;
+    let (year, month, day) = civil_date(secs / 86_400);
+    let of_day = secs % 86_400;
+    let mut text = *b"0000-00-00T00:00:00.000000000Z";
+    digits(&mut text[0..4], year);
+    digits(&mut text[5..7], month);
+    digits(&mut text[8..10], day);
+    digits(&mut text[11..13], of_day / 3600);
+    digits(&mut text[14..16], (of_day / 60) % 60);
+    digits(&mut text[17..19], of_day % 60);
+    digits(&mut text[20..29], unix_nanos % 1_000_000_000);
+    buf.extend_from_slice(&text);
+}
+
+/// Writes the last `out.len()` decimal digits of `v` into `out`, zero-padded.
+fn digits(out: &mut [u8], mut v: u64) {
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
+    }
+}
+
+/// The proleptic Gregorian date (year, month, day) of a day counted from 1970-01-01
+/// (Howard Hinnant's `civil_from_days`, for days on or after the epoch).
+fn civil_date(days: u64) -> (u64, u64, u64) {
+    // Counted from 0000-03-01, so the leap day ends each 4-, 100- and 400-year cycle.
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let day_of_era = z % 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153; // 0 is March
+    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    };
+    let year = era * 400 + year_of_era + u64::from(month <= 2);
+    (year, month, day)
+}
+
+// ---------------------------------------------------------------------------------------
 // Pretty
 // ---------------------------------------------------------------------------------------
 
 const DIM: &str = "\x1b[2m";
 const BOLD: &str = "\x1b[1m";
 const RED: &str = "\x1b[31m";
+const BOLD_RED: &str = "\x1b[1;31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const BLUE: &str = "\x1b[34m";
 const RESET: &str = "\x1b[0m";
 
 /// Wraps `text` in an ANSI style when `color` is on.
@@ -430,6 +674,106 @@ fn pretty_span(span: &SpanData, color: bool, buf: &mut Vec<u8>) {
         );
         push_attributes(buf, &link.attributes);
         buf.push(b'\n');
+    }
+}
+
+/// A log record as one line (the layout is documented on [`StdoutFormat::Pretty`]),
+/// written in place: no `String` per record or field.
+fn pretty_log(record: &LogRecord, color: bool, buf: &mut Vec<u8>) {
+    // Writing into a `Vec<u8>` cannot fail.
+    let _ = write!(
+        buf,
+        "{} ",
+        Styled(color, DIM, TimeOfDay(record.time_unix_nano))
+    );
+    let (level, style) = match level_text(record.severity) {
+        Some(level) => (level, level_style(record.severity)),
+        None => ("-", ""),
+    };
+    // Right-aligned in the 7 columns of a span line's duration; the padding stays
+    // outside the color.
+    buf.extend(std::iter::repeat_n(
+        b' ',
+        7usize.saturating_sub(level.len()),
+    ));
+    let _ = write!(buf, "{}", Styled(color && !style.is_empty(), style, level));
+    if !record.target.is_empty() || record.event_name.is_some() {
+        buf.push(b' ');
+        if color {
+            buf.extend_from_slice(DIM.as_bytes());
+        }
+        let _ = write!(buf, "{}", Escaped(&record.target));
+        if let Some(name) = &record.event_name {
+            if !record.target.is_empty() {
+                buf.push(b' ');
+            }
+            let _ = write!(buf, "[{}]", Escaped(name));
+        }
+        buf.push(b':');
+        if color {
+            buf.extend_from_slice(RESET.as_bytes());
+        }
+    }
+    if !record.body.is_empty() {
+        let _ = write!(buf, " {}", Escaped(&record.body));
+    }
+    push_attributes(buf, &record.attributes);
+    let bound = !record.context_fields.is_empty();
+    let in_span = record.trace_id.is_valid();
+    if color && (bound || in_span) {
+        buf.extend_from_slice(DIM.as_bytes());
+    }
+    push_attributes(buf, &record.context_fields);
+    if in_span {
+        // As span lines show them: enough of the trace id to tell traces apart by eye,
+        // and the whole span id.
+        buf.extend_from_slice(b" trace=");
+        otlp_json::hex_digits(&record.trace_id.to_bytes()[..4], buf);
+        buf.extend_from_slice("\u{2026}".as_bytes());
+        if record.span_id.is_valid() {
+            buf.extend_from_slice(b" span=");
+            otlp_json::hex_digits(&record.span_id.to_bytes(), buf);
+        }
+    }
+    if color && (bound || in_span) {
+        buf.extend_from_slice(RESET.as_bytes());
+    }
+    buf.push(b'\n');
+}
+
+/// The color of a level: `ERROR` red (`FATAL` bold red), `WARN` yellow, `INFO` green,
+/// `DEBUG` blue, `TRACE` dim.
+fn level_style(severity: Severity) -> &'static str {
+    if severity >= Severity::FATAL {
+        return BOLD_RED;
+    }
+    match severity.level() {
+        Some(Level::Error) => RED,
+        Some(Level::Warn) => YELLOW,
+        Some(Level::Info) => GREEN,
+        Some(Level::Debug) => BLUE,
+        Some(Level::Trace) => DIM,
+        None => "",
+    }
+}
+
+/// Text kept on one line and out of the terminal's control: control characters (a
+/// newline, an escape sequence) written as `{:?}` writes them (`\n`, `\u{1b}`),
+/// everything else as is, quotes included.
+struct Escaped<'a>(&'a str);
+
+impl fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(at) = rest.find(char::is_control) {
+            f.write_str(&rest[..at])?;
+            let c = rest[at..].chars().next().unwrap_or_default();
+            for e in c.escape_debug() {
+                f.write_char(e)?;
+            }
+            rest = &rest[at + c.len_utf8()..];
+        }
+        f.write_str(rest)
     }
 }
 
@@ -1088,6 +1432,182 @@ mod tests {
         let error = sink.export_spans(batch(vec![root("y")])).await.unwrap_err();
         assert!(error.to_string().contains("stopped"), "{error}");
         assert!(sink.spans_dropped() >= 1);
+    }
+
+    fn log(level: crate::Level, body: &'static str) -> LogRecord {
+        let mut record = LogRecord::new(level, body);
+        record.time_unix_nano = START;
+        record.observed_time_unix_nano = START;
+        record.target = "bookstore::routes".into();
+        record
+    }
+
+    fn in_span(mut record: LogRecord) -> LogRecord {
+        record.trace_id = TraceId::from_hex(TRACE).unwrap();
+        record.span_id = SpanId::from_hex(SPAN).unwrap();
+        record.trace_flags = TraceFlags::SAMPLED;
+        record
+    }
+
+    fn render_log(record: &LogRecord, format: StdoutFormat, color: bool) -> String {
+        let mut buf = Vec::new();
+        match format {
+            StdoutFormat::Json => log_json_line(record, &mut buf),
+            StdoutFormat::Pretty => pretty_log(record, color, &mut buf),
+        }
+        String::from_utf8(buf).unwrap()
+    }
+
+    /// Every day from 1970 to 2600 is the day after the one before: the date
+    /// arithmetic has no gap or repeat at any month, leap day or century.
+    #[test]
+    fn dates_follow_one_another_day_by_day() {
+        let days_in = |y: u64, m: u64| match m {
+            2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            _ => 31,
+        };
+        let mut expected = (1970, 1, 1);
+        for day in 0..230_000 {
+            assert_eq!(civil_date(day), expected, "day {day}");
+            let (y, m, d) = expected;
+            expected = if d < days_in(y, m) {
+                (y, m, d + 1)
+            } else if m < 12 {
+                (y, m + 1, 1)
+            } else {
+                (y + 1, 1, 1)
+            };
+        }
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc_with_nanoseconds() {
+        let text = |ns: u64| {
+            let mut buf = Vec::new();
+            rfc3339_nanos(ns, &mut buf);
+            String::from_utf8(buf).unwrap()
+        };
+        assert_eq!(text(0), "1970-01-01T00:00:00.000000000Z");
+        assert_eq!(text(START), "2023-11-14T22:13:20.123456789Z");
+        // 2000-02-29, a leap day of a year divisible by 400.
+        assert_eq!(
+            text(951_782_400_000_000_001),
+            "2000-02-29T00:00:00.000000001Z"
+        );
+        assert_eq!(text(u64::MAX), "2554-07-21T23:34:33.709551615Z");
+    }
+
+    #[test]
+    fn fatal_severities_write_fatal_and_unspecified_writes_no_level() {
+        assert_eq!(level_text(Severity::new(24)), Some("FATAL"));
+        assert_eq!(level_text(Severity::new(20)), Some("ERROR"));
+        assert_eq!(level_text(Severity::new(10)), Some("INFO"));
+        assert_eq!(level_text(Severity::UNSPECIFIED), None);
+        let mut record = log(crate::Level::Info, "m");
+        record.severity = Severity::UNSPECIFIED;
+        let line = render_log(&record, StdoutFormat::Json, false);
+        assert!(!line.contains("\"level\""), "{line}");
+        assert_eq!(
+            render_log(&record, StdoutFormat::Pretty, false),
+            "22:13:20.123Z       - bookstore::routes: m\n"
+        );
+    }
+
+    #[test]
+    fn pretty_levels_are_colored_and_padding_stays_outside_the_color() {
+        let cases = [
+            (crate::Level::Error, "\x1b[31mERROR\x1b[0m"),
+            (crate::Level::Warn, "\x1b[33mWARN\x1b[0m"),
+            (crate::Level::Info, "\x1b[32mINFO\x1b[0m"),
+            (crate::Level::Debug, "\x1b[34mDEBUG\x1b[0m"),
+            (crate::Level::Trace, "\x1b[2mTRACE\x1b[0m"),
+        ];
+        for (level, styled) in cases {
+            let line = render_log(&log(level, "m"), StdoutFormat::Pretty, true);
+            let pad = " ".repeat(7 - level.as_str().len());
+            assert_eq!(
+                line,
+                format!(
+                    "\x1b[2m22:13:20.123Z\x1b[0m {pad}{styled} \x1b[2mbookstore::routes:\x1b[0m m\n"
+                )
+            );
+        }
+        let mut fatal = log(crate::Level::Error, "m");
+        fatal.severity = Severity::FATAL;
+        let line = render_log(&fatal, StdoutFormat::Pretty, true);
+        assert!(line.contains("   \x1b[1;31mFATAL\x1b[0m "), "{line:?}");
+    }
+
+    /// Colored, the bound fields and the ids are dim; the call-site fields are not.
+    #[test]
+    fn pretty_colored_line_dims_bound_fields_and_ids() {
+        let mut record = in_span(log(crate::Level::Warn, "book not found"));
+        record.attributes = crate::Attributes::from(vec![KeyValue::new("book.id", 999i64)]);
+        record.context_fields = crate::Attributes::from(vec![KeyValue::new("request.id", "r-17")]);
+        assert_eq!(
+            render_log(&record, StdoutFormat::Pretty, true),
+            "\x1b[2m22:13:20.123Z\x1b[0m    \x1b[33mWARN\x1b[0m \x1b[2mbookstore::routes:\x1b[0m \
+             book not found book.id=999\x1b[2m request.id=r-17 trace=4bf92f35\u{2026} \
+             span=00f067aa0ba902b7\x1b[0m\n"
+        );
+    }
+
+    /// A sink built for a terminal (`pretty()` on a tty without `NO_COLOR`) colors log
+    /// lines as it colors span lines.
+    #[tokio::test]
+    async fn the_sinks_color_decision_applies_to_log_lines() {
+        let out = Shared::default();
+        let sink = StdoutSink::build(StdoutFormat::Pretty, true, Box::new(out.clone()));
+        sink.export_logs(Arc::new(vec![log(crate::Level::Error, "boom")]))
+            .await
+            .unwrap();
+        sink.flush().await.unwrap();
+        assert!(
+            out.text().contains("\x1b[31mERROR\x1b[0m"),
+            "{:?}",
+            out.text()
+        );
+        // A JSON sink is never colored.
+        let out = Shared::default();
+        let sink = StdoutSink::build(StdoutFormat::Json, false, Box::new(out.clone()));
+        sink.export_logs(Arc::new(vec![log(crate::Level::Error, "boom")]))
+            .await
+            .unwrap();
+        sink.flush().await.unwrap();
+        assert!(!out.text().contains('\x1b'), "{:?}", out.text());
+    }
+
+    /// Without a writer thread (it could not start), log records are refused and counted
+    /// as log records, not spans.
+    #[tokio::test]
+    async fn logs_refused_without_a_writer_thread_are_counted_as_logs() {
+        let sink = StdoutSink::from_writer(Vec::new(), StdoutFormat::Json);
+        let _ = sink.thread.set(Err("no thread".to_owned()));
+        let records = Arc::new(vec![
+            log(crate::Level::Info, "a"),
+            log(crate::Level::Info, "b"),
+        ]);
+        assert!(sink.export_logs(records).await.is_err());
+        assert_eq!((sink.logs_dropped(), sink.spans_dropped()), (2, 0));
+        assert!(sink.export_spans(batch(vec![root("x")])).await.is_err());
+        assert_eq!((sink.logs_dropped(), sink.spans_dropped()), (2, 1));
+    }
+
+    #[tokio::test]
+    async fn with_logs_false_writes_no_log_record() {
+        let out = Shared::default();
+        let sink = StdoutSink::from_writer(out.clone(), StdoutFormat::Json).with_logs(false);
+        sink.export_logs(Arc::new(vec![log(crate::Level::Error, "boom")]))
+            .await
+            .unwrap();
+        sink.export_spans(batch(vec![root("kept")])).await.unwrap();
+        sink.flush().await.unwrap();
+        let text = out.text();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.contains("\"kept\""), "{text}");
+        assert!(format!("{sink:?}").contains("logs: false"));
     }
 
     #[test]

@@ -7,6 +7,10 @@
 //! from then on batches are dropped and counted until it drains. The thread is never
 //! joined, so a writer blocked forever costs one parked thread, not a runtime worker,
 //! the drain, the other sinks, or the process's exit.
+//!
+//! Spans and log records go through the same thread and the same bound (their lines
+//! interleave in the order their batches were handed over); what is lost is counted
+//! per signal ([`Items`]).
 
 use crate::SinkError;
 use std::io::Write;
@@ -15,11 +19,68 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
-/// The default bound of a writer's buffer: 8 MiB of rendered spans.
+/// The default bound of a writer's buffer: 8 MiB of rendered spans and log records.
 pub(crate) const DEFAULT_BUFFER_BYTES: usize = 8 << 20;
 
+/// What a buffer handed to the thread holds: the spans and log records lost with it if
+/// it is never written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Items {
+    pub(crate) spans: u64,
+    pub(crate) logs: u64,
+}
+
+impl Items {
+    /// `n` spans.
+    pub(crate) const fn spans(n: u64) -> Self {
+        Self { spans: n, logs: 0 }
+    }
+
+    /// `n` log records.
+    pub(crate) const fn logs(n: u64) -> Self {
+        Self { spans: 0, logs: n }
+    }
+}
+
+impl std::fmt::Display for Items {
+    /// `3 spans`, `2 log records`, `3 spans and 2 log records`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.spans, self.logs) {
+            (spans, 0) => write!(f, "{spans} spans"),
+            (0, logs) => write!(f, "{logs} log records"),
+            (spans, logs) => write!(f, "{spans} spans and {logs} log records"),
+        }
+    }
+}
+
+/// A count of spans and one of log records, shared between threads.
+#[derive(Debug, Default)]
+struct Counts {
+    spans: AtomicU64,
+    logs: AtomicU64,
+}
+
+impl Counts {
+    fn add(&self, items: Items) {
+        self.spans.fetch_add(items.spans, Relaxed);
+        self.logs.fetch_add(items.logs, Relaxed);
+    }
+
+    fn sub(&self, items: Items) {
+        self.spans.fetch_sub(items.spans, Relaxed);
+        self.logs.fetch_sub(items.logs, Relaxed);
+    }
+
+    fn load(&self) -> Items {
+        Items {
+            spans: self.spans.load(Relaxed),
+            logs: self.logs.load(Relaxed),
+        }
+    }
+}
+
 enum Job {
-    Write { bytes: Vec<u8>, spans: u64 },
+    Write { bytes: Vec<u8>, items: Items },
     Flush(oneshot::Sender<()>),
 }
 
@@ -28,11 +89,12 @@ enum Job {
 struct Shared {
     /// Bytes handed over and not yet written.
     queued_bytes: AtomicUsize,
-    /// Spans in those bytes.
-    pending_spans: AtomicU64,
-    /// Spans lost: refused with a full buffer, or in a write that failed.
-    dropped_spans: AtomicU64,
-    /// The sink was shut down: spans still pending count as lost.
+    /// Spans and log records in those bytes.
+    pending: Counts,
+    /// Spans and log records lost: refused with a full buffer, or in a write that
+    /// failed.
+    dropped: Counts,
+    /// The sink was shut down: what is still pending counts as lost.
     closed: AtomicBool,
     /// The last write error not yet reported to the pipeline.
     error: Mutex<Option<String>>,
@@ -81,17 +143,17 @@ impl WriterThread {
             .spawn(move || {
                 for job in rx {
                     match job {
-                        Job::Write { bytes, spans } => {
+                        Job::Write { bytes, items } => {
                             // One buffer per batch: a line never interleaves with another
-                            // batch's, and a failed write loses exactly its spans.
+                            // batch's, and a failed write loses exactly its items.
                             let written = out.write_all(&bytes).and_then(|()| out.flush());
                             if let Err(e) = written {
-                                theirs.dropped_spans.fetch_add(spans, Relaxed);
+                                theirs.dropped.add(items);
                                 if let Ok(mut slot) = theirs.error.lock() {
                                     *slot = Some(format!("{name} write failed: {e}"));
                                 }
                             }
-                            theirs.pending_spans.fetch_sub(spans, Relaxed);
+                            theirs.pending.sub(items);
                             theirs.queued_bytes.fetch_sub(bytes.len(), Relaxed);
                             theirs.give_back(bytes);
                         }
@@ -124,24 +186,30 @@ impl WriterThread {
     /// Hands `bytes` (holding `spans` spans) to the thread, or drops them, counted, if
     /// the buffer would pass its bound. Never blocks.
     pub(crate) fn submit(&self, bytes: Vec<u8>, spans: u64) -> Result<(), SinkError> {
+        self.submit_items(bytes, Items::spans(spans))
+    }
+
+    /// Hands `bytes` (holding `items`) to the thread, or drops them, counted per
+    /// signal, if the buffer would pass its bound. Never blocks.
+    pub(crate) fn submit_items(&self, bytes: Vec<u8>, items: Items) -> Result<(), SinkError> {
         let queued = self.shared.queued_bytes.load(Relaxed);
         // An empty buffer takes any batch, so one larger than the bound still goes out.
         if queued > 0 && queued + bytes.len() > self.max_bytes {
-            self.shared.dropped_spans.fetch_add(spans, Relaxed);
+            self.shared.dropped.add(items);
             self.shared.give_back(bytes);
             return Err(SinkError::new(format!(
-                "{} writer stalled: {queued} bytes still waiting to be written, {spans} spans dropped",
+                "{} writer stalled: {queued} bytes still waiting to be written, {items} dropped",
                 self.name
             )));
         }
         let len = bytes.len();
         self.shared.queued_bytes.fetch_add(len, Relaxed);
-        self.shared.pending_spans.fetch_add(spans, Relaxed);
-        if self.jobs.send(Job::Write { bytes, spans }).is_err() {
+        self.shared.pending.add(items);
+        if self.jobs.send(Job::Write { bytes, items }).is_err() {
             // The thread is gone (it panicked in the writer): nothing will be written.
             self.shared.queued_bytes.fetch_sub(len, Relaxed);
-            self.shared.pending_spans.fetch_sub(spans, Relaxed);
-            self.shared.dropped_spans.fetch_add(spans, Relaxed);
+            self.shared.pending.sub(items);
+            self.shared.dropped.add(items);
             return Err(SinkError::new(format!(
                 "{} writer thread has stopped",
                 self.name
@@ -151,7 +219,7 @@ impl WriterThread {
     }
 
     /// A write error the thread met since the last call (each is reported once; the
-    /// spans it lost are already counted).
+    /// items it lost are already counted).
     pub(crate) fn check(&self) -> Result<(), SinkError> {
         match self.shared.error.lock().ok().and_then(|mut e| e.take()) {
             Some(error) => Err(SinkError::new(error)),
@@ -173,21 +241,34 @@ impl WriterThread {
         self.check()
     }
 
-    /// From now on, spans not yet written count as lost (they are, unless the writer
-    /// takes them before the process exits).
+    /// From now on, spans and log records not yet written count as lost (they are,
+    /// unless the writer takes them before the process exits).
     pub(crate) fn close(&self) {
         self.shared.closed.store(true, Relaxed);
     }
 
-    /// Spans lost so far: dropped with a full buffer, failed writes, and once closed,
-    /// those still waiting.
+    /// Spans and log records lost so far: dropped with a full buffer, failed writes,
+    /// and once closed, those still waiting.
+    pub(crate) fn dropped(&self) -> Items {
+        let dropped = self.shared.dropped.load();
+        if !self.shared.closed.load(Relaxed) {
+            return dropped;
+        }
+        let pending = self.shared.pending.load();
+        Items {
+            spans: dropped.spans + pending.spans,
+            logs: dropped.logs + pending.logs,
+        }
+    }
+
+    /// Spans lost so far ([`dropped`](Self::dropped)).
     pub(crate) fn spans_dropped(&self) -> u64 {
-        let pending = if self.shared.closed.load(Relaxed) {
-            self.shared.pending_spans.load(Relaxed)
-        } else {
-            0
-        };
-        self.shared.dropped_spans.load(Relaxed) + pending
+        self.dropped().spans
+    }
+
+    /// Log records lost so far ([`dropped`](Self::dropped)).
+    pub(crate) fn logs_dropped(&self) -> u64 {
+        self.dropped().logs
     }
 }
 
@@ -249,6 +330,32 @@ mod tests {
         assert_eq!(written.len(), 90);
         assert!(written[..60].iter().all(|&b| b == b'a'));
         assert_eq!(w.spans_dropped(), 3);
+    }
+
+    /// Spans and log records share the thread and its bound; what is lost is counted
+    /// per signal.
+    #[tokio::test]
+    async fn spans_and_logs_share_the_bound_and_are_counted_apart() {
+        let gate = Gate::default();
+        let w = WriterThread::spawn("test", Box::new(gate.clone()), 100).unwrap();
+        w.submit_items(vec![b'a'; 60], Items::logs(6)).unwrap();
+        w.submit_items(vec![b'b'; 30], Items::spans(3)).unwrap();
+        let refused = w.submit_items(vec![b'c'; 30], Items::logs(2)).unwrap_err();
+        assert!(
+            refused.to_string().ends_with("2 log records dropped"),
+            "{refused}"
+        );
+        w.submit(vec![b'd'; 30], 4).unwrap_err();
+        assert_eq!(w.dropped(), Items { spans: 4, logs: 2 });
+        w.close();
+        assert_eq!((w.spans_dropped(), w.logs_dropped()), (7, 8));
+        gate.open();
+        w.flush().await.unwrap();
+        assert_eq!((w.spans_dropped(), w.logs_dropped()), (4, 2));
+        assert_eq!(
+            Items { spans: 3, logs: 2 }.to_string(),
+            "3 spans and 2 log records"
+        );
     }
 
     #[tokio::test]

@@ -2,13 +2,15 @@
 //! counters.
 
 use crate::metrics::{Counter, MetricError, Registry};
-use crate::PipelineStats;
+use crate::{Level, PipelineStats};
 
 /// Sets the pipeline's self-metrics in `registry` from `stats`:
 /// `telemetry_spans_{recorded,sampled_out,dropped,exported}_total`,
-/// `telemetry_spans_queued`, `telemetry_drains_total`,
+/// `telemetry_spans_queued`, `telemetry_drains_total`, per level (label `level`)
+/// `telemetry_logs_{recorded,dropped,exported}_total` and `log_records_total` (the
+/// one for users' alerts), `telemetry_logs_queued`,
 /// `telemetry_last_drain_duration_seconds`, per sink (label `sink`)
-/// `telemetry_sink_{spans_delivered,errors,timeouts,panics,spans_dropped}_total`, and
+/// `telemetry_sink_{spans_delivered,errors,timeouts,panics,spans_dropped,logs_delivered,logs_dropped}_total`, and
 /// the registry's own `telemetry_metrics_{registration_errors,cardinality_overflows,
 /// sampler_errors,sampler_panics}_total`. The pipeline calls it each drain tick.
 ///
@@ -61,6 +63,44 @@ pub fn pipeline(registry: &Registry, stats: &PipelineStats) -> Result<(), Metric
         "Duration of the last drain cycle.",
     );
 
+    registry
+        .gauge("telemetry_logs_queued")?
+        .set(stats.logs_queued as i64);
+    let _ = registry.describe(
+        "telemetry_logs_queued",
+        "Log records waiting in the rings for the next drain.",
+    );
+    for (name, help, counts) in [
+        (
+            "log_records_total",
+            "Log records made, by level: for alerts on error and warning rates.",
+            &stats.logs.recorded,
+        ),
+        (
+            "telemetry_logs_recorded_total",
+            "Log records made by calls that passed the filter.",
+            &stats.logs.recorded,
+        ),
+        (
+            "telemetry_logs_dropped_total",
+            "Log records lost because their thread's log ring was full.",
+            &stats.logs.dropped,
+        ),
+        (
+            "telemetry_logs_exported_total",
+            "Log records the drain handed to the sinks.",
+            &stats.logs.exported,
+        ),
+    ] {
+        let family = registry.family::<Counter>(name, &["level"])?;
+        for level in Level::ALL {
+            family
+                .get(&[level.as_lowercase()])?
+                .set_total(counts[level.index()]);
+        }
+        let _ = registry.describe(name, help);
+    }
+
     for sink in &stats.sinks {
         for (name, help, v) in [
             (
@@ -87,6 +127,16 @@ pub fn pipeline(registry: &Registry, stats: &PipelineStats) -> Result<(), Metric
                 "telemetry_sink_spans_dropped_total",
                 "Spans not handed to the sink because its queue was full.",
                 sink.spans_dropped,
+            ),
+            (
+                "telemetry_sink_logs_delivered_total",
+                "Log records in batches the sink accepted.",
+                sink.logs_delivered,
+            ),
+            (
+                "telemetry_sink_logs_dropped_total",
+                "Log records the sink lost: its queue was full, or lost inside it.",
+                sink.logs_dropped,
             ),
         ] {
             registry

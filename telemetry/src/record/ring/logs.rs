@@ -197,8 +197,8 @@ pub(crate) struct LogTotals {
 pub(crate) fn totals() -> LogTotals {
     let pool = pool();
     let mut t = LogTotals::default();
-    for i in 0..5 {
-        let orphans = ORPHAN_DROPPED[i].load(Relaxed);
+    for (i, orphans) in ORPHAN_DROPPED.iter().enumerate() {
+        let orphans = orphans.load(Relaxed);
         t.recorded[i] = orphans;
         t.dropped[i] = orphans;
         for r in &pool.all {
