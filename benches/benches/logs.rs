@@ -28,6 +28,7 @@ use telem::{Config, LogFilter, StdoutFormat, StdoutSink, Tracer};
 use telem_benches::{on_runtime_cores, pinned_runtime, start_pipeline, stop_pipeline};
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::Layer as _;
 
 static TRACER: Tracer = Tracer::new("bench");
 
@@ -61,7 +62,12 @@ fn log_call(c: &mut Criterion, rt: &Runtime) {
             while left > 0 {
                 let n = left.min(SAMPLE_CALLS);
                 total += timed(rt, &pipeline, n, |id| {
-                    telem::info!(book.id = id, user = "alice", cached = true, "book {id} found");
+                    telem::info!(
+                        book.id = id,
+                        user = "alice",
+                        cached = true,
+                        "book {id} found"
+                    );
                 });
                 left -= n;
             }
@@ -92,7 +98,12 @@ fn log_call(c: &mut Criterion, rt: &Runtime) {
         g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
             b.iter(|| {
                 let id = black_box(42u64);
-                tracing::info!(book.id = id, user = "alice", cached = true, "book {id} found");
+                tracing::info!(
+                    book.id = id,
+                    user = "alice",
+                    cached = true,
+                    "book {id} found"
+                );
             })
         });
     });
@@ -105,7 +116,11 @@ fn log_call(c: &mut Criterion, rt: &Runtime) {
     g.bench_function("log/env_logger", |b| {
         b.iter(|| {
             let id = black_box(42u64);
-            log::info!("book {id} found book.id={id} user={} cached={}", "alice", true);
+            log::info!(
+                "book {id} found book.id={id} user={} cached={}",
+                "alice",
+                true
+            );
         })
     });
     g.finish();
@@ -148,7 +163,7 @@ fn drain(c: &mut Criterion, rt: &Runtime) {
     for (name, format) in cases {
         let mut config = Config::new()
             .with_log_ring_capacity(RING)
-            .with_drain_interval(Duration::from_secs(3600));
+            .with_drain_interval(Duration::from_secs(300));
         if let Some(format) = format {
             config = config.with_sink(
                 StdoutSink::from_writer(std::io::sink(), format).with_buffer_bytes(1 << 30),
@@ -163,7 +178,12 @@ fn drain(c: &mut Criterion, rt: &Runtime) {
                 let mut total = Duration::ZERO;
                 for _ in 0..iters {
                     for id in 0..DRAIN_RECORDS {
-                        telem::info!(book.id = id, user = "alice", cached = true, "book {id} found");
+                        telem::info!(
+                            book.id = id,
+                            user = "alice",
+                            cached = true,
+                            "book {id} found"
+                        );
                     }
                     let start = Instant::now();
                     rt.block_on(pipeline.drain_now());

@@ -21,18 +21,38 @@
 //! drain alone (a sink that discards), JSON lines (the real `StdoutSink`, writing to
 //! `io::sink()` through its writer thread) and OTLP protobuf (the encoder into a reused
 //! buffer). The SDK's rows in the first group encode the same spans.
+//!
+//! A third group, `otlp_encode_10k_logs`, encodes 10,000 log records as an
+//! `ExportLogsServiceRequest`: `telem-otlp`'s encoder (JSON and protobuf, straight from
+//! `LogRecord`) beside the SDK's exporter path (`opentelemetry-proto`'s
+//! `group_logs_by_resource_and_scope` from `opentelemetry_sdk::logs::SdkLogRecord`s,
+//! then prost or serde_json, as `opentelemetry-otlp` does). The records are a service's:
+//! per request an `INFO` access line with three fields and the bound `request.id`, a
+//! `DEBUG` store lookup with one field, one request in ten a `WARN` with an event name
+//! and a reason; all in the request's trace, with the call's file and line; one record in
+//! a hundred an `ERROR` from a background task, outside any span. Two targets
+//! (`bookstore::routes`, `bookstore::store`). Throughput is in records per second. The
+//! SDK's transform borrows its records, so its samples reuse one batch, as ours do.
 #![forbid(unsafe_code)]
 
 use criterion::{BatchSize, Criterion, Throughput};
+use opentelemetry::logs::{
+    AnyValue as SdkAnyValue, LogRecord as _, Logger as _, LoggerProvider as _,
+    Severity as SdkSeverity,
+};
 use opentelemetry::trace::{
     Event, SpanContext as SdkSpanContext, SpanId as SdkSpanId, SpanKind as SdkSpanKind,
     Status as SdkStatus, TraceFlags as SdkTraceFlags, TraceId as SdkTraceId,
     TraceState as SdkTraceState,
 };
 use opentelemetry::{InstrumentationScope, KeyValue as SdkKeyValue};
+use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::logs::v1::ScopeLogs;
 use opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema;
+use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scope;
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
+use opentelemetry_sdk::logs::{LogBatch as SdkLogBatch, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
 use prost::Message as _;
 use std::hint::black_box;
@@ -40,14 +60,15 @@ use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 use telem::{
-    Config, Event as OurEvent, KeyValue, Sampler, Sink, SinkError, SinkFuture, SpanBatch,
-    SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId,
-    TraceState, Tracer,
+    Config, Event as OurEvent, KeyValue, Level, LogRecord, Sampler, Sink, SinkError, SinkFuture,
+    SpanBatch, SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat, StdoutSink,
+    TraceFlags, TraceId, TraceState, Tracer,
 };
 use telem_otlp::{Encoder, Protocol};
 use tokio::runtime::Runtime;
 
 const SPANS: usize = 10_000;
+const LOGS: usize = 10_000;
 const START: u64 = 1_700_000_000_000_000_000;
 
 /// One span's content, from which both representations are built.
@@ -251,6 +272,259 @@ fn resource_attributes() -> Vec<(&'static str, &'static str)> {
     ]
 }
 
+/// One log record's content, from which both representations are built.
+struct LogShape {
+    level: Level,
+    body: String,
+    target: &'static str,
+    event_name: Option<&'static str>,
+    time: u64,
+    /// Call-site fields, then the fields bound to the context.
+    fields: Vec<(&'static str, Val)>,
+    bound: Vec<(&'static str, Val)>,
+    line: u32,
+    /// Trace and span ids; `None` outside any span.
+    context: Option<(u128, u64)>,
+}
+
+fn log_shapes() -> Vec<LogShape> {
+    let mut out = Vec::with_capacity(LOGS);
+    let mut request = 0u64;
+    while out.len() < LOGS {
+        request += 1;
+        let context = Some((
+            u128::from(request) * 0x9E37_79B9_7F4A_7C15 + 1,
+            request * 3 + 1,
+        ));
+        let t0 = START + request * 1_000_000;
+        let bound = || vec![("request.id", Val::Str(format!("req-{request:08x}")))];
+        out.push(LogShape {
+            level: Level::Info,
+            body: format!("GET /books/{request} answered 200"),
+            target: "bookstore::routes",
+            event_name: None,
+            time: t0,
+            fields: vec![
+                ("http.route", Val::Str("/books/{id}".into())),
+                ("http.response.status_code", Val::Int(200)),
+                ("duration_us", Val::Int(850)),
+            ],
+            bound: bound(),
+            line: 88,
+            context,
+        });
+        out.push(LogShape {
+            level: Level::Debug,
+            body: "store lookup".into(),
+            target: "bookstore::store",
+            event_name: None,
+            time: t0 + 100_000,
+            fields: vec![("book.id", Val::Int(request as i64))],
+            bound: bound(),
+            line: 41,
+            context,
+        });
+        if request % 10 == 9 {
+            out.push(LogShape {
+                level: Level::Warn,
+                body: format!("book {request} not found"),
+                target: "bookstore::routes",
+                event_name: Some("book.missing"),
+                time: t0 + 200_000,
+                fields: vec![("reason", Val::Str("no such id".into()))],
+                bound: bound(),
+                line: 102,
+                context,
+            });
+        }
+        if request % 50 == 49 {
+            out.push(LogShape {
+                level: Level::Error,
+                body: "reindex failed: disk full".into(),
+                target: "bookstore::store",
+                event_name: None,
+                time: t0 + 300_000,
+                fields: vec![("attempt", Val::Int(3))],
+                bound: Vec::new(),
+                line: 150,
+                context: None,
+            });
+        }
+    }
+    out.truncate(LOGS);
+    out
+}
+
+const LOG_FILE: &str = "examples/bookstore/src/routes.rs";
+
+fn our_logs(shapes: &[LogShape]) -> Vec<LogRecord> {
+    let kv = |(k, v): &(&'static str, Val)| match v {
+        Val::Str(t) => KeyValue::new(*k, t.clone()),
+        Val::Int(i) => KeyValue::new(*k, *i),
+    };
+    shapes
+        .iter()
+        .map(|s| {
+            let mut r = LogRecord::new(s.level, s.body.clone());
+            r.time_unix_nano = s.time;
+            r.observed_time_unix_nano = s.time;
+            r.target = s.target.into();
+            r.event_name = s.event_name.map(Into::into);
+            r.attributes = s.fields.iter().map(kv).collect();
+            r.context_fields = s.bound.iter().map(kv).collect();
+            r.file = Some(LOG_FILE.into());
+            r.line = Some(s.line);
+            if let Some((trace, span)) = s.context {
+                r.trace_id = TraceId::from_raw(trace);
+                r.span_id = SpanId::from_raw(span);
+                r.trace_flags = TraceFlags::SAMPLED;
+            }
+            r
+        })
+        .collect()
+}
+
+/// The same records as the SDK holds them: made by its logger, every field set
+/// through the `LogRecord` trait, as an appender bridge does. The bound fields and the
+/// source location are plain attributes there.
+fn sdk_logs(shapes: &[LogShape]) -> Vec<SdkLogRecord> {
+    let provider = SdkLoggerProvider::builder().build();
+    let logger = provider.logger("books");
+    let time = |ns: u64| SystemTime::UNIX_EPOCH + Duration::from_nanos(ns);
+    shapes
+        .iter()
+        .map(|s| {
+            let mut r = logger.create_log_record();
+            r.set_timestamp(time(s.time));
+            r.set_observed_timestamp(time(s.time));
+            let (severity, text) = match s.level {
+                Level::Error => (SdkSeverity::Error, "ERROR"),
+                Level::Warn => (SdkSeverity::Warn, "WARN"),
+                Level::Info => (SdkSeverity::Info, "INFO"),
+                Level::Debug => (SdkSeverity::Debug, "DEBUG"),
+                Level::Trace => (SdkSeverity::Trace, "TRACE"),
+            };
+            r.set_severity_number(severity);
+            r.set_severity_text(text);
+            r.set_body(SdkAnyValue::from(s.body.clone()));
+            r.set_target(s.target);
+            if let Some(name) = s.event_name {
+                r.set_event_name(name);
+            }
+            for (k, v) in s.fields.iter().chain(&s.bound) {
+                match v {
+                    Val::Str(t) => r.add_attribute(*k, t.clone()),
+                    Val::Int(i) => r.add_attribute(*k, *i),
+                }
+            }
+            r.add_attribute("code.file.path", LOG_FILE);
+            r.add_attribute("code.line.number", i64::from(s.line));
+            if let Some((trace, span)) = s.context {
+                r.set_trace_context(
+                    SdkTraceId::from(trace),
+                    SdkSpanId::from(span),
+                    Some(SdkTraceFlags::SAMPLED),
+                );
+            }
+            r
+        })
+        .collect()
+}
+
+/// The scopes of a logs request, in scope-name order (the SDK groups through a hash
+/// map).
+fn sorted_scopes(request: ExportLogsServiceRequest) -> Vec<ScopeLogs> {
+    let mut scopes: Vec<ScopeLogs> = request
+        .resource_logs
+        .into_iter()
+        .flat_map(|r| r.scope_logs)
+        .collect();
+    scopes.sort_by(|a, b| {
+        let name = |s: &ScopeLogs| s.scope.as_ref().map(|s| s.name.clone()).unwrap_or_default();
+        name(a).cmp(&name(b))
+    });
+    scopes
+}
+
+fn encode_logs(
+    c: &mut Criterion,
+    resource: &[KeyValue],
+    sdk_resource: &ResourceAttributesWithSchema,
+) {
+    let shapes = log_shapes();
+    let ours = our_logs(&shapes);
+    let theirs = sdk_logs(&shapes);
+    let scope = InstrumentationScope::builder("books").build();
+    let pairs: Vec<(&SdkLogRecord, &InstrumentationScope)> =
+        theirs.iter().map(|r| (r, &scope)).collect();
+    let batch = SdkLogBatch::new(&pairs);
+    let sdk_request = || ExportLogsServiceRequest {
+        resource_logs: group_logs_by_resource_and_scope(&batch, sdk_resource),
+    };
+
+    let json = Encoder::new(Protocol::HttpJson, resource.to_vec());
+    let protobuf = Encoder::new(Protocol::HttpProtobuf, resource.to_vec());
+
+    // The same records, decoded back, must be what both encoders wrote, field by field.
+    let mut ours_pb = Vec::new();
+    protobuf.encode_logs(&ours, &mut ours_pb);
+    let decoded = ExportLogsServiceRequest::decode(ours_pb.as_slice()).unwrap_or_default();
+    let expected = sdk_request();
+    assert_eq!(
+        sorted_scopes(decoded),
+        sorted_scopes(expected.clone()),
+        "both encoders must write the same log records"
+    );
+
+    let mut g = c.benchmark_group("otlp_encode_10k_logs");
+    g.throughput(Throughput::Elements(LOGS as u64));
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.sample_size(30);
+    let mut buf = Vec::with_capacity(8 << 20);
+    g.bench_function("telemetry_json", |b| {
+        b.iter(|| {
+            buf.clear();
+            json.encode_logs(&ours, &mut buf);
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("telemetry_protobuf", |b| {
+        b.iter(|| {
+            buf.clear();
+            protobuf.encode_logs(&ours, &mut buf);
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("otel_sdk_protobuf", |b| {
+        b.iter(|| {
+            buf.clear();
+            sdk_request().encode(&mut buf).unwrap_or_default();
+            black_box(buf.len())
+        })
+    });
+    g.bench_function("otel_sdk_json", |b| {
+        b.iter(|| {
+            buf.clear();
+            serde_json::to_writer(&mut buf, &sdk_request()).unwrap_or_default();
+            black_box(buf.len())
+        })
+    });
+    g.finish();
+
+    let mut ours_json = Vec::new();
+    json.encode_logs(&ours, &mut ours_json);
+    let mut sdk_json = Vec::new();
+    serde_json::to_writer(&mut sdk_json, &expected).unwrap_or_default();
+    println!(
+        "body sizes for {LOGS} log records: telemetry JSON {} B, protobuf {} B; SDK JSON {} B, protobuf {} B",
+        ours_json.len(),
+        ours_pb.len(),
+        sdk_json.len(),
+        expected.encoded_len()
+    );
+}
+
 static TRACER: Tracer = Tracer::new("books");
 
 /// Records `shapes` through the API, a request (a server span and its two children)
@@ -386,6 +660,7 @@ fn main() {
 
     drain_and_encode(&mut c, &rt, &shapes, resource.clone());
 
+    let resource_for_logs = resource.clone();
     let json = Encoder::new(Protocol::HttpJson, resource.clone());
     let protobuf = Encoder::new(Protocol::HttpProtobuf, resource);
 
@@ -463,5 +738,7 @@ fn main() {
         sdk_json.len(),
         theirs.encoded_len()
     );
+
+    encode_logs(&mut c, &resource_for_logs, &sdk_resource);
     c.final_summary();
 }

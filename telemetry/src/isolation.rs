@@ -8,12 +8,12 @@
 //! by it: to its scope's span list, or (scope 0) to the global pipeline. Metric macros
 //! called in a scope record into the scope's own registry.
 
+use crate::logs::raw::RawLog;
+use crate::logs::site;
 use crate::metrics::Registry;
 use crate::record::raw_span::RawSpan;
 #[cfg(feature = "testing")]
 use crate::record::{clock, recording};
-use crate::logs::raw::RawLog;
-use crate::logs::site;
 use crate::{LogRecord, SpanData};
 use std::collections::HashMap;
 #[cfg(feature = "testing")]

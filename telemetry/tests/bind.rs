@@ -1,11 +1,12 @@
 //! `telem::bind`: fields bound to the current context follow the task exactly like the
 //! current span: across `.await`, in `join!` branches, through the spawn wrappers and
-//! with `Context`. Seen here through `Context::current().fields()`; what a log record
-//! carries is checked with the log assertions.
+//! with `Context`. Seen through `Context::current().fields()`, and on the log records
+//! made inside a binding.
 #![cfg(feature = "enable")]
 
 use telem::prelude::*;
-use telem::{bind, bind_field, Context, KeyValue};
+use telem::testing::TestPipeline;
+use telem::{bind, bind_field, info, warn, Context, KeyValue, Level};
 
 /// The fields bound here.
 fn bound() -> Vec<KeyValue> {
@@ -98,4 +99,35 @@ async fn join_branches_see_only_their_own_bindings() {
     assert_eq!(a, [kv("request.id", "r-4"), kv("branch", "a")]);
     assert_eq!(b, [kv("request.id", "r-4"), kv("branch", "b")]);
     assert_eq!(bound(), [kv("request.id", "r-4")]);
+}
+
+#[telem::test]
+async fn every_log_record_made_inside_a_binding_carries_its_fields(t: TestPipeline) {
+    {
+        let _request = bind([kv("request.id", "r-5"), kv("tenant", "acme")]);
+        info!("inside");
+        warn!(tenant = "given", "the call site's field wins");
+        telem::spawn(async { info!("in a task") }).await.unwrap();
+        async { info!("in a future with more") }
+            .with_fields([kv("job.id", "j-5")])
+            .await;
+    }
+    info!("outside");
+    let logs = t.logs().await;
+    logs.find(Level::Info, "inside")
+        .assert_field("request.id", "r-5")
+        .assert_field("tenant", "acme");
+    let given = logs.find(Level::Warn, "the call site's field wins");
+    given
+        .assert_field("tenant", "given")
+        .assert_field("request.id", "r-5");
+    assert_eq!(given.record().context_fields.len(), 1, "tenant once");
+    logs.find(Level::Info, "in a task")
+        .assert_field("request.id", "r-5");
+    logs.find(Level::Info, "in a future with more")
+        .assert_field("tenant", "acme")
+        .assert_field("job.id", "j-5");
+    logs.find(Level::Info, "outside")
+        .assert_no_field("request.id")
+        .assert_no_field("tenant");
 }

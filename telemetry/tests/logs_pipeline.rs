@@ -2,7 +2,7 @@
 //! change at run time, drops counted per level, self-metrics, and the framework's own
 //! failures as log records. One pipeline per process, so one test walks the phases.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use telem::{Config, Level, LogBatch, LogRecord, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
 
 static TRACER: Tracer = Tracer::new("logs-test");
@@ -13,7 +13,7 @@ struct Capture(Mutex<Vec<LogRecord>>);
 
 impl Capture {
     fn take(&self) -> Vec<LogRecord> {
-        std::mem::take(&mut *self.0.lock().unwrap())
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
 }
 
@@ -23,7 +23,10 @@ impl Sink for Capture {
     }
 
     fn export_logs(&self, batch: LogBatch) -> SinkFuture<'_> {
-        self.0.lock().unwrap().extend(batch.iter().cloned());
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(batch.iter().cloned());
         Box::pin(async { Ok(()) })
     }
 }
@@ -55,7 +58,7 @@ async fn logs_through_the_pipeline() {
             .with_sink(Failing)
             .with_log_filter("info,logs_pipeline::quiet=error".parse().unwrap())
             .with_log_ring_capacity(64)
-            .with_drain_interval(std::time::Duration::from_secs(3600)),
+            .with_drain_interval(std::time::Duration::from_secs(300)),
     )
     .unwrap();
 
@@ -78,7 +81,11 @@ async fn logs_through_the_pipeline() {
         .collect();
     assert_eq!(
         bodies(&ours),
-        ["book 999 not found", "outside any span", "errors still pass"]
+        [
+            "book 999 not found",
+            "outside any span",
+            "errors still pass"
+        ]
     );
     assert_eq!(ours[0].trace_id, trace_id);
     assert_eq!(ours[0].span_id, span_id);
@@ -93,7 +100,10 @@ async fn logs_through_the_pipeline() {
         .find(|r| r.target.as_str() == "telem::diagnostics")
         .expect("the failing sink's error is reported as a log record");
     assert_eq!(report.level(), Some(Level::Error));
-    assert_eq!(report.field("telemetry.source"), Some(&telem::Value::from("failing")));
+    assert_eq!(
+        report.field("telemetry.source"),
+        Some(&telem::Value::from("failing"))
+    );
     assert!(report.body.as_str().contains("collector refused the batch"));
 
     // The filter changes at run time through the handle.
@@ -121,21 +131,35 @@ async fn logs_through_the_pipeline() {
     let dropped = after.dropped(Level::Warn) - before.dropped(Level::Warn);
     let exported = after.exported(Level::Warn) - before.exported(Level::Warn);
     assert_eq!(recorded, 200);
-    assert!(dropped >= 200 - 64, "a 64-record ring drops the rest: {dropped}");
+    assert!(
+        dropped >= 200 - 64,
+        "a 64-record ring drops the rest: {dropped}"
+    );
     assert_eq!(recorded, exported + dropped);
     assert_eq!(capture.take().len() as u64, exported);
     assert_eq!(after.dropped(Level::Info), before.dropped(Level::Info));
 
     // Self-metrics: per level, and the users' `log_records_total`.
-    let text = String::from_utf8(telem::metrics::global().render(telem::metrics::Format::Prometheus)).unwrap();
+    let text =
+        String::from_utf8(telem::metrics::global().render(telem::metrics::Format::Prometheus))
+            .unwrap();
     assert!(
-        text.contains(&format!("log_records_total{{level=\"warn\"}} {}", after.recorded(Level::Warn))),
+        text.contains(&format!(
+            "log_records_total{{level=\"warn\"}} {}",
+            after.recorded(Level::Warn)
+        )),
         "{text}"
     );
-    assert!(text.contains("telemetry_logs_dropped_total{level=\"warn\"}"), "{text}");
+    assert!(
+        text.contains("telemetry_logs_dropped_total{level=\"warn\"}"),
+        "{text}"
+    );
 
     pipeline.shutdown().await;
     // After shutdown nothing is recorded (the call costs a load and a compare).
     telem::error!("after shutdown");
-    assert_eq!(pipeline.stats().logs.recorded(Level::Error), after.recorded(Level::Error));
+    assert_eq!(
+        pipeline.stats().logs.recorded(Level::Error),
+        after.recorded(Level::Error)
+    );
 }

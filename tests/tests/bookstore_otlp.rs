@@ -1,8 +1,9 @@
 //! Exporters chosen the standard way: the bookstore builds its pipeline from
-//! `OTEL_TRACES_EXPORTER` and `OTEL_METRICS_EXPORTER` (§ "Exporter Selection" of
-//! OpenTelemetry's SDK environment variables), so with `otlp` in both and the endpoint
-//! on a loopback fake collector, a request's spans and the metrics reach the collector
-//! while `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
+//! `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (§ "Exporter
+//! Selection" of OpenTelemetry's SDK environment variables), so with `otlp` in all three
+//! and the endpoint on a loopback fake collector, a request's spans, the metrics and the
+//! log records (the `warn` of a 404, in its request's trace) reach the collector while
+//! `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
 //! unknown path.
 //!
 //! Cross-crate: the bookstore (example-bookstore), `telem-otlp`'s `EnvPipeline` and
@@ -73,6 +74,20 @@ async fn get(app: &axum::Router, uri: &str) -> TestResponse {
     send(app, Request::get(uri).body(Body::empty()).unwrap()).await
 }
 
+/// The log records of the OTLP/JSON logs requests, as JSON objects.
+fn log_records(bodies: &[Bytes]) -> Vec<serde_json::Value> {
+    let mut records = Vec::new();
+    for body in bodies {
+        let request: serde_json::Value = serde_json::from_slice(body).unwrap();
+        for resource in request["resourceLogs"].as_array().unwrap() {
+            for scope in resource["scopeLogs"].as_array().unwrap() {
+                records.extend(scope["logRecords"].as_array().unwrap().iter().cloned());
+            }
+        }
+    }
+    records
+}
+
 /// The spans' names in the protobuf traces requests.
 fn span_names(bodies: &[Bytes]) -> Vec<String> {
     bodies
@@ -104,13 +119,16 @@ fn metric_names(bodies: &[Bytes]) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served() {
+async fn otlp_for_every_signal_reaches_the_collector_and_metrics_is_still_served() {
     let collector = Collector::start().await;
     // What `OTEL_TRACES_EXPORTER=otlp OTEL_METRICS_EXPORTER=otlp,prometheus
-    // OTEL_EXPORTER_OTLP_ENDPOINT=… cargo run -p example-bookstore` reads.
+    // OTEL_LOGS_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=… cargo run -p example-bookstore`
+    // reads (logs in OTLP/JSON here, to read them without the proto crate's `logs`).
     let settings = bookstore::Settings::from_vars([
         ("OTEL_TRACES_EXPORTER", "otlp"),
         ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+        ("OTEL_LOGS_EXPORTER", "otlp"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json"),
         ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint.as_str()),
         ("OTEL_SERVICE_NAME", "bookstore"),
     ])
@@ -124,8 +142,10 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
 
     let answer = get(&app, "/books/1").await;
     assert_eq!(answer.status, StatusCode::OK);
-    // Drains the spans, hands every sink the tick's metric snapshot, and flushes them:
-    // the OTLP sink has sent both before this returns.
+    let missing = get(&app, "/books/999").await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    // Drains the spans and log records, hands every sink the tick's metric snapshot,
+    // and flushes them: the OTLP sink has sent them all before this returns.
     telemetry.drain_now().await;
 
     let spans = span_names(&collector.bodies("/v1/traces"));
@@ -137,6 +157,24 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
     ] {
         assert!(metrics.iter().any(|n| n == name), "{name} in {metrics:?}");
     }
+    let logs = log_records(&collector.bodies("/v1/logs"));
+    let warns: Vec<_> = logs
+        .iter()
+        .filter(|r| r["severityText"] == "WARN")
+        .collect();
+    assert_eq!(warns.len(), 1, "{logs:#?}");
+    assert_eq!(warns[0]["body"]["stringValue"], "no book with id 999");
+    let timing = missing.headers["server-timing"].to_str().unwrap();
+    let trace_id = &timing["trace;desc=00-".len()..][..32];
+    assert_eq!(
+        warns[0]["traceId"].as_str(),
+        Some(trace_id),
+        "the 404's trace: {timing}"
+    );
+    assert!(
+        logs.iter().all(|r| r["severityText"] != "DEBUG"),
+        "the default level hides the store's trail: {logs:#?}"
+    );
 
     let scrape = get(&app, "/metrics").await;
     assert_eq!(scrape.status, StatusCode::OK);
@@ -150,8 +188,14 @@ async fn otlp_for_both_signals_reaches_the_collector_and_metrics_is_still_served
     telemetry.shutdown().await;
     let stats = otlp.stats();
     assert_eq!(
-        (stats.spans_failed, stats.spans_dropped, stats.points_failed),
-        (0, 0, 0),
+        (
+            stats.spans_failed,
+            stats.spans_dropped,
+            stats.points_failed,
+            stats.logs_failed,
+            stats.logs_dropped
+        ),
+        (0, 0, 0, 0, 0),
         "{stats:?}"
     );
 }

@@ -164,7 +164,12 @@ async fn run_ours(args: &Args) {
 
 fn log_unit() -> u64 {
     let id = 7u64;
-    telem::info!(book.id = id, user = "alice", cached = true, "book {id} found");
+    telem::info!(
+        book.id = id,
+        user = "alice",
+        cached = true,
+        "book {id} found"
+    );
     1
 }
 

@@ -240,8 +240,9 @@ impl Settings {
     }
 
     /// The pipeline: the core's settings (with the sampler of `BOOKSTORE_SAMPLE_RATIO`
-    /// if set) and the sinks the exporters select: the console in the chosen format
-    /// and buffer, a `PrometheusSink` to serve on `/metrics`, an OTLP sink. Fails only if
+    /// if set, and the log filter of `RUST_LOG`) and the sinks the exporters select: the
+    /// console in the chosen format and buffer (for spans, log records or both), a
+    /// `PrometheusSink` to serve on `/metrics`, an OTLP sink. Fails only if
     /// `otlp` is selected and its settings do not fit together (a batch larger than the
     /// queue, say).
     ///
@@ -252,12 +253,14 @@ impl Settings {
     /// let collector = bookstore::Settings::from_vars([
     ///     ("OTEL_TRACES_EXPORTER", "otlp"),
     ///     ("OTEL_METRICS_EXPORTER", "otlp,prometheus"),
+    ///     ("OTEL_LOGS_EXPORTER", "otlp,console"),
     ///     ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
     /// ])
     /// .unwrap()
     /// .pipeline()
     /// .unwrap();
-    /// assert!(collector.prometheus.is_some() && collector.otlp.is_some());
+    /// assert!(collector.prometheus.is_some());
+    /// assert!(collector.otlp.unwrap().config().logs.enabled);
     /// ```
     pub fn pipeline(&self) -> Result<EnvPipeline, OtlpError> {
         let core = match self.sample_ratio {

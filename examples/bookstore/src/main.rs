@@ -67,9 +67,15 @@ async fn main() -> ExitCode {
     if disabled {
         eprintln!("bookstore: telemetry disabled (OTEL_SDK_DISABLED)");
     } else {
+        // The level only where log records go somewhere.
+        let level = if exporters.logs().is_empty() {
+            String::new()
+        } else {
+            format!("; log level {log_filter} (RUST_LOG)")
+        };
         eprintln!(
             "bookstore: spans to {}, metrics to {}, logs to {} (OTEL_TRACES_EXPORTER, \
-             OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER) at {log_filter} (RUST_LOG)",
+             OTEL_METRICS_EXPORTER, OTEL_LOGS_EXPORTER){level}",
             exporters.traces(),
             exporters.metrics(),
             exporters.logs()

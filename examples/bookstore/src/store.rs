@@ -3,10 +3,10 @@
 //! The two "remote" lookups (`reviews`, `stock`) and the background `reindex` are
 //! instrumented with `#[telem::trace]`; the quick in-memory reads are not.
 //!
-//! Every lookup leaves a `debug` record (`book lookup`, `book search`, `reviews lookup`,
-//! `stock lookup`, `book reindexed`), target `bookstore::store`: hidden at the default
-//! level (`info`), shown with `RUST_LOG=info,bookstore::store=debug`. A reindex that
-//! fails logs an `error` inside its span.
+//! Each lookup and reindex leaves a `debug` record (`book lookup`, `book search`,
+//! `reviews lookup`, `stock lookup`, `book reindexed`), target `bookstore::store`:
+//! hidden at the default level (`info`), shown with `RUST_LOG=info,bookstore::store=debug`.
+//! A reindex that fails logs an `error` inside its span.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -269,7 +269,7 @@ impl Store {
     pub async fn stock(&self, id: u64) -> u32 {
         tokio::time::sleep(STOCK_LATENCY).await;
         let in_stock = self.read().stock.get(&id).copied().unwrap_or(0);
-        telem::debug!(book.id = id, in_stock = in_stock, "stock lookup");
+        telem::debug!(book.id = id, in_stock, "stock lookup");
         in_stock
     }
 
@@ -406,9 +406,6 @@ mod tests {
         assert_eq!(store.list(&filter), [book]);
         assert_eq!(store.stock(5).await, 0, "new books are not in stock yet");
         assert_eq!(store.clone().reindex(5).await, Ok(3), "cosmos, carl, sagan");
-        assert_eq!(
-            store.reindex(42).await,
-            Err(ReindexError::NoSuchBook(42))
-        );
+        assert_eq!(store.reindex(42).await, Err(ReindexError::NoSuchBook(42)));
     }
 }

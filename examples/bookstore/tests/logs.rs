@@ -37,6 +37,14 @@ fn response_trace_id(response: &TestResponse) -> TraceId {
     TraceId::from_hex(&traceparent[3..35]).unwrap()
 }
 
+/// The request id the response carries (`x-request-id`).
+fn request_id(response: &TestResponse) -> String {
+    response.headers["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// Drains until the span `name` has ended (it ends in the background), then returns
 /// every span of the test.
 async fn spans_once_ended(t: &TestPipeline, name: &str) -> Spans {
@@ -47,7 +55,10 @@ async fn spans_once_ended(t: &TestPipeline, name: &str) -> Spans {
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    panic!("no {name:?} span after 1000 drains:\n{}", t.spans().await.tree());
+    panic!(
+        "no {name:?} span after 1000 drains:\n{}",
+        t.spans().await.tree()
+    );
 }
 
 #[telem::test]
@@ -87,7 +98,10 @@ async fn an_unknown_book_logs_one_warn_in_the_requests_span_and_trace(t: TestPip
         .find(Level::Warn, "no book with id 999")
         .assert_field("http.response.status_code", 404i64)
         .assert_field("error.type", "book_not_found")
-        .assert_in_span(&spans, "GET /books/{id}");
+        .assert_in_span(&spans, "GET /books/{id}")
+        // Bound to the request by `TelemetryLayer`.
+        .assert_field("request.id", request_id(&response))
+        .assert_field("http.route", "/books/{id}");
     assert_eq!(warn.record().trace_id, response_trace_id(&response));
     assert_eq!(warn.record().target.as_str(), "bookstore::routes");
 }
@@ -160,7 +174,13 @@ async fn every_client_error_logs_one_warn_with_its_status_and_reason(t: TestPipe
 #[telem::test]
 async fn answers_that_succeed_log_no_warning(t: TestPipeline) {
     let app = app();
-    for uri in ["/books", "/books?q=dune", "/books/1", "/books/1/reviews", "/healthz"] {
+    for uri in [
+        "/books",
+        "/books?q=dune",
+        "/books/1",
+        "/books/1/reviews",
+        "/healthz",
+    ] {
         assert_eq!(send(&app, get(uri)).await.status, 200, "{uri}");
     }
     t.logs().await.assert_none_at_or_above(Level::Warn);
@@ -225,13 +245,17 @@ async fn a_background_reindex_logs_in_the_trace_of_the_request_that_asked(t: Tes
     let response = send(&app(), post_json("/books/2/reindex", "")).await;
     assert_eq!(response.status, 202);
     let spans = spans_once_ended(&t, "Store::reindex").await;
-    spans.named("Store::reindex").assert_parent("POST /books/{id}/reindex");
+    spans
+        .named("Store::reindex")
+        .assert_parent("POST /books/{id}/reindex");
     let logs = t.logs().await;
     logs.assert_count(Level::Error, 0);
     let done = logs
         .find(Level::Debug, "book reindexed")
         .assert_field("book.id", 2i64)
         .assert_field("words", 5i64) // the, hobbit, j, r, tolkien
-        .assert_in_span(&spans, "Store::reindex");
+        .assert_in_span(&spans, "Store::reindex")
+        // `telem::spawn` carried the request's bound fields into the task.
+        .assert_field("request.id", request_id(&response));
     assert_eq!(done.record().trace_id, response_trace_id(&response));
 }

@@ -174,9 +174,23 @@ async fn reindex_is_accepted_at_once_for_a_known_book_only() {
     let missing = post_json(&app, "/books/42/reindex", "").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(error(&missing), "no book with id 42");
+    let wrong_method = get(&app, "/books/1/reindex").await;
+    assert_eq!(wrong_method.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
-        get(&app, "/books/1/reindex").await.status,
-        StatusCode::METHOD_NOT_ALLOWED
+        wrong_method.headers["allow"], "POST",
+        "axum's Allow is kept"
+    );
+    assert_eq!(error(&wrong_method), "/books/1/reindex does not take GET");
+}
+
+#[tokio::test]
+async fn ws_without_an_upgrade_is_a_json_error_with_axums_status() {
+    let answer = get(&bookstore(), "/ws").await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST);
+    assert!(
+        error(&answer).contains("Connection header"),
+        "{}",
+        error(&answer)
     );
 }
 

@@ -1,6 +1,6 @@
 //! The fields the layer binds for a request (`request.id`, `http.route`) and the
 //! WebSocket helper for a connection (`websocket.connection.id`): what every log record
-//! written there carries. Seen here through `Context::current().fields()`.
+//! written there carries. Seen through `Context::current().fields()` and on log records.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use axum::extract::ws::{Message, WebSocketUpgrade};
@@ -33,6 +33,7 @@ fn bound() -> String {
 }
 
 async fn book(Path(id): Path<u64>) -> String {
+    telem::info!(book.id = id, "looking the book up");
     let in_handler = bound();
     // A `BindGuard` is not `Send`: across `.await` the fields go with the future.
     let in_task = async { telem::spawn(async { bound() }).await.unwrap() }
@@ -67,6 +68,12 @@ async fn a_handler_and_its_tasks_carry_the_request_id_and_route() {
         "request.id=req-42,http.route=/books/{id}\n\
          request.id=req-42,http.route=/books/{id},book.id=7"
     );
+    t.logs()
+        .await
+        .find(telem::Level::Info, "looking the book up")
+        .assert_field("request.id", "req-42")
+        .assert_field("http.route", "/books/{id}")
+        .assert_field("book.id", 7i64);
 }
 
 #[tokio::test]

@@ -24,7 +24,7 @@ pub enum OtlpError {
     /// An endpoint that is not an absolute `http://` or `https://` URL.
     #[error("invalid {signal} endpoint {url:?}: {reason}")]
     Endpoint {
-        /// `traces` or `metrics`.
+        /// `traces`, `metrics` or `logs`.
         signal: &'static str,
         /// The URL, as given (with the signal's path appended if it was a base URL).
         url: String,

@@ -23,7 +23,7 @@ type Connector = HttpConnector;
 /// The most of a response body read (a partial success or an error message).
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
 
-/// The HTTP client, shared by both signals.
+/// The HTTP client, shared by every signal.
 #[derive(Clone, Debug)]
 pub(crate) struct Transport {
     client: Client<Connector, Full<Bytes>>,

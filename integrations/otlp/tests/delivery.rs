@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE};
+use common::{fast, free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,21 +14,6 @@ use telem::{Sink, Tracer};
 use telem_otlp::{OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy};
 
 static TRACER: Tracer = Tracer::new("delivery");
-
-/// Quick retries, short timeouts: the tests wait for events, and these keep the waits short.
-fn fast(endpoint: String) -> OtlpConfig {
-    OtlpConfig::new()
-        .with_endpoint(endpoint)
-        .with_protocol(Protocol::HttpJson)
-        .with_schedule_delay(Duration::from_millis(20))
-        .with_timeout(Duration::from_millis(500))
-        .with_export_timeout(Duration::from_secs(2))
-        .with_retry(
-            RetryPolicy::new()
-                .with_initial_backoff(Duration::from_millis(10))
-                .with_max_backoff(Duration::from_millis(40)),
-        )
-}
 
 fn spans(prefix: &str, n: usize) {
     for i in 0..n {

@@ -103,6 +103,126 @@ fn every_variable_is_read() {
     assert!(!s.self_metrics);
 }
 
+/// The logs signal's variables (§ "Configuration Options" of the OTLP exporter
+/// specification: `OTEL_EXPORTER_OTLP_LOGS_*`; § "Batch LogRecord Processor":
+/// `OTEL_BLRP_*`), each winning over its general variable for logs only.
+#[cfg(feature = "protobuf")]
+#[test]
+fn every_logs_variable_is_read() {
+    use telem_otlp::Signal;
+    let s = resolved(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            "https://logs.example.com/ingest",
+        ),
+        ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=k1,x-scope=all"),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_HEADERS",
+            "api-key=k3,x-tenant=shelf%20A",
+        ),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+        ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "4000"),
+        ("OTEL_EXPORTER_OTLP_COMPRESSION", "none"),
+        ("OTEL_EXPORTER_OTLP_LOGS_COMPRESSION", "gzip"),
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/json"),
+        ("OTEL_BLRP_SCHEDULE_DELAY", "250"),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", "12000"),
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "8192"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "1024"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "50"),
+    ]);
+    let logs = s.signal(Signal::Logs);
+    // A signal's endpoint is used as given; the others get their path on the base.
+    assert_eq!(logs.endpoint, "https://logs.example.com/ingest");
+    assert_eq!(s.traces.endpoint, "http://collector:4318/v1/traces");
+    let header = |sig: Signal, name: &str| {
+        s.signal(sig)
+            .headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(header(Signal::Logs, "api-key").unwrap(), "k3");
+    assert_eq!(header(Signal::Logs, "x-tenant").unwrap(), "shelf A");
+    assert_eq!(header(Signal::Logs, "x-scope").unwrap(), "all");
+    assert_eq!(header(Signal::Traces, "api-key").unwrap(), "k1");
+    assert_eq!(header(Signal::Traces, "x-tenant"), None);
+    assert_eq!(logs.timeout, Duration::from_secs(4));
+    assert_eq!(s.traces.timeout, Duration::from_millis(2500));
+    assert_eq!(logs.compression, Compression::Gzip);
+    assert_eq!(s.traces.compression, Compression::None);
+    assert_eq!(logs.protocol, Protocol::HttpJson);
+    assert_eq!(s.traces.protocol, Protocol::HttpProtobuf);
+    assert!(logs.enabled);
+    assert_eq!(s.logs_schedule_delay, Duration::from_millis(250));
+    assert_eq!(s.logs_export_timeout, Duration::from_secs(12));
+    assert_eq!(
+        (s.logs_max_queue_size, s.logs_max_export_batch_size),
+        (8192, 1024)
+    );
+    // The spans' batch processor keeps its own.
+    assert_eq!((s.max_queue_size, s.max_export_batch_size), (100, 50));
+    assert_eq!(s.schedule_delay, Duration::from_secs(5));
+
+    // § "Endpoint URLs for OTLP/HTTP", example 3: a base with a path and a trailing
+    // slash gives `<base>v1/logs`.
+    let s = resolved(&[(
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "http://collector:4318/mycollector/",
+    )]);
+    assert_eq!(s.logs.endpoint, "http://collector:4318/mycollector/v1/logs");
+
+    // OTEL_LOGS_EXPORTER switches the signal, as the other lists do theirs.
+    let s = resolved(&[("OTEL_LOGS_EXPORTER", "console")]);
+    assert!(!s.logs.enabled && s.traces.enabled && s.metrics.enabled);
+    let s = resolved(&[
+        ("OTEL_LOGS_EXPORTER", "otlp"),
+        ("OTEL_TRACES_EXPORTER", "none"),
+    ]);
+    assert!(s.logs.enabled && !s.traces.enabled);
+}
+
+#[test]
+fn logs_settings_in_code_win_over_the_environment() {
+    let s = OtlpConfig::new()
+        .with_logs_endpoint("http://code/logs")
+        .with_logs_schedule_delay(Duration::from_millis(13))
+        .with_logs_export_timeout(Duration::from_millis(14))
+        .with_logs_max_queue_size(15)
+        .with_logs_max_export_batch_size(5)
+        .with_signal(telem_otlp::Signal::Logs, true)
+        .with_env_vars([
+            ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env/logs"),
+            ("OTEL_BLRP_SCHEDULE_DELAY", "5555"),
+            ("OTEL_BLRP_EXPORT_TIMEOUT", "6666"),
+            ("OTEL_BLRP_MAX_QUEUE_SIZE", "7777"),
+            ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "77"),
+            ("OTEL_LOGS_EXPORTER", "none"),
+        ])
+        .unwrap()
+        .resolve()
+        .unwrap();
+    assert_eq!(s.logs.endpoint, "http://code/logs");
+    assert_eq!(s.logs_schedule_delay, Duration::from_millis(13));
+    assert_eq!(s.logs_export_timeout, Duration::from_millis(14));
+    assert_eq!(
+        (s.logs_max_queue_size, s.logs_max_export_batch_size),
+        (15, 5)
+    );
+    assert!(s.logs.enabled);
+    // A base endpoint in code beats the environment's logs endpoint, as for traces.
+    let s = OtlpConfig::new()
+        .with_endpoint("http://code:4318")
+        .with_env_vars([("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env/logs")])
+        .unwrap()
+        .resolve()
+        .unwrap();
+    assert_eq!(s.logs.endpoint, "http://code:4318/v1/logs");
+}
+
 #[test]
 fn lowmemory_temporality_is_delta_and_empty_values_are_unset() {
     let s = resolved(&[
@@ -131,6 +251,7 @@ fn every_invalid_value_names_variable_value_and_range() {
         ),
         ("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", vec!["0", "-1"], ms_600),
         ("OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", vec!["600001"], ms_600),
+        ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", vec!["0", "5s"], ms_600),
         (
             "OTEL_EXPORTER_OTLP_COMPRESSION",
             vec!["brotli", "GZIP"],
@@ -145,6 +266,39 @@ fn every_invalid_value_names_variable_value_and_range() {
             "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
             vec!["deflate"],
             "gzip or none",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
+            vec!["br"],
+            "gzip or none",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+            vec!["grpc"],
+            "http/protobuf or http/json (grpc is not supported)",
+        ),
+        (
+            "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+            vec!["logs:4318", "file:///tmp/logs"],
+            "an absolute http:// or https:// URL",
+        ),
+        ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", vec!["k=%zz"], headers),
+        ("OTEL_BLRP_SCHEDULE_DELAY", vec!["0", "3600001"], ms_3600),
+        ("OTEL_BLRP_EXPORT_TIMEOUT", vec!["soon"], ms_3600),
+        (
+            "OTEL_BLRP_MAX_QUEUE_SIZE",
+            vec!["0", "1000001"],
+            "an integer from 1 to 1000000 (log records)",
+        ),
+        (
+            "OTEL_BLRP_MAX_EXPORT_BATCH_SIZE",
+            vec!["0"],
+            "an integer from 1 to 1000000 (log records, at most the queue size)",
+        ),
+        (
+            "OTEL_LOGS_EXPORTER",
+            vec!["prometheus", "logging", "otlp,none"],
+            "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone",
         ),
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
@@ -262,6 +416,17 @@ fn settings_that_depend_on_each_other_name_the_variable() {
         (e.variable, e.value.as_str()),
         (Some("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"), "200")
     );
+    let e = env_error(&[
+        ("OTEL_BLRP_MAX_QUEUE_SIZE", "100"),
+        ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "200"),
+    ]);
+    assert_eq!(
+        (e.variable, e.value.as_str()),
+        (Some("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE"), "200")
+    );
+    // The default batch (512) shrinks to a smaller queue instead of being refused.
+    let s = resolved(&[("OTEL_BLRP_MAX_QUEUE_SIZE", "100")]);
+    assert_eq!(s.logs_max_export_batch_size, 100);
     let e = env_error(&[
         ("TELEMETRY_OTLP_RETRY_INITIAL_BACKOFF", "5000"),
         ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "100"),

@@ -87,11 +87,19 @@ fn parse_args(input: ParseStream<'_>, macro_name: &str, takes_level: bool) -> sy
     options(input, &mut args)?;
     if takes_level {
         if input.is_empty() {
-            return Err(input.error(
+            return Err(syn::Error::new(
+                Span::call_site(),
                 "`log!` needs a level first: `log!(telem::Level::Info, \"message\")`",
             ));
         }
-        args.level = Some(input.parse()?);
+        let level: Expr = input.parse()?;
+        if let Expr::Lit(lit) = &level {
+            return Err(syn::Error::new(
+                lit.span(),
+                "`log!`'s first argument is the level: `log!(telem::Level::Info, \"message\")`",
+            ));
+        }
+        args.level = Some(level);
         comma_or_end(input)?;
         options(input, &mut args)?;
     }
@@ -164,10 +172,7 @@ fn options(input: ParseStream<'_>, args: &mut LogArgs) -> syn::Result<()> {
 
 fn once<T>(given: &Option<T>, option: &str, span: Span) -> syn::Result<()> {
     match given {
-        Some(_) => Err(syn::Error::new(
-            span,
-            format!("`{option}:` is given twice"),
-        )),
+        Some(_) => Err(syn::Error::new(span, format!("`{option}:` is given twice"))),
         None => Ok(()),
     }
 }
@@ -379,7 +384,9 @@ fn not_a_field(input: ParseStream<'_>, macro_name: &str) -> syn::Error {
         );
     }
     expression_message(&input.fork(), macro_name).unwrap_or_else(|| {
-        input.error(format!("expected a field or a string literal message; {help}"))
+        input.error(format!(
+            "expected a field or a string literal message; {help}"
+        ))
     })
 }
 
@@ -412,7 +419,13 @@ mod tests {
     fn keys(args: &LogArgs) -> Vec<(&str, Sigil, String)> {
         args.fields
             .iter()
-            .map(|f| (f.key.as_str(), f.sigil, f.value.to_token_stream().to_string()))
+            .map(|f| {
+                (
+                    f.key.as_str(),
+                    f.sigil,
+                    f.value.to_token_stream().to_string(),
+                )
+            })
             .collect()
     }
 
@@ -485,7 +498,10 @@ mod tests {
             "k" = 1,
             "msg {n:>5}"
         ));
-        assert_eq!(args.target.unwrap().to_token_stream().to_string(), "\"http\"");
+        assert_eq!(
+            args.target.unwrap().to_token_stream().to_string(),
+            "\"http\""
+        );
         assert_eq!(
             args.name.unwrap().to_token_stream().to_string(),
             "\"book.created\""
@@ -507,10 +523,17 @@ mod tests {
             args.level.unwrap().to_token_stream().to_string(),
             "telem :: Level :: Debug"
         );
-        let args = parse(quote!(target: "t", Level::Warn, name: "n", a = 1), "log", true).unwrap();
+        let args = parse(
+            quote!(target: "t", Level::Warn, name: "n", a = 1),
+            "log",
+            true,
+        )
+        .unwrap();
         assert!(args.level.is_some() && args.target.is_some() && args.name.is_some());
         let e = parse(quote!(), "log", true).err().unwrap().to_string();
         assert!(e.contains("`log!` needs a level first"), "{e}");
+        let e = parse(quote!("m"), "log", true).err().unwrap().to_string();
+        assert!(e.contains("`log!`'s first argument is the level"), "{e}");
     }
 
     #[test]
@@ -519,18 +542,36 @@ mod tests {
             (quote!(), "`info!` needs a message or a field"),
             (quote!(42), "the message must be a string literal"),
             (quote!(b"bytes"), "the message must be a string literal"),
-            (quote!(msg.to_string()), "the message must be a string literal, not an"),
-            (quote!(format!("x"), a), "the message must be a string literal, not an"),
-            (quote!(a = 1, &msg), "the message must be a string literal, not an"),
-            (quote!(a + b c), "expected `=`, `,` or the end after the field `a`"),
+            (
+                quote!(msg.to_string()),
+                "the message must be a string literal, not an",
+            ),
+            (
+                quote!(format!("x"), a),
+                "the message must be a string literal, not an",
+            ),
+            (
+                quote!(a = 1, &msg),
+                "the message must be a string literal, not an",
+            ),
+            (
+                quote!(a + b c),
+                "expected `=`, `,` or the end after the field `a`",
+            ),
             (quote!(=), "expected a field or a string literal message"),
             (quote!(a = 1, a = 2), "field `a` is given twice"),
             (quote!("x" = 1, x = 2), "field `x` is given twice"),
             (quote!(%a = b), "`%` and `?` go before the value"),
             (quote!("m", %x), "`%` and `?` mark fields"),
-            (quote!("m", a = 1, 2), "positional arguments cannot follow named arguments"),
+            (
+                quote!("m", a = 1, 2),
+                "positional arguments cannot follow named arguments",
+            ),
             (quote!("m", a = 1, a = 2), "duplicate argument named `a`"),
-            (quote!(target: "a", target: "b", "m"), "`target:` is given twice"),
+            (
+                quote!(target: "a", target: "b", "m"),
+                "`target:` is given twice",
+            ),
             (quote!(level: "a", "m"), "unknown option `level:`"),
             (quote!("m" x), "expected `,`"),
             (quote!(a = 1 b = 2), "expected `,`"),

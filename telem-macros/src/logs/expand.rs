@@ -5,7 +5,7 @@
 
 use super::args::{Field, LogArgs, Message, Sigil};
 use super::format::{self, ArgRef, Format};
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, LitStr};
@@ -99,14 +99,11 @@ struct Bindings {
 }
 
 impl Bindings {
-    /// Binds `&(expr)` to a fresh name (invisible to the caller's code, shown at `expr`
-    /// in errors).
+    /// Binds `&(expr)` to a fresh name, spanned at `expr` so that a type error in its
+    /// conversion points there. The caller's code never sees it: the expressions are
+    /// all evaluated in the `match`'s scrutinee, the names exist only in its arm.
     fn bind(&mut self, expr: TokenStream, span: Span) -> Ident {
-        let name = format_ident!(
-            "__telem_log_value{}",
-            self.names.len(),
-            span = Span::mixed_site().located_at(span)
-        );
+        let name = format_ident!("__telem_log_value{}", self.names.len(), span = span);
         self.names.push(name.clone());
         self.exprs.push(expr);
         name
@@ -135,6 +132,7 @@ fn field_value(field: &Field, logs: &TokenStream, bindings: &mut Bindings) -> To
     }
     let span = value.span();
     let bound = bindings.bind(value.to_token_stream(), span);
+    let logs = located_at(logs.clone(), span);
     match field.sigil {
         Sigil::Plain => quote_spanned! {span=>
             (&&&#logs::kind(#bound)).telemetry_kind().to_value(#bound)
@@ -163,7 +161,10 @@ fn string_literal(expr: &Expr) -> Option<&LitStr> {
 fn formatted(message: &Message, logs: &TokenStream) -> TokenStream {
     let format = &message.format;
     let positional = &message.positional;
-    let named = message.named.iter().map(|(name, value)| quote!(#name = #value));
+    let named = message
+        .named
+        .iter()
+        .map(|(name, value)| quote!(#name = #value));
     quote!(#logs::format_str(::core::format_args!(#format #(, #positional)* #(, #named)*)))
 }
 
@@ -299,9 +300,28 @@ fn capture(name: &str, format: &LitStr) -> syn::Result<Ident> {
 
 /// A message argument as a value that prints exactly as `format!("{}", arg)` does.
 fn exact_display(bound: &Ident, span: Span, logs: &TokenStream) -> TokenStream {
+    let logs = located_at(logs.clone(), span);
     quote_spanned! {span=>
         (&&#logs::kind(#bound)).telemetry_arg_kind().to_value(#bound)
     }
+}
+
+/// The same tokens, shown at `location` in error messages (their hygiene is kept): a
+/// type error in a value's conversion points at the value, not at the whole call.
+fn located_at(tokens: TokenStream, location: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let TokenTree::Group(group) = &tree {
+                let mut new = Group::new(group.delimiter(), located_at(group.stream(), location));
+                new.set_span(group.span().located_at(location));
+                tree = TokenTree::Group(new);
+            } else {
+                tree.set_span(tree.span().located_at(location));
+            }
+            tree
+        })
+        .collect()
 }
 
 fn plural(n: usize, what: &str) -> String {
@@ -406,8 +426,14 @@ mod tests {
     #[test]
     fn sigils_choose_the_formatting() {
         let out = expand(quote!(a = %x, b = ?y, c = z));
-        assert!(out.contains(r#"format_args ! ("{}" , __telem_log_value0)"#), "{out}");
-        assert!(out.contains(r#"format_args ! ("{:?}" , __telem_log_value1)"#), "{out}");
+        assert!(
+            out.contains(r#"format_args ! ("{}" , __telem_log_value0)"#),
+            "{out}"
+        );
+        assert!(
+            out.contains(r#"format_args ! ("{:?}" , __telem_log_value1)"#),
+            "{out}"
+        );
         assert!(out.contains("telemetry_kind ()"), "{out}");
     }
 
@@ -415,15 +441,27 @@ mod tests {
     fn crate_option_replaces_every_path_to_telem() {
         let out = expand(quote!(crate: tel, a = 1, "m {} {:?}", x, y));
         assert!(!out.contains("telem ::"), "{out}");
-        assert!(out.contains("tel :: macro_support :: logs :: Site"), "{out}");
+        assert!(
+            out.contains("tel :: macro_support :: logs :: Site"),
+            "{out}"
+        );
     }
 
     #[test]
     fn arguments_are_checked_as_format_args_checks_them() {
         let cases = [
-            (quote!("{} {}", a), "2 positional placeholders in the message, but there is 1"),
-            (quote!("{}"), "1 positional placeholder in the message, but no arguments"),
-            (quote!("{2}", a, b), "invalid reference to positional argument 2"),
+            (
+                quote!("{} {}", a),
+                "2 positional placeholders in the message, but there is 1",
+            ),
+            (
+                quote!("{}"),
+                "1 positional placeholder in the message, but no arguments",
+            ),
+            (
+                quote!("{2}", a, b),
+                "invalid reference to positional argument 2",
+            ),
             (quote!("{}", a, b), "argument never used"),
             (quote!("{x}", y = 1), "named argument `y` never used"),
             (quote!("{", a), "expected `}` but string was terminated"),

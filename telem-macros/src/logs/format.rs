@@ -79,9 +79,11 @@ pub(crate) fn parse(text: &str) -> Result<Format, String> {
                 piece.push('}');
             }
             '}' => {
-                return Err("invalid format string: unmatched `}` found (if you intended to \
+                return Err(
+                    "invalid format string: unmatched `}` found (if you intended to \
                             print `}`, escape it: `}}`)"
-                    .to_owned())
+                        .to_owned(),
+                )
             }
             c => piece.push(c),
         }
@@ -213,7 +215,15 @@ mod tests {
     #[test]
     fn specs_are_detected_and_an_empty_one_is_none() {
         assert!(!parse("{:} {0:} {x:}").unwrap().has_spec());
-        for text in ["{:?}", "{x:>5}", "{:.2}", "{0:#x}", "{:}>5}", "{:w$}", "a {} {:?}"] {
+        for text in [
+            "{:?}",
+            "{x:>5}",
+            "{:.2}",
+            "{0:#x}",
+            "{:}>5}",
+            "{:w$}",
+            "a {} {:?}",
+        ] {
             let f = parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
             assert!(f.has_spec(), "{text}");
         }

@@ -2,9 +2,9 @@
 
 use crate::export::sink::SpanBatch;
 use crate::export::stats::LogCounts;
+use crate::export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
 use crate::logs::site;
 use crate::record::ring::logs as log_rings;
-use crate::export::stats::{MetricsSnapshot, PipelineStats, SinkStats};
 use crate::record::{clock, recording, ring, sampler};
 use crate::{Config, ConfigError, LogBatch, LogFilter, MetricsConfig, Sink, SinkError, SpanData};
 use futures::FutureExt as _;
@@ -39,6 +39,7 @@ impl Drop for RunningGuard {
     fn drop(&mut self) {
         recording::set_enabled(false);
         site::set_pipeline_filter(None);
+        crate::record::bound::set_fields_on_spans(false);
         RUNNING.store(false, Relaxed);
     }
 }
@@ -519,9 +520,16 @@ impl Drain {
                     .map(|mut raw| raw.take_span_data())
                     .collect(),
             );
-            self.offer(Msg::Spans, batch, n, |c| &c.spans_queued, &mut stalled, |c| {
-                c.spans_dropped.fetch_add(n, Relaxed);
-            })
+            self.offer(
+                Msg::Spans,
+                batch,
+                n,
+                |c| &c.spans_queued,
+                &mut stalled,
+                |c| {
+                    c.spans_dropped.fetch_add(n, Relaxed);
+                },
+            )
             .await;
         }
         loop {
@@ -547,9 +555,16 @@ impl Drain {
             }
             shared.exported.fetch_add(moved as u64, Relaxed);
             let batch: SpanBatch = Arc::new(batch);
-            self.offer(Msg::Spans, batch.clone(), moved as u64, |c| &c.spans_queued, &mut stalled, |c| {
-                c.spans_dropped.fetch_add(moved as u64, Relaxed);
-            })
+            self.offer(
+                Msg::Spans,
+                batch.clone(),
+                moved as u64,
+                |c| &c.spans_queued,
+                &mut stalled,
+                |c| {
+                    c.spans_dropped.fetch_add(moved as u64, Relaxed);
+                },
+            )
             .await;
             self.lent_batches.push(batch);
             // One batch at a time: on a runtime with few workers, requests get a turn
@@ -572,8 +587,15 @@ impl Drain {
             pipeline,
             metrics,
         });
-        self.offer(Msg::Metrics, snapshot, 0, |c| &c.spans_queued, &mut stalled, |_| {})
-            .await;
+        self.offer(
+            Msg::Metrics,
+            snapshot,
+            0,
+            |c| &c.spans_queued,
+            &mut stalled,
+            |_| {},
+        )
+        .await;
     }
 
     /// Moves every log record queued when called to the sinks, in batches.
@@ -617,9 +639,16 @@ impl Drain {
                 exported.fetch_add(n, Relaxed);
             }
             let n = batch.len() as u64;
-            self.offer(Msg::Logs, Arc::new(batch), n, |c| &c.logs_queued, stalled, |c| {
-                c.logs_dropped.fetch_add(n, Relaxed);
-            })
+            self.offer(
+                Msg::Logs,
+                Arc::new(batch),
+                n,
+                |c| &c.logs_queued,
+                stalled,
+                |c| {
+                    c.logs_dropped.fetch_add(n, Relaxed);
+                },
+            )
             .await;
             tokio::task::yield_now().await;
         }

@@ -1,47 +1,6 @@
 //! Which log records are recorded: [`LogFilter`], written as `RUST_LOG` directives the
 //! way `env_logger` and `tracing-subscriber`'s `EnvFilter` read them, and
 //! [`LevelFilter`], the most detailed level one directive lets through.
-//!
-//! # Syntax
-//!
-//! A spec is a comma-separated list of directives:
-//!
-//! - `level` sets the default, for the targets no other directive covers: `off`,
-//!   `error`, `warn`, `info`, `debug` or `trace`, in any case;
-//! - `target=level` sets the level of a target and of every target under it:
-//!   `my_crate::db` covers `my_crate::db` and `my_crate::db::pool`, not `my_crate::dbx`;
-//!   the most specific (longest) directive that covers a target wins;
-//! - `target` alone (or `target=`) lets everything of that target through (`trace`), as
-//!   `env_logger` reads it.
-//!
-//! A target is a module path (`my_crate::db`, what the log macros use by default) or a
-//! name given with `target:` (`http`), made of letters, digits, `_`, `-`, `.` and `:`.
-//! Whitespace around a directive and around its `=` is ignored, and so are empty
-//! directives (`info,,`). A later directive for the same target, or a later `level`,
-//! replaces the earlier one. A spec with target directives and no `level` leaves every
-//! other target off (`my_crate=debug` shows only `my_crate`), as both peers do.
-//!
-//! ```
-//! use telem::{Level, LevelFilter, LogFilter};
-//! let filter: LogFilter = "warn, my_crate::db=debug, http".parse().unwrap();
-//! assert!(filter.allows("my_crate::db::pool", Level::Debug));
-//! assert!(!filter.allows("my_crate::dbx", Level::Info));
-//! assert!(filter.allows("http", Level::Trace));
-//! assert_eq!(filter.max_level(), LevelFilter::Trace);
-//! assert_eq!(filter.to_string(), "warn,my_crate::db=debug,http=trace");
-//! ```
-//!
-//! # Where this differs from `env_logger` and `EnvFilter`, deliberately
-//!
-//! - **An invalid or unsupported directive is an error**, naming the directive and why
-//!   ([`FilterError`]), never skipped with a warning: span directives
-//!   (`[span{field=value}]`, `target[span]`) and `env_logger`'s `/regex` message filter
-//!   are refused rather than half-applied, and so are numeric levels (`3`, which
-//!   `EnvFilter` reads as `info` and `env_logger` as a target).
-//! - **Targets match whole path segments.** Both peers match any prefix of the
-//!   target's text, so their `my_crate::db` also covers `my_crate::dbx`.
-//! - **An empty spec is the default filter** (`info`), as an unset `RUST_LOG` is;
-//!   `env_logger` then shows errors only and `EnvFilter` nothing.
 
 use crate::Level;
 use std::fmt;
@@ -273,8 +232,50 @@ impl FilterError {
 /// path or a `target:` name), as `RUST_LOG` writes them (`info,my_crate::db=debug`).
 /// A target's level covers the targets under it (`my_crate::db::pool`); the most
 /// specific directive wins. The default filter lets `info` and more severe through
-/// everywhere. Syntax, and where it differs from `env_logger` and `EnvFilter`: the
-/// [module](self)'s notes.
+/// everywhere.
+///
+/// # Syntax
+///
+/// A spec is a comma-separated list of directives:
+///
+/// - `level` sets the default, for the targets no other directive covers: `off`,
+///   `error`, `warn`, `info`, `debug` or `trace`, in any case;
+/// - `target=level` sets the level of a target and of every target under it:
+///   `my_crate::db` covers `my_crate::db` and `my_crate::db::pool`, not `my_crate::dbx`;
+///   the most specific (longest) directive that covers a target wins;
+/// - `target` alone (or `target=`) lets everything of that target through (`trace`), as
+///   `env_logger` reads it.
+///
+/// A target is a module path (`my_crate::db`, what the log macros use by default) or a
+/// name given with `target:` (`http`), made of letters, digits, `_`, `-`, `.` and `:`.
+/// Whitespace around a directive and around its `=` is ignored, and so are empty
+/// directives (`info,,`). A later directive for the same target, or a later `level`,
+/// replaces the earlier one. A spec with target directives and no `level` leaves every
+/// other target off (`my_crate=debug` shows only `my_crate`), as both peers do.
+///
+/// ```
+/// use telem::{Level, LevelFilter, LogFilter};
+/// let filter: LogFilter = "warn, my_crate::db=debug, http".parse().unwrap();
+/// assert!(filter.allows("my_crate::db::pool", Level::Debug));
+/// assert!(!filter.allows("my_crate::dbx", Level::Info));
+/// assert!(filter.allows("http", Level::Trace));
+/// assert_eq!(filter.max_level(), LevelFilter::Trace);
+/// assert_eq!(filter.to_string(), "warn,my_crate::db=debug,http=trace");
+/// ```
+///
+/// # Where this differs from `env_logger` and `EnvFilter`, deliberately
+///
+/// - **An invalid or unsupported directive is an error**, naming the directive and why
+///   ([`FilterError`]), never skipped with a warning: span directives
+///   (`[span{field=value}]`, `target[span]`) and `env_logger`'s `/regex` message filter
+///   are refused rather than half-applied, and so are numeric levels (`3`, which
+///   `EnvFilter` reads as `info` and `env_logger` as a target).
+/// - **Targets match whole path segments.** Both peers match any prefix of the
+///   target's text, so their `my_crate::db` also covers `my_crate::dbx`.
+/// - **An empty spec is the default filter** (`info`), as an unset `RUST_LOG` is;
+///   `env_logger` then shows errors only and `EnvFilter` nothing.
+///
+/// # Equality and display
 ///
 /// Two filters with the same directives are equal whatever the order they were given
 /// in, and [`Display`](fmt::Display) writes a spec that [`LogFilter::parse`] reads back
@@ -313,7 +314,7 @@ impl LogFilter {
     }
 
     /// Reads a `RUST_LOG` spec: comma-separated `level`, `target` or `target=level`
-    /// directives (syntax: the [module](self)'s notes). An empty spec is the default
+    /// directives (syntax: [`LogFilter`]). An empty spec is the default
     /// filter (`info`).
     ///
     /// # Errors

@@ -175,6 +175,10 @@ struct Installed {
     pipeline: Option<&'static LogFilter>,
     capture_all: bool,
     /// Test scopes alive.
+    #[cfg_attr(
+        not(feature = "testing"),
+        expect(dead_code, reason = "test scopes exist only with `testing`")
+    )]
     scopes: usize,
 }
 
@@ -214,10 +218,8 @@ fn apply(state: &mut Installed) {
     let mut site = HEAD.load(Ordering::SeqCst);
     // SAFETY: the list holds only `&'static Site`s (see `register`).
     while let Some(s) = unsafe { site.cast_const().as_ref() } {
-        s.interest.store(
-            s.verdict(FILTER.load(Ordering::SeqCst)),
-            Ordering::SeqCst,
-        );
+        s.interest
+            .store(s.verdict(FILTER.load(Ordering::SeqCst)), Ordering::SeqCst);
         site = s.next.load(Ordering::SeqCst);
     }
     MAX_LEVEL.store(
@@ -324,7 +326,16 @@ mod tests {
     fn sites_registering_while_the_filter_changes_end_with_the_last_filters_verdict() {
         with_filter("off", || {
             let sites: Vec<&'static Site> = (0..64)
-                .map(|i| site(if i % 2 == 0 { Level::Info } else { Level::Debug }, "race"))
+                .map(|i| {
+                    site(
+                        if i % 2 == 0 {
+                            Level::Info
+                        } else {
+                            Level::Debug
+                        },
+                        "race",
+                    )
+                })
                 .collect();
             std::thread::scope(|s| {
                 for chunk in sites.chunks(16) {

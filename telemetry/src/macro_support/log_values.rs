@@ -287,7 +287,12 @@ mod tests {
     }
 
     #[test]
-    #[allow(clippy::needless_borrow, clippy::approx_constant)] // the borrows are the probe
+    // The borrows are the probe; `format!` is what each value is compared with.
+    #[allow(
+        clippy::needless_borrow,
+        clippy::approx_constant,
+        clippy::useless_format
+    )]
     fn every_argument_prints_exactly_as_format_does() {
         let owned = String::from("owned");
         let long = "x".repeat(40);
@@ -313,7 +318,10 @@ mod tests {
             (probe!(Arc::<str>::from("arc")), "arc".to_owned()),
             (probe!(Str::from_static("static")), "static".to_owned()),
             (probe!(Value::from(vec![1i64, 2])), "[1,2]".to_owned()),
-            (probe!(Ipv4Addr::LOCALHOST), format!("{}", Ipv4Addr::LOCALHOST)),
+            (
+                probe!(Ipv4Addr::LOCALHOST),
+                format!("{}", Ipv4Addr::LOCALHOST),
+            ),
             (probe!(std::num::NonZeroU8::MIN), "1".to_owned()),
         ];
         for (value, expected) in cases {
@@ -338,12 +346,13 @@ mod tests {
     #[test]
     #[allow(clippy::needless_borrow)] // the borrows are the probe
     fn short_strings_are_kept_inline() {
-        let short = String::from("x".repeat(Str::INLINE_LEN));
+        let short = "x".repeat(Str::INLINE_LEN);
         let Value::String(s) = probe!(short) else {
             panic!("not a string");
         };
         assert!(s.as_inline().is_some());
-        let Value::String(s) = format_text(format_args!("{}-{}", "book", 7)) else {
+        let id = std::hint::black_box(7);
+        let Value::String(s) = format_text(format_args!("book-{id}")) else {
             panic!("not a string");
         };
         assert_eq!(s, "book-7");

@@ -34,7 +34,7 @@ pub use errors::*;
 /// their fields and message arguments.
 pub mod logs {
     pub use super::log_values::*;
-    pub use super::values::{kind, DebugKind, DisplayKind, Kind, TypedKind};
+    pub use super::values::{kind, DebugKind, DisplayKind, TypedKind};
     pub use crate::logs::site::{Message, Site};
     pub use crate::{Level, Str, Value};
 }

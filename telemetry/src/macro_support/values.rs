@@ -73,7 +73,8 @@ impl sealed::Sealed for str {}
 impl Typed for str {
     #[inline]
     fn to_value(&self) -> Value {
-        Value::String(Str::from(Arc::<str>::from(self)))
+        // Up to `Str::INLINE_LEN` bytes inline (no allocation), else a shared string.
+        Value::String(Str::copy_of(self))
     }
 }
 
@@ -207,8 +208,9 @@ impl DebugTag {
     }
 }
 
-/// Formats into a string value with one allocation (the shared string itself): the text
-/// is written to a stack buffer first, and only spills to a `String` past its size.
+/// Formats into a string value: the text is written to a stack buffer first; up to
+/// [`Str::INLINE_LEN`] bytes it stays inline (no allocation), else it becomes one shared
+/// string (spilling to a `String` past the buffer's size).
 #[inline(never)]
 pub fn format_value(args: fmt::Arguments<'_>) -> Value {
     if let Some(s) = args.as_str() {
@@ -217,7 +219,7 @@ pub fn format_value(args: fmt::Arguments<'_>) -> Value {
     let mut out = StackWriter::default();
     // A `Display` impl that fails leaves what it wrote so far; keep that.
     let _ = fmt::write(&mut out, args);
-    Value::String(out.finish())
+    Value::String(out.finish_inline())
 }
 
 pub(super) const STACK_BUFFER: usize = 256;
@@ -230,15 +232,8 @@ pub(super) struct StackWriter {
 }
 
 impl StackWriter {
-    fn finish(self) -> Str {
-        match self.spill {
-            Some(s) => Str::from(s),
-            None => Str::from(Arc::<str>::from(self.text.as_str())),
-        }
-    }
-
-    /// The text, kept inline (no allocation) up to [`Str::INLINE_LEN`] bytes: the log
-    /// macros' values (`log_values.rs`).
+    /// The text, kept inline (no allocation) up to [`Str::INLINE_LEN`] bytes, else in
+    /// one shared string.
     pub(super) fn finish_inline(self) -> Str {
         match self.spill {
             Some(s) => Str::from(s),

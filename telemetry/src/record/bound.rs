@@ -1,6 +1,7 @@
 //! Fields bound to the current context ([`bind`]): added to every log record made
-//! inside it, and, with the option on (`set_fields_on_spans`), to every sampled span
-//! started inside it.
+//! inside it, and, with the option on (`Config::with_bound_fields_on_spans`, which the
+//! pipeline applies with [`set_fields_on_spans`]), to every sampled span started inside
+//! it.
 //!
 //! The bound fields are one more kind of value carried beside the span context
 //! ([`Carried`](crate::record::context::Carried)): they have their own thread-local cell
@@ -12,7 +13,7 @@
 //! and with [`Context`](crate::Context).
 //!
 //! Costs: binding allocates the new set once (one allocation for up to
-//! [`INLINE_FIELDS`] fields: nested bindings are merged then, not when a record is
+//! `INLINE_FIELDS` fields: nested bindings are merged then, not when a record is
 //! made); a log record takes a reference count; span start and end read nothing unless
 //! the option is on, and then a sampled span's start pays one relaxed load.
 
@@ -102,10 +103,6 @@ static ON_SPANS: AtomicBool = AtomicBool::new(false);
 
 /// Whether every sampled span started inside a binding gets its fields as attributes
 /// (`Config::with_bound_fields_on_spans`); called by the pipeline at init.
-#[allow(
-    dead_code,
-    reason = "called by the pipeline at init once the config setting is wired"
-)]
 pub(crate) fn set_fields_on_spans(on: bool) {
     ON_SPANS.store(on, Relaxed);
 }
@@ -132,8 +129,8 @@ pub(crate) fn add_to_span(record: &mut RawSpan) {
 /// Binds `fields` to the current context until the guard drops: every log record made
 /// inside it carries them (a field the log call gives itself wins), and so does every
 /// sampled span started inside it when the pipeline is configured with
-/// `Config::with_bound_fields_on_spans(true)` (a span's own attribute of the same key
-/// wins).
+/// [`Config::with_bound_fields_on_spans(true)`](crate::Config::with_bound_fields_on_spans)
+/// (a span's own attribute of the same key wins).
 ///
 /// Bindings nest: the fields bound inside are added to those bound outside, and a key
 /// bound again inside has its new value until the inner guard drops.
@@ -143,8 +140,9 @@ pub(crate) fn add_to_span(record: &mut RawSpan) {
 /// [`FutureExt`](crate::FutureExt), into each `join!` branch wrapped with
 /// `in_current_span` or `in_span` (a branch's bindings stay its own), through
 /// [`spawn`](crate::spawn()), [`spawn_blocking`](crate::spawn_blocking()) and
-/// [`spawn_local`](crate::spawn_local()), and with [`Context::current`](crate::Context::current)
-/// and [`Context::attach`](crate::Context::attach). The guard is not `Send` (see
+/// [`spawn_local`](crate::spawn_local()), and with
+/// [`Context::current`](crate::Context::current) and
+/// [`Context::attach`](crate::Context::attach). The guard is not `Send` (see
 /// [`BindGuard`]): to bind fields for a future, across `.await`, use
 /// [`FutureExt::with_fields`](crate::FutureExt::with_fields).
 ///
@@ -159,7 +157,10 @@ pub(crate) fn add_to_span(record: &mut RawSpan) {
 ///     KeyValue::new("tenant", "acme"),
 /// ]);
 /// {
-///     let _user = telem::bind([KeyValue::new("user.id", 42i64), KeyValue::new("tenant", "globex")]);
+///     let _user = telem::bind([
+///         KeyValue::new("user.id", 42i64),
+///         KeyValue::new("tenant", "globex"),
+///     ]);
 ///     assert_eq!(
 ///         Context::current().fields().unwrap(),
 ///         [
@@ -422,10 +423,10 @@ mod tests {
         );
         let request = kv("request.id", "r-5");
         assert_eq!(a, [request.clone(), kv("branch", "a")]);
-        assert_eq!(b.0, [request.clone()]);
+        assert_eq!(b.0, std::slice::from_ref(&request));
         assert_eq!(b.1, [request.clone(), kv("branch", "b")]);
         assert_eq!(c, [request.clone(), kv("branch", "c")]);
-        assert_eq!(d, [request.clone()]);
+        assert_eq!(d, std::slice::from_ref(&request));
         assert_eq!(seen(), [request]);
     }
 

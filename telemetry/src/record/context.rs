@@ -1,7 +1,7 @@
 //! The current span context, carried by the thread while a task or scope runs.
 //!
 //! The current context lives in a thread-local that is swapped in and out around each
-//! poll of an instrumented future ([`Instrumented`]): a task carries its own context,
+//! poll of an instrumented future ([`Instrumented`](crate::Instrumented)): a task carries its own context,
 //! restores it on whatever worker polls it next, and takes back any change the poll
 //! made (a span guard held across `.await` in a future that need not be `Send`).
 //! Between polls the thread holds whatever it held before, so another task on the same
@@ -9,11 +9,11 @@
 //!
 //! Beside the span context, a task carries values of other kinds ([`Carried`]): the W3C
 //! [`Baggage`] and the fields bound with [`bind`](crate::bind). Each kind has a
-//! thread-local cell of its own, and one flag word ([`CARRIED`]) says which of them are
+//! thread-local cell of its own, and one flag word (`CARRIED`) says which of them are
 //! set, so span start and end never touch them and a poll with none anywhere reads only
-//! that word. One mechanism moves them all: [`Carry`] is what a [`Context`] or an
-//! [`Instrumented`](crate::Instrumented) future holds (for each kind, its own value or nothing, to inherit
-//! the current one), generic over the kind.
+//! that word. One mechanism, generic over the kind, moves them all: [`Carry`] is what a
+//! [`Context`] or an [`Instrumented`](crate::Instrumented) future holds (for each kind,
+//! its own value, or nothing to inherit the current one).
 //!
 //! The guards that set the thread's context directly ([`SpanGuard`](crate::SpanGuard),
 //! [`ContextGuard`], [`BaggageGuard`](crate::propagation::BaggageGuard),
@@ -285,11 +285,12 @@ pub(crate) fn restore_if_current(span_id: SpanId, saved: Saved) {
 }
 
 /// A kind of value that follows the task beside its span context, exactly as the span
-/// does: across `.await` and worker threads in an [`Instrumented`](crate::Instrumented) future, into
-/// `join!` branches and spawned tasks, and through [`Context`]. Immutable and shared,
-/// so carrying one is a reference count.
+/// does: across `.await` and worker threads in an
+/// [`Instrumented`](crate::Instrumented) future, into `join!` branches and spawned
+/// tasks, and through [`Context`]. Immutable and shared, so carrying one is a reference
+/// count.
 pub(crate) trait Carried: Clone + Default + 'static {
-    /// Its bit in [`CARRIED`].
+    /// Its bit in `CARRIED`.
     const BIT: u8;
     /// Its thread-local cell (read through `try_with`: while the thread's locals are
     /// being destroyed there is simply none).
@@ -440,10 +441,10 @@ fn is_unset<T: Carried>(own: &Option<T>) -> bool {
     own.as_ref().is_none_or(T::is_empty)
 }
 
-/// What a [`Context`] or an [`Instrumented`](crate::Instrumented) future carries beside its span context,
-/// one [`Carried`] kind per field: for each, its own value (made current when the
-/// context is attached or the future polled; an empty one clears the current one), or
-/// `None` to leave whatever is current there.
+/// What a [`Context`] or an [`Instrumented`](crate::Instrumented) future carries beside
+/// its span context, one [`Carried`] kind per field: for each, its own value (made
+/// current when the context is attached or the future polled; an empty one clears the
+/// current one), or `None` to leave whatever is current there.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Carry {
     pub(crate) baggage: Option<Baggage>,
@@ -624,9 +625,11 @@ impl Context {
     ///
     /// let _tenant = telem::bind([KeyValue::new("tenant", "acme")]);
     /// let captured = Context::current();
-    /// let fields = std::thread::spawn(move || captured.run(|| Context::current().fields().map(<[_]>::to_vec)))
-    ///     .join()
-    ///     .unwrap();
+    /// let fields = std::thread::spawn(move || {
+    ///     captured.run(|| Context::current().fields().map(<[_]>::to_vec))
+    /// })
+    /// .join()
+    /// .unwrap();
     /// assert_eq!(fields, Some(vec![KeyValue::new("tenant", "acme")]));
     /// ```
     pub fn current() -> Self {

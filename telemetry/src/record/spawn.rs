@@ -1,11 +1,13 @@
-//! tokio's spawn functions, carrying the caller's span context into the new task.
+//! tokio's spawn functions, carrying the caller's span context into the new task, with
+//! its baggage and bound fields ([`Context::current`]).
 
 use crate::{Context, FutureExt};
 use std::future::Future;
 use tokio::task::JoinHandle;
 
 /// [`tokio::spawn`], with the current span context carried into the task: spans the
-/// task starts are children of the span current here.
+/// task starts are children of the span current here, and the baggage and the fields
+/// [bound](crate::bind) here are current there.
 ///
 /// ```
 /// # #[tokio::main(flavor = "current_thread")] async fn main() {

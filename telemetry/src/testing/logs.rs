@@ -65,10 +65,7 @@ impl Logs {
             .filter(|r| r.body.as_str().contains(text))
             .collect();
         match found.as_slice() {
-            [record] => LogAssert {
-                logs: self,
-                record,
-            },
+            [record] => LogAssert { logs: self, record },
             [] => self.fail(format!(
                 "expected a {level} record containing {text:?}, found none"
             )),
@@ -82,7 +79,11 @@ impl Logs {
     /// Asserts no record is at `level` or more severe (no warning, no error: `Level::Warn`).
     #[track_caller]
     pub fn assert_none_at_or_above(&self, level: Level) -> &Self {
-        if let Some(r) = self.logs.iter().find(|r| r.level().is_some_and(|l| l <= level)) {
+        if let Some(r) = self
+            .logs
+            .iter()
+            .find(|r| r.level().is_some_and(|l| l <= level))
+        {
             self.fail(format!(
                 "expected no record at {level} or above, found {:?}",
                 r.body.as_str()
@@ -169,7 +170,10 @@ impl<'a> LogAssert<'a> {
     #[track_caller]
     pub fn assert_outside_spans(self) -> Self {
         if self.record.span_id.is_valid() {
-            self.fail(format!("expected no span, it was made in {}", self.record.span_id))
+            self.fail(format!(
+                "expected no span, it was made in {}",
+                self.record.span_id
+            ))
         } else {
             self
         }

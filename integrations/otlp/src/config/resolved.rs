@@ -165,9 +165,9 @@ fn queue_and_batch(
     queue_row: &Setting,
     batch_row: &Setting,
 ) -> Result<(usize, usize), OtlpError> {
-    let queue_size =
-        queue_row.check_integer(queue.get_or(queue_row.default_integer() as usize) as u64)?
-            as usize;
+    let queue_size = queue_row
+        .check_integer(queue.get_or(queue_row.default_integer() as usize) as u64)?
+        as usize;
     let batch_size = batch.get_or((batch_row.default_integer() as usize).min(queue_size));
     batch_row.check_integer(batch_size as u64)?;
     if batch_size > queue_size {

@@ -43,7 +43,11 @@ pub(super) fn traces(
     request(&TRACES, resource, scopes, out, write_span);
 }
 
-pub(super) fn logs(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_, LogRecord>], out: &mut Vec<u8>) {
+pub(super) fn logs(
+    resource: &[KeyValue],
+    scopes: &[ScopeGroup<'_, '_, LogRecord>],
+    out: &mut Vec<u8>,
+) {
     request(&LOGS, resource, scopes, out, write_log_record);
 }
 
@@ -355,7 +359,7 @@ fn write_labels(series: &SeriesSnapshot, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::encode::tests::full_span;
+    use crate::encode::tests::{full_log, full_span};
     use crate::encode::Encoder;
     use crate::Protocol;
 
@@ -397,5 +401,52 @@ mod tests {
             v["resourceSpans"][0]["scopeSpans"][0]["scope"]["name"],
             "books"
         );
+    }
+
+    #[test]
+    fn a_full_log_record_is_valid_json_with_otlp_types() {
+        let record = full_log();
+        let mut out = Vec::new();
+        Encoder::new(Protocol::HttpJson, vec![]).encode_logs([&record], &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let scope = &v["resourceLogs"][0]["scopeLogs"][0];
+        assert_eq!(scope["scope"]["name"], "bookstore::routes");
+        let r = &scope["logRecords"][0];
+        assert_eq!(r["timeUnixNano"], "1700000000000000001");
+        assert_eq!(r["observedTimeUnixNano"], "1700000000000000002");
+        assert_eq!(r["severityNumber"], 14);
+        assert_eq!(r["severityText"], "WARN2");
+        assert_eq!(r["body"]["stringValue"], "book \"999\" not found\n");
+        let keys: Vec<&str> = r["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "book.id",
+                "ok",
+                "request.id",
+                "code.file.path",
+                "code.line.number"
+            ]
+        );
+        assert_eq!(r["attributes"][4]["value"]["intValue"], "42");
+        assert_eq!(r["flags"], 1);
+        assert_eq!(r["traceId"], "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(r["spanId"], "00f067aa0ba902b7");
+        assert_eq!(r["eventName"], "book.missing");
+    }
+
+    #[test]
+    fn a_bare_log_record_writes_only_what_it_has() {
+        let mut record = telem::LogRecord::new(telem::Severity::UNSPECIFIED, "");
+        record.time_unix_nano = 0;
+        record.observed_time_unix_nano = 5;
+        let mut out = Vec::new();
+        write_log_record(&record, &mut out);
+        assert_eq!(out, br#"{"observedTimeUnixNano":"5"}"#);
     }
 }

@@ -162,7 +162,10 @@ impl Encoder {
         }
     }
 
-    fn scopes<'g, 'a, T>(&'g self, groups: &'g [(&'a str, Vec<&'a T>)]) -> Vec<ScopeGroup<'g, 'a, T>> {
+    fn scopes<'g, 'a, T>(
+        &'g self,
+        groups: &'g [(&'a str, Vec<&'a T>)],
+    ) -> Vec<ScopeGroup<'g, 'a, T>> {
         groups
             .iter()
             .map(|(name, items)| ScopeGroup {

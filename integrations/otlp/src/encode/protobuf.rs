@@ -124,7 +124,11 @@ pub(super) fn traces(
     request(resource, scopes, out, write_span);
 }
 
-pub(super) fn logs(resource: &[KeyValue], scopes: &[ScopeGroup<'_, '_, LogRecord>], out: &mut Vec<u8>) {
+pub(super) fn logs(
+    resource: &[KeyValue],
+    scopes: &[ScopeGroup<'_, '_, LogRecord>],
+    out: &mut Vec<u8>,
+) {
     request(resource, scopes, out, write_log_record);
 }
 

@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use telem::{Config, InMemorySink, MetricsConfig, Pipeline};
-use telem_otlp::{OtlpConfig, OtlpSink, Protocol};
+use telem_otlp::{OtlpConfig, OtlpSink, Protocol, RetryPolicy};
 use tokio::net::TcpListener;
 
 /// One pipeline per process at a time (tests of a file run in parallel threads).
@@ -33,6 +33,24 @@ pub fn pipeline_config() -> Config {
 
 pub fn start(config: Config) -> Pipeline {
     telem::init(config).unwrap()
+}
+
+/// Quick retries, short timeouts, short schedule delays (spans and log records): the
+/// delivery tests wait for events, and these keep the waits short.
+pub fn fast(endpoint: String) -> OtlpConfig {
+    OtlpConfig::new()
+        .with_endpoint(endpoint)
+        .with_protocol(Protocol::HttpJson)
+        .with_schedule_delay(Duration::from_millis(20))
+        .with_logs_schedule_delay(Duration::from_millis(20))
+        .with_timeout(Duration::from_millis(500))
+        .with_export_timeout(Duration::from_secs(2))
+        .with_logs_export_timeout(Duration::from_secs(2))
+        .with_retry(
+            RetryPolicy::new()
+                .with_initial_backoff(Duration::from_millis(10))
+                .with_max_backoff(Duration::from_millis(40)),
+        )
 }
 
 /// The exporter the metrics tests use: to `collector`, as `service`, without
