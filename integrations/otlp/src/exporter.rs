@@ -280,23 +280,15 @@ async fn run(shared: Arc<Shared>) {
         let deadline = *shutdown.borrow_and_update();
         let flushes = std::mem::take(&mut *lock(&shared.flushes));
         let now = Instant::now();
-        let spans_due = now >= next_spans;
-        let logs_due = now >= next_logs;
         let metrics_due = now >= next_metrics;
         let everything = deadline.is_some() || !flushes.is_empty();
 
         worker
-            .send_queued::<SpanData>(spans_due || everything, &mut shutdown)
+            .send_queued::<SpanData>(&mut next_spans, now, everything, &mut shutdown)
             .await;
-        if spans_due || everything {
-            next_spans = Instant::now() + shared.spans.batching.schedule_delay;
-        }
         worker
-            .send_queued::<LogRecord>(logs_due || everything, &mut shutdown)
+            .send_queued::<LogRecord>(&mut next_logs, now, everything, &mut shutdown)
             .await;
-        if logs_due || everything {
-            next_logs = Instant::now() + shared.logs.batching.schedule_delay;
-        }
         if (metrics_due || everything) && !deadline_passed(&shutdown) {
             let snapshot = lock(&shared.metrics).take();
             if let Some(snapshot) = snapshot {
@@ -378,16 +370,20 @@ impl Worker<'_> {
         Bytes::from(buf)
     }
 
-    /// Sends `T`'s full batches, and when `due` (its schedule delay passed, a flush,
-    /// shutdown) everything queued at the start, not what arrives meanwhile, so a busy
-    /// producer cannot keep a flush going. Nothing once the shutdown deadline passed:
-    /// what is left is counted as dropped by `shutdown`.
+    /// Sends `T`'s full batches, and when due (its schedule delay, `next`, passed at
+    /// `now`; or `everything`: a flush, shutdown) everything queued at the start, not
+    /// what arrives meanwhile, so a busy producer cannot keep a flush going; then sets
+    /// `next` one schedule delay later. Nothing once the shutdown deadline passed: what
+    /// is left is counted as dropped by `shutdown`.
     async fn send_queued<T: Batched>(
         &mut self,
-        due: bool,
+        next: &mut Instant,
+        now: Instant,
+        everything: bool,
         shutdown: &mut watch::Receiver<Option<Instant>>,
     ) {
         let lane = T::lane(self.shared);
+        let due = everything || now >= *next;
         let max = lane.batching.max_export_batch_size;
         let mut budget = if due { lock(&lane.queue).len() } else { 0 };
         while !deadline_passed(shutdown) {
@@ -411,6 +407,9 @@ impl Worker<'_> {
             budget = budget.saturating_sub(take);
             // The pipeline batches are released when the segments are dropped.
             self.send(&segments, shutdown).await;
+        }
+        if due {
+            *next = Instant::now() + lane.batching.schedule_delay;
         }
     }
 
