@@ -208,3 +208,57 @@ pub(crate) fn totals() -> LogTotals {
     }
     t
 }
+
+#[cfg(all(test, not(telemetry_loom)))]
+mod tests {
+    use super::*;
+    use crate::logs::site::{Message, Site};
+    use crate::{SpanId, TraceFlags, TraceId, Value};
+
+    static SITE: Site = Site::new(
+        Level::Warn,
+        "ring_logs_tests",
+        file!(),
+        line!(),
+        None,
+        Message::Pieces(&["x"]),
+        &[],
+    );
+
+    /// A record made without the clock (miri cannot calibrate it).
+    fn raw() -> RawLog {
+        RawLog {
+            site: &SITE,
+            time: 0,
+            trace_id: TraceId::INVALID,
+            span_id: SpanId::INVALID,
+            flags: TraceFlags::default(),
+            test_scope: 0,
+            body: None,
+            values: [Value::I64(1)].into_iter().collect(),
+            bound: None,
+        }
+    }
+
+    #[test]
+    fn a_full_log_ring_drops_and_counts_per_level_on_its_own_thread() {
+        // A fresh thread takes a ring of its own: its counters see only these pushes.
+        std::thread::spawn(|| {
+            let capacity = CAPACITY.load(Relaxed);
+            for _ in 0..capacity + 5 {
+                push(Level::Warn, raw);
+            }
+            let ring = LOCAL.with(Cell::get).expect("the thread took a ring");
+            let warn = Level::Warn.index();
+            assert_eq!(ring.recorded[warn].load(Relaxed), capacity as u64 + 5);
+            // Other tests' drains may have emptied part of it meanwhile: at least the 5
+            // pushed past a full ring were dropped unless a drain made room first.
+            let dropped = ring.dropped[warn].load(Relaxed);
+            assert!(dropped <= 5);
+            assert!(ring.ring.len() <= capacity);
+            assert_eq!(ring.recorded[Level::Info.index()].load(Relaxed), 0);
+        })
+        .join()
+        .expect("the pushing thread");
+    }
+}
