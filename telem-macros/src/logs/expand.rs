@@ -45,7 +45,7 @@ pub(crate) fn log(args: LogArgs, level: Option<&str>) -> syn::Result<TokenStream
     let (message, record) = match &args.message {
         None => (
             quote!(#logs::Message::Pieces(&[""])),
-            quote!(__TELEM_LOG_SITE.record([#(#fields),*])),
+            record_call(&logs, None, Vec::new(), &fields),
         ),
         Some(message) => {
             let format = format::parse(&message.format.value())
@@ -54,14 +54,14 @@ pub(crate) fn log(args: LogArgs, level: Option<&str>) -> syn::Result<TokenStream
                 let formatted = formatted(message, &logs);
                 (
                     quote!(#logs::Message::Formatted),
-                    quote!(__TELEM_LOG_SITE.record_formatted(#formatted, [#(#fields),*])),
+                    record_call(&logs, Some(formatted), Vec::new(), &fields),
                 )
             } else {
                 let args = pieces_args(message, &format, &logs, &mut bindings)?;
                 let pieces = &format.pieces;
                 (
                     quote!(#logs::Message::Pieces(&[#(#pieces),*])),
-                    quote!(__TELEM_LOG_SITE.record([#(#args,)* #(#fields),*])),
+                    record_call(&logs, None, args, &fields),
                 )
             }
         }
@@ -340,6 +340,43 @@ fn given(n: usize) -> String {
     }
 }
 
+/// The call that records: up to `INLINE` values (the message's arguments, then the
+/// fields) go in an array of exactly `INLINE`, padded, so the runtime moves it into the
+/// record whole (`record_inline`); more go through the generic `record`.
+fn record_call(
+    logs: &TokenStream,
+    formatted: Option<TokenStream>,
+    args: Vec<TokenStream>,
+    fields: &[TokenStream],
+) -> TokenStream {
+    /// `telem`'s `INLINE_LOG_VALUES`.
+    const INLINE: usize = 4;
+    let count = args.len() + fields.len();
+    let values = args.iter().chain(fields);
+    let (method, padding) = if count <= INLINE {
+        let pad = (count..INLINE).map(|_| quote!(#logs::Value::Bool(false)));
+        (
+            formatted
+                .as_ref()
+                .map_or(quote!(record_inline), |_| quote!(record_formatted_inline)),
+            pad.collect::<Vec<_>>(),
+        )
+    } else {
+        (
+            formatted
+                .as_ref()
+                .map_or(quote!(record), |_| quote!(record_formatted)),
+            Vec::new(),
+        )
+    };
+    match formatted {
+        Some(message) => {
+            quote!(__TELEM_LOG_SITE.#method(#message, [#(#values,)* #(#padding),*]))
+        }
+        None => quote!(__TELEM_LOG_SITE.#method([#(#values,)* #(#padding),*])),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::args;
@@ -370,7 +407,9 @@ mod tests {
         assert_eq!(out.matches("& (y)").count(), 1, "{out}");
         assert_eq!(out.matches("& (x)").count(), 1, "{out}");
         assert_eq!(out.matches("telemetry_arg_kind").count(), 3, "{out}");
-        assert!(out.contains("__TELEM_LOG_SITE . record (["), "{out}");
+        // Three values: padded to the inline four, moved into the record whole.
+        assert!(out.contains("__TELEM_LOG_SITE . record_inline (["), "{out}");
+        assert_eq!(out.matches("Value :: Bool (false)").count(), 1, "{out}");
     }
 
     #[test]

@@ -38,16 +38,37 @@ impl RawLog {
         body: Option<Str>,
         values: [Value; N],
     ) -> Self {
+        Self::with_values(site, body, values.into_iter().collect())
+    }
+
+    /// [`now`](Self::now) with the values padded to the inline size, `len` of them
+    /// given: the array is moved into the record whole (collecting it value by value
+    /// was the largest cost of a log call, perf).
+    #[inline(always)]
+    pub(crate) fn now_inline(
+        site: &'static Site,
+        body: Option<Str>,
+        values: [Value; INLINE_LOG_VALUES],
+        len: usize,
+    ) -> Self {
+        Self::with_values(
+            site,
+            body,
+            SmallVec::from_buf_and_len(values, len.min(INLINE_LOG_VALUES)),
+        )
+    }
+
+    #[inline(always)]
+    fn with_values(
+        site: &'static Site,
+        body: Option<Str>,
+        values: SmallVec<[Value; INLINE_LOG_VALUES]>,
+    ) -> Self {
         let current = context::current();
         let (trace_id, span_id, flags) = if current.is_valid() {
             (current.trace_id, current.span_id, current.flags())
         } else {
             (TraceId::INVALID, SpanId::INVALID, TraceFlags::default())
-        };
-        let values = if N <= INLINE_LOG_VALUES {
-            values.into_iter().collect()
-        } else {
-            SmallVec::from_vec(Vec::from(values))
         };
         Self {
             site,

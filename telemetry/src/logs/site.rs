@@ -15,7 +15,7 @@
 #![allow(unsafe_code)]
 
 use crate::logs::filter::{LevelFilter, LogFilter};
-use crate::logs::raw::RawLog;
+use crate::logs::raw::{RawLog, INLINE_LOG_VALUES};
 use crate::record::ring;
 use crate::{Level, Str, Value};
 use std::ptr;
@@ -132,6 +132,27 @@ impl Site {
     #[inline]
     pub fn record_formatted<const N: usize>(&'static self, message: Str, values: [Value; N]) {
         ring::logs::push(self.level, || RawLog::now(self, Some(message), values));
+    }
+
+    /// [`record`](Self::record) of up to 4 values, given padded to exactly 4 (the rest is
+    /// ignored): moved into the record whole, with no per-value copy.
+    #[inline]
+    pub fn record_inline(&'static self, values: [Value; INLINE_LOG_VALUES]) {
+        let len = self.message.args() + self.keys.len();
+        ring::logs::push(self.level, || RawLog::now_inline(self, None, values, len));
+    }
+
+    /// [`record_formatted`](Self::record_formatted) of up to 4 values, padded to 4.
+    #[inline]
+    pub fn record_formatted_inline(
+        &'static self,
+        message: Str,
+        values: [Value; INLINE_LOG_VALUES],
+    ) {
+        let len = self.keys.len();
+        ring::logs::push(self.level, || {
+            RawLog::now_inline(self, Some(message), values, len)
+        });
     }
 
     #[cold]
