@@ -449,8 +449,10 @@ impl<'a> Codegen<'a> {
     }
 }
 
-/// The same tokens, shown at `location` in error messages (their hygiene is kept).
-fn located_at(tokens: TokenStream, location: Span) -> TokenStream {
+/// The same tokens, shown at `location` in error messages (their hygiene is kept): a
+/// type error in them points at `location` (an `err` option, a log value), not at the
+/// whole item or call. Shared by `#[trace]` and the log macros.
+pub(crate) fn located_at(tokens: TokenStream, location: Span) -> TokenStream {
     tokens
         .into_iter()
         .map(|mut tree| {

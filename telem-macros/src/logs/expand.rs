@@ -5,7 +5,8 @@
 
 use super::args::{Field, LogArgs, Message, Sigil};
 use super::format::{self, ArgRef, Format};
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use crate::expand::located_at;
+use proc_macro2::{Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, LitStr};
@@ -304,24 +305,6 @@ fn exact_display(bound: &Ident, span: Span, logs: &TokenStream) -> TokenStream {
     quote_spanned! {span=>
         (&&#logs::kind(#bound)).telemetry_arg_kind().to_value(#bound)
     }
-}
-
-/// The same tokens, shown at `location` in error messages (their hygiene is kept): a
-/// type error in a value's conversion points at the value, not at the whole call.
-fn located_at(tokens: TokenStream, location: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut tree| {
-            if let TokenTree::Group(group) = &tree {
-                let mut new = Group::new(group.delimiter(), located_at(group.stream(), location));
-                new.set_span(group.span().located_at(location));
-                tree = TokenTree::Group(new);
-            } else {
-                tree.set_span(tree.span().located_at(location));
-            }
-            tree
-        })
-        .collect()
 }
 
 fn plural(n: usize, what: &str) -> String {

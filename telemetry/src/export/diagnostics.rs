@@ -72,25 +72,20 @@ fn report_as(source: &str, cause: &'static str, message: impl Display, as_log: b
 fn log(source: &str, cause: &'static str, message: &dyn Display) {
     use crate::logs::site::{Message, Site};
     use crate::{Level, Str, Value};
-    const KEYS: &[&str] = &["telemetry.source", "telemetry.cause"];
-    static ERROR: Site = Site::new(
-        Level::Error,
-        "telem::diagnostics",
-        file!(),
-        line!(),
-        None,
-        Message::Formatted,
-        KEYS,
-    );
-    static WARN: Site = Site::new(
-        Level::Warn,
-        "telem::diagnostics",
-        file!(),
-        line!(),
-        None,
-        Message::Formatted,
-        KEYS,
-    );
+    const fn site(level: Level) -> Site {
+        let keys = &["telemetry.source", "telemetry.cause"];
+        Site::new(
+            level,
+            "telem::diagnostics",
+            file!(),
+            line!(),
+            None,
+            Message::Formatted,
+            keys,
+        )
+    }
+    static ERROR: Site = site(Level::Error);
+    static WARN: Site = site(Level::Warn);
     let site = if matches!(cause, "error" | "panic") {
         &ERROR
     } else {

@@ -1,16 +1,16 @@
 //! Where log records wait for the drain: one bounded SPSC ring per logging thread,
-//! beside the span rings and kept the same way (see `ring/mod.rs`): taken from a pool
-//! at the thread's first log call (the only lock, once per thread), given back when the
+//! beside the span rings and kept the same way (`ring/pool.rs`): taken from a pool at
+//! the thread's first log call (the only lock, once per thread), given back when the
 //! thread exits, never freed. A full ring drops the record and counts it per level.
 
 #![allow(unsafe_code)]
 
+use super::pool::{Cycle, Owner, PerThread, Rings};
 use super::spsc::SpscRing;
 use crate::logs::raw::RawLog;
 use crate::Level;
 use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
 
 /// Default per-thread log ring capacity.
 pub(crate) const DEFAULT_LOG_CAPACITY: usize = 1024;
@@ -20,7 +20,7 @@ static CAPACITY: AtomicUsize = AtomicUsize::new(DEFAULT_LOG_CAPACITY);
 /// Records lost because they were made while their thread was being torn down.
 static ORPHAN_DROPPED: [AtomicU64; 5] = [const { AtomicU64::new(0) }; 5];
 
-struct LogRing {
+pub(crate) struct LogRing {
     ring: SpscRing<RawLog>,
     high_water: usize,
     /// Per level ([`Level::index`]); written only by the owner (`bump`).
@@ -51,7 +51,7 @@ impl LogRing {
     fn push(&self, make: impl FnOnce() -> RawLog, level: Level) {
         bump(&self.recorded[level.index()]);
         // SAFETY: the owner is the ring's only producer, and successive owners are
-        // ordered by the `POOL` mutex (as for the span rings).
+        // ordered by the pool's mutex (`pool::Rings`), as for the span rings.
         match unsafe { self.ring.push_with(make) } {
             Ok(len) => {
                 if len >= self.high_water && !self.signalled.load(Relaxed) {
@@ -64,35 +64,32 @@ impl LogRing {
     }
 }
 
-#[derive(Default)]
-struct Pool {
-    all: Vec<&'static LogRing>,
-    free: Vec<&'static LogRing>,
-}
-
-static POOL: Mutex<Pool> = Mutex::new(Pool {
-    all: Vec::new(),
-    free: Vec::new(),
-});
-
-fn pool() -> std::sync::MutexGuard<'static, Pool> {
-    POOL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-struct Owner(Option<&'static LogRing>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        LOCAL.with(|l| l.set(None));
-        if let Some(ring) = self.0.take() {
-            pool().free.push(ring);
-        }
-    }
-}
+/// The log rings: the pool, the drainers' turn, and each thread's ring.
+static RINGS: Rings<LogRing> = Rings::new(&LOCAL, &OWNER);
 
 thread_local! {
     static LOCAL: Cell<Option<&'static LogRing>> = const { Cell::new(None) };
-    static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
+    static OWNER: RefCell<Owner<LogRing>> = const { RefCell::new(Owner::new(&RINGS)) };
+}
+
+impl PerThread for LogRing {
+    type Item = RawLog;
+
+    fn rings() -> &'static Rings<Self> {
+        &RINGS
+    }
+
+    fn with_capacity(capacity: usize) -> Self {
+        Self::new(capacity)
+    }
+
+    fn queue(&self) -> &SpscRing<RawLog> {
+        &self.ring
+    }
+
+    fn signalled(&self) -> &AtomicBool {
+        &self.signalled
+    }
 }
 
 /// Records what `make` builds (called only if the ring has room), counted at `level`.
@@ -100,7 +97,7 @@ thread_local! {
 pub(crate) fn push(level: Level, make: impl FnOnce() -> RawLog) {
     match LOCAL.with(Cell::get) {
         Some(ring) if ring.ring.capacity() == CAPACITY.load(Relaxed) => ring.push(make, level),
-        _ => match acquire() {
+        _ => match RINGS.acquire(CAPACITY.load(Relaxed)) {
             Some(ring) => ring.push(make, level),
             None => {
                 ORPHAN_DROPPED[level.index()].fetch_add(1, Relaxed);
@@ -109,82 +106,19 @@ pub(crate) fn push(level: Level, make: impl FnOnce() -> RawLog) {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn acquire() -> Option<&'static LogRing> {
-    let capacity = CAPACITY.load(Relaxed);
-    OWNER
-        .try_with(|owner| {
-            let mut owner = owner.try_borrow_mut().ok()?;
-            let mut pool = pool();
-            if let Some(old) = owner.0.take() {
-                pool.free.push(old);
-            }
-            let ring = match pool.free.iter().position(|r| r.ring.capacity() == capacity) {
-                Some(i) => pool.free.swap_remove(i),
-                None => {
-                    let ring: &'static LogRing = Box::leak(Box::new(LogRing::new(capacity)));
-                    pool.all.push(ring);
-                    ring
-                }
-            };
-            owner.0 = Some(ring);
-            LOCAL.with(|l| l.set(Some(ring)));
-            Some(ring)
-        })
-        .ok()
-        .flatten()
-}
-
 /// Sets the capacity of log rings handed out from now on (validated by the caller).
 pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
-/// One drainer at a time (as `DRAINING` for spans).
-static DRAINING: Mutex<()> = Mutex::new(());
-
-/// A drain cycle over the log rings: only what each held when it started.
-pub(crate) struct LogCycle {
-    rings: Vec<(&'static LogRing, usize)>,
-}
-
-impl LogCycle {
-    pub(crate) fn start() -> Self {
-        let rings = pool()
-            .all
-            .iter()
-            .map(|&ring| {
-                ring.signalled.store(false, Relaxed);
-                (ring, ring.ring.len())
-            })
-            .filter(|&(_, queued)| queued > 0)
-            .collect();
-        Self { rings }
-    }
-
-    /// Hands up to `max` records to `f`, oldest first per ring; returns how many.
-    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(&mut RawLog)) -> usize {
-        let _one_drainer = DRAINING.lock().unwrap_or_else(|p| p.into_inner());
-        let mut n = 0;
-        while n < max {
-            let Some((ring, remaining)) = self.rings.last_mut() else {
-                break;
-            };
-            let moved = ring.ring.drain_with((max - n).min(*remaining), &mut f);
-            *remaining -= moved;
-            if moved == 0 || *remaining == 0 {
-                self.rings.pop();
-            }
-            n += moved;
-        }
-        n
-    }
-}
+/// A drain cycle over the log rings (see [`Cycle`]).
+pub(crate) type LogCycle = Cycle<LogRing>;
 
 /// Records waiting in all log rings.
 pub(crate) fn queued() -> usize {
-    pool().all.iter().map(|r| r.ring.len()).sum()
+    let mut queued = 0;
+    RINGS.for_each(|r| queued += r.ring.len());
+    queued
 }
 
 /// Per-level totals since the process started.
@@ -195,17 +129,18 @@ pub(crate) struct LogTotals {
 }
 
 pub(crate) fn totals() -> LogTotals {
-    let pool = pool();
     let mut t = LogTotals::default();
     for (i, orphans) in ORPHAN_DROPPED.iter().enumerate() {
         let orphans = orphans.load(Relaxed);
         t.recorded[i] = orphans;
         t.dropped[i] = orphans;
-        for r in &pool.all {
+    }
+    RINGS.for_each(|r| {
+        for i in 0..Level::ALL.len() {
             t.recorded[i] += r.recorded[i].load(Relaxed);
             t.dropped[i] += r.dropped[i].load(Relaxed);
         }
-    }
+    });
     t
 }
 

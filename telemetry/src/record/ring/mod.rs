@@ -22,15 +22,16 @@
 #![allow(unsafe_code)]
 
 pub(crate) mod logs;
+mod pool;
 mod spsc;
 
 use crate::record::frame::Frame;
 use crate::record::raw_span::{Extra, RawSpan};
 use futures::task::AtomicWaker;
+use pool::{Owner, PerThread, Rings};
 use spsc::SpscRing;
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::Mutex;
 
 /// Default per-thread ring capacity.
 pub(crate) const DEFAULT_CAPACITY: usize = 4096;
@@ -68,7 +69,7 @@ static ORPHAN_DROPPED: AtomicU64 = AtomicU64::new(0);
 /// only when spans nest deeper than this; those allocate).
 const SPARES: usize = 8;
 
-struct ThreadRing {
+pub(crate) struct ThreadRing {
     ring: SpscRing<RawSpan>,
     /// The frame of the span that ended last, for the owner's next span: taking it and
     /// giving it back is one load and one store each (spans that do not nest use only
@@ -80,7 +81,7 @@ struct ThreadRing {
     spares: UnsafeCell<Vec<Box<Frame>>>,
     /// The out-of-line parts of drained records, emptied but with their capacity, on
     /// their way back to the owner: the drain is the producer (one at a time, under
-    /// `DRAINING`), the owner the consumer. So a span with many attributes reuses
+    /// the span rings' `draining` mutex, see `pool::Cycle::next`), the owner the consumer. So a span with many attributes reuses
     /// buffers its own thread allocated, and the drain thread never frees them (with
     /// glibc, a free of another thread's allocation contends for that thread's arena
     /// lock: it was the largest cost of a traced HTTP request). Bounded like the ring:
@@ -96,7 +97,7 @@ struct ThreadRing {
 // SAFETY: a `ThreadRing` is shared (`&'static`) by its owner thread and the drain. The
 // drain touches only the SPSC ring's consumer side (internally synchronised), the
 // atomics and `signalled`; `hot` and `spares` are touched only by the owner thread (see
-// `ThreadRing::keep`), and ownership passes between threads under the `POOL` mutex.
+// `ThreadRing::keep`), and ownership passes between threads under the pool's mutex (`pool::Rings`).
 unsafe impl Sync for ThreadRing {}
 
 /// Adds one to a counter only this ring's owner writes: a plain load and store, no `lock` prefix.
@@ -127,7 +128,7 @@ impl ThreadRing {
     fn push(&self, mut frame: Box<Frame>) {
         bump(&self.recorded);
         // SAFETY: as above, the owner is the ring's only producer, and successive owners
-        // are ordered by the `POOL` mutex. The record is copied from the frame straight
+        // are ordered by the pool's mutex (`pool::Rings`). The record is copied from the frame straight
         // into the slot.
         match unsafe { self.ring.push_with(|| frame.record.take_record()) } {
             Ok(len) => {
@@ -150,7 +151,7 @@ impl ThreadRing {
     fn keep(&self, frame: Box<Frame>) {
         // SAFETY: `hot` and `spares` are touched only by the ring's owner: `self` is
         // reachable for recording only through the `LOCAL` thread-local of the one
-        // thread that took it from `POOL`, and a ring changes owner under the `POOL`
+        // thread that took it from the pool, and a ring changes owner under the pool's
         // mutex. No other reference to either cell lives across this call.
         let hot = unsafe { &mut *self.hot.get() };
         if hot.is_none() {
@@ -182,12 +183,12 @@ impl ThreadRing {
     }
 
     /// Hands a drained record's spent out-of-line part back to the owner. Only a
-    /// drainer holding `DRAINING` calls this.
+    /// drainer holding the span rings' `draining` mutex calls this.
     #[inline]
     fn give_back(&self, extra: Option<Box<Extra>>) {
         if let Some(extra) = extra {
             // SAFETY: `returned` has one producer at a time: every caller holds the
-            // `DRAINING` mutex (see `Cycle::next`), which also orders successive ones.
+            // `draining` mutex (see `pool::Cycle::next`), which also orders successive ones.
             // If the ring is full the box is dropped here.
             drop(unsafe { self.returned.push(extra) });
         }
@@ -200,36 +201,41 @@ impl ThreadRing {
     }
 }
 
-#[derive(Default)]
-struct Pool {
-    all: Vec<&'static ThreadRing>,
-    free: Vec<&'static ThreadRing>,
-}
-
-static POOL: Mutex<Pool> = Mutex::new(Pool {
-    all: Vec::new(),
-    free: Vec::new(),
-});
-
-fn pool() -> std::sync::MutexGuard<'static, Pool> {
-    POOL.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-/// Gives the thread's ring back to the pool when the thread exits.
-struct Owner(Option<&'static ThreadRing>);
-
-impl Drop for Owner {
-    fn drop(&mut self) {
-        LOCAL.with(|l| l.set(None));
-        if let Some(ring) = self.0.take() {
-            pool().free.push(ring);
-        }
-    }
-}
+/// The span rings: the pool, the drainers' turn, and each thread's ring.
+static RINGS: Rings<ThreadRing> = Rings::new(&LOCAL, &OWNER);
 
 thread_local! {
     static LOCAL: Cell<Option<&'static ThreadRing>> = const { Cell::new(None) };
-    static OWNER: RefCell<Owner> = const { RefCell::new(Owner(None)) };
+    static OWNER: RefCell<Owner<ThreadRing>> = const { RefCell::new(Owner::new(&RINGS)) };
+}
+
+impl PerThread for ThreadRing {
+    type Item = RawSpan;
+
+    fn rings() -> &'static Rings<Self> {
+        &RINGS
+    }
+
+    fn with_capacity(capacity: usize) -> Self {
+        Self::new(capacity)
+    }
+
+    fn queue(&self) -> &SpscRing<RawSpan> {
+        &self.ring
+    }
+
+    fn signalled(&self) -> &AtomicBool {
+        &self.signalled
+    }
+
+    /// `f` may take the record's out-of-line part; what it leaves there goes back to the
+    /// recording thread for reuse.
+    fn drain(&self, max: usize, f: &mut impl FnMut(&mut RawSpan)) -> usize {
+        self.ring.drain_with(max, |raw| {
+            f(raw);
+            self.give_back(raw.take_extra());
+        })
+    }
 }
 
 #[inline]
@@ -239,7 +245,7 @@ fn with_ring(f: impl FnOnce(&'static ThreadRing)) -> bool {
             f(ring);
             true
         }
-        _ => match acquire() {
+        _ => match RINGS.acquire(CAPACITY.load(Relaxed)) {
             Some(ring) => {
                 f(ring);
                 true
@@ -267,7 +273,7 @@ fn returned_extra() -> Option<Box<Extra>> {
     LOCAL
         .with(Cell::get)
         // SAFETY: the thread holding a ring in `LOCAL` is the only consumer of its
-        // `returned` ring, and a ring changes owner under the `POOL` mutex.
+        // `returned` ring, and a ring changes owner under the pool's mutex (`pool::Rings`).
         .and_then(|ring| unsafe { ring.returned.pop() })
 }
 
@@ -330,96 +336,14 @@ pub(crate) fn count_sampled_out() {
     }
 }
 
-#[cold]
-#[inline(never)]
-fn acquire() -> Option<&'static ThreadRing> {
-    let capacity = CAPACITY.load(Relaxed);
-    OWNER
-        .try_with(|owner| {
-            let mut owner = owner.try_borrow_mut().ok()?;
-            let mut pool = pool();
-            if let Some(old) = owner.0.take() {
-                pool.free.push(old);
-            }
-            let ring = match pool.free.iter().position(|r| r.ring.capacity() == capacity) {
-                Some(i) => pool.free.swap_remove(i),
-                None => {
-                    let ring: &'static ThreadRing = Box::leak(Box::new(ThreadRing::new(capacity)));
-                    pool.all.push(ring);
-                    ring
-                }
-            };
-            owner.0 = Some(ring);
-            LOCAL.with(|l| l.set(Some(ring)));
-            Some(ring)
-        })
-        .ok()
-        .flatten()
-}
-
 /// Sets the capacity of rings handed out from now on; threads move to a ring of the new
 /// capacity on their next span. `capacity` is validated by the caller.
 pub(crate) fn set_capacity(capacity: usize) {
     CAPACITY.store(capacity, Relaxed);
 }
 
-/// Held by a drainer while records it took out of the rings are on their way (see
-/// [`Cycle::next`]).
-static DRAINING: Mutex<()> = Mutex::new(());
-
-/// One drain cycle over every ring: takes only what each ring held when the cycle
-/// started, so a producer refilling as fast as the drain empties cannot keep a cycle
-/// (and its memory) going forever. Pulled in steps, so the caller can hand each batch on
-/// before cutting the next.
-pub(crate) struct Cycle {
-    rings: Vec<(&'static ThreadRing, usize)>,
-}
-
-impl Cycle {
-    /// Starts a cycle: notes how much each ring holds now.
-    pub(crate) fn start() -> Self {
-        let rings = pool()
-            .all
-            .iter()
-            .map(|&ring| {
-                ring.signalled.store(false, Relaxed);
-                (ring, ring.ring.len())
-            })
-            .filter(|&(_, queued)| queued > 0)
-            .collect();
-        Self { rings }
-    }
-
-    /// Hands up to `max` records to `f`, oldest first per ring; returns how many (0 when
-    /// the cycle is over).
-    ///
-    /// One drainer at a time, from taking records out of the rings to `f` having them:
-    /// several may drain at once (the global drain task, tests' `drain_now`), and a
-    /// drainer that finds the rings empty must be able to rely on every record taken
-    /// before it having reached its destination, not sitting in another's scratch.
-    ///
-    /// `f` may take the record's out-of-line part; what it leaves there goes back to the
-    /// recording thread for reuse.
-    pub(crate) fn next(&mut self, max: usize, mut f: impl FnMut(&mut RawSpan)) -> usize {
-        let _one_drainer = DRAINING.lock().unwrap_or_else(|p| p.into_inner());
-        let mut n = 0;
-        while n < max {
-            let Some((ring, remaining)) = self.rings.last_mut() else {
-                break;
-            };
-            let moved = ring.ring.drain_with((max - n).min(*remaining), |raw| {
-                f(raw);
-                ring.give_back(raw.take_extra());
-            });
-            *remaining -= moved;
-            if moved == 0 || *remaining == 0 {
-                self.rings.pop();
-            }
-            n += moved;
-        }
-        n
-    }
-}
+/// A drain cycle over the span rings (see [`pool::Cycle`]).
+pub(crate) type Cycle = pool::Cycle<ThreadRing>;
 
 /// Drains every ring once, handing each record to `f`; returns how many.
 pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
@@ -435,7 +359,9 @@ pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
 
 /// Number of spans waiting in all rings.
 pub(crate) fn queued() -> usize {
-    pool().all.iter().map(|r| r.ring.len()).sum()
+    let mut queued = 0;
+    RINGS.for_each(|r| queued += r.ring.len());
+    queued
 }
 
 /// Cumulative counters over all rings since the process started.
@@ -447,18 +373,17 @@ pub(crate) struct Totals {
 }
 
 pub(crate) fn totals() -> Totals {
-    let pool = pool();
     let orphans = ORPHAN_DROPPED.load(Relaxed);
     let mut t = Totals {
         recorded: orphans,
         dropped: orphans,
         sampled_out: 0,
     };
-    for r in &pool.all {
+    RINGS.for_each(|r| {
         t.recorded += r.recorded.load(Relaxed);
         t.dropped += r.dropped.load(Relaxed);
         t.sampled_out += r.sampled_out.load(Relaxed);
-    }
+    });
     t
 }
 
@@ -468,7 +393,7 @@ mod tests {
     use crate::{SpanId, Str, TraceFlags, TraceId};
 
     /// `drain` empties every thread's ring: tests that count must not overlap.
-    static SERIAL: Mutex<()> = Mutex::new(());
+    static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     /// The parent of every record these tests make, to tell them from the records of
     /// other tests of the crate that end spans while these run.
