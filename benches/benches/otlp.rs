@@ -35,7 +35,8 @@
 //! SDK's transform borrows its records, so its samples reuse one batch, as ours do.
 #![forbid(unsafe_code)]
 
-use criterion::{BatchSize, Criterion, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, Throughput};
 use opentelemetry::logs::{
     AnyValue as SdkAnyValue, LogRecord as _, Logger as _, LoggerProvider as _,
     Severity as SdkSeverity,
@@ -54,7 +55,7 @@ use opentelemetry_proto::transform::logs::tonic::group_logs_by_resource_and_scop
 use opentelemetry_proto::transform::trace::tonic::group_spans_by_resource_and_scope;
 use opentelemetry_sdk::logs::{LogBatch as SdkLogBatch, SdkLogRecord, SdkLoggerProvider};
 use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
-use prost::Message as _;
+use prost::Message;
 use std::hint::black_box;
 use std::sync::atomic::{AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -446,6 +447,102 @@ fn sorted_scopes(request: ExportLogsServiceRequest) -> Vec<ScopeLogs> {
     scopes
 }
 
+/// Our encoder in both protocols, with the same resource.
+struct Encoders {
+    json: Encoder,
+    protobuf: Encoder,
+}
+
+impl Encoders {
+    fn new(resource: &[KeyValue]) -> Self {
+        Self {
+            json: Encoder::new(Protocol::HttpJson, resource.to_vec()),
+            protobuf: Encoder::new(Protocol::HttpProtobuf, resource.to_vec()),
+        }
+    }
+
+    /// Our cases of an encoding group, `telemetry_json` and `telemetry_protobuf`:
+    /// `encode` with each encoder into `buf`.
+    fn bench(
+        &self,
+        g: &mut BenchmarkGroup<'_, WallTime>,
+        buf: &mut Vec<u8>,
+        encode: impl Fn(&Encoder, &mut Vec<u8>),
+    ) {
+        for (name, encoder) in [
+            ("telemetry_json", &self.json),
+            ("telemetry_protobuf", &self.protobuf),
+        ] {
+            g.bench_function(name, |b| {
+                b.iter(|| black_box(body_len(buf, |buf| encode(encoder, buf))));
+            });
+        }
+    }
+}
+
+/// An encoding group: `n` items a sample, 30 samples of about 5 s after 1 s of warm-up.
+fn encode_group<'a>(c: &'a mut Criterion, name: &str, n: usize) -> BenchmarkGroup<'a, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(n as u64));
+    g.warm_up_time(Duration::from_secs(1));
+    g.measurement_time(Duration::from_secs(5));
+    g.sample_size(30);
+    g
+}
+
+/// The length of what `write` writes into `buf`, cleared first: a body in a reused
+/// buffer, as every case writes it.
+fn body_len(buf: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) -> usize {
+    buf.clear();
+    write(buf);
+    buf.len()
+}
+
+/// Writes a request body into a buffer.
+type WriteBody<R> = fn(&R, &mut Vec<u8>);
+
+/// The SDK's cases of an encoding group: a request written as `opentelemetry-otlp` does,
+/// `otel_sdk_protobuf` with prost and `otel_sdk_json` with serde_json (`json`: its bound
+/// names `serde`, not a dependency here, so each request type has its own).
+fn sdk_writes<R: Message>(json: WriteBody<R>) -> [(&'static str, WriteBody<R>); 2] {
+    [
+        ("otel_sdk_protobuf", |request, buf| {
+            request.encode(buf).unwrap_or_default();
+        }),
+        ("otel_sdk_json", json),
+    ]
+}
+
+/// Prints the sizes of the request bodies for `what`: ours (`encode` with each encoder)
+/// and the SDK's (`request`, written with [`sdk_writes`]).
+fn print_sizes<R: Message>(
+    what: &str,
+    encoders: &Encoders,
+    encode: impl Fn(&Encoder, &mut Vec<u8>),
+    request: &R,
+    json: WriteBody<R>,
+) {
+    let mut buf = Vec::new();
+    let [ours_json, ours_protobuf] = [&encoders.json, &encoders.protobuf]
+        .map(|encoder| body_len(&mut buf, |buf| encode(encoder, buf)));
+    let [sdk_protobuf, sdk_json] =
+        sdk_writes(json).map(|(_, write)| body_len(&mut buf, |buf| write(request, buf)));
+    println!(
+        "body sizes for {what}: telemetry JSON {ours_json} B, protobuf {ours_protobuf} B; \
+         SDK JSON {sdk_json} B, protobuf {sdk_protobuf} B"
+    );
+}
+
+/// An SDK request in OTLP/JSON, written as `opentelemetry-otlp` does (serde_json).
+fn spans_json(request: &ExportTraceServiceRequest, buf: &mut Vec<u8>) {
+    serde_json::to_writer(buf, request).unwrap_or_default();
+}
+
+/// The same, for log records.
+fn logs_json(request: &ExportLogsServiceRequest, buf: &mut Vec<u8>) {
+    serde_json::to_writer(buf, request).unwrap_or_default();
+}
+
 fn encode_logs(
     c: &mut Criterion,
     resource: &[KeyValue],
@@ -462,12 +559,11 @@ fn encode_logs(
         resource_logs: group_logs_by_resource_and_scope(&batch, sdk_resource),
     };
 
-    let json = Encoder::new(Protocol::HttpJson, resource.to_vec());
-    let protobuf = Encoder::new(Protocol::HttpProtobuf, resource.to_vec());
+    let encoders = Encoders::new(resource);
 
     // The same records, decoded back, must be what both encoders wrote, field by field.
     let mut ours_pb = Vec::new();
-    protobuf.encode_logs(&ours, &mut ours_pb);
+    encoders.protobuf.encode_logs(&ours, &mut ours_pb);
     let decoded = ExportLogsServiceRequest::decode(ours_pb.as_slice()).unwrap_or_default();
     let expected = sdk_request();
     assert_eq!(
@@ -476,52 +572,23 @@ fn encode_logs(
         "both encoders must write the same log records"
     );
 
-    let mut g = c.benchmark_group("otlp_encode_10k_logs");
-    g.throughput(Throughput::Elements(LOGS as u64));
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(5));
-    g.sample_size(30);
+    let mut g = encode_group(c, "otlp_encode_10k_logs", LOGS);
     let mut buf = Vec::with_capacity(8 << 20);
-    g.bench_function("telemetry_json", |b| {
-        b.iter(|| {
-            buf.clear();
-            json.encode_logs(&ours, &mut buf);
-            black_box(buf.len())
-        })
-    });
-    g.bench_function("telemetry_protobuf", |b| {
-        b.iter(|| {
-            buf.clear();
-            protobuf.encode_logs(&ours, &mut buf);
-            black_box(buf.len())
-        })
-    });
-    g.bench_function("otel_sdk_protobuf", |b| {
-        b.iter(|| {
-            buf.clear();
-            sdk_request().encode(&mut buf).unwrap_or_default();
-            black_box(buf.len())
-        })
-    });
-    g.bench_function("otel_sdk_json", |b| {
-        b.iter(|| {
-            buf.clear();
-            serde_json::to_writer(&mut buf, &sdk_request()).unwrap_or_default();
-            black_box(buf.len())
-        })
-    });
+    let encode = |encoder: &Encoder, buf: &mut Vec<u8>| encoder.encode_logs(&ours, buf);
+    encoders.bench(&mut g, &mut buf, encode);
+    for (name, write) in sdk_writes(logs_json) {
+        g.bench_function(name, |b| {
+            b.iter(|| black_box(body_len(&mut buf, |buf| write(&sdk_request(), buf))));
+        });
+    }
     g.finish();
 
-    let mut ours_json = Vec::new();
-    json.encode_logs(&ours, &mut ours_json);
-    let mut sdk_json = Vec::new();
-    serde_json::to_writer(&mut sdk_json, &expected).unwrap_or_default();
-    println!(
-        "body sizes for {LOGS} log records: telemetry JSON {} B, protobuf {} B; SDK JSON {} B, protobuf {} B",
-        ours_json.len(),
-        ours_pb.len(),
-        sdk_json.len(),
-        expected.encoded_len()
+    print_sizes(
+        &format!("{LOGS} log records"),
+        &encoders,
+        encode,
+        &expected,
+        logs_json,
     );
 }
 
@@ -660,13 +727,11 @@ fn main() {
 
     drain_and_encode(&mut c, &rt, &shapes, resource.clone());
 
-    let resource_for_logs = resource.clone();
-    let json = Encoder::new(Protocol::HttpJson, resource.clone());
-    let protobuf = Encoder::new(Protocol::HttpProtobuf, resource);
+    let encoders = Encoders::new(&resource);
 
     // The same spans, decoded back, must be what both encoders wrote.
     let mut ours_pb = Vec::new();
-    protobuf.encode_spans(&our_spans, &mut ours_pb);
+    encoders.protobuf.encode_spans(&our_spans, &mut ours_pb);
     let theirs = ExportTraceServiceRequest {
         resource_spans: group_spans_by_resource_and_scope(sdk_spans.clone(), &sdk_resource),
     };
@@ -677,68 +742,34 @@ fn main() {
         "both encoders must write the same spans"
     );
 
-    let mut g = c.benchmark_group("otlp_encode_10k_spans");
-    g.throughput(Throughput::Elements(SPANS as u64));
-    g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(5));
-    g.sample_size(30);
+    let mut g = encode_group(&mut c, "otlp_encode_10k_spans", SPANS);
     let mut buf = Vec::with_capacity(8 << 20);
-    g.bench_function("telemetry_json", |b| {
-        b.iter(|| {
-            buf.clear();
-            json.encode_spans(&our_spans, &mut buf);
-            black_box(buf.len())
-        })
-    });
-    g.bench_function("telemetry_protobuf", |b| {
-        b.iter(|| {
-            buf.clear();
-            protobuf.encode_spans(&our_spans, &mut buf);
-            black_box(buf.len())
-        })
-    });
-    g.bench_function("otel_sdk_protobuf", |b| {
-        b.iter_batched(
-            || sdk_spans.clone(),
-            |spans| {
-                buf.clear();
-                let request = ExportTraceServiceRequest {
-                    resource_spans: group_spans_by_resource_and_scope(spans, &sdk_resource),
-                };
-                request.encode(&mut buf).unwrap_or_default();
-                black_box(buf.len())
-            },
-            BatchSize::LargeInput,
-        )
-    });
-    g.bench_function("otel_sdk_json", |b| {
-        b.iter_batched(
-            || sdk_spans.clone(),
-            |spans| {
-                buf.clear();
-                let request = ExportTraceServiceRequest {
-                    resource_spans: group_spans_by_resource_and_scope(spans, &sdk_resource),
-                };
-                serde_json::to_writer(&mut buf, &request).unwrap_or_default();
-                black_box(buf.len())
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    let encode = |encoder: &Encoder, buf: &mut Vec<u8>| encoder.encode_spans(&our_spans, buf);
+    encoders.bench(&mut g, &mut buf, encode);
+    for (name, write) in sdk_writes(spans_json) {
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                || sdk_spans.clone(),
+                |spans| {
+                    let request = ExportTraceServiceRequest {
+                        resource_spans: group_spans_by_resource_and_scope(spans, &sdk_resource),
+                    };
+                    black_box(body_len(&mut buf, |buf| write(&request, buf)))
+                },
+                BatchSize::LargeInput,
+            );
+        });
+    }
     g.finish();
 
-    let mut sizes = Vec::new();
-    json.encode_spans(&our_spans, &mut sizes);
-    let json_len = sizes.len();
-    let mut sdk_json = Vec::new();
-    serde_json::to_writer(&mut sdk_json, &theirs).unwrap_or_default();
-    println!(
-        "body sizes for {SPANS} spans: telemetry JSON {json_len} B, protobuf {} B; SDK JSON {} B, protobuf {} B",
-        ours_pb.len(),
-        sdk_json.len(),
-        theirs.encoded_len()
+    print_sizes(
+        &format!("{SPANS} spans"),
+        &encoders,
+        encode,
+        &theirs,
+        spans_json,
     );
 
-    encode_logs(&mut c, &resource_for_logs, &sdk_resource);
+    encode_logs(&mut c, &resource, &sdk_resource);
     c.final_summary();
 }

@@ -3,35 +3,13 @@
 //! `with_metrics` switch what the one sink writes.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use telem::{Config, StdoutFormat, StdoutSink, Tracer};
 
+#[path = "common/writers.rs"]
+mod writers;
+use writers::Shared;
+
 static TRACER: Tracer = Tracer::new("console-exporter-tests");
-
-/// A writer the test reads back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn lines(&self) -> Vec<serde_json::Value> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
 
 /// Records a span, drains (a metric snapshot each drain, then a flush of the sink's
 /// writer) and shuts down; returns the JSON lines the sink wrote.
@@ -41,7 +19,10 @@ async fn written(sink: impl FnOnce(Shared) -> StdoutSink) -> Vec<serde_json::Val
     TRACER.in_span("console-span", |_| {});
     pipeline.drain_now().await;
     pipeline.shutdown().await;
-    out.lines()
+    out.text()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
 }
 
 fn is_span(line: &serde_json::Value) -> bool {

@@ -2,8 +2,11 @@
 //! change at run time, drops counted per level, self-metrics, and the framework's own
 //! failures as log records. One pipeline per process, so one test walks the phases.
 
+mod common;
+
+use common::Failing;
 use std::sync::{Arc, Mutex, PoisonError};
-use telem::{Config, Level, LogBatch, LogRecord, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
+use telem::{Config, Level, LogBatch, LogRecord, Sink, SinkFuture, SpanBatch, Tracer};
 
 static TRACER: Tracer = Tracer::new("logs-test");
 
@@ -28,20 +31,6 @@ impl Sink for Capture {
             .unwrap_or_else(PoisonError::into_inner)
             .extend(batch.iter().cloned());
         Box::pin(async { Ok(()) })
-    }
-}
-
-/// Fails every span export: its failure report must reach the log sinks.
-#[derive(Debug)]
-struct Failing;
-
-impl Sink for Failing {
-    fn name(&self) -> &str {
-        "failing"
-    }
-
-    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
-        Box::pin(async { Err(SinkError::new("collector refused the batch")) })
     }
 }
 
@@ -109,7 +98,7 @@ async fn logs_through_the_pipeline() {
         report.field("telemetry.source"),
         Some(&telem::Value::from("failing"))
     );
-    assert!(report.body.as_str().contains("collector refused the batch"));
+    assert!(report.body.as_str().contains(Failing::ERROR));
 
     // The filter changes at run time through the handle.
     pipeline.set_log_filter("debug".parse().unwrap());

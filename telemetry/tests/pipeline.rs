@@ -2,10 +2,11 @@
 
 mod common;
 
+use common::Failing;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use telem::{Config, InitError, Sink, SinkError, SinkFuture, SpanBatch, Tracer};
+use telem::{Config, InitError, Sink, SinkFuture, SpanBatch, Tracer};
 
 static TRACER: Tracer = Tracer::new("pipeline-tests");
 
@@ -119,17 +120,6 @@ async fn passing_the_high_water_mark_wakes_the_drain() {
 }
 
 #[derive(Debug)]
-struct Failing;
-impl Sink for Failing {
-    fn name(&self) -> &str {
-        "failing"
-    }
-    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
-        Box::pin(async { Err(SinkError::new("collector said no")) })
-    }
-}
-
-#[derive(Debug)]
 struct Panicking;
 impl Sink for Panicking {
     fn name(&self) -> &str {
@@ -208,7 +198,7 @@ async fn failing_panicking_and_hanging_sinks_do_not_starve_the_good_one() {
     );
     let failing = by_name("failing");
     assert!(failing.errors > 0 && failing.spans_delivered == 0);
-    assert_eq!(failing.last_error.as_deref(), Some("collector said no"));
+    assert_eq!(failing.last_error.as_deref(), Some(Failing::ERROR));
     let panicking = by_name("panicking");
     assert!(panicking.panics > 0);
     // Each kind of failure keeps its own last message.

@@ -2,59 +2,29 @@
 //! spans: the drain keeps going, the sink beside it gets every span, the stalled
 //! sink's losses are counted, tasks keep running on the same runtime, and `shutdown`
 //! returns at its deadline.
-#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
-use std::io::Write;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 use telem::{Config, InMemorySink, StdoutFormat, StdoutSink, Tracer};
 
+#[path = "common/writers.rs"]
+mod writers;
+use writers::NeverWrites;
+
+#[path = "common/one_thread.rs"]
+mod one_thread;
+
 static TRACER: Tracer = Tracer::new("stalled-sink-tests");
 
-/// A writer that blocks forever in its first `write`, as `write(2)` on a full pipe does.
-struct NeverWrites;
-
-impl Write for NeverWrites {
-    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-        loop {
-            std::thread::park();
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Runs `test` on a single-threaded runtime, failing (instead of hanging) if it does
-/// not finish: with one thread, a sink blocking it would stop everything, the test's
-/// own task included.
+/// Runs `test` on a single-threaded runtime ([`one_thread::on_one_thread`]): a sink
+/// blocking it would stop everything, the test's own task included.
 fn on_one_thread(test: impl std::future::Future<Output = ()> + Send + 'static) {
     // One pipeline per process: the tests take turns.
     static ONE_PIPELINE: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let _turn = ONE_PIPELINE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (done, finished) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(test);
-        let _ = done.send(());
-    });
-    match finished.recv_timeout(Duration::from_secs(120)) {
-        // Finished, or panicked (the sender dropped): the thread's result says which.
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("the test hung: something blocked the runtime's only thread")
-        }
-    }
+    one_thread::on_one_thread(test);
 }
 
 #[test]

@@ -7,33 +7,25 @@
 // A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
 #![allow(unsafe_code)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use telem::{
     Event, KeyValue, Link, Sink, SpanContext, SpanData, SpanId, SpanKind, Status, StdoutFormat,
-    StdoutSink, TraceFlags, TraceId, TraceState,
+    TraceFlags, TraceId, TraceState,
 };
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{allocations, Counting};
+use counting_alloc::Counting;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// A writer the test can read back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
+#[path = "common/writers.rs"]
+mod writers;
 
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+#[path = "common/render_allocations.rs"]
+mod render_allocations;
+use render_allocations::second_batch_allocations;
 
 /// A server span with every kind of attribute value, an event, a link, a trace state
 /// and an error status: every branch of both formats.
@@ -85,23 +77,12 @@ fn span(i: u64) -> SpanData {
 }
 
 fn allocations_to_render(format: StdoutFormat) -> u64 {
-    let out = Shared::default();
-    let sink = StdoutSink::from_writer(out.clone(), format);
     let batch: telem::SpanBatch = Arc::new((0..64).map(span).collect());
-    futures::executor::block_on(async {
-        // The first batch starts the writer thread and allocates the buffer; once it is
-        // written, the buffer comes back for the next batch.
-        sink.export_spans(batch.clone()).await.unwrap();
-        sink.flush().await.unwrap();
-        let before = allocations();
-        sink.export_spans(batch.clone()).await.unwrap();
-        let during = allocations() - before;
-        sink.flush().await.unwrap();
-        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
-        let lines = text.lines().count();
-        assert!(lines >= 128, "both batches written: {lines} lines");
-        during
-    })
+    let (during, written) =
+        second_batch_allocations(format, |sink| sink.export_spans(batch.clone()));
+    let lines = written.lines().count();
+    assert!(lines >= 128, "both batches written: {lines} lines");
+    during
 }
 
 /// The one allocation is the boxed `SinkFuture` the call itself returns.

@@ -7,54 +7,36 @@
 // A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
 #![allow(unsafe_code)]
 
-use std::io::Write;
-use std::sync::{mpsc, Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+// The crate's types; `stdout_fixtures` takes some of them from here.
 use telem::{
     Attributes, KeyValue, Level, LogBatch, LogRecord, Sink, SpanContext, SpanData, SpanId,
-    SpanKind, Status, StdoutFormat, StdoutSink, TraceFlags, TraceId,
+    SpanKind, Status, StdoutFormat, StdoutSink, Str, TraceFlags, TraceId, TraceState,
 };
 
 #[path = "common/counting_alloc.rs"]
 mod counting_alloc;
-use counting_alloc::{allocations, Counting};
+use counting_alloc::Counting;
+
+#[path = "common/render_allocations.rs"]
+mod render_allocations;
+use render_allocations::second_batch_allocations;
+
+#[path = "common/one_thread.rs"]
+mod one_thread;
+use one_thread::on_one_thread;
+
+#[path = "common/writers.rs"]
+mod writers;
+use writers::{Gate, NeverWrites, Shared};
+
+#[path = "common/stdout_fixtures.rs"]
+mod stdout_fixtures;
+use stdout_fixtures::{log, root, SPAN, START, TRACE};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
-const SPAN: &str = "00f067aa0ba902b7";
-/// 2023-11-14T22:13:20.123456789Z.
-const TIME: u64 = 1_700_000_000_123_456_789;
-
-/// A writer the test reads back.
-#[derive(Clone, Default)]
-struct Shared(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Shared {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Shared {
-    fn text(&self) -> String {
-        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
-    }
-}
-
-/// A record made at [`TIME`] in `bookstore::routes`, outside any span.
-fn record(level: Level, body: &'static str) -> LogRecord {
-    let mut record = LogRecord::new(level, body);
-    record.time_unix_nano = TIME;
-    record.observed_time_unix_nano = TIME;
-    record.target = "bookstore::routes".into();
-    record
-}
 
 /// `record` made inside a sampled span.
 fn in_span(mut record: LogRecord) -> LogRecord {
@@ -70,7 +52,7 @@ fn fields(fields: Vec<KeyValue>) -> Attributes {
 
 /// The 404 warning of the bookstore: two call-site fields, one bound field, in a span.
 fn not_found() -> LogRecord {
-    let mut record = in_span(record(Level::Warn, "book not found"));
+    let mut record = in_span(log(Level::Warn, "book not found"));
     record.attributes = fields(vec![
         KeyValue::new("book.id", 999i64),
         KeyValue::new("reason", "no such id"),
@@ -114,7 +96,7 @@ fn a_json_line_puts_the_ids_and_every_field_at_the_top_level() {
 
 #[test]
 fn a_json_line_outside_a_span_has_no_ids() {
-    let line = json(vec![record(Level::Info, "ready")]);
+    let line = json(vec![log(Level::Info, "ready")]);
     assert_eq!(
         line,
         concat!(
@@ -124,7 +106,7 @@ fn a_json_line_outside_a_span_has_no_ids() {
         )
     );
     // An unsampled span's records keep their ids, with flags `00`.
-    let mut unsampled = in_span(record(Level::Info, "ready"));
+    let mut unsampled = in_span(log(Level::Info, "ready"));
     unsampled.trace_flags = TraceFlags::NONE;
     let line: serde_json::Value = serde_json::from_str(&json(vec![unsampled])).unwrap();
     assert_eq!(line["trace_id"], TRACE);
@@ -134,7 +116,7 @@ fn a_json_line_outside_a_span_has_no_ids() {
 
 #[test]
 fn a_json_line_has_the_event_name_after_the_ids() {
-    let mut created = in_span(record(Level::Info, "book created"));
+    let mut created = in_span(log(Level::Info, "book created"));
     created.event_name = Some("book.created".into());
     created.attributes = fields(vec![KeyValue::new("book.id", 7i64)]);
     let line = json(vec![created]);
@@ -151,7 +133,7 @@ fn a_json_line_has_the_event_name_after_the_ids() {
 /// whether the call site or the context gave it, so `message` is always the message.
 #[test]
 fn json_fields_that_collide_with_reserved_keys_go_under_fields() {
-    let mut shadowing = record(Level::Error, "real message");
+    let mut shadowing = log(Level::Error, "real message");
     shadowing.attributes = fields(vec![
         KeyValue::new("message", "shadow"),
         KeyValue::new("ok", 1i64),
@@ -178,7 +160,7 @@ fn json_fields_that_collide_with_reserved_keys_go_under_fields() {
 
 #[test]
 fn json_values_are_plain_json() {
-    let mut values = record(Level::Debug, "values");
+    let mut values = log(Level::Debug, "values");
     values.attributes = fields(vec![
         KeyValue::new("s", "text"),
         KeyValue::new("i", -5i64),
@@ -212,7 +194,7 @@ fn json_values_are_plain_json() {
 #[test]
 fn json_escapes_control_characters_quotes_and_keeps_unicode() {
     let text = "say \"hi\"\nthen\tleave \\ \u{0}\u{1}\u{1b}[31m\u{7f} ünïcödé ✓ 𝄞";
-    let mut tricky = record(Level::Warn, "");
+    let mut tricky = log(Level::Warn, "");
     tricky.body = String::from(text).into();
     tricky.target = String::from("mod\n\"x\"").into();
     tricky.attributes = fields(vec![KeyValue::new(
@@ -247,15 +229,15 @@ fn a_pretty_line_reads_time_level_target_message_fields_and_ids() {
 
 #[test]
 fn a_pretty_line_outside_a_span_has_no_ids_and_levels_align() {
-    let mut created = record(Level::Info, "book created");
+    let mut created = log(Level::Info, "book created");
     created.event_name = Some("book.created".into());
     let mut bare = LogRecord::new(Level::Error, "no target");
-    bare.time_unix_nano = TIME;
-    let mut only_fields = record(Level::Trace, "");
+    bare.time_unix_nano = START;
+    let mut only_fields = log(Level::Trace, "");
     only_fields.attributes = fields(vec![KeyValue::new("n", 1i64)]);
     assert_eq!(
         pretty(vec![
-            record(Level::Debug, "lookup"),
+            log(Level::Debug, "lookup"),
             created,
             bare,
             only_fields
@@ -273,7 +255,7 @@ fn a_pretty_line_outside_a_span_has_no_ids_and_levels_align() {
 /// escape sequence; a value is quoted only when it must be.
 #[test]
 fn pretty_escapes_control_characters_and_quotes_only_values_that_need_it() {
-    let mut tricky = record(Level::Warn, "");
+    let mut tricky = log(Level::Warn, "");
     tricky.body = "line1\nline2 \u{1b}[31m \"quoted\" ✓".into();
     tricky.attributes = fields(vec![
         KeyValue::new("plain", "word"),
@@ -294,45 +276,19 @@ fn pretty_escapes_control_characters_and_quotes_only_values_that_need_it() {
     );
 }
 
-fn span(name: &'static str) -> SpanData {
-    SpanData {
-        name: name.into(),
-        scope: "tests".into(),
-        context: SpanContext::new(
-            TraceId::from_hex(TRACE).unwrap(),
-            SpanId::from_hex(SPAN).unwrap(),
-            TraceFlags::SAMPLED,
-            Default::default(),
-            false,
-        ),
-        parent_span_id: SpanId::INVALID,
-        parent_is_remote: false,
-        kind: SpanKind::Internal,
-        start_time_unix_nano: TIME,
-        end_time_unix_nano: TIME + 1_000,
-        attributes: Attributes::new(),
-        events: vec![],
-        links: vec![],
-        status: Status::Unset,
-        dropped_attributes_count: 0,
-        dropped_events_count: 0,
-        dropped_links_count: 0,
-    }
-}
-
 /// Spans and log records go through the one writer, in the order their batches came.
 #[tokio::test]
 async fn spans_and_logs_share_one_stream_in_order() {
     for format in [StdoutFormat::Json, StdoutFormat::Pretty] {
         let out = Shared::default();
         let sink = StdoutSink::from_writer(out.clone(), format);
-        sink.export_spans(Arc::new(vec![span("first")]))
+        sink.export_spans(Arc::new(vec![root("first")]))
             .await
             .unwrap();
-        sink.export_logs(Arc::new(vec![not_found(), record(Level::Info, "ready")]))
+        sink.export_logs(Arc::new(vec![not_found(), log(Level::Info, "ready")]))
             .await
             .unwrap();
-        sink.export_spans(Arc::new(vec![span("last")]))
+        sink.export_spans(Arc::new(vec![root("last")]))
             .await
             .unwrap();
         sink.export_logs(Arc::new(vec![])).await.unwrap();
@@ -348,42 +304,8 @@ async fn spans_and_logs_share_one_stream_in_order() {
     }
 }
 
-/// Whether the gate is open, and what went through it.
-type GateState = Mutex<(bool, Vec<u8>)>;
-
-/// A writer that takes nothing until opened (a stopped terminal), then everything.
-#[derive(Clone, Default)]
-struct Gate(Arc<(GateState, Condvar)>);
-
-impl Write for Gate {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        let (lock, open) = &*self.0;
-        let mut state = lock.lock().unwrap();
-        while !state.0 {
-            state = open.wait(state).unwrap();
-        }
-        state.1.extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Gate {
-    fn open(&self) {
-        let (lock, open) = &*self.0;
-        lock.lock().unwrap().0 = true;
-        open.notify_all();
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8(self.0 .0.lock().unwrap().1.clone()).unwrap()
-    }
-}
-
 fn records(n: usize) -> LogBatch {
-    Arc::new((0..n).map(|_| in_span(record(Level::Info, "r"))).collect())
+    Arc::new((0..n).map(|_| in_span(log(Level::Info, "r"))).collect())
 }
 
 /// While the writer takes nothing, the queue fills and further batches are refused:
@@ -401,7 +323,7 @@ async fn a_full_writer_queue_counts_the_log_records_it_refuses() {
         "{refused}"
     );
     assert_eq!((sink.spans_dropped(), sink.logs_dropped()), (0, 2));
-    sink.export_spans(Arc::new(vec![span("s")]))
+    sink.export_spans(Arc::new(vec![root("s")]))
         .await
         .unwrap_err();
     assert_eq!((sink.spans_dropped(), sink.logs_dropped()), (1, 2));
@@ -416,71 +338,37 @@ async fn a_full_writer_queue_counts_the_log_records_it_refuses() {
     assert_eq!((sink.spans_dropped(), sink.logs_dropped()), (1, 2));
 }
 
-/// A writer that blocks forever in its first `write`, as `write(2)` on a full pipe does.
-struct NeverWrites;
-
-impl Write for NeverWrites {
-    fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
-        loop {
-            std::thread::park();
-        }
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// With a writer blocked for good, `export_logs` still returns at once, on a runtime
 /// with one thread (which a blocking call would stop); every record is accounted for:
 /// refused ones at once, accepted ones at shutdown.
 #[test]
 fn a_stalled_writer_never_blocks_export_logs() {
-    let (done, finished) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        runtime.block_on(async {
-            let sink = StdoutSink::from_writer(NeverWrites, StdoutFormat::Pretty)
-                .with_buffer_bytes(16 << 10);
-            let batches = 1_000;
-            let per_batch = 10;
-            let start = Instant::now();
-            let mut refused = 0;
-            for _ in 0..batches {
-                if sink.export_logs(records(per_batch)).await.is_err() {
-                    refused += per_batch as u64;
-                }
+    on_one_thread(async {
+        let sink =
+            StdoutSink::from_writer(NeverWrites, StdoutFormat::Pretty).with_buffer_bytes(16 << 10);
+        let batches = 1_000;
+        let per_batch = 10;
+        let start = Instant::now();
+        let mut refused = 0;
+        for _ in 0..batches {
+            if sink.export_logs(records(per_batch)).await.is_err() {
+                refused += per_batch as u64;
             }
-            let took = start.elapsed();
-            assert!(took < Duration::from_secs(10), "{took:?}");
-            assert!(refused > 0, "the queue filled");
-            assert_eq!(sink.logs_dropped(), refused);
-            // The writer never acknowledges the flush: the pipeline's timeout ends the
-            // shutdown, and what was still waiting counts as dropped.
-            let stopped = tokio::time::timeout(Duration::from_millis(50), sink.shutdown()).await;
-            assert!(stopped.is_err(), "the flush cannot finish");
-            assert_eq!(sink.logs_dropped(), (batches * per_batch) as u64);
-            assert_eq!(sink.spans_dropped(), 0);
-        });
-        let _ = done.send(());
+        }
+        let took = start.elapsed();
+        assert!(took < Duration::from_secs(10), "{took:?}");
+        assert!(refused > 0, "the queue filled");
+        assert_eq!(sink.logs_dropped(), refused);
+        // The writer never acknowledges the flush: the pipeline's timeout ends the
+        // shutdown, and what was still waiting counts as dropped.
+        let stopped = tokio::time::timeout(Duration::from_millis(50), sink.shutdown()).await;
+        assert!(stopped.is_err(), "the flush cannot finish");
+        assert_eq!(sink.logs_dropped(), (batches * per_batch) as u64);
+        assert_eq!(sink.spans_dropped(), 0);
     });
-    match finished.recv_timeout(Duration::from_secs(120)) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(panic) = thread.join() {
-                std::panic::resume_unwind(panic);
-            }
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => {
-            panic!("export_logs blocked the runtime's only thread")
-        }
-    }
 }
 
 fn allocations_to_render(format: StdoutFormat) -> u64 {
-    let out = Shared::default();
-    let sink = StdoutSink::from_writer(out.clone(), format);
     let batch: LogBatch = Arc::new(
         (0..64)
             .map(|i| {
@@ -496,18 +384,10 @@ fn allocations_to_render(format: StdoutFormat) -> u64 {
             })
             .collect(),
     );
-    futures::executor::block_on(async {
-        // The first batch starts the writer thread and allocates the buffer; once it is
-        // written, the buffer comes back for the next batch.
-        sink.export_logs(batch.clone()).await.unwrap();
-        sink.flush().await.unwrap();
-        let before = allocations();
-        sink.export_logs(batch.clone()).await.unwrap();
-        let during = allocations() - before;
-        sink.flush().await.unwrap();
-        assert_eq!(out.text().lines().count(), 128, "both batches written");
-        during
-    })
+    let (during, written) =
+        second_batch_allocations(format, |sink| sink.export_logs(batch.clone()));
+    assert_eq!(written.lines().count(), 128, "both batches written");
+    during
 }
 
 /// Rendered in place into the writer's buffer: the one allocation is the boxed

@@ -2,16 +2,17 @@
 //! `Retry-After`, no retry on 4xx, timeouts, partial successes, the bounded queue, drops
 //! counted, recovery, and shutdown within its deadline. Every check reads counters,
 //! never elapsed time.
-#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 
-use common::{fast, free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE};
+use common::{
+    assert_accounted, fast, free_addr, wait_until, Collector, Received, Reply, ONE_PIPELINE,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use telem::{Sink, Tracer};
-use telem_otlp::{OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy};
+use telem_otlp::{OtlpConfig, OtlpSink, OtlpStats, Signal};
 
 static TRACER: Tracer = Tracer::new("delivery");
 
@@ -19,14 +20,6 @@ fn spans(prefix: &str, n: usize) {
     for i in 0..n {
         TRACER.in_span(format!("{prefix} {i}"), |_| {});
     }
-}
-
-fn assert_accounted(s: &OtlpStats) {
-    assert_eq!(
-        s.spans_received,
-        s.spans_sent + s.spans_rejected + s.spans_dropped + s.spans_failed + s.spans_queued,
-        "every span is accounted for: {s:?}"
-    );
 }
 
 fn names(received: &[Received]) -> Vec<String> {
@@ -84,7 +77,7 @@ async fn collector_down_at_start_then_up_delivers_everything_after_recovery() {
     let s = otlp.stats();
     assert_eq!(s.spans_received, 700);
     assert_eq!(s.spans_queued, 0);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
     assert!(
         s.spans_dropped + s.spans_failed > 0,
         "the gap is counted: {s:?}"
@@ -99,22 +92,8 @@ async fn collector_down_at_start_then_up_delivers_everything_after_recovery() {
 async fn status_429_waits_for_retry_after() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    collector.script([Reply::Status(
-        429,
-        vec![("retry-after", "1".into())],
-        Vec::new(),
-    )]);
-    // A backoff of a minute would overrun the export timeout: only Retry-After's one
-    // second lets the retry happen.
     let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_export_timeout(Duration::from_secs(20))
-            .with_shutdown_timeout(Duration::from_secs(4))
-            .with_retry(
-                RetryPolicy::new()
-                    .with_initial_backoff(Duration::from_secs(60))
-                    .with_max_backoff(Duration::from_secs(60)),
-            ),
+        common::throttled_once(&collector).with_export_timeout(Duration::from_secs(20)),
     )
     .unwrap();
     let telemetry = common::start(
@@ -136,7 +115,7 @@ async fn status_429_waits_for_retry_after() {
     assert_eq!(s.retries, 1);
     assert_eq!(s.retry_after_waits, 1);
     assert_eq!(s.spans_sent, 10);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -156,18 +135,14 @@ async fn status_503_then_200_is_retried_once() {
     assert_eq!((s.requests, s.retries, s.retry_after_waits), (2, 1, 0));
     assert_eq!(s.spans_sent, 10);
     assert_eq!(s.spans_failed, 0);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_400_is_not_retried() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    collector.always(Reply::Status(
-        400,
-        vec![("content-type", "application/json".into())],
-        br#"{"code":3,"message":"invalid span"}"#.to_vec(),
-    ));
+    collector.always(Reply::json(400, br#"{"code":3,"message":"invalid span"}"#));
     let otlp = OtlpSink::new(fast(collector.endpoint())).unwrap();
     let failed_before = self_metric("failed");
     let telemetry = common::start(common::pipeline_config().with_sink(otlp.clone()));
@@ -184,34 +159,20 @@ async fn status_400_is_not_retried() {
         error.contains("HTTP 400") && error.contains("invalid span"),
         "{error}"
     );
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
     // Also counted in the global registry's self-metrics.
     assert!(self_metric("failed") >= failed_before + 10);
 }
 
 fn self_metric(outcome: &str) -> u64 {
-    telem::metrics::global()
-        .counter_family("telemetry_otlp_spans_total", &["outcome"])
-        .unwrap()
-        .get(&[outcome])
-        .unwrap()
-        .get()
+    common::self_metric("telemetry_otlp_spans_total", "outcome", outcome)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_collector_that_never_answers_times_out_and_the_drain_keeps_running() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    collector.always(Reply::Hang);
-    let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_timeout(Duration::from_millis(100))
-            .with_export_timeout(Duration::from_millis(250))
-            .with_max_queue_size(20)
-            .with_max_export_batch_size(10)
-            .with_shutdown_timeout(Duration::from_millis(500)),
-    )
-    .unwrap();
+    let otlp = OtlpSink::new(common::silent(&collector)).unwrap();
     let (telemetry, memory) =
         common::start_with_memory(common::pipeline_config().with_sink(otlp.clone()));
 
@@ -253,17 +214,16 @@ async fn a_collector_that_never_answers_times_out_and_the_drain_keeps_running() 
     );
     assert!(s.timeouts >= 1);
     assert!(s.spans_dropped > 0, "a full queue drops: {s:?}");
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_success_counts_the_rejected_spans() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    collector.script([Reply::Status(
+    collector.script([Reply::json(
         200,
-        vec![("content-type", "application/json".into())],
-        br#"{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span too large"}}"#.to_vec(),
+        br#"{"partialSuccess":{"rejectedSpans":"3","errorMessage":"span too large"}}"#,
     )]);
     let otlp = OtlpSink::new(fast(collector.endpoint())).unwrap();
     let telemetry = common::start(common::pipeline_config().with_sink(otlp.clone()));
@@ -276,7 +236,7 @@ async fn a_partial_success_counts_the_rejected_spans() {
     assert_eq!(s.spans_sent, 7);
     assert_eq!(s.partial_successes, 1);
     assert!(s.last_error.clone().unwrap().contains("span too large"));
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
 }
 
 #[cfg(feature = "protobuf")]
@@ -284,14 +244,7 @@ async fn a_partial_success_counts_the_rejected_spans() {
 async fn protobuf_partial_success_is_read_too() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    // ExportTraceServiceResponse { partial_success { rejected_spans: 2 } }
-    collector.script([Reply::Status(
-        200,
-        vec![("content-type", "application/x-protobuf".into())],
-        vec![0x0a, 0x02, 0x08, 0x02],
-    )]);
-    let otlp =
-        OtlpSink::new(fast(collector.endpoint()).with_protocol(Protocol::HttpProtobuf)).unwrap();
+    let otlp = common::partial_success_in_protobuf(&collector);
     let telemetry = common::start(common::pipeline_config().with_sink(otlp.clone()));
     spans("partly", 5);
     telemetry.shutdown().await;
@@ -338,12 +291,7 @@ async fn a_sink_that_never_received_anything_shuts_down_cleanly() {
 async fn a_burst_larger_than_the_queue_is_delivered_whole() {
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
-    let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_max_queue_size(20)
-            .with_max_export_batch_size(10),
-    )
-    .unwrap();
+    let otlp = OtlpSink::new(common::small_queues(fast(collector.endpoint()))).unwrap();
     let telemetry = common::start(common::pipeline_config().with_sink(otlp.clone()));
 
     spans("burst", 200);
@@ -351,7 +299,7 @@ async fn a_burst_larger_than_the_queue_is_delivered_whole() {
     telemetry.shutdown().await;
 
     let s = otlp.stats();
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Traces);
     assert_eq!(s.spans_dropped, 0, "{s:?}");
     assert_eq!(s.spans_sent, 200, "{s:?}");
     let got: HashSet<String> = names(&collector.received_on("/v1/traces"))

@@ -6,15 +6,30 @@
 use std::time::Duration;
 use telem::{ConfigError, Sampler};
 use telem_otlp::{
-    config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, ResolvedConfig, Temporality,
+    config_from_env_vars, Compression, OtlpConfig, OtlpError, Protocol, ResolvedConfig, Signal,
+    Temporality,
 };
 
-fn resolved(vars: &[(&str, &str)]) -> ResolvedConfig {
-    OtlpConfig::new()
+/// `config`, with `vars` as the environment, resolved.
+fn resolved_with(config: OtlpConfig, vars: &[(&str, &str)]) -> ResolvedConfig {
+    config
         .with_env_vars(vars.iter().copied())
         .unwrap()
         .resolve()
         .unwrap()
+}
+
+fn resolved(vars: &[(&str, &str)]) -> ResolvedConfig {
+    resolved_with(OtlpConfig::new(), vars)
+}
+
+/// The value of header `name` for `signal`.
+fn header(s: &ResolvedConfig, signal: Signal, name: &str) -> Option<String> {
+    s.signal(signal)
+        .headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.clone())
 }
 
 fn env_error(vars: &[(&str, &str)]) -> ConfigError {
@@ -71,17 +86,9 @@ fn every_variable_is_read() {
         s.metrics.endpoint,
         "http://metrics:9090/api/v1/otlp/v1/metrics"
     );
-    use telem_otlp::Signal;
-    let header = |sig: Signal, name: &str| {
-        s.signal(sig)
-            .headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-    assert_eq!(header(Signal::Traces, "api-key").unwrap(), "k2");
-    assert_eq!(header(Signal::Metrics, "api-key").unwrap(), "k1");
-    assert_eq!(header(Signal::Traces, "x-scope").unwrap(), "all");
+    assert_eq!(header(&s, Signal::Traces, "api-key").unwrap(), "k2");
+    assert_eq!(header(&s, Signal::Metrics, "api-key").unwrap(), "k1");
+    assert_eq!(header(&s, Signal::Traces, "x-scope").unwrap(), "all");
     assert_eq!(s.traces.timeout, Duration::from_millis(2500));
     assert_eq!(s.metrics.timeout, Duration::from_millis(9000));
     assert_eq!(s.traces.compression, Compression::Gzip);
@@ -109,7 +116,6 @@ fn every_variable_is_read() {
 #[cfg(feature = "protobuf")]
 #[test]
 fn every_logs_variable_is_read() {
-    use telem_otlp::Signal;
     let s = resolved(&[
         ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
         (
@@ -138,18 +144,11 @@ fn every_logs_variable_is_read() {
     // A signal's endpoint is used as given; the others get their path on the base.
     assert_eq!(logs.endpoint, "https://logs.example.com/ingest");
     assert_eq!(s.traces.endpoint, "http://collector:4318/v1/traces");
-    let header = |sig: Signal, name: &str| {
-        s.signal(sig)
-            .headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.clone())
-    };
-    assert_eq!(header(Signal::Logs, "api-key").unwrap(), "k3");
-    assert_eq!(header(Signal::Logs, "x-tenant").unwrap(), "shelf A");
-    assert_eq!(header(Signal::Logs, "x-scope").unwrap(), "all");
-    assert_eq!(header(Signal::Traces, "api-key").unwrap(), "k1");
-    assert_eq!(header(Signal::Traces, "x-tenant"), None);
+    assert_eq!(header(&s, Signal::Logs, "api-key").unwrap(), "k3");
+    assert_eq!(header(&s, Signal::Logs, "x-tenant").unwrap(), "shelf A");
+    assert_eq!(header(&s, Signal::Logs, "x-scope").unwrap(), "all");
+    assert_eq!(header(&s, Signal::Traces, "api-key").unwrap(), "k1");
+    assert_eq!(header(&s, Signal::Traces, "x-tenant"), None);
     assert_eq!(logs.timeout, Duration::from_secs(4));
     assert_eq!(s.traces.timeout, Duration::from_millis(2500));
     assert_eq!(logs.compression, Compression::Gzip);
@@ -187,24 +186,23 @@ fn every_logs_variable_is_read() {
 
 #[test]
 fn logs_settings_in_code_win_over_the_environment() {
-    let s = OtlpConfig::new()
-        .with_logs_endpoint("http://code/logs")
-        .with_logs_schedule_delay(Duration::from_millis(13))
-        .with_logs_export_timeout(Duration::from_millis(14))
-        .with_logs_max_queue_size(15)
-        .with_logs_max_export_batch_size(5)
-        .with_signal(telem_otlp::Signal::Logs, true)
-        .with_env_vars([
+    let s = resolved_with(
+        OtlpConfig::new()
+            .with_logs_endpoint("http://code/logs")
+            .with_logs_schedule_delay(Duration::from_millis(13))
+            .with_logs_export_timeout(Duration::from_millis(14))
+            .with_logs_max_queue_size(15)
+            .with_logs_max_export_batch_size(5)
+            .with_signal(Signal::Logs, true),
+        &[
             ("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env/logs"),
             ("OTEL_BLRP_SCHEDULE_DELAY", "5555"),
             ("OTEL_BLRP_EXPORT_TIMEOUT", "6666"),
             ("OTEL_BLRP_MAX_QUEUE_SIZE", "7777"),
             ("OTEL_BLRP_MAX_EXPORT_BATCH_SIZE", "77"),
             ("OTEL_LOGS_EXPORTER", "none"),
-        ])
-        .unwrap()
-        .resolve()
-        .unwrap();
+        ],
+    );
     assert_eq!(s.logs.endpoint, "http://code/logs");
     assert_eq!(s.logs_schedule_delay, Duration::from_millis(13));
     assert_eq!(s.logs_export_timeout, Duration::from_millis(14));
@@ -214,12 +212,10 @@ fn logs_settings_in_code_win_over_the_environment() {
     );
     assert!(s.logs.enabled);
     // A base endpoint in code beats the environment's logs endpoint, as for traces.
-    let s = OtlpConfig::new()
-        .with_endpoint("http://code:4318")
-        .with_env_vars([("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env/logs")])
-        .unwrap()
-        .resolve()
-        .unwrap();
+    let s = resolved_with(
+        OtlpConfig::new().with_endpoint("http://code:4318"),
+        &[("OTEL_EXPORTER_OTLP_LOGS_ENDPOINT", "http://env/logs")],
+    );
     assert_eq!(s.logs.endpoint, "http://code:4318/v1/logs");
 }
 
@@ -243,6 +239,11 @@ fn every_invalid_value_names_variable_value_and_range() {
     let ms_600 = "1 to 600000 (milliseconds)";
     let ms_3600 = "1 to 3600000 (milliseconds)";
     let headers = "comma-separated name=value pairs, percent-encoded, that are valid HTTP headers";
+    let compression = "gzip or none";
+    let protocol = "http/protobuf or http/json (grpc is not supported)";
+    let url = "an absolute http:// or https:// URL";
+    let exporters =
+        "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone";
     let cases: Vec<(&str, Vec<&str>, &str)> = vec![
         (
             "OTEL_EXPORTER_OTLP_TIMEOUT",
@@ -255,32 +256,28 @@ fn every_invalid_value_names_variable_value_and_range() {
         (
             "OTEL_EXPORTER_OTLP_COMPRESSION",
             vec!["brotli", "GZIP"],
-            "gzip or none",
+            compression,
         ),
         (
             "OTEL_EXPORTER_OTLP_TRACES_COMPRESSION",
             vec!["zstd"],
-            "gzip or none",
+            compression,
         ),
         (
             "OTEL_EXPORTER_OTLP_METRICS_COMPRESSION",
             vec!["deflate"],
-            "gzip or none",
+            compression,
         ),
         (
             "OTEL_EXPORTER_OTLP_LOGS_COMPRESSION",
             vec!["br"],
-            "gzip or none",
+            compression,
         ),
-        (
-            "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
-            vec!["grpc"],
-            "http/protobuf or http/json (grpc is not supported)",
-        ),
+        ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", vec!["grpc"], protocol),
         (
             "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
             vec!["logs:4318", "file:///tmp/logs"],
-            "an absolute http:// or https:// URL",
+            url,
         ),
         ("OTEL_EXPORTER_OTLP_LOGS_HEADERS", vec!["k=%zz"], headers),
         ("OTEL_BLRP_SCHEDULE_DELAY", vec!["0", "3600001"], ms_3600),
@@ -298,37 +295,33 @@ fn every_invalid_value_names_variable_value_and_range() {
         (
             "OTEL_LOGS_EXPORTER",
             vec!["prometheus", "logging", "otlp,none"],
-            "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone",
+            exporters,
         ),
         (
             "OTEL_EXPORTER_OTLP_PROTOCOL",
             vec!["grpc", "http"],
-            "http/protobuf or http/json (grpc is not supported)",
+            protocol,
         ),
-        (
-            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-            vec!["grpc"],
-            "http/protobuf or http/json (grpc is not supported)",
-        ),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", vec!["grpc"], protocol),
         (
             "OTEL_EXPORTER_OTLP_METRICS_PROTOCOL",
             vec!["thrift"],
-            "http/protobuf or http/json (grpc is not supported)",
+            protocol,
         ),
         (
             "OTEL_EXPORTER_OTLP_ENDPOINT",
             vec!["localhost:4318", "ftp://collector", "http://"],
-            "an absolute http:// or https:// URL",
+            url,
         ),
         (
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
             vec!["/v1/traces"],
-            "an absolute http:// or https:// URL",
+            url,
         ),
         (
             "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT",
             vec!["not a url"],
-            "an absolute http:// or https:// URL",
+            url,
         ),
         (
             "OTEL_EXPORTER_OTLP_HEADERS",
@@ -336,7 +329,11 @@ fn every_invalid_value_names_variable_value_and_range() {
             headers,
         ),
         ("OTEL_EXPORTER_OTLP_TRACES_HEADERS", vec!["x"], headers),
-        ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", vec!["a=%E2%28"], headers),
+        (
+            "OTEL_EXPORTER_OTLP_METRICS_HEADERS",
+            vec!["a=%E2%28"],
+            headers,
+        ),
         (
             "OTEL_RESOURCE_ATTRIBUTES",
             vec!["service.name", "a=%g1"],
@@ -368,7 +365,7 @@ fn every_invalid_value_names_variable_value_and_range() {
         (
             "OTEL_TRACES_EXPORTER",
             vec!["zipkin", "prometheus", "none,otlp"],
-            "otlp, console, or both comma-separated (prometheus serves metrics only), or none alone",
+            exporters,
         ),
         (
             "OTEL_METRICS_EXPORTER",
@@ -450,15 +447,14 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
         ("OTEL_BSP_MAX_QUEUE_SIZE", "99"),
         ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
     ];
-    let s = OtlpConfig::new()
-        .with_service_name("from-code")
-        .with_endpoint("http://code:4318")
-        .with_timeout(Duration::from_secs(3))
-        .with_max_queue_size(500)
-        .with_env_vars(vars)
-        .unwrap()
-        .resolve()
-        .unwrap();
+    let s = resolved_with(
+        OtlpConfig::new()
+            .with_service_name("from-code")
+            .with_endpoint("http://code:4318")
+            .with_timeout(Duration::from_secs(3))
+            .with_max_queue_size(500),
+        &vars,
+    );
     assert_eq!(s.resource_attribute("service.name").unwrap(), "from-code");
     // A base endpoint in code beats even a signal-specific one from the environment.
     assert_eq!(s.traces.endpoint, "http://code:4318/v1/traces");
@@ -475,12 +471,10 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
     assert_eq!(env_only.traces.timeout, Duration::from_millis(1234));
 
     // The protocol in code wins over the environment's.
-    let s = OtlpConfig::new()
-        .with_protocol(Protocol::HttpJson)
-        .with_env_vars([("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])
-        .unwrap()
-        .resolve()
-        .unwrap();
+    let s = resolved_with(
+        OtlpConfig::new().with_protocol(Protocol::HttpJson),
+        &[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
+    );
     assert_eq!(s.traces.protocol, Protocol::HttpJson);
 }
 
@@ -488,7 +482,7 @@ fn code_wins_over_the_environment_which_wins_over_defaults() {
 /// a variable that sets the same setting.
 #[test]
 fn every_setter_wins_over_the_environment() {
-    use telem_otlp::{RetryPolicy, Signal};
+    use telem_otlp::RetryPolicy;
     let vars = [
         ("OTEL_SERVICE_NAME", "env"),
         (
@@ -521,7 +515,7 @@ fn every_setter_wins_over_the_environment() {
         ("TELEMETRY_OTLP_RETRY_MAX_BACKOFF", "999"),
         ("TELEMETRY_OTLP_SELF_METRICS", "true"),
     ];
-    let s = OtlpConfig::new()
+    let config = OtlpConfig::new()
         .with_service_name("code")
         .with_service_version("code")
         .with_deployment_environment("code")
@@ -546,11 +540,8 @@ fn every_setter_wins_over_the_environment() {
                 .with_initial_backoff(Duration::from_millis(17))
                 .with_max_backoff(Duration::from_millis(18)),
         )
-        .with_self_metrics(false)
-        .with_env_vars(vars)
-        .unwrap()
-        .resolve()
-        .unwrap();
+        .with_self_metrics(false);
+    let s = resolved_with(config, &vars);
     for key in [
         "service.name",
         "service.version",

@@ -8,8 +8,7 @@
 
 mod common;
 
-use common::{Collector, Received};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
+use common::{attributes, value, Collector, Received};
 use opentelemetry_proto::tonic::logs::v1::LogRecord as PLogRecord;
 use std::sync::Arc;
 use telem::{KeyValue, Level, LogRecord, Severity, Sink, SpanId, TraceFlags, TraceId, Value};
@@ -73,14 +72,8 @@ fn records() -> Vec<LogRecord> {
 async fn export(protocol: Protocol, compression: Compression) -> (Vec<LogRecord>, Vec<Received>) {
     let collector = Collector::start().await;
     let otlp = OtlpSink::new(
-        OtlpConfig::new()
-            .with_endpoint(collector.endpoint())
-            .with_protocol(protocol)
-            .with_compression(compression)
-            .with_service_name("books-api")
-            .with_service_version("1.2.3")
+        common::books_api(&collector, protocol, compression)
             .with_scope_version("bookstore::routes", "0.9.0")
-            .with_header("x-api-key", "secret")
             .with_self_metrics(false),
     )
     .unwrap();
@@ -97,23 +90,6 @@ async fn export(protocol: Protocol, compression: Compression) -> (Vec<LogRecord>
     assert_eq!(stats.spans_received, 0);
     assert!(collector.received_on("/v1/traces").is_empty());
     (records, collector.received_on("/v1/logs"))
-}
-
-fn value(v: &AnyValue) -> Value {
-    match v.value.as_ref().unwrap() {
-        any_value::Value::StringValue(s) => Value::from(s.clone()),
-        any_value::Value::IntValue(i) => Value::I64(*i),
-        any_value::Value::DoubleValue(d) => Value::F64(*d),
-        any_value::Value::BoolValue(b) => Value::Bool(*b),
-        any_value::Value::ArrayValue(a) => Value::Array(a.values.iter().map(value).collect()),
-        other => panic!("unexpected value {other:?}"),
-    }
-}
-
-fn attributes(kvs: &[PKeyValue]) -> Vec<KeyValue> {
-    kvs.iter()
-        .map(|kv| KeyValue::new(kv.key.clone(), value(kv.value.as_ref().unwrap())))
-        .collect()
 }
 
 /// What the exported attributes must be: the call site's, the bound fields, then
@@ -168,17 +144,10 @@ fn check(records: &[LogRecord], received: &[Received]) {
     assert_eq!(received.len(), 1, "one request holds the four records");
     let request = &received[0];
     assert_eq!(request.path, "/v1/logs");
-    assert_eq!(request.headers.get("x-api-key").unwrap(), "secret");
     let logs = request.logs();
     assert_eq!(logs.resource_logs.len(), 1);
     let rl = &logs.resource_logs[0];
-    let resource = attributes(&rl.resource.as_ref().unwrap().attributes);
-    let attr = |k: &str| {
-        resource
-            .iter()
-            .find(|kv| kv.key == k)
-            .map(|kv| kv.value.clone())
-    };
+    let attr = |k: &str| common::resource_attribute(rl.resource.as_ref(), k);
     assert_eq!(attr("service.name"), Some(Value::from("books-api")));
     assert_eq!(attr("service.version"), Some(Value::from("1.2.3")));
     assert_eq!(attr("telemetry.sdk.name"), Some(Value::from("telem")));
@@ -275,39 +244,10 @@ fn check_json_spelling(request: &Received) {
     assert_eq!(unspecified["traceId"], "0af7651916cd43dd8448eb211c80319c");
 }
 
+/// JSON and protobuf, each plain and gzip: decoded, every field is what was handed over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_logs_are_exported_field_by_field() {
-    let (records, received) = export(Protocol::HttpJson, Compression::None).await;
-    assert_eq!(received[0].content_type, "application/json");
-    assert_eq!(received[0].content_encoding, None);
-    check(&records, &received);
-    check_json_spelling(&received[0]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_json_logs_are_decoded() {
-    let (records, received) = export(Protocol::HttpJson, Compression::Gzip).await;
-    assert_eq!(received[0].content_encoding.as_deref(), Some("gzip"));
-    check(&records, &received);
-    check_json_spelling(&received[0]);
-}
-
-#[cfg(feature = "protobuf")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn protobuf_logs_are_exported_field_by_field() {
-    let (records, received) = export(Protocol::HttpProtobuf, Compression::None).await;
-    assert_eq!(received[0].content_type, "application/x-protobuf");
-    check(&records, &received);
-}
-
-#[cfg(feature = "protobuf")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_protobuf_logs_are_decoded() {
-    let (records, received) = export(Protocol::HttpProtobuf, Compression::Gzip).await;
-    assert_eq!(received[0].content_type, "application/x-protobuf");
-    assert_eq!(received[0].content_encoding.as_deref(), Some("gzip"));
-    assert!(received[0].compressed_len < received[0].body.len());
-    check(&records, &received);
+async fn logs_are_exported_field_by_field_in_every_encoding() {
+    common::check_every_encoding(export, check, check_json_spelling).await;
 }
 
 /// The same records give the same request in both encodings.
@@ -353,13 +293,7 @@ async fn batches_are_bounded_by_logs_max_export_batch_size() {
     }
     otlp.shutdown().await.unwrap();
     let received = collector.received_on("/v1/logs");
-    let sizes: Vec<usize> = received.iter().map(|r| r.log_bodies().len()).collect();
-    assert!(sizes.iter().all(|n| *n <= 40), "{sizes:?}");
-    assert_eq!(sizes.iter().sum::<usize>(), 250);
-    let mut bodies: Vec<String> = received.iter().flat_map(Received::log_bodies).collect();
-    bodies.sort();
-    bodies.dedup();
-    assert_eq!(bodies.len(), 250, "every record exactly once");
+    common::assert_batched(&received, Received::log_bodies, 40, 250);
     assert_eq!(otlp.stats().logs_sent, 250);
 }
 

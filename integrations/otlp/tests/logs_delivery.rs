@@ -3,16 +3,15 @@
 //! successes, the bounded queue, shutdown within its deadline) applied to `/v1/logs`,
 //! every record counted once (`OtlpStats::logs_*`) and the lost ones reported through
 //! `Sink::logs_dropped`. Every check reads counters, never elapsed time.
-#![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 mod common;
 
-use common::{fast, wait_until, Collector, Received, Reply};
+use common::{assert_accounted, fast, self_metric, wait_until, Collector, Received, Reply};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use telem::{Level, LogBatch, LogRecord, Sink};
-use telem_otlp::{OtlpSink, OtlpStats, Protocol};
+use telem_otlp::{OtlpSink, Signal};
 
 fn batch(prefix: &str, n: usize) -> LogBatch {
     Arc::new(
@@ -26,25 +25,8 @@ fn batch(prefix: &str, n: usize) -> LogBatch {
     )
 }
 
-fn assert_accounted(s: &OtlpStats) {
-    assert_eq!(
-        s.logs_received,
-        s.logs_sent + s.logs_rejected + s.logs_dropped + s.logs_failed + s.logs_queued,
-        "every log record is accounted for: {s:?}"
-    );
-}
-
 fn bodies(received: &[Received]) -> Vec<String> {
     received.iter().flat_map(Received::log_bodies).collect()
-}
-
-fn self_metric(name: &str, label: &str, value: &str) -> u64 {
-    telem::metrics::global()
-        .counter_family(name, &[label])
-        .unwrap()
-        .get(&[value])
-        .unwrap()
-        .get()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +45,7 @@ async fn status_503_then_200_is_retried_once_with_the_same_body() {
     assert_eq!((s.requests, s.retries, s.retry_after_waits), (2, 1, 0));
     assert_eq!((s.logs_sent, s.logs_failed), (10, 0));
     assert_eq!(otlp.logs_dropped(), 0);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
     // The per-signal self-metrics name the logs signal.
     assert!(self_metric("telemetry_otlp_requests_total", "signal", "logs") >= requests_before + 2);
 }
@@ -71,22 +53,8 @@ async fn status_503_then_200_is_retried_once_with_the_same_body() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_429_waits_for_retry_after() {
     let collector = Collector::start().await;
-    collector.script([Reply::Status(
-        429,
-        vec![("retry-after", "1".into())],
-        Vec::new(),
-    )]);
-    // A backoff of a minute would overrun the export timeout: only Retry-After's one
-    // second lets the retry happen.
     let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_logs_export_timeout(Duration::from_secs(20))
-            .with_shutdown_timeout(Duration::from_secs(4))
-            .with_retry(
-                telem_otlp::RetryPolicy::new()
-                    .with_initial_backoff(Duration::from_secs(60))
-                    .with_max_backoff(Duration::from_secs(60)),
-            ),
+        common::throttled_once(&collector).with_logs_export_timeout(Duration::from_secs(20)),
     )
     .unwrap();
     otlp.export_logs(batch("throttled", 10)).await.unwrap();
@@ -96,16 +64,15 @@ async fn status_429_waits_for_retry_after() {
     let s = otlp.stats();
     assert_eq!((s.requests, s.retries, s.retry_after_waits), (2, 1, 1));
     assert_eq!(s.logs_sent, 10);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_400_is_not_retried_and_the_records_count_as_lost() {
     let collector = Collector::start().await;
-    collector.always(Reply::Status(
+    collector.always(Reply::json(
         400,
-        vec![("content-type", "application/json".into())],
-        br#"{"code":3,"message":"invalid log record"}"#.to_vec(),
+        br#"{"code":3,"message":"invalid log record"}"#,
     ));
     let otlp = OtlpSink::new(fast(collector.endpoint())).unwrap();
     let failed_before = self_metric("telemetry_otlp_log_records_total", "outcome", "failed");
@@ -125,7 +92,7 @@ async fn status_400_is_not_retried_and_the_records_count_as_lost() {
             && error.contains("invalid log record"),
         "{error}"
     );
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
     assert!(
         self_metric("telemetry_otlp_log_records_total", "outcome", "failed") >= failed_before + 10
     );
@@ -134,11 +101,9 @@ async fn status_400_is_not_retried_and_the_records_count_as_lost() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_partial_success_counts_the_rejected_log_records() {
     let collector = Collector::start().await;
-    collector.script([Reply::Status(
+    collector.script([Reply::json(
         200,
-        vec![("content-type", "application/json".into())],
-        br#"{"partialSuccess":{"rejectedLogRecords":"3","errorMessage":"record too old"}}"#
-            .to_vec(),
+        br#"{"partialSuccess":{"rejectedLogRecords":"3","errorMessage":"record too old"}}"#,
     )]);
     let otlp = OtlpSink::new(fast(collector.endpoint())).unwrap();
     otlp.export_logs(batch("partly", 10)).await.unwrap();
@@ -149,21 +114,14 @@ async fn a_partial_success_counts_the_rejected_log_records() {
     assert!(s.last_error.clone().unwrap().contains("record too old"));
     // Rejected by the collector is not lost by the exporter.
     assert_eq!(otlp.logs_dropped(), 0);
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
 }
 
 #[cfg(feature = "protobuf")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protobuf_partial_success_is_read_too() {
     let collector = Collector::start().await;
-    // ExportLogsServiceResponse { partial_success { rejected_log_records: 2 } }
-    collector.script([Reply::Status(
-        200,
-        vec![("content-type", "application/x-protobuf".into())],
-        vec![0x0a, 0x02, 0x08, 0x02],
-    )]);
-    let otlp =
-        OtlpSink::new(fast(collector.endpoint()).with_protocol(Protocol::HttpProtobuf)).unwrap();
+    let otlp = common::partial_success_in_protobuf(&collector);
     otlp.export_logs(batch("partly", 5)).await.unwrap();
     otlp.shutdown().await.unwrap();
     let s = otlp.stats();
@@ -176,16 +134,7 @@ async fn protobuf_partial_success_is_read_too() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_silent_collector_fills_the_logs_queue_and_drops_are_counted() {
     let collector = Collector::start().await;
-    collector.always(Reply::Hang);
-    let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_timeout(Duration::from_millis(100))
-            .with_logs_export_timeout(Duration::from_millis(250))
-            .with_logs_max_queue_size(20)
-            .with_logs_max_export_batch_size(10)
-            .with_shutdown_timeout(Duration::from_millis(500)),
-    )
-    .unwrap();
+    let otlp = OtlpSink::new(common::silent(&collector)).unwrap();
 
     // The queue holds 20 and the request on its way 10; each batch given up on (after
     // 250 ms) makes room for more, and what still does not fit after the second of
@@ -198,7 +147,7 @@ async fn a_silent_collector_fills_the_logs_queue_and_drops_are_counted() {
     let s = otlp.stats();
     assert!(s.logs_queued <= 30, "the queue stays bounded: {s:?}");
     assert!(s.logs_dropped > 0, "{s:?}");
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
     wait_until("a request to time out and its batch to fail", || {
         let s = otlp.stats();
         s.timeouts >= 1 && s.logs_failed >= 1
@@ -216,7 +165,7 @@ async fn a_silent_collector_fills_the_logs_queue_and_drops_are_counted() {
     assert_eq!(s.logs_queued, 0, "shutdown settles everything: {s:?}");
     assert_eq!(otlp.logs_dropped(), 100);
     assert_eq!((s.spans_received, s.spans_dropped), (0, 0));
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
 }
 
 /// A burst ten times the logs queue, against a collector that keeps up, waits for room
@@ -224,16 +173,11 @@ async fn a_silent_collector_fills_the_logs_queue_and_drops_are_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_larger_than_the_logs_queue_is_delivered_whole() {
     let collector = Collector::start().await;
-    let otlp = OtlpSink::new(
-        fast(collector.endpoint())
-            .with_logs_max_queue_size(20)
-            .with_logs_max_export_batch_size(10),
-    )
-    .unwrap();
+    let otlp = OtlpSink::new(common::small_queues(fast(collector.endpoint()))).unwrap();
     otlp.export_logs(batch("burst", 200)).await.unwrap();
     otlp.shutdown().await.unwrap();
     let s = otlp.stats();
-    assert_accounted(&s);
+    assert_accounted(&s, Signal::Logs);
     assert_eq!((s.logs_dropped, s.logs_sent), (0, 200), "{s:?}");
     let got: HashSet<String> = bodies(&collector.received_on("/v1/logs"))
         .into_iter()

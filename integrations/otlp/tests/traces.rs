@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::{hex, Collector, Received, ONE_PIPELINE};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
+use common::{attributes, hex, Collector, Received, ONE_PIPELINE};
 use opentelemetry_proto::tonic::trace::v1::Span as PSpan;
 use telem::{
     KeyValue, SpanContext, SpanData, SpanId, SpanKind, SpanLimits, Status, TraceFlags, TraceId,
@@ -81,16 +80,10 @@ async fn export(protocol: Protocol, compression: Compression) -> (Vec<SpanData>,
     let _one = ONE_PIPELINE.lock().await;
     let collector = Collector::start().await;
     let otlp = OtlpSink::new(
-        OtlpConfig::new()
-            .with_endpoint(collector.endpoint())
-            .with_protocol(protocol)
-            .with_compression(compression)
-            .with_service_name("books-api")
-            .with_service_version("1.2.3")
+        common::books_api(&collector, protocol, compression)
             .with_deployment_environment("test")
             .with_resource_attribute("team", "shelf")
-            .with_scope_version("books", "0.9.0")
-            .with_header("x-api-key", "secret"),
+            .with_scope_version("books", "0.9.0"),
     )
     .unwrap();
     let (pipeline, memory) = common::start_with_memory(
@@ -105,23 +98,6 @@ async fn export(protocol: Protocol, compression: Compression) -> (Vec<SpanData>,
     assert_eq!(stats.spans_sent, 3, "{stats:?}");
     assert_eq!(stats.spans_queued, 0);
     (memory.spans(), collector.received_on("/v1/traces"))
-}
-
-fn value(v: &AnyValue) -> Value {
-    match v.value.as_ref().unwrap() {
-        any_value::Value::StringValue(s) => Value::from(s.clone()),
-        any_value::Value::IntValue(i) => Value::I64(*i),
-        any_value::Value::DoubleValue(d) => Value::F64(*d),
-        any_value::Value::BoolValue(b) => Value::Bool(*b),
-        any_value::Value::ArrayValue(a) => Value::Array(a.values.iter().map(value).collect()),
-        other => panic!("unexpected value {other:?}"),
-    }
-}
-
-fn attributes(kvs: &[PKeyValue]) -> Vec<KeyValue> {
-    kvs.iter()
-        .map(|kv| KeyValue::new(kv.key.clone(), value(kv.value.as_ref().unwrap())))
-        .collect()
 }
 
 fn check_span(got: &PSpan, want: &SpanData) {
@@ -170,24 +146,13 @@ fn check_span(got: &PSpan, want: &SpanData) {
 
 fn check(spans: &[SpanData], received: &[Received]) {
     assert_eq!(received.len(), 1, "one request holds the three spans");
-    let request = &received[0];
-    assert_eq!(
-        request.headers.get("x-api-key").unwrap(),
-        "secret",
-        "configured headers are sent"
-    );
-    let traces = request.traces();
+    let traces = received[0].traces();
     assert_eq!(traces.resource_spans.len(), 1);
     let rs = &traces.resource_spans[0];
 
-    let resource = attributes(&rs.resource.as_ref().unwrap().attributes);
     let attr = |k: &str| {
-        resource
-            .iter()
-            .find(|kv| kv.key == k)
+        common::resource_attribute(rs.resource.as_ref(), k)
             .unwrap_or_else(|| panic!("resource attribute {k} missing"))
-            .value
-            .clone()
     };
     assert_eq!(attr("service.name"), Value::from("books-api"));
     assert_eq!(attr("service.version"), Value::from("1.2.3"));
@@ -298,39 +263,10 @@ fn check_json_spelling(request: &Received) {
     );
 }
 
+/// JSON and protobuf, each plain and gzip: decoded, every field is what was recorded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn json_spans_are_exported_field_by_field() {
-    let (spans, received) = export(Protocol::HttpJson, Compression::None).await;
-    assert_eq!(received[0].content_type, "application/json");
-    assert_eq!(received[0].content_encoding, None);
-    check(&spans, &received);
-    check_json_spelling(&received[0]);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_json_spans_are_decoded() {
-    let (spans, received) = export(Protocol::HttpJson, Compression::Gzip).await;
-    assert_eq!(received[0].content_encoding.as_deref(), Some("gzip"));
-    assert!(received[0].compressed_len < received[0].body.len());
-    check(&spans, &received);
-    check_json_spelling(&received[0]);
-}
-
-#[cfg(feature = "protobuf")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn protobuf_spans_are_exported_field_by_field() {
-    let (spans, received) = export(Protocol::HttpProtobuf, Compression::None).await;
-    assert_eq!(received[0].content_type, "application/x-protobuf");
-    check(&spans, &received);
-}
-
-#[cfg(feature = "protobuf")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn gzip_protobuf_spans_are_decoded() {
-    let (spans, received) = export(Protocol::HttpProtobuf, Compression::Gzip).await;
-    assert_eq!(received[0].content_type, "application/x-protobuf");
-    assert_eq!(received[0].content_encoding.as_deref(), Some("gzip"));
-    check(&spans, &received);
+async fn spans_are_exported_field_by_field_in_every_encoding() {
+    common::check_every_encoding(export, check, check_json_spelling).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -350,12 +286,6 @@ async fn batches_are_bounded_by_max_export_batch_size() {
     }
     pipeline.shutdown().await;
     let received = collector.received_on("/v1/traces");
-    let sizes: Vec<usize> = received.iter().map(Received::span_count).collect();
-    assert!(sizes.iter().all(|n| *n <= 40), "{sizes:?}");
-    assert_eq!(sizes.iter().sum::<usize>(), 250);
-    let mut names: Vec<String> = received.iter().flat_map(Received::span_names).collect();
-    names.sort();
-    names.dedup();
-    assert_eq!(names.len(), 250, "every span exactly once");
+    common::assert_batched(&received, Received::span_names, 40, 250);
     assert_eq!(otlp.stats().spans_sent, 250);
 }

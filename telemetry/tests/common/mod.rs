@@ -1,10 +1,13 @@
-//! Shared by the integration tests: one pipeline at a time per process.
+//! Shared by the integration tests: one pipeline at a time per process, and a sink that
+//! fails.
 #![allow(dead_code)]
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use telem::{Config, InMemorySink, Pipeline, SpanData, SpanId};
+use telem::{
+    Config, InMemorySink, Pipeline, Sink, SinkError, SinkFuture, SpanBatch, SpanData, SpanId,
+};
 
 static ONE_PIPELINE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -28,6 +31,25 @@ pub(crate) async fn start_with_sink_capacity(config: Config, capacity: usize) ->
         telemetry,
         sink,
         _slot: slot,
+    }
+}
+
+/// Fails every span export, with [`Failing::ERROR`].
+#[derive(Debug)]
+pub(crate) struct Failing;
+
+impl Failing {
+    /// What every export returns.
+    pub(crate) const ERROR: &'static str = "collector refused the batch";
+}
+
+impl Sink for Failing {
+    fn name(&self) -> &str {
+        "failing"
+    }
+
+    fn export_spans(&self, _: SpanBatch) -> SinkFuture<'_> {
+        Box::pin(async { Err(SinkError::new(Self::ERROR)) })
     }
 }
 

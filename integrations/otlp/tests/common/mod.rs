@@ -11,14 +11,16 @@ use hyper::{Request, Response};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use prost::Message as _;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as PKeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use telem::{Config, InMemorySink, MetricsConfig, Pipeline};
-use telem_otlp::{OtlpConfig, OtlpSink, Protocol, RetryPolicy};
+use telem::{Config, InMemorySink, KeyValue, MetricsConfig, Pipeline, Value};
+use telem_otlp::{Compression, OtlpConfig, OtlpSink, OtlpStats, Protocol, RetryPolicy, Signal};
 use tokio::net::TcpListener;
 
 /// One pipeline per process at a time (tests of a file run in parallel threads).
@@ -51,6 +53,209 @@ pub fn fast(endpoint: String) -> OtlpConfig {
                 .with_initial_backoff(Duration::from_millis(10))
                 .with_max_backoff(Duration::from_millis(40)),
         )
+}
+
+/// [`fast`], against a collector that answers the first request with 429 and
+/// `Retry-After: 1`, with backoffs of a minute: within an export timeout below that (the
+/// caller's, per signal), only the header lets the retry happen. Shutdown gets 4 s.
+pub fn throttled_once(collector: &Collector) -> OtlpConfig {
+    collector.script([Reply::Status(
+        429,
+        vec![("retry-after", "1".into())],
+        Vec::new(),
+    )]);
+    let minute = Duration::from_secs(60);
+    fast(collector.endpoint())
+        .with_shutdown_timeout(Duration::from_secs(4))
+        .with_retry(
+            RetryPolicy::new()
+                .with_initial_backoff(minute)
+                .with_max_backoff(minute),
+        )
+}
+
+/// [`fast`], against a collector that never answers: requests time out after 100 ms,
+/// batches of 10 are given up on after 250 ms, queues hold 20, shutdown gets 500 ms (the
+/// spans' and the log records' settings alike, as in [`fast`]).
+pub fn silent(collector: &Collector) -> OtlpConfig {
+    collector.always(Reply::Hang);
+    small_queues(fast(collector.endpoint()))
+        .with_timeout(Duration::from_millis(100))
+        .with_export_timeout(Duration::from_millis(250))
+        .with_logs_export_timeout(Duration::from_millis(250))
+        .with_shutdown_timeout(Duration::from_millis(500))
+}
+
+/// `config` with queues of 20 and batches of 10, spans and log records alike.
+pub fn small_queues(config: OtlpConfig) -> OtlpConfig {
+    config
+        .with_max_queue_size(20)
+        .with_logs_max_queue_size(20)
+        .with_max_export_batch_size(10)
+        .with_logs_max_export_batch_size(10)
+}
+
+/// A protobuf sink to `collector`, whose first answer is a protobuf partial success
+/// rejecting 2 items (`Export{Trace,Logs}ServiceResponse { partial_success { rejected_*:
+/// 2 } }`: the same bytes for both signals).
+pub fn partial_success_in_protobuf(collector: &Collector) -> OtlpSink {
+    collector.script([Reply::Status(
+        200,
+        vec![("content-type", "application/x-protobuf".into())],
+        vec![0x0a, 0x02, 0x08, 0x02],
+    )]);
+    OtlpSink::new(fast(collector.endpoint()).with_protocol(Protocol::HttpProtobuf)).unwrap()
+}
+
+/// That every item of `signal` the exporter received is sent, rejected, dropped, failed
+/// or still queued.
+pub fn assert_accounted(s: &OtlpStats, signal: Signal) {
+    let (received, outcomes) = match signal {
+        Signal::Traces => (
+            s.spans_received,
+            [
+                s.spans_sent,
+                s.spans_rejected,
+                s.spans_dropped,
+                s.spans_failed,
+                s.spans_queued,
+            ],
+        ),
+        Signal::Logs => (
+            s.logs_received,
+            [
+                s.logs_sent,
+                s.logs_rejected,
+                s.logs_dropped,
+                s.logs_failed,
+                s.logs_queued,
+            ],
+        ),
+        other => panic!("{other:?} has no item counts"),
+    };
+    assert_eq!(
+        received,
+        outcomes.iter().sum::<u64>(),
+        "every item ({signal:?}) is accounted for: {s:?}"
+    );
+}
+
+/// The exporter's self-metric `name`, at `label`=`value`, in the global registry.
+pub fn self_metric(name: &str, label: &str, value: &str) -> u64 {
+    telem::metrics::global()
+        .counter_family(name, &[label])
+        .unwrap()
+        .get(&[value])
+        .unwrap()
+        .get()
+}
+
+/// The exporter the field-by-field tests (`traces.rs`, `logs.rs`) send with: to
+/// `collector`, in `protocol` and `compression`, as `books-api` 1.2.3, with a header
+/// [`check_every_encoding`] looks for.
+pub fn books_api(
+    collector: &Collector,
+    protocol: Protocol,
+    compression: Compression,
+) -> OtlpConfig {
+    OtlpConfig::new()
+        .with_endpoint(collector.endpoint())
+        .with_protocol(protocol)
+        .with_compression(compression)
+        .with_service_name("books-api")
+        .with_service_version("1.2.3")
+        .with_header("x-api-key", "secret")
+}
+
+/// JSON and protobuf (with the `protobuf` feature), each plain and gzip.
+pub fn encodings() -> Vec<(Protocol, Compression)> {
+    let mut protocols = vec![Protocol::HttpJson];
+    if cfg!(feature = "protobuf") {
+        protocols.push(Protocol::HttpProtobuf);
+    }
+    protocols
+        .into_iter()
+        .flat_map(|p| [(p, Compression::None), (p, Compression::Gzip)])
+        .collect()
+}
+
+/// Exports with `export` (an exporter from [`books_api`]) in every encoding, and checks
+/// each time the first request: its encoding (content type, content encoding, a gzip body
+/// smaller than what it inflates to) and the configured header; then what the collector
+/// got with `check` (what was handed over, the requests), and the spelling of a JSON
+/// request with `check_json`.
+pub async fn check_every_encoding<T, F>(
+    export: impl Fn(Protocol, Compression) -> F,
+    check: impl Fn(&[T], &[Received]),
+    check_json: impl Fn(&Received),
+) where
+    F: Future<Output = (Vec<T>, Vec<Received>)>,
+{
+    for (protocol, compression) in encodings() {
+        eprintln!("{protocol:?}, compression {compression:?}");
+        let (sent, received) = export(protocol, compression).await;
+        let request = &received[0];
+        assert_eq!(request.content_type, protocol.content_type());
+        if compression == Compression::Gzip {
+            assert_eq!(request.content_encoding.as_deref(), Some("gzip"));
+            assert!(request.compressed_len < request.body.len());
+        } else {
+            assert_eq!(request.content_encoding, None);
+        }
+        assert_eq!(
+            request.headers.get("x-api-key").unwrap(),
+            "secret",
+            "configured headers are sent"
+        );
+        check(&sent, &received);
+        if protocol == Protocol::HttpJson {
+            check_json(request);
+        }
+    }
+}
+
+/// That the requests hold at most `max` items each (`items` lists a request's), and
+/// `total` items in all, each exactly once.
+pub fn assert_batched(
+    received: &[Received],
+    items: fn(&Received) -> Vec<String>,
+    max: usize,
+    total: usize,
+) {
+    let sizes: Vec<usize> = received.iter().map(|r| items(r).len()).collect();
+    assert!(sizes.iter().all(|n| *n <= max), "{sizes:?}");
+    assert_eq!(sizes.iter().sum::<usize>(), total);
+    let mut all: Vec<String> = received.iter().flat_map(items).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), total, "every item exactly once");
+}
+
+/// A value decoded with the independent OTLP types, as ours.
+pub fn value(v: &AnyValue) -> Value {
+    match v.value.as_ref().unwrap() {
+        any_value::Value::StringValue(s) => Value::from(s.clone()),
+        any_value::Value::IntValue(i) => Value::I64(*i),
+        any_value::Value::DoubleValue(d) => Value::F64(*d),
+        any_value::Value::BoolValue(b) => Value::Bool(*b),
+        any_value::Value::ArrayValue(a) => Value::Array(a.values.iter().map(value).collect()),
+        other => panic!("unexpected value {other:?}"),
+    }
+}
+
+/// The resource attribute `key`, decoded as ours.
+pub fn resource_attribute(resource: Option<&Resource>, key: &str) -> Option<Value> {
+    attributes(&resource.unwrap().attributes)
+        .into_iter()
+        .find(|kv| kv.key == key)
+        .map(|kv| kv.value)
+}
+
+/// Attributes decoded with the independent OTLP types, as ours, in order.
+pub fn attributes(kvs: &[PKeyValue]) -> Vec<KeyValue> {
+    kvs.iter()
+        .map(|kv| KeyValue::new(kv.key.clone(), value(kv.value.as_ref().unwrap())))
+        .collect()
 }
 
 /// The exporter the metrics tests use: to `collector`, as `service`, without
@@ -99,6 +304,15 @@ impl Reply {
     pub fn status(code: u16) -> Self {
         Reply::Status(code, Vec::new(), Vec::new())
     }
+
+    /// `code` with a JSON body.
+    pub fn json(code: u16, body: &[u8]) -> Self {
+        Reply::Status(
+            code,
+            vec![("content-type", "application/json".into())],
+            body.to_vec(),
+        )
+    }
 }
 
 /// A request as the collector saw it, body decompressed.
@@ -117,31 +331,30 @@ impl Received {
         self.content_type == "application/json"
     }
 
-    pub fn traces(&self) -> ExportTraceServiceRequest {
+    /// The body as `M`: JSON with `from_json` (`serde_json::from_slice`, passed in since
+    /// its bound names `serde`, not a dependency here), protobuf with prost.
+    fn decode<'a, M: prost::Message + Default>(
+        &'a self,
+        from_json: fn(&'a [u8]) -> serde_json::Result<M>,
+    ) -> M {
         if self.is_json() {
-            serde_json::from_slice(&self.body).unwrap()
+            from_json(&self.body).unwrap()
         } else {
             assert_eq!(self.content_type, "application/x-protobuf");
-            ExportTraceServiceRequest::decode(self.body.as_slice()).unwrap()
+            M::decode(self.body.as_slice()).unwrap()
         }
+    }
+
+    pub fn traces(&self) -> ExportTraceServiceRequest {
+        self.decode(serde_json::from_slice)
     }
 
     pub fn metrics(&self) -> ExportMetricsServiceRequest {
-        if self.is_json() {
-            serde_json::from_slice(&self.body).unwrap()
-        } else {
-            assert_eq!(self.content_type, "application/x-protobuf");
-            ExportMetricsServiceRequest::decode(self.body.as_slice()).unwrap()
-        }
+        self.decode(serde_json::from_slice)
     }
 
     pub fn logs(&self) -> ExportLogsServiceRequest {
-        if self.is_json() {
-            serde_json::from_slice(&self.body).unwrap()
-        } else {
-            assert_eq!(self.content_type, "application/x-protobuf");
-            ExportLogsServiceRequest::decode(self.body.as_slice()).unwrap()
-        }
+        self.decode(serde_json::from_slice)
     }
 
     /// The bodies of the log records, in order (string bodies only).
@@ -161,15 +374,6 @@ impl Received {
 
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_slice(&self.body).unwrap()
-    }
-
-    pub fn span_count(&self) -> usize {
-        self.traces()
-            .resource_spans
-            .iter()
-            .flat_map(|r| &r.scope_spans)
-            .map(|s| s.spans.len())
-            .sum()
     }
 
     pub fn span_names(&self) -> Vec<String> {

@@ -272,45 +272,16 @@ impl WriterThread {
     }
 }
 
+/// The writers the sinks' unit tests write into, read back or hold up: the file the
+/// integration tests include too.
+#[cfg(test)]
+#[path = "../../../tests/common/writers.rs"]
+pub(super) mod test_writers;
+
 #[cfg(test)]
 mod tests {
+    use super::test_writers::Gate;
     use super::*;
-    use std::sync::Condvar;
-
-    /// Whether the gate is open, and what went through it.
-    type GateState = Mutex<(bool, Vec<u8>)>;
-
-    /// A writer that takes nothing until released, then everything.
-    #[derive(Clone, Default)]
-    struct Gate(Arc<(GateState, Condvar)>);
-
-    impl Write for Gate {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            let (lock, open) = &*self.0;
-            let mut state = lock.lock().map_err(|_| std::io::ErrorKind::Other)?;
-            while !state.0 {
-                state = open.wait(state).map_err(|_| std::io::ErrorKind::Other)?;
-            }
-            state.1.extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl Gate {
-        fn open(&self) {
-            let (lock, open) = &*self.0;
-            if let Ok(mut state) = lock.lock() {
-                state.0 = true;
-            }
-            open.notify_all();
-        }
-        fn written(&self) -> Vec<u8> {
-            self.0 .0.lock().map(|s| s.1.clone()).unwrap_or_default()
-        }
-    }
 
     #[tokio::test]
     async fn a_stalled_writer_fills_its_buffer_then_drops_counted() {
