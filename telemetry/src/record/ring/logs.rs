@@ -69,7 +69,7 @@ static RINGS: Rings<LogRing> = Rings::new(&LOCAL, &OWNER);
 
 thread_local! {
     static LOCAL: Cell<Option<&'static LogRing>> = const { Cell::new(None) };
-    static OWNER: RefCell<Owner<LogRing>> = const { RefCell::new(Owner::new(&RINGS)) };
+    static OWNER: RefCell<Owner<LogRing>> = const { RefCell::new(Owner::new()) };
 }
 
 impl PerThread for LogRing {

@@ -206,7 +206,7 @@ static RINGS: Rings<ThreadRing> = Rings::new(&LOCAL, &OWNER);
 
 thread_local! {
     static LOCAL: Cell<Option<&'static ThreadRing>> = const { Cell::new(None) };
-    static OWNER: RefCell<Owner<ThreadRing>> = const { RefCell::new(Owner::new(&RINGS)) };
+    static OWNER: RefCell<Owner<ThreadRing>> = const { RefCell::new(Owner::new()) };
 }
 
 impl PerThread for ThreadRing {

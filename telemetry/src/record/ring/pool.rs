@@ -52,7 +52,7 @@ struct Pool<R: 'static> {
 
 /// Where rings of one kind live: the pool, the drainers' turn, and each thread's ring
 /// (`local`: read on every record) and its owner (gives it back when the thread exits).
-pub(crate) struct Rings<R: 'static> {
+pub(crate) struct Rings<R: PerThread> {
     pool: Mutex<Pool<R>>,
     /// Held by a drainer while records it took out of the rings are on their way.
     draining: Mutex<()>,
@@ -60,29 +60,31 @@ pub(crate) struct Rings<R: 'static> {
     owner: &'static LocalKey<RefCell<Owner<R>>>,
 }
 
-/// Gives the thread's ring back to the pool when the thread exits.
-pub(crate) struct Owner<R: 'static> {
+/// Gives the thread's ring back to the pool when the thread exits. (It finds the pool
+/// through [`PerThread::rings`]: the MSRV's compiler, 1.85, refuses a `const`
+/// thread-local holding a reference to a static with interior mutability.)
+pub(crate) struct Owner<R: PerThread> {
     ring: Option<&'static R>,
-    rings: &'static Rings<R>,
 }
 
-impl<R: 'static> Owner<R> {
+impl<R: PerThread> Owner<R> {
     /// No ring yet (a `const` thread-local's initial value).
-    pub(crate) const fn new(rings: &'static Rings<R>) -> Self {
-        Self { ring: None, rings }
+    pub(crate) const fn new() -> Self {
+        Self { ring: None }
     }
 }
 
-impl<R: 'static> Drop for Owner<R> {
+impl<R: PerThread> Drop for Owner<R> {
     fn drop(&mut self) {
-        self.rings.local.with(|l| l.set(None));
+        let rings = R::rings();
+        rings.local.with(|l| l.set(None));
         if let Some(ring) = self.ring.take() {
-            self.rings.pool().free.push(ring);
+            rings.pool().free.push(ring);
         }
     }
 }
 
-impl<R: 'static> Rings<R> {
+impl<R: PerThread> Rings<R> {
     /// Rings reached through these thread-locals.
     pub(crate) const fn new(
         local: &'static LocalKey<Cell<Option<&'static R>>>,
