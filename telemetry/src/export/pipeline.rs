@@ -113,6 +113,8 @@ struct Shared {
     logs_exported: [AtomicU64; 5],
     drains: AtomicU64,
     last_drain_nanos: AtomicU64,
+    /// Log events dropped waiting for their spans (`logs_as_span_events`).
+    log_events_dropped: AtomicU64,
     sinks: Vec<Arc<SinkCounters>>,
     /// The sink workers, to stop when shutdown's deadline passes.
     workers: Mutex<Vec<tokio::task::AbortHandle>>,
@@ -138,6 +140,7 @@ impl Shared {
             logs,
             logs_queued: log_rings::queued() as u64,
             drains: self.drains.load(Relaxed),
+            log_events_dropped: self.log_events_dropped.load(Relaxed),
             last_drain_nanos: self.last_drain_nanos.load(Relaxed),
             sinks: self
                 .sinks
@@ -258,6 +261,7 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
         logs_exported: Default::default(),
         drains: AtomicU64::new(0),
         last_drain_nanos: AtomicU64::new(0),
+        log_events_dropped: AtomicU64::new(0),
         sinks: counters,
         workers: Mutex::new(workers.iter().map(|w| w.abort_handle()).collect()),
         shutdown_timeout: config.shutdown_timeout(),
@@ -299,6 +303,7 @@ impl Pipeline {
                 logs_exported: Default::default(),
                 drains: AtomicU64::new(0),
                 last_drain_nanos: AtomicU64::new(0),
+                log_events_dropped: AtomicU64::new(0),
                 sinks: Vec::new(),
                 workers: Mutex::new(Vec::new()),
                 shutdown_timeout: Duration::ZERO,
@@ -407,33 +412,61 @@ struct Drain {
 /// Log records waiting to become events of their span (`logs_as_span_events`). The
 /// drain takes a cycle's logs before its spans, so a span's logs are here when the span
 /// is drained; a span still running keeps its events here across cycles. Bounded:
-/// past `MAX_PENDING_LOG_EVENTS` events waiting, new ones are not kept (the records
-/// themselves are exported as usual).
+/// at `MAX_PENDING_LOG_EVENTS` events waiting, the spans waiting longest lose theirs
+/// (a span that never comes: lost at a full ring, or routed to a test scope), counted in
+/// `telemetry_log_events_dropped_total`; the records themselves are exported as usual.
 #[derive(Default)]
 struct LogEvents {
-    by_span: std::collections::HashMap<(crate::TraceId, crate::SpanId), Vec<crate::Event>>,
+    /// By span: the drain cycle its first event came in, and its events.
+    by_span: std::collections::HashMap<(crate::TraceId, crate::SpanId), (u64, Vec<crate::Event>)>,
     pending: usize,
+    /// Drain cycles so far (the age of an entry).
+    cycle: u64,
+    dropped: u64,
 }
 
 /// Most log events waiting for their spans.
 const MAX_PENDING_LOG_EVENTS: usize = 1 << 16;
 
 impl LogEvents {
+    /// Drops the events of the spans that have waited longest (about half of them);
+    /// counted.
+    #[cold]
+    fn evict_oldest(&mut self) {
+        let mut ages: Vec<u64> = self.by_span.values().map(|(since, _)| *since).collect();
+        ages.sort_unstable();
+        // The median age: entries that old or older go (at least half of them).
+        let keep_from = ages.get(ages.len() / 2).copied().unwrap_or(u64::MAX);
+        let (mut pending, mut dropped) = (self.pending, self.dropped);
+        self.by_span.retain(|_, (since, events)| {
+            let keep = *since > keep_from;
+            if !keep {
+                pending -= events.len();
+                dropped += events.len() as u64;
+            }
+            keep
+        });
+        self.pending = pending;
+        self.dropped = dropped;
+    }
+
     /// Keeps `record` as an event of its span, if it was made in a sampled one.
     fn keep(&mut self, record: &crate::LogRecord) {
-        if !record.span_id.is_valid()
-            || !record.trace_flags.is_sampled()
-            || self.pending >= MAX_PENDING_LOG_EVENTS
-        {
+        if !record.span_id.is_valid() || !record.trace_flags.is_sampled() {
             return;
+        }
+        if self.pending >= MAX_PENDING_LOG_EVENTS {
+            self.evict_oldest();
         }
         let mut attributes = Vec::with_capacity(2 + record.attributes.len());
         attributes.push(crate::KeyValue::new("log.severity", record.severity.text()));
         attributes.push(crate::KeyValue::new("log.target", record.target.clone()));
         attributes.extend(record.attributes.iter().cloned());
+        let cycle = self.cycle;
         self.by_span
             .entry((record.trace_id, record.span_id))
-            .or_default()
+            .or_insert_with(|| (cycle, Vec::new()))
+            .1
             .push(crate::Event {
                 name: record.body.clone(),
                 time_unix_nano: record.time_unix_nano,
@@ -448,7 +481,7 @@ impl LogEvents {
         if self.by_span.is_empty() {
             return;
         }
-        if let Some(events) = self
+        if let Some((_, events)) = self
             .by_span
             .remove(&(span.context.trace_id, span.context.span_id))
         {
@@ -510,6 +543,10 @@ impl Drain {
         // too (a log is pushed before its span ends), for `logs_as_span_events`.
         let mut cycle = ring::Cycle::start();
         self.drain_logs(&mut stalled).await;
+        if let Some(events) = &mut self.log_events {
+            events.cycle += 1;
+            shared.log_events_dropped.store(events.dropped, Relaxed);
+        }
         // Global spans a test scope's drain found in the rings go first.
         let strays = crate::isolation::take_strays();
         if !strays.is_empty() {
@@ -866,5 +903,49 @@ async fn sink_worker(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Level, LogRecord, SpanId, TraceFlags, TraceId};
+
+    fn record(span: u64) -> LogRecord {
+        let mut record = LogRecord::new(Level::Info, "in a span");
+        record.trace_id = TraceId::from_raw(1);
+        record.span_id = SpanId::from_raw(span);
+        record.trace_flags = TraceFlags::SAMPLED;
+        record
+    }
+
+    #[test]
+    fn log_events_waiting_for_spans_that_never_come_are_bounded_and_counted() {
+        let mut events = LogEvents::default();
+        let full = MAX_PENDING_LOG_EVENTS as u64;
+        for span in 1..=full {
+            events.keep(&record(span));
+        }
+        assert_eq!(events.pending, MAX_PENDING_LOG_EVENTS);
+        events.cycle += 1;
+        let newer = full + 1;
+        events.keep(&record(newer));
+        // The older half went, counted; the newest waits for its span.
+        assert!(
+            events.pending <= MAX_PENDING_LOG_EVENTS / 2 + 1,
+            "{}",
+            events.pending
+        );
+        assert_eq!(events.dropped + events.pending as u64, full + 1);
+        assert!(events
+            .by_span
+            .contains_key(&(TraceId::from_raw(1), SpanId::from_raw(newer))));
+        // Unsampled records and records outside spans never wait.
+        let mut unsampled = record(7);
+        unsampled.trace_flags = TraceFlags::default();
+        let before = events.pending;
+        events.keep(&unsampled);
+        events.keep(&LogRecord::new(Level::Info, "outside"));
+        assert_eq!(events.pending, before);
     }
 }

@@ -54,6 +54,9 @@ pub struct PipelineStats {
     pub logs: LogCounts,
     /// Log records waiting in the rings for the next drain, now.
     pub logs_queued: u64,
+    /// With `logs_as_span_events`: events dropped while waiting for a span that did not
+    /// come (the records themselves were exported).
+    pub log_events_dropped: u64,
     /// Drain cycles run.
     pub drains: u64,
     /// Duration of the last drain cycle, in ns.

@@ -8,7 +8,7 @@ use crate::{Level, PipelineStats};
 /// `telemetry_spans_{recorded,sampled_out,dropped,exported}_total`,
 /// `telemetry_spans_queued`, `telemetry_drains_total`, per level (label `level`)
 /// `telemetry_logs_{recorded,dropped,exported}_total` and `log_records_total` (the
-/// one for users' alerts), `telemetry_logs_queued`,
+/// one for users' alerts), `telemetry_logs_queued`, `telemetry_log_events_dropped_total`,
 /// `telemetry_last_drain_duration_seconds`, per sink (label `sink`)
 /// `telemetry_sink_{spans_delivered,errors,timeouts,panics,spans_dropped,logs_delivered,logs_dropped}_total`, and
 /// the registry's own `telemetry_metrics_{registration_errors,cardinality_overflows,
@@ -42,6 +42,11 @@ pub fn pipeline(registry: &Registry, stats: &PipelineStats) -> Result<(), Metric
             stats.spans_exported,
         ),
         ("telemetry_drains_total", "Drain cycles run.", stats.drains),
+        (
+            "telemetry_log_events_dropped_total",
+            "Span events made from log records, dropped while waiting for a span that did not come.",
+            stats.log_events_dropped,
+        ),
     ];
     for (name, help, v) in totals {
         registry.counter(name)?.set_total(v);
