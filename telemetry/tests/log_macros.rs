@@ -336,3 +336,18 @@ async fn levels_removed_at_compile_time_evaluate_nothing(t: TestPipeline) {
         assert_eq!(compiled_in, Level::ALL);
     }
 }
+
+/// The names the expansion binds are its own: a caller's variables of the same names
+/// are neither shadowed nor shadowing (the expansion's are `mixed_site` locals).
+#[telem::test]
+#[allow(non_snake_case)]
+async fn the_expansions_own_names_never_meet_the_callers(t: TestPipeline) {
+    let __telem_log_value0 = 5;
+    let __telem_log_site = "the caller's";
+    let __TELEM_LOG_SITE = 9;
+    info!(k = 1, "F {:?}", __telem_log_value0);
+    info!(k = 2, "G {}", __telem_log_value0);
+    info!("{} {}", __telem_log_site, __TELEM_LOG_SITE);
+    let logs = t.logs().await;
+    assert_eq!(bodies(&logs), ["F 5", "G 5", "the caller's 9"]);
+}

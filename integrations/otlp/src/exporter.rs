@@ -433,7 +433,12 @@ impl Worker<'_> {
             Err(reason) => {
                 counters.dequeued(Outcome::Failed, n);
                 let message = format!("{}: {n} {} lost: {reason}", T::SIGNAL.as_str(), T::NOUN);
-                telem::diagnostics::report("otlp", "export failed", &message);
+                if T::SIGNAL == Signal::Logs {
+                    // A log record of this failure would go down the same failing lane.
+                    telem::diagnostics::report_without_log("otlp", "export failed", &message);
+                } else {
+                    telem::diagnostics::report("otlp", "export failed", &message);
+                }
                 self.shared.counters.error(message);
             }
         }

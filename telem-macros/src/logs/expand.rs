@@ -37,7 +37,16 @@ pub(crate) fn log(args: LogArgs, level: Option<&str>) -> syn::Result<TokenStream
     };
     let keys = args.fields.iter().map(|f| &f.key);
 
-    let mut bindings = Bindings::default();
+    // A message formatted at the call puts the caller's arguments inside the `match` arm
+    // that has the bindings: there they must not see them (nor be shadowed by them).
+    let formatted_at_call = args
+        .message
+        .as_ref()
+        .is_some_and(|m| format::parse(&m.format.value()).is_ok_and(|f| f.has_spec()));
+    let mut bindings = Bindings {
+        hidden: formatted_at_call,
+        ..Bindings::default()
+    };
     let fields: Vec<TokenStream> = args
         .fields
         .iter()
@@ -68,26 +77,38 @@ pub(crate) fn log(args: LogArgs, level: Option<&str>) -> syn::Result<TokenStream
         }
     };
     let record = bindings.wrap(record);
+    let site = site_ident();
+    // The static lives in a block of its own and the names the expansion binds are
+    // `mixed_site` locals: the caller's expressions, evaluated inside, can neither see
+    // them nor be shadowed by them (a caller's own `__telem_log_site` stays its own).
     Ok(quote! {{
         #[allow(unused_imports)]
         use #logs::{
             DebugKind as _, DisplayArgKind as _, DisplayKind as _, ExactArgKind as _,
             TypedKind as _,
         };
-        static __TELEM_LOG_SITE: #logs::Site = #logs::Site::new(
-            #level,
-            #target,
-            ::core::file!(),
-            ::core::line!(),
-            #name,
-            #message,
-            &[#(#keys),*],
-        );
-        const __TELEM_LOG_STATIC_ENABLED: bool = #logs::static_enabled(#level);
-        if __TELEM_LOG_STATIC_ENABLED && __TELEM_LOG_SITE.is_enabled() {
+        let #site: &'static #logs::Site = {
+            static SITE: #logs::Site = #logs::Site::new(
+                #level,
+                #target,
+                ::core::file!(),
+                ::core::line!(),
+                #name,
+                #message,
+                &[#(#keys),*],
+            );
+            &SITE
+        };
+        if const { #logs::static_enabled(#level) } && #site.is_enabled() {
             #record
         }
     }})
+}
+
+/// The call site's local name in the expansion: `mixed_site`, so no caller's
+/// expression resolves to it.
+fn site_ident() -> Ident {
+    Ident::new("__telem_log_site", Span::mixed_site())
 }
 
 /// The expressions evaluated (once each, by reference, in the order written, as
@@ -97,13 +118,22 @@ pub(crate) fn log(args: LogArgs, level: Option<&str>) -> syn::Result<TokenStream
 struct Bindings {
     names: Vec<Ident>,
     exprs: Vec<TokenStream>,
+    /// Names resolved at the macro's own site, so code of the caller's inside the arm
+    /// cannot name them (type errors in their conversion then point at the whole call).
+    hidden: bool,
 }
 
 impl Bindings {
     /// Binds `&(expr)` to a fresh name, spanned at `expr` so that a type error in its
-    /// conversion points there. The caller's code never sees it: the expressions are
-    /// all evaluated in the `match`'s scrutinee, the names exist only in its arm.
+    /// conversion points there. The expressions are all evaluated in the `match`'s
+    /// scrutinee, the names exist only in its arm, where the caller's code appears only
+    /// in a message formatted at the call: then the names are `hidden`.
     fn bind(&mut self, expr: TokenStream, span: Span) -> Ident {
+        let span = if self.hidden {
+            Span::mixed_site().located_at(span)
+        } else {
+            span
+        };
         let name = format_ident!("__telem_log_value{}", self.names.len(), span = span);
         self.names.push(name.clone());
         self.exprs.push(expr);
@@ -114,7 +144,7 @@ impl Bindings {
         if self.names.is_empty() {
             return body;
         }
-        let Self { names, exprs } = self;
+        let Self { names, exprs, .. } = self;
         quote! {
             match (#(&(#exprs),)*) {
                 (#(#names,)*) => #body,
@@ -354,9 +384,13 @@ fn record_call(
     };
     match formatted {
         Some(message) => {
-            quote!(__TELEM_LOG_SITE.#method(#message, [#(#values,)* #(#padding),*]))
+            let site = site_ident();
+            quote!(#site.#method(#message, [#(#values,)* #(#padding),*]))
         }
-        None => quote!(__TELEM_LOG_SITE.#method([#(#values,)* #(#padding),*])),
+        None => {
+            let site = site_ident();
+            quote!(#site.#method([#(#values,)* #(#padding),*]))
+        }
     }
 }
 
@@ -391,7 +425,7 @@ mod tests {
         assert_eq!(out.matches("& (x)").count(), 1, "{out}");
         assert_eq!(out.matches("telemetry_arg_kind").count(), 3, "{out}");
         // Three values: padded to the inline four, moved into the record whole.
-        assert!(out.contains("__TELEM_LOG_SITE . record_inline (["), "{out}");
+        assert!(out.contains("__telem_log_site . record_inline (["), "{out}");
         assert_eq!(out.matches("Value :: Bool (false)").count(), 1, "{out}");
     }
 
@@ -417,18 +451,15 @@ mod tests {
     fn the_call_site_is_a_static_checked_before_anything_is_evaluated() {
         let out = expand(quote!(target: "http", name: "book.created", "k" = 1, "m"));
         assert!(
-            out.contains("static __TELEM_LOG_SITE : :: telem :: macro_support :: logs :: Site"),
+            out.contains("static SITE : :: telem :: macro_support :: logs :: Site"),
             "{out}"
         );
         assert!(
             out.contains(
-                "const __TELEM_LOG_STATIC_ENABLED : bool = :: telem :: macro_support :: logs :: \
-                 static_enabled (:: telem :: macro_support :: logs :: Level :: Info)"
+                "if const { :: telem :: macro_support :: logs :: static_enabled \
+                 (:: telem :: macro_support :: logs :: Level :: Info) } && \
+                 __telem_log_site . is_enabled ()"
             ),
-            "{out}"
-        );
-        assert!(
-            out.contains("if __TELEM_LOG_STATIC_ENABLED && __TELEM_LOG_SITE . is_enabled ()"),
             "{out}"
         );
         assert!(out.contains(r#"Option :: Some ("book.created")"#), "{out}");

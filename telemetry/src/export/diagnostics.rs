@@ -42,8 +42,14 @@ pub fn report(source: &str, cause: &'static str, message: impl Display) {
     report_as(source, cause, message, true);
 }
 
-/// [`report`], without the log record: for failures of the log path itself.
-pub(crate) fn report_without_log(source: &str, cause: &'static str, message: impl Display) {
+/// [`report`], without the log record: for failures to deliver log records (an exporter
+/// giving up on a batch of them), which a log record of the failure would only meet
+/// again.
+///
+/// ```
+/// telem::diagnostics::report_without_log("my-log-exporter", "export failed", "12 records lost");
+/// ```
+pub fn report_without_log(source: &str, cause: &'static str, message: impl Display) {
     report_as(source, cause, message, false);
 }
 

@@ -368,7 +368,8 @@ impl Pipeline {
     /// ```
     pub fn set_log_filter(&self, filter: LogFilter) {
         if self.is_running() {
-            site::set_pipeline_filter(Some(filter));
+            // Only over a filter in force: a pipeline stopping meanwhile has cleared it.
+            site::replace_pipeline_filter(filter);
         }
     }
 
@@ -417,12 +418,21 @@ struct Drain {
 /// `telemetry_log_events_dropped_total`; the records themselves are exported as usual.
 #[derive(Default)]
 struct LogEvents {
-    /// By span: the drain cycle its first event came in, and its events.
-    by_span: std::collections::HashMap<(crate::TraceId, crate::SpanId), (u64, Vec<crate::Event>)>,
+    by_span: std::collections::HashMap<(crate::TraceId, crate::SpanId), Waiting>,
     pending: usize,
     /// Drain cycles so far (the age of an entry).
     cycle: u64,
     dropped: u64,
+}
+
+/// The log events of one span not drained yet.
+struct Waiting {
+    /// The drain cycle its first event came in.
+    since: u64,
+    /// At most the span event limit.
+    events: Vec<crate::Event>,
+    /// Events past the limit: added to the span's `dropped_events_count`.
+    over_limit: u32,
 }
 
 /// Most log events waiting for their spans.
@@ -433,16 +443,16 @@ impl LogEvents {
     /// counted.
     #[cold]
     fn evict_oldest(&mut self) {
-        let mut ages: Vec<u64> = self.by_span.values().map(|(since, _)| *since).collect();
+        let mut ages: Vec<u64> = self.by_span.values().map(|w| w.since).collect();
         ages.sort_unstable();
         // The median age: entries that old or older go (at least half of them).
         let keep_from = ages.get(ages.len() / 2).copied().unwrap_or(u64::MAX);
         let (mut pending, mut dropped) = (self.pending, self.dropped);
-        self.by_span.retain(|_, (since, events)| {
-            let keep = *since > keep_from;
+        self.by_span.retain(|_, waiting| {
+            let keep = waiting.since > keep_from;
             if !keep {
-                pending -= events.len();
-                dropped += events.len() as u64;
+                pending -= waiting.events.len();
+                dropped += waiting.events.len() as u64;
             }
             keep
         });
@@ -455,6 +465,14 @@ impl LogEvents {
         if !record.span_id.is_valid() || !record.trace_flags.is_sampled() {
             return;
         }
+        let key = (record.trace_id, record.span_id);
+        if let Some(waiting) = self.by_span.get_mut(&key) {
+            // A chatty long span keeps only what it may hold, and never crowds out others.
+            if waiting.events.len() >= recording::max_events() {
+                waiting.over_limit = waiting.over_limit.saturating_add(1);
+                return;
+            }
+        }
         if self.pending >= MAX_PENDING_LOG_EVENTS {
             self.evict_oldest();
         }
@@ -464,9 +482,13 @@ impl LogEvents {
         attributes.extend(record.attributes.iter().cloned());
         let cycle = self.cycle;
         self.by_span
-            .entry((record.trace_id, record.span_id))
-            .or_insert_with(|| (cycle, Vec::new()))
-            .1
+            .entry(key)
+            .or_insert_with(|| Waiting {
+                since: cycle,
+                events: Vec::new(),
+                over_limit: 0,
+            })
+            .events
             .push(crate::Event {
                 name: record.body.clone(),
                 time_unix_nano: record.time_unix_nano,
@@ -481,10 +503,11 @@ impl LogEvents {
         if self.by_span.is_empty() {
             return;
         }
-        if let Some((_, events)) = self
+        if let Some(waiting) = self
             .by_span
             .remove(&(span.context.trace_id, span.context.span_id))
         {
+            let events = waiting.events;
             self.pending -= events.len();
             let room = recording::max_events().saturating_sub(span.events.len());
             let dropped = events.len().saturating_sub(room);
@@ -492,7 +515,8 @@ impl LogEvents {
             span.events.sort_by_key(|e| e.time_unix_nano);
             span.dropped_events_count = span
                 .dropped_events_count
-                .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX));
+                .saturating_add(u32::try_from(dropped).unwrap_or(u32::MAX))
+                .saturating_add(waiting.over_limit);
         }
     }
 }
@@ -526,6 +550,9 @@ impl Drain {
                 }
                 Some(Command::Shutdown(ack)) => {
                     recording::set_enabled(false);
+                    // Log calls stop too before the last drain: a record made after it
+                    // would be counted and never delivered.
+                    site::set_pipeline_filter(None);
                     self.drain_once().await;
                     self.close_sinks().await;
                     let _ = ack.send(());
@@ -642,6 +669,7 @@ impl Drain {
         let mut strays = crate::isolation::take_log_strays();
         loop {
             let mut counts = [0u64; 5];
+            let mut routed = [0u64; 5];
             let mut batch = Vec::with_capacity(self.max_batch.min(1024));
             let events = &mut self.log_events;
             let mut take = |raw: &mut crate::logs::raw::RawLog| {
@@ -653,9 +681,13 @@ impl Drain {
                 batch.push(record);
             };
             if strays.is_empty() {
+                // Every record moved out of the rings counts as exported, also those
+                // routed to a test scope (as spans do): recorded == exported + dropped.
                 let moved = cycle.next(self.max_batch, |raw| {
                     if crate::isolation::route_log(raw) {
                         take(raw);
+                    } else {
+                        routed[raw.site.level().index()] += 1;
                     }
                 });
                 if moved == 0 {
@@ -669,11 +701,11 @@ impl Drain {
                     batch.push(record);
                 }
             }
+            for ((exported, n), r) in self.shared.logs_exported.iter().zip(counts).zip(routed) {
+                exported.fetch_add(n + r, Relaxed);
+            }
             if batch.is_empty() {
                 continue;
-            }
-            for (exported, n) in self.shared.logs_exported.iter().zip(counts) {
-                exported.fetch_add(n, Relaxed);
             }
             let n = batch.len() as u64;
             self.offer(
@@ -947,5 +979,47 @@ mod tests {
         events.keep(&unsampled);
         events.keep(&LogRecord::new(Level::Info, "outside"));
         assert_eq!(events.pending, before);
+    }
+
+    #[test]
+    fn a_chatty_span_keeps_at_most_its_event_limit_and_counts_the_rest() {
+        let mut events = LogEvents::default();
+        let limit = recording::max_events();
+        for _ in 0..limit + 3 {
+            events.keep(&record(1));
+        }
+        events.keep(&record(2));
+        assert_eq!(
+            events.pending,
+            limit + 1,
+            "the other span still gets its event"
+        );
+        let mut span = SpanData {
+            name: "chatty".into(),
+            scope: "tests".into(),
+            context: crate::SpanContext::new(
+                TraceId::from_raw(1),
+                SpanId::from_raw(1),
+                TraceFlags::SAMPLED,
+                crate::TraceState::default(),
+                false,
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_is_remote: false,
+            kind: crate::SpanKind::Internal,
+            start_time_unix_nano: 0,
+            end_time_unix_nano: 1,
+            attributes: crate::Attributes::new(),
+            events: Vec::new(),
+            links: Vec::new(),
+            status: crate::Status::Unset,
+            dropped_attributes_count: 0,
+            dropped_events_count: 0,
+            dropped_links_count: 0,
+        };
+        events.attach(&mut span);
+        assert_eq!(span.events.len(), limit);
+        assert_eq!(span.dropped_events_count, 3);
+        assert_eq!(events.pending, 1);
     }
 }

@@ -256,6 +256,17 @@ pub(crate) fn set_pipeline_filter(filter: Option<LogFilter>) {
     apply(&mut state);
 }
 
+/// Replaces the pipeline's filter, only if one is in force (a pipeline runs): a handle
+/// racing its pipeline's shutdown never installs a filter with no drain to empty the
+/// rings.
+pub(crate) fn replace_pipeline_filter(filter: LogFilter) {
+    let mut state = installed();
+    if state.pipeline.is_some() {
+        state.pipeline = Some(keep(&mut state.seen, filter));
+        apply(&mut state);
+    }
+}
+
 /// The pipeline's filter, if a pipeline runs.
 pub(crate) fn pipeline_filter() -> Option<&'static LogFilter> {
     installed().pipeline

@@ -14,8 +14,9 @@
 //!
 //! Costs: binding allocates the new set once (one allocation for up to
 //! `INLINE_FIELDS` fields: nested bindings are merged then, not when a record is
-//! made); a log record takes a reference count; span start and end read nothing unless
-//! the option is on, and then a sampled span's start pays one relaxed load.
+//! made); a log record takes a reference count; a sampled span's start reads whether
+//! the option is on (one relaxed load) and, only if it is, the bound fields; unsampled
+//! spans and span end never look at them.
 
 use crate::record::context;
 use crate::record::raw_span::RawSpan;
