@@ -239,7 +239,7 @@ pub fn init(mut config: Config) -> Result<Pipeline, InitError> {
     ring::drain(|raw| {
         crate::isolation::route(raw);
     });
-    drain_logs(|raw| {
+    log_rings::LogCycle::drain(|raw| {
         crate::isolation::route_log(raw);
     });
 
@@ -385,12 +385,6 @@ impl Pipeline {
     fn is_running(&self) -> bool {
         !self.commands.is_closed() && RUNNING.load(Relaxed)
     }
-}
-
-/// Drains every log ring once, handing each record to `f`.
-fn drain_logs(mut f: impl FnMut(&mut crate::logs::raw::RawLog)) {
-    let mut cycle = log_rings::LogCycle::start();
-    while cycle.next(256, &mut f) > 0 {}
 }
 
 struct Drain {

@@ -103,13 +103,11 @@ impl TestPipeline {
                 isolation::keep_stray(std::mem::replace(raw, RawSpan::blank()));
             }
         });
-        let mut logs = ring::logs::LogCycle::start();
-        while logs.next(256, |raw| {
+        ring::logs::LogCycle::drain(|raw| {
             if isolation::route_log(raw) {
                 isolation::keep_log_stray(raw.take_record());
             }
-        }) > 0
-        {}
+        });
     }
 
     /// Drains, then returns every log record this test made so far, ready for

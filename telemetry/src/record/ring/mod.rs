@@ -345,16 +345,9 @@ pub(crate) fn set_capacity(capacity: usize) {
 /// A drain cycle over the span rings (see [`pool::Cycle`]).
 pub(crate) type Cycle = pool::Cycle<ThreadRing>;
 
-/// Drains every ring once, handing each record to `f`; returns how many.
-pub(crate) fn drain(mut f: impl FnMut(&mut RawSpan)) -> usize {
-    let mut cycle = Cycle::start();
-    let mut n = 0;
-    loop {
-        match cycle.next(256, &mut f) {
-            0 => return n,
-            moved => n += moved,
-        }
-    }
+/// Drains every span ring once, handing each record to `f`; returns how many.
+pub(crate) fn drain(f: impl FnMut(&mut RawSpan)) -> usize {
+    Cycle::drain(f)
 }
 
 /// Number of spans waiting in all rings.

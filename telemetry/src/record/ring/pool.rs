@@ -163,6 +163,19 @@ impl<R: PerThread> Cycle<R> {
         Self { rings }
     }
 
+    /// One whole cycle: every record queued in every ring of this kind now, to `f`;
+    /// returns how many.
+    pub(crate) fn drain(mut f: impl FnMut(&mut R::Item)) -> usize {
+        let mut cycle = Self::start();
+        let mut n = 0;
+        loop {
+            match cycle.next(256, &mut f) {
+                0 => return n,
+                moved => n += moved,
+            }
+        }
+    }
+
     /// Hands up to `max` records to `f`, oldest first per ring; returns how many (0 when
     /// the cycle is over).
     ///
