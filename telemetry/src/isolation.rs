@@ -124,7 +124,8 @@ pub(crate) fn take_strays() -> Vec<RawSpan> {
 #[inline]
 pub(crate) fn route_log(raw: &mut RawLog) -> bool {
     if raw.test_scope == 0 {
-        return !site::capturing_all() || site::passes(raw.site, site::pipeline_filter());
+        return !site::capturing_all()
+            || site::passes(raw.target(), raw.site.level, site::pipeline_filter());
     }
     match get(raw.test_scope) {
         Some(scope) => scope

@@ -37,6 +37,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod bridge;
 mod config;
 mod export;
 mod isolation;

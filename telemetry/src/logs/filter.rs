@@ -84,6 +84,18 @@ impl LevelFilter {
         self as u8
     }
 
+    /// The filter of [`as_u8`](Self::as_u8)'s number; past `Trace`, `Trace`.
+    pub(crate) const fn from_u8(n: u8) -> Self {
+        match n {
+            0 => LevelFilter::Off,
+            1 => LevelFilter::Error,
+            2 => LevelFilter::Warn,
+            3 => LevelFilter::Info,
+            4 => LevelFilter::Debug,
+            _ => LevelFilter::Trace,
+        }
+    }
+
     /// The lower-case name, as `RUST_LOG` writes it.
     const fn name(self) -> &'static str {
         match self {

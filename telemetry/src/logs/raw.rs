@@ -27,8 +27,26 @@ pub(crate) struct RawLog {
     pub(crate) body: Option<Str>,
     /// The message's arguments ([`Message::Pieces`]), then the fields' values.
     pub(crate) values: SmallVec<[Value; INLINE_LOG_VALUES]>,
+    /// Which of the site's keys have a value in `values` (bit `i`: key `i`), in key
+    /// order: all of them for a macro call, those a bridged event gave for a bridged one.
+    pub(crate) present: u64,
     pub(crate) bound: Option<BoundFields>,
+    /// What only bridged records have (see [`Extra`]).
+    pub(crate) extra: Option<Box<Extra>>,
 }
+
+/// What a record bridged from another API may carry beyond a macro call's: kept out of
+/// line, so a macro call's record stays as small as it was.
+#[derive(Debug, Default)]
+pub(crate) struct Extra {
+    /// The target, when it is not the site's (a `log` record whose target is not static).
+    pub(crate) target: Option<Str>,
+    /// Fields whose keys are not the site's, in the order given.
+    pub(crate) attributes: Vec<KeyValue>,
+}
+
+/// Every key of a site has a value.
+pub(crate) const ALL_PRESENT: u64 = u64::MAX;
 
 impl RawLog {
     /// A record of a call at `site` now, in the current context.
@@ -58,6 +76,13 @@ impl RawLog {
         )
     }
 
+    /// A bridged record at `site` now, in the current context, with no values yet.
+    pub(crate) fn bridged(site: &'static Site, body: Str) -> Self {
+        let mut raw = Self::with_values(site, Some(body), SmallVec::new());
+        raw.present = 0;
+        raw
+    }
+
     #[inline(always)]
     fn with_values(
         site: &'static Site,
@@ -79,7 +104,17 @@ impl RawLog {
             test_scope: context::current_scope(),
             body,
             values,
+            present: ALL_PRESENT,
             bound: crate::record::bound::current(),
+            extra: None,
+        }
+    }
+
+    /// The target the record is filed under: the site's, unless a bridge gave another.
+    pub(crate) fn target(&self) -> &str {
+        match self.extra.as_ref().and_then(|e| e.target.as_ref()) {
+            Some(target) => target,
+            None => self.site.target,
         }
     }
 
@@ -103,22 +138,27 @@ impl RawLog {
             }
             (None, Message::Formatted) => Str::from_static(""),
         };
-        let attributes: Attributes = site
+        let present = self.present;
+        let mut attributes: Attributes = site
             .keys
             .iter()
+            .enumerate()
+            .filter(|&(i, _)| i >= 64 || present & (1 << i) != 0)
             .zip(self.values.drain(args..))
-            .map(|(&key, value)| KeyValue {
+            .map(|((_, &key), value)| KeyValue {
                 key: Str::from_static(key),
                 value,
             })
             .collect();
         self.values.clear();
+        let extra = self.extra.take().map(|e| *e).unwrap_or_default();
+        attributes.extend(extra.attributes);
         let context_fields: Attributes = self
             .bound
             .take()
             .iter()
             .flat_map(BoundFields::iter)
-            .filter(|kv| !site.keys.contains(&kv.key.as_str()))
+            .filter(|kv| !attributes.iter().any(|given| given.key == kv.key))
             .cloned()
             .collect();
         let time = clock::to_unix_nanos(self.time);
@@ -130,9 +170,12 @@ impl RawLog {
             attributes,
             context_fields,
             event_name: site.name.map(Str::from_static),
-            target: Str::from_static(site.target),
-            file: Some(Str::from_static(site.file)),
-            line: Some(site.line),
+            target: extra
+                .target
+                .unwrap_or_else(|| Str::from_static(site.target)),
+            // A bridged site may know neither (a `log` record without them).
+            file: (!site.file.is_empty()).then(|| Str::from_static(site.file)),
+            line: (site.line != 0).then_some(site.line),
             trace_id: self.trace_id,
             span_id: self.span_id,
             trace_flags: self.flags,

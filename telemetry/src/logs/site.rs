@@ -249,21 +249,68 @@ fn apply(state: &mut Installed) {
     );
 }
 
+/// What runs after every change of the installed filter: bridges whose own call sites
+/// cache verdicts elsewhere (`tracing`'s interest cache, `log`'s maximum level).
+static LISTENERS: Mutex<Vec<fn()>> = Mutex::new(Vec::new());
+
+/// Runs `listener` after every change of the installed filter, from now on.
+pub(crate) fn on_change(listener: fn()) {
+    LISTENERS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(listener);
+}
+
+/// Tells the listeners; called with `INSTALLED` released (a listener may read the
+/// filter, and `tracing` calls back into the bridge's layer).
+fn notify() {
+    let listeners = LISTENERS.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    for listener in listeners {
+        listener();
+    }
+}
+
+/// The most detailed level any call site may record now.
+pub(crate) fn max_level() -> LevelFilter {
+    LevelFilter::from_u8(MAX_LEVEL.load(Ordering::Relaxed))
+}
+
+/// Whether the filter in force records a call at `target` and `level`: the uncached
+/// check, for call sites that have no [`Site`] of their own.
+pub(crate) fn allows_now(target: &str, level: Level) -> bool {
+    if level as u8 > MAX_LEVEL.load(Ordering::Relaxed) {
+        return false;
+    }
+    // SAFETY: `FILTER` only ever holds null or a pointer from `Box::leak` (see
+    // `install`): filters are never freed.
+    unsafe { FILTER.load(Ordering::Acquire).as_ref() }.is_some_and(|f| f.allows(target, level))
+}
+
 /// Installs the pipeline's filter (`None`: the pipeline stopped, nothing is recorded).
 pub(crate) fn set_pipeline_filter(filter: Option<LogFilter>) {
-    let mut state = installed();
-    state.pipeline = filter.map(|f| keep(&mut state.seen, f));
-    apply(&mut state);
+    {
+        let mut state = installed();
+        state.pipeline = filter.map(|f| keep(&mut state.seen, f));
+        apply(&mut state);
+    }
+    notify();
 }
 
 /// Replaces the pipeline's filter, only if one is in force (a pipeline runs): a handle
 /// racing its pipeline's shutdown never installs a filter with no drain to empty the
 /// rings.
 pub(crate) fn replace_pipeline_filter(filter: LogFilter) {
-    let mut state = installed();
-    if state.pipeline.is_some() {
-        state.pipeline = Some(keep(&mut state.seen, filter));
-        apply(&mut state);
+    let replaced = {
+        let mut state = installed();
+        let running = state.pipeline.is_some();
+        if running {
+            state.pipeline = Some(keep(&mut state.seen, filter));
+            apply(&mut state);
+        }
+        running
+    };
+    if replaced {
+        notify();
     }
 }
 
@@ -276,17 +323,24 @@ pub(crate) fn pipeline_filter() -> Option<&'static LogFilter> {
 /// logs), and the drain applies the global pipeline's filter to global records.
 #[cfg(feature = "testing")]
 pub(crate) fn scope_alive(alive: bool) {
-    let mut state = installed();
-    if alive {
-        state.scopes += 1;
-    } else {
-        state.scopes = state.scopes.saturating_sub(1);
-    }
-    let capture_all = state.scopes > 0;
-    if state.capture_all != capture_all {
-        state.capture_all = capture_all;
-        CAPTURING_ALL.store(capture_all, Ordering::Relaxed);
-        apply(&mut state);
+    let changed = {
+        let mut state = installed();
+        if alive {
+            state.scopes += 1;
+        } else {
+            state.scopes = state.scopes.saturating_sub(1);
+        }
+        let capture_all = state.scopes > 0;
+        let changed = state.capture_all != capture_all;
+        if changed {
+            state.capture_all = capture_all;
+            CAPTURING_ALL.store(capture_all, Ordering::Relaxed);
+            apply(&mut state);
+        }
+        changed
+    };
+    if changed {
+        notify();
     }
 }
 
@@ -298,10 +352,10 @@ pub(crate) fn capturing_all() -> bool {
     CAPTURING_ALL.load(Ordering::Relaxed)
 }
 
-/// Whether the record of `site` passes `filter` (the drain's check, for destinations
-/// whose filter is narrower than the one installed).
-pub(crate) fn passes(site: &Site, filter: Option<&LogFilter>) -> bool {
-    filter.is_some_and(|f| f.allows(site.target, site.level))
+/// Whether a record at `target` and `level` passes `filter` (the drain's check, for
+/// destinations whose filter is narrower than the one installed).
+pub(crate) fn passes(target: &str, level: Level, filter: Option<&LogFilter>) -> bool {
+    filter.is_some_and(|f| f.allows(target, level))
 }
 
 #[cfg(test)]

@@ -171,7 +171,9 @@ mod tests {
             test_scope: 0,
             body: None,
             values: [Value::I64(1)].into_iter().collect(),
+            present: crate::logs::raw::ALL_PRESENT,
             bound: None,
+            extra: None,
         }
     }
 

@@ -1,0 +1,342 @@
+//! [`TelemetryLayer`]: `tracing` spans become telem spans, `tracing` events become telem
+//! log records, in one trace with `#[trace]` spans.
+
+use crate::fields::{EventFields, LateFields, SpanFields};
+use crate::sites::Sites;
+use std::cell::RefCell;
+use std::sync::Once;
+use telem::bridge::{self, LogSite};
+use telem::{Context, ContextGuard, Level, LevelFilter, Span, SpanContext, Tracer};
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context as LayerContext, Layer};
+use tracing_subscriber::registry::LookupSpan;
+
+/// The target and name of [`context_span`]'s spans.
+const CONTEXT_TARGET: &str = "telem_tracing::context";
+const CONTEXT_NAME: &str = "telem.context";
+
+/// A [`tracing_subscriber::Layer`] that makes `tracing` spans telem spans and `tracing`
+/// events telem log records.
+///
+/// # Spans
+///
+/// A `tracing` span starts a telem span when it is created and ends it when it closes
+/// (its last handle is dropped): the span's name and target (as the instrumentation
+/// scope), its fields as attributes, and these fields with a meaning of their own, as
+/// `tracing-opentelemetry` names them:
+///
+/// | field | what it does |
+/// | --- | --- |
+/// | `otel.name` | the span's name, in place of the call site's (a name known at run time) |
+/// | `otel.kind` | the span kind: `server`, `client`, `producer`, `consumer`, `internal` (given at creation) |
+/// | `otel.status_code` | `ok` or `error` |
+/// | `otel.status_message` | the error status's description |
+/// | `error` | an error status, described by the field's text |
+///
+/// `follows_from` becomes a link. Fields recorded later (`span.record(..)`) set
+/// attributes, name and status on the running span.
+///
+/// **Parents, in both worlds.** Entering a `tracing` span (`span.enter()`, or each poll
+/// of a future under `.instrument(span)`) makes its context telem's current context, on
+/// whatever thread the poll runs, until it is exited. So:
+/// - a `#[trace]` fn called inside an entered `tracing` span is that span's child;
+/// - a `tracing` span created inside a `#[trace]` fn (or any telem span) is its child:
+///   a `tracing` span with a contextual parent takes telem's current span, which is
+///   the innermost of both worlds; one with an explicit `parent:` takes that span;
+///   `parent: None` starts a trace.
+///
+/// Sampling is decided once per trace by the pipeline's sampler, whichever side starts
+/// the trace; a `tracing` span of an unsampled trace records nothing and costs what an
+/// unsampled telem span costs.
+///
+/// # Events
+///
+/// A `tracing` event becomes a log record: its level, target, file and line, its
+/// message and fields, and the trace and span ids of its explicit parent or else of
+/// the current span of either world. With
+/// [`Config::with_logs_as_span_events`](telem::Config::with_logs_as_span_events) they
+/// also become events of their span. Up to four fields of scalars or short strings are
+/// recorded without allocating.
+///
+/// # Filtering
+///
+/// The layer filters by the pipeline's log filter (`RUST_LOG`, or
+/// [`Config::with_log_filter`](telem::Config::with_log_filter)): spans and events at a
+/// target and level it does not pass are disabled at their call site, in `tracing`'s
+/// own interest cache, so they cost what `tracing`'s disabled spans cost. The verdicts
+/// follow the filter when it changes. The layer filters the whole subscriber it is part
+/// of (as `EnvFilter` used as a layer does): compose it with layers that need other
+/// verdicts through per-layer filters (`Layer::with_filter`).
+///
+/// # What does not map
+///
+/// - A span's fields recorded after it closed (`tracing` drops them too) and a field
+///   recorded twice at creation (the last value wins).
+/// - `otel.kind` recorded after creation: the kind is fixed when the span starts.
+/// - `tracing`'s span names are static; a name known only at run time goes in
+///   `otel.name`.
+/// - Code that captures `tracing::Span::current()` to re-enter it elsewhere (sqlx's
+///   SQLite worker thread, `tracing::Instrument::in_current_span`) sees only `tracing`
+///   spans, not `#[trace]` spans: give it [`context_span`] to carry telem's context.
+/// - `tracing`'s busy and idle times are not recorded; the span's duration is from
+///   creation to close.
+///
+/// ```
+/// use tracing_subscriber::layer::SubscriberExt as _;
+///
+/// let subscriber = tracing_subscriber::registry().with(telem_tracing::TelemetryLayer::new());
+/// let _default = tracing::subscriber::set_default(subscriber);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TelemetryLayer {
+    _private: (),
+}
+
+/// The telem side of a `tracing` span, kept in its registry extensions.
+struct Bridged {
+    /// The telem span, ended when the `tracing` span closes (a no-op span for a
+    /// [`context_span`]).
+    span: Span,
+    /// What entering the span makes current: the span's context (or, for a
+    /// [`context_span`], the context captured where it was made).
+    context: Context,
+}
+
+thread_local! {
+    /// The contexts of the `tracing` spans entered on this thread, innermost last, each
+    /// with the guard that puts back what was current before.
+    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Span and event call sites, by the address of their static metadata.
+static SITES: Sites<usize> = Sites::new();
+
+/// Call sites' verdicts live in `tracing`'s interest cache: rebuilt at every change of
+/// the filter (a pipeline starting or stopping, a new filter, a test scope).
+static LISTEN: Once = Once::new();
+
+impl TelemetryLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        LISTEN.call_once(|| {
+            bridge::on_filter_change(|| {
+                tracing::callsite::rebuild_interest_cache();
+            });
+        });
+        Self { _private: () }
+    }
+}
+
+fn level(level: &tracing::Level) -> Level {
+    match *level {
+        tracing::Level::ERROR => Level::Error,
+        tracing::Level::WARN => Level::Warn,
+        tracing::Level::INFO => Level::Info,
+        tracing::Level::DEBUG => Level::Debug,
+        _ => Level::Trace,
+    }
+}
+
+/// The site of a call site: made the first time, with the keys of its fields.
+fn site(meta: &'static Metadata<'static>) -> &'static LogSite {
+    SITES.get(std::ptr::from_ref(meta) as usize, || {
+        let keys: Vec<&'static str> = meta.fields().iter().map(|f| f.name()).collect();
+        LogSite::leak(
+            level(meta.level()),
+            meta.target(),
+            meta.file(),
+            meta.line(),
+            Vec::leak(keys),
+        )
+    })
+}
+
+fn is_context_span(meta: &Metadata<'_>) -> bool {
+    meta.target() == CONTEXT_TARGET && meta.name() == CONTEXT_NAME
+}
+
+/// The telem context of the `tracing` span `id`, if the layer bridged it.
+fn context_of<S>(id: &Id, ctx: &LayerContext<'_, S>) -> Option<SpanContext>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let span = ctx.span(id)?;
+    let extensions = span.extensions();
+    extensions
+        .get::<Bridged>()
+        .map(|b| b.context.span().cloned().unwrap_or(SpanContext::INVALID))
+}
+
+impl<S> Layer<S> for TelemetryLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if is_context_span(meta) || site(meta).is_enabled() {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
+        // Asked only of call sites whose interest is "sometimes" (another layer's):
+        // ours are found by the address of their static metadata.
+        if is_context_span(meta) {
+            return true;
+        }
+        let key = std::ptr::from_ref(meta) as usize;
+        SITES.find(key).map_or_else(
+            || bridge::allows(meta.target(), level(meta.level())),
+            |s| s.is_enabled(),
+        )
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        use tracing::level_filters::LevelFilter as Hint;
+        Some(match bridge::max_level() {
+            LevelFilter::Off => Hint::OFF,
+            LevelFilter::Error => Hint::ERROR,
+            LevelFilter::Warn => Hint::WARN,
+            LevelFilter::Info => Hint::INFO,
+            LevelFilter::Debug => Hint::DEBUG,
+            LevelFilter::Trace => Hint::TRACE,
+        })
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let meta = attrs.metadata();
+        let bridged = if is_context_span(meta) {
+            Bridged {
+                span: Span::noop(),
+                context: Context::current(),
+            }
+        } else {
+            let mut fields = SpanFields::default();
+            attrs.record(&mut fields);
+            let tracer = Tracer::new(meta.target());
+            let name = fields
+                .name
+                .take()
+                .unwrap_or(telem::Str::from_static(meta.name()));
+            let mut builder = tracer
+                .span(name)
+                .kind(fields.kind.unwrap_or_default())
+                .attributes(std::mem::take(&mut fields.attributes));
+            if attrs.is_root() {
+                builder = builder.root();
+            } else if let Some(parent) = attrs.parent().and_then(|p| context_of(p, &ctx)) {
+                builder = builder.parent(parent);
+            }
+            let mut started = builder.start_detached();
+            if let Some(status) = fields.status.status() {
+                started.set_status(status);
+            }
+            let context = Context::from_span(started.context());
+            Bridged {
+                span: started,
+                context,
+            }
+        };
+        span.extensions_mut().insert(bridged);
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        let Some(bridged) = extensions.get_mut::<Bridged>() else {
+            return;
+        };
+        let mut late = LateFields {
+            span: &mut bridged.span,
+            status: Default::default(),
+        };
+        values.record(&mut late);
+        if let Some(status) = late.status.status() {
+            bridged.span.set_status(status);
+        }
+    }
+
+    fn on_follows_from(&self, id: &Id, follows: &Id, ctx: LayerContext<'_, S>) {
+        let Some(cause) = context_of(follows, &ctx) else {
+            return;
+        };
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(bridged) = extensions.get_mut::<Bridged>() {
+            bridged.span.add_link(cause, []);
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: LayerContext<'_, S>) {
+        let site = site(event.metadata());
+        if !site.is_enabled() {
+            return;
+        }
+        let mut record = site.record();
+        if event.is_root() {
+            record.parent(None);
+        } else if let Some(parent) = event.parent().and_then(|p| context_of(p, &ctx)) {
+            record.parent(Some(&parent));
+        }
+        event.record(&mut EventFields {
+            record: &mut record,
+        });
+        record.emit();
+    }
+
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let extensions = span.extensions();
+        let Some(bridged) = extensions.get::<Bridged>() else {
+            return;
+        };
+        let guard = bridged.context.attach();
+        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+    }
+
+    fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
+        let guard = ENTERED.with(|entered| {
+            let mut entered = entered.borrow_mut();
+            // Exits come in the reverse order of enters; one out of order (a guard
+            // dropped early) takes its own entry.
+            let at = entered.iter().rposition(|(entered, _)| entered == id)?;
+            Some(entered.remove(at).1)
+        });
+        drop(guard);
+    }
+
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        let Some(span) = ctx.span(&id) else { return };
+        // Taken out before it ends, so the extensions' lock is not held while the span
+        // goes to the ring.
+        let bridged = span.extensions_mut().remove::<Bridged>();
+        drop(bridged);
+    }
+}
+
+/// A `tracing` span standing for telem's current context (span, baggage and bound
+/// fields, as [`Context::current`] captures them), for code that captures
+/// `tracing::Span::current()` and enters it elsewhere: sqlx's SQLite worker thread,
+/// `tracing::Instrument::in_current_span`. Such code sees only `tracing` spans, so
+/// under a `#[trace]` fn it would capture none; instrumented with this span, it carries
+/// the `#[trace]` span's context, and its events and spans land in that span's trace.
+///
+/// The span records nothing itself. Without a [`TelemetryLayer`] in the current
+/// subscriber it is a span like any other (or disabled).
+///
+/// ```
+/// use tracing::Instrument as _;
+///
+/// #[telem::trace(kind = client)]
+/// async fn load_book(id: i64) -> i64 {
+///     // A library that captures `tracing::Span::current()` inside sees this span.
+///     async move { id }.instrument(telem_tracing::context_span()).await
+/// }
+/// ```
+pub fn context_span() -> tracing::Span {
+    tracing::span!(target: CONTEXT_TARGET, tracing::Level::ERROR, CONTEXT_NAME)
+}
