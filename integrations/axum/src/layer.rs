@@ -28,7 +28,9 @@ use tower::{Layer, Service};
 #[non_exhaustive]
 pub enum Trust {
     /// Continue the caller's trace: the server span is the child of the inbound parent
-    /// (for services behind your own gateway).
+    /// (for services behind your own gateway). Without one, it is the child of the span
+    /// current where the layer runs, if any (a `tracing` span of a layer outside it,
+    /// tower-http's `TraceLayer` through `telem-tracing`), else a new trace's root.
     #[default]
     Honour,
     /// Always start a new trace, ignoring the headers (for services facing untrusted
@@ -366,10 +368,11 @@ impl RequestState {
                 Trust::Honour => {
                     let (parent, inbound_baggage) = propagate::extract(req.headers());
                     baggage = inbound_baggage;
-                    builder = match parent {
-                        Some(parent) => builder.parent(parent),
-                        None => builder.root(),
-                    };
+                    // Without an inbound parent: the current span's child (a
+                    // layer outside this one may have started one), else a root.
+                    if let Some(parent) = parent {
+                        builder = builder.parent(parent);
+                    }
                 }
                 // An untrusted caller's baggage is not taken either.
                 Trust::Ignore => builder = builder.root(),
