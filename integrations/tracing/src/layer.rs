@@ -95,18 +95,34 @@ pub struct TelemetryLayer {
 }
 
 /// The telem side of a `tracing` span, kept in its registry extensions.
-struct Bridged {
-    /// The telem span, ended when the `tracing` span closes (a no-op span for a
-    /// [`context_span`]).
-    span: Span,
-    /// What entering the span makes current: the span's context (or, for a
-    /// [`context_span`], the context captured where it was made).
-    context: Context,
+enum Bridged {
+    /// A telem span, ended when the `tracing` span closes; entering the `tracing` span
+    /// makes it current.
+    Span(Span),
+    /// A [`context_span`]: entering it makes the context captured where it was made
+    /// current.
+    Context(Context),
+}
+
+impl Bridged {
+    fn context(&self) -> SpanContext {
+        match self {
+            Bridged::Span(span) => span.context(),
+            Bridged::Context(context) => context.span().cloned().unwrap_or(SpanContext::INVALID),
+        }
+    }
+
+    fn attach(&self) -> ContextGuard {
+        match self {
+            Bridged::Span(span) => span.attach(),
+            Bridged::Context(context) => context.attach(),
+        }
+    }
 }
 
 thread_local! {
-    /// The contexts of the `tracing` spans entered on this thread, innermost last, each
-    /// with the guard that puts back what was current before.
+    /// The `tracing` spans entered on this thread, innermost last, each with the guard
+    /// that puts back what was current before.
     static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -164,9 +180,66 @@ where
 {
     let span = ctx.span(id)?;
     let extensions = span.extensions();
-    extensions
-        .get::<Bridged>()
-        .map(|b| b.context.span().cloned().unwrap_or(SpanContext::INVALID))
+    extensions.get::<Bridged>().map(Bridged::context)
+}
+
+/// Starts the telem span of a `tracing` span. Its fields are recorded into the started
+/// span, unless the call site has `otel.kind`, which must be known before the start.
+fn start<S>(attrs: &Attributes<'_>, ctx: &LayerContext<'_, S>) -> Span
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    let meta = attrs.metadata();
+    let tracer = Tracer::new(meta.target());
+    let mut fields = None;
+    let mut builder = if meta.fields().field("otel.kind").is_some() {
+        let mut given = SpanFields::default();
+        attrs.record(&mut given);
+        let builder = tracer
+            .span(meta.name())
+            .kind(given.kind.unwrap_or_default());
+        fields = Some(given);
+        builder
+    } else {
+        tracer.span(meta.name())
+    };
+    if attrs.is_root() {
+        builder = builder.root();
+    } else if let Some(parent) = attrs.parent().and_then(|p| context_of(p, ctx)) {
+        builder = builder.parent(parent);
+    }
+    let mut span = builder.start_detached();
+    if !span.is_recording() {
+        return span;
+    }
+    match fields {
+        Some(given) => {
+            for kv in given.attributes {
+                span.set_attribute(kv.key, kv.value);
+            }
+            if let Some(name) = given.name {
+                span.update_name(name);
+            }
+            if let Some(status) = given.status.status() {
+                span.set_status(status);
+            }
+        }
+        None => record_late(&mut span, |late| attrs.record(late)),
+    }
+    span
+}
+
+/// Records fields into a started span (at its start, or `Span::record` later).
+fn record_late(span: &mut Span, record: impl FnOnce(&mut LateFields<'_>)) {
+    let mut late = LateFields {
+        span,
+        status: Default::default(),
+    };
+    record(&mut late);
+    let status = late.status.status();
+    if let Some(status) = status {
+        span.set_status(status);
+    }
 }
 
 impl<S> Layer<S> for TelemetryLayer
@@ -208,38 +281,10 @@ where
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
-        let meta = attrs.metadata();
-        let bridged = if is_context_span(meta) {
-            Bridged {
-                span: Span::noop(),
-                context: Context::current(),
-            }
+        let bridged = if is_context_span(attrs.metadata()) {
+            Bridged::Context(Context::current())
         } else {
-            let mut fields = SpanFields::default();
-            attrs.record(&mut fields);
-            let tracer = Tracer::new(meta.target());
-            let name = fields
-                .name
-                .take()
-                .unwrap_or(telem::Str::from_static(meta.name()));
-            let mut builder = tracer
-                .span(name)
-                .kind(fields.kind.unwrap_or_default())
-                .attributes(std::mem::take(&mut fields.attributes));
-            if attrs.is_root() {
-                builder = builder.root();
-            } else if let Some(parent) = attrs.parent().and_then(|p| context_of(p, &ctx)) {
-                builder = builder.parent(parent);
-            }
-            let mut started = builder.start_detached();
-            if let Some(status) = fields.status.status() {
-                started.set_status(status);
-            }
-            let context = Context::from_span(started.context());
-            Bridged {
-                span: started,
-                context,
-            }
+            Bridged::Span(start(attrs, &ctx))
         };
         span.extensions_mut().insert(bridged);
     }
@@ -247,16 +292,8 @@ where
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: LayerContext<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        let Some(bridged) = extensions.get_mut::<Bridged>() else {
-            return;
-        };
-        let mut late = LateFields {
-            span: &mut bridged.span,
-            status: Default::default(),
-        };
-        values.record(&mut late);
-        if let Some(status) = late.status.status() {
-            bridged.span.set_status(status);
+        if let Some(Bridged::Span(span)) = extensions.get_mut::<Bridged>() {
+            record_late(span, |late| values.record(late));
         }
     }
 
@@ -266,8 +303,8 @@ where
         };
         let Some(span) = ctx.span(id) else { return };
         let mut extensions = span.extensions_mut();
-        if let Some(bridged) = extensions.get_mut::<Bridged>() {
-            bridged.span.add_link(cause, []);
+        if let Some(Bridged::Span(span)) = extensions.get_mut::<Bridged>() {
+            span.add_link(cause, []);
         }
     }
 
@@ -294,7 +331,7 @@ where
         let Some(bridged) = extensions.get::<Bridged>() else {
             return;
         };
-        let guard = bridged.context.attach();
+        let guard = bridged.attach();
         ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
     }
 

@@ -728,7 +728,7 @@ impl Context {
         ContextGuard {
             saved: Some(enter(&self.span)),
             carried: self.carry.attach(),
-            scope: replace_scope(self.scope),
+            scope: Some(replace_scope(self.scope)),
             _not_send: PhantomData,
         }
     }
@@ -785,8 +785,38 @@ pub struct ContextGuard {
     saved: Option<Saved>,
     /// The baggage and bound fields current before, for those the context set.
     carried: Carry,
-    scope: u32,
+    /// The test scope current before, if the context set one.
+    scope: Option<u32>,
     _not_send: PhantomData<*const ()>,
+}
+
+impl ContextGuard {
+    /// Makes a span's context current (its ids and trace state, and its test scope if
+    /// given), leaving baggage and bound fields as they are: [`Span::attach`](crate::Span::attach).
+    pub(crate) fn enter_span(
+        trace_id: TraceId,
+        span_id: SpanId,
+        flags: TraceFlags,
+        state: Option<&TraceState>,
+        scope: Option<u32>,
+    ) -> Self {
+        Self {
+            saved: Some(enter_parts(trace_id, span_id, flags, false, state)),
+            carried: Carry::default(),
+            scope: scope.map(replace_scope),
+            _not_send: PhantomData,
+        }
+    }
+
+    /// A guard that changed nothing.
+    pub(crate) fn noop() -> Self {
+        Self {
+            saved: None,
+            carried: Carry::default(),
+            scope: None,
+            _not_send: PhantomData,
+        }
+    }
 }
 
 impl Drop for ContextGuard {
@@ -795,7 +825,9 @@ impl Drop for ContextGuard {
             restore(saved);
         }
         std::mem::take(&mut self.carried).restore();
-        replace_scope(self.scope);
+        if let Some(scope) = self.scope {
+            replace_scope(scope);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use crate::record::recording::{self, enabled};
 use crate::record::sampler::{self, Slot};
 use crate::record::{clock, ring};
 use crate::Attributes;
+use crate::ContextGuard;
 use crate::{
     KeyValue, Link, SpanContext, SpanId, SpanKind, Status, Str, TraceFlags, TraceId, TraceState,
     Value,
@@ -270,6 +271,47 @@ impl Span {
 
     /// Ends the span now (the same as dropping it).
     pub fn end(self) {}
+
+    /// Makes this span the current span of this thread until the guard drops, without
+    /// ending it: spans started meanwhile are its children and log records carry its
+    /// ids. Baggage and bound fields stay as they are.
+    ///
+    /// For a span kept elsewhere than in a guard (a struct, a bridge's span table) and
+    /// entered now and then; across `.await`, give it to the future instead
+    /// ([`FutureExt::with_span`](crate::FutureExt::with_span)). An unsampled span
+    /// becomes current too, so its children follow its sampling decision; a no-op span
+    /// changes nothing.
+    ///
+    /// ```
+    /// # let tracer = telem::Tracer::new("doc");
+    /// let batch = tracer.span("import_batch").start_detached();
+    /// for _ in 0..3 {
+    ///     let _current = batch.attach();
+    ///     let row = tracer.start_span("import_row");
+    ///     assert_eq!(row.context().trace_id, batch.context().trace_id);
+    /// }
+    /// ```
+    pub fn attach(&self) -> ContextGuard {
+        match &self.frame {
+            None => ContextGuard::noop(),
+            Some(f) => {
+                let r = &f.record;
+                let recording = r.is_recording();
+                let state = if recording || r.has_extra() {
+                    r.state()
+                } else {
+                    None
+                };
+                ContextGuard::enter_span(
+                    r.trace_id,
+                    r.span_id,
+                    r.flags,
+                    state.as_ref().filter(|s| !s.is_empty()),
+                    recording.then_some(r.test_scope),
+                )
+            }
+        }
+    }
 }
 
 impl Drop for Span {
