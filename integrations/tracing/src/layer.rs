@@ -124,6 +124,11 @@ thread_local! {
     /// The `tracing` spans entered on this thread, innermost last, each with the guard
     /// that puts back what was current before.
     static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
+    /// The context of the span this thread created last: most spans are entered on the
+    /// thread that created them, right after (`entered()`, `in_scope`, the first poll of
+    /// an `.instrument`ed future), and entering it from here skips the registry lookup
+    /// and the extensions' lock.
+    static NEWEST: RefCell<Option<(Id, Context)>> = const { RefCell::new(None) };
 }
 
 /// Span and event call sites, by the address of their static metadata.
@@ -192,24 +197,34 @@ where
     let meta = attrs.metadata();
     let tracer = Tracer::new(meta.target());
     let mut fields = None;
-    let mut builder = if meta.fields().field("otel.kind").is_some() {
-        let mut given = SpanFields::default();
-        attrs.record(&mut given);
-        let builder = tracer
-            .span(meta.name())
-            .kind(given.kind.unwrap_or_default());
-        fields = Some(given);
-        builder
+    // `Some(None)`: no parent; `Some(Some(..))`: an explicit parent the layer knows;
+    // `None`: the current context.
+    let explicit = if attrs.is_root() {
+        Some(None)
     } else {
-        tracer.span(meta.name())
+        attrs.parent().and_then(|p| context_of(p, ctx)).map(Some)
     };
-    if attrs.is_root() {
-        builder = builder.root();
-    } else if let Some(parent) = attrs.parent().and_then(|p| context_of(p, ctx)) {
-        builder = builder.parent(parent);
-    }
-    let mut span = builder.start_detached();
-    if !span.is_recording() {
+    let has_kind = meta.fields().field("otel.kind").is_some();
+    let mut span = if explicit.is_none() && !has_kind {
+        // The common case (a contextual parent, no kind): `start_span`'s fast path, made
+        // current and at once detached.
+        tracer.start_span(meta.name()).detach()
+    } else {
+        let mut builder = tracer.span(meta.name());
+        if has_kind {
+            let mut given = SpanFields::default();
+            attrs.record(&mut given);
+            builder = builder.kind(given.kind.unwrap_or_default());
+            fields = Some(given);
+        }
+        builder = match explicit {
+            Some(None) => builder.root(),
+            Some(Some(parent)) => builder.parent(parent),
+            None => builder,
+        };
+        builder.start_detached()
+    };
+    if !span.is_recording() || attrs.values().is_empty() {
         return span;
     }
     match fields {
@@ -286,6 +301,11 @@ where
         } else {
             Bridged::Span(start(attrs, &ctx))
         };
+        let context = match &bridged {
+            Bridged::Span(span) => Context::from_span(span.context()),
+            Bridged::Context(context) => context.clone(),
+        };
+        NEWEST.with(|newest| *newest.borrow_mut() = Some((id.clone(), context)));
         span.extensions_mut().insert(bridged);
     }
 
@@ -326,12 +346,21 @@ where
     }
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let extensions = span.extensions();
-        let Some(bridged) = extensions.get::<Bridged>() else {
-            return;
+        let cached = NEWEST.with(|newest| match &*newest.borrow() {
+            Some((newest, context)) if newest == id => Some(context.attach()),
+            _ => None,
+        });
+        let guard = match cached {
+            Some(guard) => guard,
+            None => {
+                let Some(span) = ctx.span(id) else { return };
+                let extensions = span.extensions();
+                let Some(bridged) = extensions.get::<Bridged>() else {
+                    return;
+                };
+                bridged.attach()
+            }
         };
-        let guard = bridged.attach();
         ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
     }
 
@@ -347,6 +376,12 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        NEWEST.with(|newest| {
+            let mut newest = newest.borrow_mut();
+            if newest.as_ref().is_some_and(|(newest, _)| *newest == id) {
+                *newest = None;
+            }
+        });
         let Some(span) = ctx.span(&id) else { return };
         // Taken out before it ends, so the extensions' lock is not held while the span
         // goes to the ring.

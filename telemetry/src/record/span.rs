@@ -704,6 +704,34 @@ impl SpanGuard {
         end_inline(frame);
     }
 
+    /// Stops making the span current (the previous context comes back, as when the
+    /// guard drops) and returns it still running, to end later: for a span started
+    /// with [`Tracer::start_span`]'s fast path but kept elsewhere than in a guard (a
+    /// bridge's span table, a struct).
+    ///
+    /// ```
+    /// # let tracer = telem::Tracer::new("doc");
+    /// let outer = tracer.start_span("request");
+    /// let job = tracer.start_span("job").detach();
+    /// // `request` is current again; `job` runs until dropped, a child of `request`.
+    /// assert_eq!(telem::SpanContext::current().unwrap().span_id, outer.span_id());
+    /// assert_eq!(job.context().trace_id, outer.context().trace_id);
+    /// ```
+    pub fn detach(mut self) -> Span {
+        let Some(mut frame) = self.span.frame.take() else {
+            return Span::noop();
+        };
+        if frame.restore == Restore::ROOT {
+            context::restore_root(frame.record.span_id);
+        } else if let Some(bits) = frame.restore.parent_bits() {
+            context::restore_parent(frame.record.span_id, frame.record.parent_id, bits);
+        } else if let Some(saved) = frame.saved.take() {
+            context::restore_if_current(frame.record.span_id, saved);
+        }
+        frame.restore = Restore::NOTHING;
+        Span { frame: Some(frame) }
+    }
+
     #[cold]
     #[inline(never)]
     fn finish_saved(mut frame: Box<Frame>) {
