@@ -283,6 +283,7 @@ impl Span {
     /// changes nothing.
     ///
     /// ```
+    /// # let _test = telem::testing::TestPipeline::start(); // records without `init`
     /// # let tracer = telem::Tracer::new("doc");
     /// let batch = tracer.span("import_batch").start_detached();
     /// for _ in 0..3 {
@@ -710,6 +711,7 @@ impl SpanGuard {
     /// bridge's span table, a struct).
     ///
     /// ```
+    /// # let _test = telem::testing::TestPipeline::start(); // records without `init`
     /// # let tracer = telem::Tracer::new("doc");
     /// let outer = tracer.start_span("request");
     /// let job = tracer.start_span("job").detach();
