@@ -377,29 +377,54 @@ impl<'a> Codegen<'a> {
                     quote!(#span.set_str(#key, #lit);)
                 }
                 // Borrowed, like `record`'s arguments: `self.name` is read, not moved.
-                value => quote_spanned! {value.span()=>
-                    #span.set_attribute(#key, {
-                        let __telemetry_value = &(#value);
-                        (&&&#support::kind(__telemetry_value))
-                            .telemetry_kind()
-                            .to_value(__telemetry_value)
-                    });
-                },
+                value => self.set_value(span, key.to_token_stream(), value, value.span()),
             }
         });
         let records = self.args.record.iter().map(|arg| {
             let key = arg.to_string();
             let key = key.strip_prefix("r#").unwrap_or(&key);
-            quote_spanned! {arg.span()=>
-                #span.set_attribute(#key, (&&&#support::kind(&#arg)).telemetry_kind().to_value(&#arg));
-            }
+            self.set_value(span, key.to_token_stream(), arg, arg.span())
         });
         quote! {
             if #span.is_recording() {
                 #[allow(unused_imports)]
-                use #support::{DebugKind as _, DisplayKind as _, TypedKind as _};
+                use #support::{
+                    DebugKind as _, DisplayKind as _, OptionKind as _, OptionRefKind as _,
+                    TypedKind as _, ValueKind as _,
+                };
                 #(#fields)*
                 #(#records)*
+            }
+        }
+    }
+
+    /// Sets the attribute `key` to `value` (read by reference), spanned at `at` so a
+    /// value that cannot be recorded is reported there. The option probe comes first: an
+    /// `Option<T>` is set only when it is `Some`, to its `T`; any other value always is.
+    /// Then the kind probe picks how the value (or the `T`) is recorded.
+    fn set_value(
+        &self,
+        span: &Ident,
+        key: TokenStream,
+        value: &impl ToTokens,
+        at: Span,
+    ) -> TokenStream {
+        let support = &self.support;
+        quote_spanned! {at=>
+            {
+                let __telemetry_value = &(#value);
+                if let ::core::option::Option::Some(__telemetry_value) =
+                    (&&#support::kind(__telemetry_value))
+                        .telemetry_option()
+                        .present(__telemetry_value)
+                {
+                    #span.set_attribute(
+                        #key,
+                        (&&&#support::kind(__telemetry_value))
+                            .telemetry_kind()
+                            .to_value(__telemetry_value),
+                    );
+                }
             }
         }
     }

@@ -70,7 +70,7 @@ use proc_macro::TokenStream;
 /// | *(none)* | the span is named after the fn: `list_books`, or `Library::list_books` for a method or associated fn (see below) |
 /// | `"name"` or `name = "name"` | names the span (a static string: never allocates) |
 /// | `kind = server` | the span kind: `server`, `client`, `producer`, `consumer` or `internal` (the default) |
-/// | `fields(key = expr, ...)` | records attributes; a key is an identifier, a dotted name (`http.route`) or a string literal |
+/// | `fields(key = expr, ...)` | records attributes; a key is an identifier, a dotted name (`http.route`) or a string literal; an `Option` value only when it is `Some` |
 /// | `record(arg, ...)` | records the named arguments (`self` included) as attributes keyed by their names; nothing is recorded unless asked |
 /// | `err` | on an `Err(e)` return: an `exception` event (`exception.type`, `exception.message`, `exception.cause`) and an error status |
 /// | `root` | starts a new trace instead of a child of the current span |
@@ -83,6 +83,30 @@ use proc_macro::TokenStream;
 /// moves nothing) and only when the span records (telemetry on, span sampled), before
 /// the body runs. A string literal is recorded without allocating; other strings and
 /// formatted values cost one allocation each (formatting goes through a stack buffer).
+///
+/// A value of type `Option<T>` or `&Option<T>` (from `fields` or `record`) is recorded
+/// only when it is `Some`, as its `T` would be; `None` sets no attribute. That is how an attribute is
+/// recorded only sometimes, say only when a setting allows it:
+/// `fields(db.query.text = self.query_text_if_allowed())`. Only the outer `Option` is
+/// looked through: a `Some(None)` records the inner `None` with `Debug`.
+///
+/// ```
+/// # use telem::{trace, Config, InMemorySink, Value};
+/// # use std::sync::Arc;
+/// #[trace(fields(db.query.text = logged.then_some("SELECT 1")))]
+/// fn query(logged: bool) {}
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// # let sink = Arc::new(InMemorySink::new(16));
+/// # let pipeline = telem::init(Config::new().with_sink(sink.clone())).unwrap();
+/// query(true);
+/// query(false);
+/// # pipeline.shutdown().await;
+/// # let spans = sink.spans();
+/// # assert_eq!(spans[0].attribute("db.query.text"), Some(&Value::from("SELECT 1")));
+/// # assert_eq!(spans[1].attribute("db.query.text"), None);
+/// # }
+/// ```
 ///
 /// `err` works with any error type: an `Error` (its chain of `source()`s becomes
 /// `exception.cause`), a type that derefs to one (`anyhow::Error`, `Box<dyn Error>`),

@@ -188,6 +188,78 @@ async fn fields_are_evaluated_only_when_the_span_records() {
     );
 }
 
+/// An `Option` field or argument: its value when `Some` (typed, `Display` or `Debug` as
+/// any value), nothing when `None`; an `Option` inside it is an ordinary value.
+#[trace(
+    fields(
+        db.query.text = log_query.then_some("SELECT title FROM books WHERE id = ?"),
+        shelf.row = shelf.map(|n| n * 10),
+        isbn = log_query.then_some(Isbn(7)),
+        nested = Some(None::<u8>),
+    ),
+    record(shelf, owner)
+)]
+fn optional(log_query: bool, shelf: Option<u32>, owner: &Option<String>) {
+    let _ = (shelf, owner);
+}
+
+#[tokio::test]
+async fn option_values_are_recorded_only_when_some() {
+    let p = common::start(config()).await;
+    {
+        let _some = TRACER.start_span("some");
+        optional(true, Some(4), &Some("ada".to_owned()));
+    }
+    {
+        let _none = TRACER.start_span("none");
+        optional(false, None, &None);
+    }
+    let spans = p.finish().await;
+    let span = |parent: &str| {
+        let parent = spans.get(parent).context.span_id;
+        spans
+            .0
+            .iter()
+            .find(|s| s.name == "optional" && s.parent_span_id == parent)
+            .unwrap()
+            .clone()
+    };
+    let some = span("some");
+    let expected = [
+        (
+            "db.query.text",
+            string("SELECT title FROM books WHERE id = ?"),
+        ),
+        ("shelf.row", Some(Value::I64(40))),
+        ("shelf", Some(Value::I64(4))),
+        ("isbn", string("isbn:7")),
+        ("nested", string("None")),
+        ("owner", string("ada")),
+    ];
+    for (key, value) in &expected {
+        assert_eq!(some.attribute(key), value.as_ref(), "{key}");
+    }
+    assert_eq!(
+        some.attributes.len(),
+        expected.len(),
+        "{:?}",
+        some.attributes
+    );
+
+    let none = span("none");
+    assert_eq!(none.attribute("db.query.text"), None);
+    assert_eq!(none.attribute("shelf.row"), None);
+    assert_eq!(none.attribute("shelf"), None);
+    assert_eq!(none.attribute("isbn"), None);
+    assert_eq!(none.attribute("owner"), None);
+    assert_eq!(
+        none.attribute("nested"),
+        string("None").as_ref(),
+        "not an Option<Option>: one level"
+    );
+    assert_eq!(none.attributes.len(), 1, "{:?}", none.attributes);
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("config unreadable")]
 struct ConfigError {

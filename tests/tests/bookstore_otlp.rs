@@ -138,7 +138,10 @@ async fn otlp_for_every_signal_reaches_the_collector_and_metrics_is_still_served
     let prometheus = env.prometheus.clone().unwrap();
     // The only pipeline of this test binary: no need to take turns.
     let telemetry = telem::init(env.config).unwrap();
-    let app = bookstore::app(bookstore::Store::seeded(), MetricsEndpoint::new(prometheus));
+    let store = bookstore::Store::seeded().await.unwrap();
+    let app = bookstore::app(store, MetricsEndpoint::new(prometheus))
+        .await
+        .unwrap();
 
     let answer = get(&app, "/books/1").await;
     assert_eq!(answer.status, StatusCode::OK);
@@ -150,10 +153,13 @@ async fn otlp_for_every_signal_reaches_the_collector_and_metrics_is_still_served
 
     let spans = span_names(&collector.bodies("/v1/traces"));
     assert!(spans.iter().any(|n| n == "GET /books/{id}"), "{spans:?}");
+    assert!(spans.iter().any(|n| n == "SELECT books"), "{spans:?}");
     let metrics = metric_names(&collector.bodies("/v1/metrics"));
     for name in [
         "http_server_request_duration_seconds",
         "bookstore_books_viewed_total",
+        "db_client_connections",
+        "db_client_connection_wait_time_seconds",
     ] {
         assert!(metrics.iter().any(|n| n == name), "{name} in {metrics:?}");
     }
@@ -210,9 +216,11 @@ async fn without_prometheus_metrics_is_an_unknown_path() {
     assert!(env.prometheus.is_none());
     // Not started: the router alone answers.
     let app = bookstore::app(
-        bookstore::Store::seeded(),
+        bookstore::Store::seeded().await.unwrap(),
         env.prometheus.map(MetricsEndpoint::new),
-    );
+    )
+    .await
+    .unwrap();
     let answer = get(&app, "/metrics").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND);
     assert_eq!(get(&app, "/healthz").await.status, StatusCode::OK);

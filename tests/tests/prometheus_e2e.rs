@@ -157,7 +157,10 @@ async fn prometheus_scrapes_the_request_count_of_the_route() {
     .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let bookstore = listener.local_addr().unwrap();
-    let app = bookstore::app(bookstore::Store::seeded(), MetricsEndpoint::new(sink));
+    let store = bookstore::Store::seeded().await.unwrap();
+    let app = bookstore::app(store, MetricsEndpoint::new(sink))
+        .await
+        .unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     for _ in 0..REQUESTS {

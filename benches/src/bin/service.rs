@@ -904,13 +904,32 @@ fn trace_layer() -> tower_http::trace::TraceLayer<
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
 }
 
+/// The bookstore's router, its store seeded and its reviews service started on `rt`.
+fn our_router(rt: &Runtime, metrics: MetricsEndpoint) -> Result<Router, String> {
+    rt.block_on(async {
+        let store = bookstore::Store::seeded()
+            .await
+            .map_err(|e| format!("bookstore store: {e}"))?;
+        bookstore::app(store, metrics)
+            .await
+            .map_err(|e| format!("bookstore: {e}"))
+    })
+}
+
 /// The bookstore's router without our pipeline: `TraceLayer` outside, and our layer
 /// only to hand the handlers their (no-op) `CurrentSpan`.
-fn peer_router(metrics: MetricsEndpoint) -> Router {
-    bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
-        traced
-            .layer(TelemetryLayer::new().with_metrics(false))
-            .layer(trace_layer())
+fn peer_router(rt: &Runtime, metrics: MetricsEndpoint) -> Result<Router, String> {
+    rt.block_on(async {
+        let store = bookstore::Store::seeded()
+            .await
+            .map_err(|e| format!("bookstore store: {e}"))?;
+        bookstore::app_with(store, metrics, |traced| {
+            traced
+                .layer(TelemetryLayer::new().with_metrics(false))
+                .layer(trace_layer())
+        })
+        .await
+        .map_err(|e| format!("bookstore: {e}"))
     })
 }
 
@@ -933,10 +952,7 @@ impl Stack {
         match case {
             Case::Off => {
                 let pipeline = ours(Config::new().with_disabled(true))?;
-                Ok((
-                    Stack::Ours(pipeline),
-                    bookstore::app(bookstore::Store::seeded(), metrics),
-                ))
+                Ok((Stack::Ours(pipeline), our_router(rt, metrics)?))
             }
             Case::Discard | Case::Json | Case::Pretty | Case::Otlp => {
                 let sink: Box<dyn FnOnce(Config) -> Config> = match case {
@@ -969,10 +985,7 @@ impl Stack {
                     .with_sampler(Sampler::AlwaysOn)
                     .with_sink(prometheus.clone());
                 let pipeline = ours(config)?;
-                Ok((
-                    Stack::Ours(pipeline),
-                    bookstore::app(bookstore::Store::seeded(), metrics),
-                ))
+                Ok((Stack::Ours(pipeline), our_router(rt, metrics)?))
             }
             Case::TracingJson => {
                 let (writer, guard) = tracing_appender::non_blocking(file()?);
@@ -984,7 +997,10 @@ impl Stack {
                     .finish();
                 tracing::subscriber::set_global_default(subscriber)
                     .map_err(|e| format!("tracing subscriber: {e}"))?;
-                Ok((Stack::TracingJson { guard, errors }, peer_router(metrics)))
+                Ok((
+                    Stack::TracingJson { guard, errors },
+                    peer_router(rt, metrics)?,
+                ))
             }
             Case::TracingOtlp => {
                 let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -1014,7 +1030,7 @@ impl Stack {
                     .map_err(|e| format!("tracing subscriber: {e}"))?;
                 Ok((
                     Stack::TracingOtlp { provider, exported },
-                    peer_router(metrics),
+                    peer_router(rt, metrics)?,
                 ))
             }
         }

@@ -7,7 +7,8 @@
 //! console, metrics for Prometheus on `/metrics`, no collector needed.
 //! `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the console sink whenever
 //! `console` is selected. Which log records are made is the core's `RUST_LOG` (default
-//! `info`: the store's `debug` trail is hidden).
+//! `info`: the store's `debug` trail is hidden). `BOOKSTORE_DB_QUERY_TEXT` puts each
+//! query's SQL in its span.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -29,6 +30,9 @@ pub const METRICS_TOKEN: &str = "BOOKSTORE_METRICS_TOKEN";
 /// How many bytes of printed spans and log records may wait for a slow stdout before
 /// they are dropped.
 pub const LOG_BUFFER: &str = "BOOKSTORE_LOG_BUFFER";
+
+/// Whether database spans record their query's text (`db.query.text`).
+pub const DB_QUERY_TEXT: &str = "BOOKSTORE_DB_QUERY_TEXT";
 
 /// Default [`LOG_BUFFER`]: 8 MiB.
 pub const DEFAULT_LOG_BUFFER: usize = 8 << 20;
@@ -101,6 +105,14 @@ const LOG_BUFFER_SETTING: Setting =
              `telemetry_sink_logs_dropped_total{sink=\"stdout\"}`)",
         );
 
+const DB_QUERY_TEXT_SETTING: Setting = Setting::bool("db_query_text", false)
+    .with_variable(DB_QUERY_TEXT)
+    .with_description(
+        "whether each database span records its query's SQL in `db.query.text` \
+         (OpenTelemetry's database conventions make it opt-in): the parameterized text \
+         (`SELECT ... WHERE id = ?1`), the values never in it",
+    );
+
 /// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
 /// accepted values (`docs/configuration.md` shows them; a test checks it is up to date).
 /// It also reads the core's ([`telem::SETTINGS`]) and the OTLP exporter's
@@ -114,6 +126,7 @@ pub const SETTINGS: &[Setting] = &[
     LOG_FORMAT_SETTING,
     METRICS_TOKEN_SETTING,
     LOG_BUFFER_SETTING,
+    DB_QUERY_TEXT_SETTING,
 ];
 
 /// What the bookstore runs with. Every variable is optional; an empty one counts as
@@ -142,6 +155,10 @@ pub struct Settings {
     /// reads); past it, they are dropped and counted
     /// (`telemetry_sink_{spans,logs}_dropped_total{sink="stdout"}`).
     pub log_buffer: usize,
+    /// `BOOKSTORE_DB_QUERY_TEXT`, `true` or `false` (default): whether the store's spans
+    /// record each query's parameterized SQL in `db.query.text`
+    /// ([`Store::with_query_text`](crate::Store::with_query_text)).
+    pub db_query_text: bool,
     /// The core's settings from `OTEL_*`, `TELEMETRY_*` and `RUST_LOG` (which log records
     /// are made, default `info`; see `telem::Config::with_env`).
     pub core: Config,
@@ -214,6 +231,9 @@ impl Settings {
         let log_buffer = vars
             .integer(&LOG_BUFFER_SETTING)?
             .map_or(DEFAULT_LOG_BUFFER, |n| n as usize);
+        let db_query_text = vars
+            .bool(&DB_QUERY_TEXT_SETTING)?
+            .unwrap_or(DB_QUERY_TEXT_SETTING.default_bool());
         let core = Config::new().with_env_vars(&vars)?;
         let exporters = Exporters::new()
             .with_default_traces(DEFAULT_TRACES_EXPORTER)
@@ -228,6 +248,7 @@ impl Settings {
             log_format,
             metrics_token,
             log_buffer,
+            db_query_text,
             core,
             exporters,
             otlp,
@@ -287,6 +308,7 @@ impl fmt::Debug for Settings {
             .field("sample_ratio", &self.sample_ratio)
             .field("log_format", &self.log_format)
             .field("log_buffer", &self.log_buffer)
+            .field("db_query_text", &self.db_query_text)
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),
@@ -315,6 +337,7 @@ mod tests {
         assert_eq!(s.log_format, StdoutFormat::Pretty);
         assert_eq!(s.metrics_token, None);
         assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
+        assert!(!s.db_query_text, "query text is opt-in");
         let pipeline = s.pipeline().unwrap();
         assert_eq!(pipeline.config.sampler(), Sampler::default());
         assert_eq!(
@@ -356,6 +379,7 @@ mod tests {
             (LOG_FORMAT, "JSON"),
             (METRICS_TOKEN, "s3cret"),
             (LOG_BUFFER, "65536"),
+            (DB_QUERY_TEXT, "TRUE"),
             ("TELEMETRY_DRAIN_INTERVAL", "250"),
             ("BOOKSTORE_UNRELATED", ""),
         ])
@@ -364,6 +388,7 @@ mod tests {
         assert_eq!(s.log_format, StdoutFormat::Json);
         assert_eq!(s.metrics_token.as_deref(), Some("s3cret"));
         assert_eq!(s.log_buffer, 65536);
+        assert!(s.db_query_text);
         assert!(
             !format!("{s:?}").contains("s3cret"),
             "Debug hides the token"
@@ -420,6 +445,7 @@ mod tests {
                 "8MiB",
                 "an integer from 1024 to 1073741824 (bytes)",
             ),
+            (DB_QUERY_TEXT, "yes", "true or false"),
         ];
         for (variable, value, accepted) in cases {
             let err = from(&[(variable, value)]).unwrap_err();

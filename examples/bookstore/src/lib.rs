@@ -5,31 +5,44 @@
 //! and the log records print to stdout. docs/guide.md lists every route,
 //! docs/configuration.md every setting.
 //!
+//! The books are in SQLite, in memory (compiled in: no database to install), through an
+//! sqlx pool; every query is a client span with OpenTelemetry's database attributes
+//! (`SELECT books`), and the pool's state is in `/metrics` (`db_client_connections`,
+//! `db_client_connection_wait_time_seconds`, ...). `GET /books/{id}/reviews` calls a
+//! second, local service with `reqwest` through `telem_axum::ClientTraceLayer`: the
+//! bookstore's server span, its client span and the reviews service's server span are
+//! one trace.
+//!
 //! What it logs: `info` when a book is created (`routes`), `warn` for every 4xx it
-//! answers ([`ApiError`]), `error` when a background reindex fails and a `debug` trail of
-//! the store's lookups (`store`, hidden at the default level `info`), each inside the
-//! span current where it is made, so it carries that span's trace id.
+//! answers and `error` for every 5xx ([`ApiError`]), `error` when a background reindex
+//! fails and a `debug` trail of the store's lookups (`store`, hidden at the default level
+//! `info`), each inside the span current where it is made, so it carries that span's
+//! trace id.
 //!
 //! | module | what |
 //! | --- | --- |
 //! | `config` | [`Settings`] from `BOOKSTORE_*` (and the core's) environment variables |
-//! | `store` | [`Store`]: books, reviews and stock in memory; the instrumented lookups and their `debug` trail |
-//! | `routes` | the handlers and [`ApiError`], which logs every 4xx |
-//! | `metrics` | the business metrics (`counter!`, `histogram!`) |
+//! | `store` | [`Store`]: books, reviews and stock in SQLite; the repository functions (client spans with the database conventions' attributes), their `debug` trail, the pool and its metrics |
+//! | `reviews` | the reviews service (its own router and port) and [`ReviewsClient`], the traced `reqwest` client the bookstore calls it with |
+//! | `routes` | the handlers and [`ApiError`], which logs every 4xx and 5xx |
+//! | `metrics` | the business metrics (`counter!`, `histogram!`), and the names of the pool's |
 //!
-//! `main.rs` reads the settings, starts the pipeline and serves [`app`]; [`app_with`]
-//! builds the same router with other middleware in place of ours (the service benchmark).
+//! `main.rs` reads the settings, opens the store, starts the pipeline and serves [`app`];
+//! [`app_with`] builds the same router with other middleware in place of ours (the
+//! service benchmark).
 
 #![forbid(unsafe_code)]
 
 pub mod config;
 pub mod metrics;
+pub mod reviews;
 mod routes;
 pub mod store;
 
 pub use config::Settings;
+pub use reviews::{ReviewsClient, StartError};
 pub use routes::{ApiError, BookReviews, ErrorBody};
-pub use store::{ReindexError, Store};
+pub use store::{ReindexError, Store, StoreError};
 
 use axum::routing::{get, post};
 use axum::Router;
@@ -52,7 +65,9 @@ struct ConfigurationDoctests;
 
 /// The bookstore's router over `store`, with `/metrics` served by `metrics`, or not
 /// routed at all with `None` (the `prometheus` exporter not selected): `/metrics` then
-/// answers the JSON 404 of any unknown path.
+/// answers the JSON 404 of any unknown path. It starts the reviews service first
+/// ([`ReviewsClient::start`], on another local port), which runs as long as the router
+/// lives; that fails only if no local port is free.
 ///
 /// Every route but `/healthz` and `/metrics` goes through [`TelemetryLayer`]: a server
 /// span per request named after its route (`GET /books/{id}`), trace context in and
@@ -65,12 +80,20 @@ struct ConfigurationDoctests;
 ///
 /// ```
 /// use std::sync::Arc;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// use bookstore::Store;
 /// let metrics = telem_axum::MetricsEndpoint::new(Arc::new(telem::PrometheusSink::new()));
-/// let app: axum::Router = bookstore::app(bookstore::Store::seeded(), metrics);
-/// let without_metrics: axum::Router = bookstore::app(bookstore::Store::seeded(), None);
+/// let app: axum::Router = bookstore::app(Store::seeded().await?, metrics).await?;
+/// let without_metrics: axum::Router = bookstore::app(Store::seeded().await?, None).await?;
+/// # Ok(())
+/// # }
 /// ```
-pub fn app(store: Store, metrics: impl Into<Option<MetricsEndpoint>>) -> Router {
-    app_with(store, metrics, |traced| traced.layer(TelemetryLayer::new()))
+pub async fn app(
+    store: Store,
+    metrics: impl Into<Option<MetricsEndpoint>>,
+) -> Result<Router, StartError> {
+    app_with(store, metrics, |traced| traced.layer(TelemetryLayer::new())).await
 }
 
 /// The bookstore's router as [`app`] builds it, with `wrap` in place of adding
@@ -87,17 +110,25 @@ pub fn app(store: Store, metrics: impl Into<Option<MetricsEndpoint>>) -> Router 
 /// ```
 /// use std::sync::Arc;
 /// use telem_axum::TelemetryLayer;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let metrics = telem_axum::MetricsEndpoint::new(Arc::new(telem::PrometheusSink::new()));
-/// let app: axum::Router = bookstore::app_with(bookstore::Store::seeded(), metrics, |traced| {
+/// let store = bookstore::Store::seeded().await?;
+/// let app: axum::Router = bookstore::app_with(store, metrics, |traced| {
 ///     traced.layer(TelemetryLayer::new().with_metrics(false))
-/// });
+/// })
+/// .await?;
+/// # Ok(())
+/// # }
 /// ```
-pub fn app_with(
+pub async fn app_with(
     store: Store,
     metrics: impl Into<Option<MetricsEndpoint>>,
     wrap: impl FnOnce(Router) -> Router,
-) -> Router {
+) -> Result<Router, StartError> {
+    let metrics = metrics.into();
     metrics::register();
+    let reviews = ReviewsClient::start(store.clone()).await?;
     let traced = Router::new()
         .route("/books", get(routes::list).post(routes::create))
         .route("/books/{id}", get(routes::get_book))
@@ -107,13 +138,13 @@ pub fn app_with(
         // After the routes: it covers those registered before it.
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::not_found)
-        .with_state(store);
+        .with_state(routes::AppState { store, reviews });
     // After the routes and the fallback: it wraps both.
     let router = wrap(traced)
         // Added after the layer, so not traced (a deliberate choice).
         .route("/healthz", get(routes::healthz));
-    match metrics.into() {
+    Ok(match metrics {
         Some(metrics) => router.merge(metrics.into_router()),
         None => router,
-    }
+    })
 }

@@ -7,9 +7,13 @@
 //! OTEL_LOGS_EXPORTER=otlp,console OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318
 //! cargo run -p example-bookstore`.
 //!
+//! The books are in an SQLite database in memory, seeded at start (nothing to install);
+//! `GET /books/{id}/reviews` calls the reviews service the bookstore starts on another
+//! local port.
+//!
 //! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
-//! `BOOKSTORE_LOG_FORMAT`, `RUST_LOG`, `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER`,
-//! `OTEL_LOGS_EXPORTER`, ...; see docs/configuration.md). A bad value exits with status 2
+//! `BOOKSTORE_LOG_FORMAT`, `BOOKSTORE_DB_QUERY_TEXT`, `RUST_LOG`, `OTEL_TRACES_EXPORTER`,
+//! `OTEL_METRICS_EXPORTER`, `OTEL_LOGS_EXPORTER`, ...; see docs/configuration.md). A bad value exits with status 2
 //! and a message naming the variable, the value and what it accepts. Ctrl-C or SIGTERM
 //! stops the server gracefully and flushes every span and log record.
 #![forbid(unsafe_code)]
@@ -89,7 +93,24 @@ async fn main() -> ExitCode {
         Err(e) => eprintln!("bookstore: listening (address unknown: {e})"),
     }
 
-    let served = axum::serve(listener, app(Store::seeded(), metrics))
+    // After `init`: the store's spans and metrics go to the pipeline from the start.
+    let store = match Store::seeded().await {
+        Ok(store) => store.with_query_text(settings.db_query_text),
+        Err(e) => {
+            eprintln!("bookstore: cannot open the database: {e}");
+            pipeline.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let app = match app(store, metrics).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("bookstore: {e}");
+            pipeline.shutdown().await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await;
     pipeline.shutdown().await; // flushes the spans and log records still in the rings

@@ -1,5 +1,6 @@
 //! The bookstore's business metrics, in the global registry beside the HTTP metrics
-//! `TelemetryLayer` records; `/metrics` serves them all.
+//! `TelemetryLayer` records and the database pool's metrics the store records (their
+//! names are here too, `DB_*`); `/metrics` serves them all.
 
 use crate::store::Genre;
 use telem::metrics::global;
@@ -13,6 +14,26 @@ pub const BOOKS_CREATED: &str = "bookstore_books_created_total";
 pub const SEARCH_RESULTS: &str = "bookstore_search_results";
 /// Text messages echoed on `/ws`.
 pub const WS_MESSAGES: &str = "bookstore_ws_messages_total";
+
+/// Database connections of a store's pool, by state (label [`DB_STATE`]: `idle` or
+/// `used`): OpenTelemetry's `db.client.connection.count`, a gauge, named without its
+/// `_count` suffix, which Prometheus keeps for histograms (see the store's pool module).
+pub const DB_CONNECTIONS: &str = "db_client_connections";
+/// The most connections a store's pool opens (`db.client.connection.max`).
+pub const DB_CONNECTION_MAX: &str = "db_client_connection_max";
+/// The fewest idle connections a store's pool keeps open (`db.client.connection.idle.min`).
+pub const DB_CONNECTION_IDLE_MIN: &str = "db_client_connection_idle_min";
+/// Requests for a connection waiting for one (`db.client.connection.pending_requests`).
+pub const DB_CONNECTION_PENDING_REQUESTS: &str = "db_client_connection_pending_requests";
+/// How long getting a connection from the pool took, seconds
+/// (`db.client.connection.wait_time`).
+pub const DB_CONNECTION_WAIT_TIME: &str = "db_client_connection_wait_time_seconds";
+/// Requests for a connection that timed out (`db.client.connection.timeouts`).
+pub const DB_CONNECTION_TIMEOUTS: &str = "db_client_connection_timeouts_total";
+/// The label naming the pool, on every `DB_*` metric (`db.client.connection.pool.name`).
+pub const DB_POOL_NAME: &str = "db_client_connection_pool_name";
+/// The label of [`DB_CONNECTIONS`] saying `idle` or `used` (`db.client.connection.state`).
+pub const DB_STATE: &str = "db_client_connection_state";
 
 /// Bucket bounds of [`SEARCH_RESULTS`]: a count of books, not the default latency buckets.
 const SEARCH_RESULT_BOUNDS: [f64; 7] = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0];

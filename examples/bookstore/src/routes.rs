@@ -1,11 +1,12 @@
 //! The handlers, and the JSON error every failed request gets (and logs).
 
 use crate::metrics;
-use crate::store::{Book, Filter, NewBook, Review, Store};
+use crate::reviews::{ReviewsClient, ReviewsError};
+use crate::store::{Book, Filter, NewBook, Review, Store, StoreError};
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRef, Path, Query, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -14,16 +15,31 @@ use std::fmt;
 use telem_axum::ws::TracedWebSocket;
 use telem_axum::CurrentSpan;
 
-/// A failed request: its status and a JSON body `{"error": "..."}`. Every 4xx the
-/// traced routes answer is one (the rejections of the extractors, the fallback for
+/// What the handlers share: the store, and the client of the reviews service.
+#[derive(Clone, Debug)]
+pub(crate) struct AppState {
+    pub(crate) store: Store,
+    pub(crate) reviews: ReviewsClient,
+}
+
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Store {
+        state.store.clone()
+    }
+}
+
+/// A failed request: its status and a JSON body `{"error": "..."}`. Every 4xx and 5xx
+/// the traced routes answer is one (the rejections of the extractors, the fallback for
 /// unknown paths and the one for a method a route does not take included), and turning
-/// it into a response logs it, so no route can forget to: a `warn` whose message is the
-/// reason (the body's `error`), with the fields `http.response.status_code` and
-/// `error.type` ([`ApiError::error_type`]). The response is built inside the handler's
-/// future, which `TelemetryLayer` polls with the request's server span current: the
-/// record carries that span's trace id and span id, and the fields the layer binds to
-/// the request (`request.id`, `http.route`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// it into a response logs it, so no route can forget to: a `warn` for a 4xx, whose
+/// message is the reason (the body's `error`), an `error` for a 5xx, whose message adds
+/// the cause (kept out of the body), both with the fields `http.response.status_code`
+/// and `error.type` ([`ApiError::error_type`]). The response is built inside the
+/// handler's future, which `TelemetryLayer` polls with the request's server span
+/// current: the record carries that span's trace id and span id, and the fields the
+/// layer binds to the request (`request.id`, `http.route`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum ApiError {
     /// 404: no book with this id.
     NotFound(u64),
@@ -46,22 +62,32 @@ pub enum ApiError {
         /// The rejection's text.
         reason: String,
     },
+    /// 503 when the database's pool had no free connection in time, 500 when the
+    /// database failed.
+    Store(StoreError),
+    /// 502: the reviews service did not answer, or not with reviews.
+    Reviews(ReviewsError),
 }
 
 impl ApiError {
-    /// The status it answers: always a 4xx.
+    /// The status it answers: a 4xx for what the client asked, a 5xx for what failed
+    /// behind the bookstore.
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound(_) | ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::NotUpgradable { status, .. } => *status,
+            ApiError::Store(StoreError::PoolTimedOut(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Reviews(_) => StatusCode::BAD_GATEWAY,
         }
     }
 
     /// A short, stable name for the kind of error, for grouping and alerts: the
     /// `error.type` of its log record (`book_not_found`, `bad_request`, `no_route`,
-    /// `method_not_allowed`, `not_upgradable`).
+    /// `method_not_allowed`, `not_upgradable`, and for a 5xx the cause's:
+    /// [`StoreError::error_type`], [`ReviewsError::error_type`]).
     pub const fn error_type(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "book_not_found",
@@ -69,11 +95,23 @@ impl ApiError {
             ApiError::NoRoute(_) => "no_route",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::NotUpgradable { .. } => "not_upgradable",
+            ApiError::Store(e) => e.error_type(),
+            ApiError::Reviews(e) => e.error_type(),
+        }
+    }
+
+    /// What failed behind a 5xx, for the log (not for the client): `None` for a 4xx.
+    fn cause(&self) -> Option<String> {
+        match self {
+            ApiError::Store(e) => Some(e.to_string()),
+            ApiError::Reviews(e) => Some(e.to_string()),
+            _ => None,
         }
     }
 }
 
-/// The reason, for a person: what the body's `error` says.
+/// The reason, for a person: what the body's `error` says. For a 5xx it says what is
+/// unavailable, not why (the log has that).
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -84,6 +122,11 @@ impl fmt::Display for ApiError {
                 write!(f, "{path} does not take {method}")
             }
             ApiError::NotUpgradable { reason, .. } => f.write_str(reason),
+            ApiError::Store(StoreError::PoolTimedOut(_)) => {
+                f.write_str("the bookstore is busy, try again later")
+            }
+            ApiError::Store(_) => f.write_str("the bookstore's database failed"),
+            ApiError::Reviews(_) => f.write_str("the reviews service is unavailable"),
         }
     }
 }
@@ -99,13 +142,33 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
         let error = self.to_string();
-        // Every variant is a client error: the service did what it should, so `warn`.
-        telem::warn!(
-            http.response.status_code = status.as_u16(),
-            "error.type" = self.error_type(),
-            "{error}"
-        );
+        match self.cause() {
+            // Something behind the bookstore failed: `error`, with the cause.
+            Some(cause) => telem::error!(
+                http.response.status_code = status.as_u16(),
+                "error.type" = self.error_type(),
+                "{error}: {cause}"
+            ),
+            // A client error: the service did what it should, so `warn`.
+            None => telem::warn!(
+                http.response.status_code = status.as_u16(),
+                "error.type" = self.error_type(),
+                "{error}"
+            ),
+        }
         (status, Json(ErrorBody { error })).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        ApiError::Store(error)
+    }
+}
+
+impl From<ReviewsError> for ApiError {
+    fn from(error: ReviewsError) -> Self {
+        ApiError::Reviews(error)
     }
 }
 
@@ -145,17 +208,18 @@ pub(crate) async fn list(
     query: Result<Query<Filter>, QueryRejection>,
 ) -> Result<Json<Vec<Book>>, ApiError> {
     let Query(filter) = query?;
-    let books = list_books(&store, &filter);
+    let books = list_books(&store, &filter).await?;
     span.set_attribute("bookstore.results", books.len() as i64);
     Ok(Json(books))
 }
 
-/// The search itself, in its own span (a child of the request's).
+/// The search itself, in its own span (a child of the request's, the parent of the
+/// store's `SELECT books`).
 #[telem::trace("list_books", fields(bookstore.query = filter.q.as_deref().unwrap_or("")))]
-fn list_books(store: &Store, filter: &Filter) -> Vec<Book> {
-    let books = store.list(filter);
+async fn list_books(store: &Store, filter: &Filter) -> Result<Vec<Book>, StoreError> {
+    let books = store.list(filter).await?;
     metrics::search_results(books.len());
-    books
+    Ok(books)
 }
 
 /// `GET /books/{id}`
@@ -165,7 +229,7 @@ pub(crate) async fn get_book(
     id: BookId,
 ) -> Result<Json<Book>, ApiError> {
     let Path(id) = id?;
-    let book = store.get(id).ok_or(ApiError::NotFound(id))?;
+    let book = store.get(id).await?.ok_or(ApiError::NotFound(id))?;
     span.set_attribute("bookstore.genre", book.genre.as_str());
     metrics::book_viewed(book.genre);
     Ok(Json(book))
@@ -177,7 +241,9 @@ pub(crate) async fn create(
     body: Result<Json<NewBook>, JsonRejection>,
 ) -> Result<impl IntoResponse, ApiError> {
     let Json(new) = body?;
-    let book = store.insert(new.validate().map_err(ApiError::BadRequest)?);
+    let book = store
+        .insert(new.validate().map_err(ApiError::BadRequest)?)
+        .await?;
     metrics::book_created();
     telem::info!(
         book.id = book.id,
@@ -204,20 +270,21 @@ pub struct BookReviews {
     pub in_stock: u32,
 }
 
-/// `GET /books/{id}/reviews`: two lookups at once.
+/// `GET /books/{id}/reviews`: two lookups at once, a call to the reviews service and a
+/// query of the stock.
 pub(crate) async fn reviews(
-    State(store): State<Store>,
+    State(state): State<AppState>,
     id: BookId,
 ) -> Result<Json<BookReviews>, ApiError> {
     let Path(id) = id?;
-    let book = store.get(id).ok_or(ApiError::NotFound(id))?;
-    // Each `#[trace]` async fn's span is current only while that fn is polled, so
-    // the two run concurrently as siblings under the request's span.
-    let (reviews, in_stock) = tokio::join!(store.reviews(id), store.stock(id));
+    let book = state.store.get(id).await?.ok_or(ApiError::NotFound(id))?;
+    // The client span and the `SELECT stock` span are each current only while their
+    // future is polled, so the two run concurrently as siblings under the request's span.
+    let (reviews, in_stock) = tokio::join!(state.reviews.reviews(id), state.store.stock(id));
     Ok(Json(BookReviews {
         book,
-        reviews,
-        in_stock,
+        reviews: reviews?,
+        in_stock: in_stock?,
     }))
 }
 
@@ -227,7 +294,7 @@ pub(crate) async fn reindex(
     id: BookId,
 ) -> Result<impl IntoResponse, ApiError> {
     let Path(id) = id?;
-    if store.get(id).is_none() {
+    if store.get(id).await?.is_none() {
         return Err(ApiError::NotFound(id));
     }
     // `telem::spawn` carries the request's context into the task, so the

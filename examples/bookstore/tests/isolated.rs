@@ -8,11 +8,13 @@ use telem::PrometheusSink;
 use telem_axum::testing::send;
 use telem_axum::MetricsEndpoint;
 
-fn app() -> axum::Router {
+async fn app() -> axum::Router {
     bookstore::app(
-        bookstore::Store::seeded(),
+        bookstore::Store::seeded().await.unwrap(),
         MetricsEndpoint::new(Arc::new(PrometheusSink::new())),
     )
+    .await
+    .unwrap()
 }
 
 fn get(uri: &str) -> http::Request<axum::body::Body> {
@@ -21,11 +23,11 @@ fn get(uri: &str) -> http::Request<axum::body::Body> {
 
 #[telem::test]
 async fn listing_books_records_the_handler_under_the_request(t: TestPipeline) {
-    let response = send(&app(), get("/books")).await;
+    let response = send(&app().await, get("/books")).await;
     assert_eq!(response.status, 200);
     let spans = t.spans().await;
     spans
-        .assert_chain(&["GET /books", "list_books"])
+        .assert_chain(&["GET /books", "list_books", "SELECT books"])
         .assert_no_errors();
     spans
         .named("GET /books")
@@ -36,7 +38,7 @@ async fn listing_books_records_the_handler_under_the_request(t: TestPipeline) {
 
 #[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn viewing_books_counts_them_by_genre_in_this_test_only(t: TestPipeline) {
-    let app = app();
+    let app = app().await;
     for id in [1, 1, 2] {
         assert_eq!(send(&app, get(&format!("/books/{id}"))).await.status, 200);
     }
@@ -48,12 +50,74 @@ async fn viewing_books_counts_them_by_genre_in_this_test_only(t: TestPipeline) {
         .filter_map(|g| m.counter("bookstore_books_viewed_total", &[("genre", g)]))
         .sum();
     assert_eq!(total, 3);
-    t.spans().await.assert_count(3);
+    // A server span and its `SELECT books` per request.
+    let spans = t.spans().await;
+    spans.assert_count(6);
+    assert_eq!(spans.all_named("SELECT books").len(), 3);
+}
+
+/// Database spans, as OpenTelemetry's database conventions describe them: named
+/// `{db.operation.name} {db.collection.name}`, kind client, `db.system.name`,
+/// `db.operation.name`, `db.collection.name`; `db.query.text` only for a store made
+/// `with_query_text(true)` (`BOOKSTORE_DB_QUERY_TEXT`), the SQL with its placeholders.
+#[telem::test]
+async fn database_spans_follow_the_conventions_and_show_the_query_only_when_allowed(
+    t: TestPipeline,
+) {
+    let store = bookstore::Store::seeded().await.unwrap();
+    assert!(store.get(1).await.unwrap().is_some());
+    let spans = t.spans().await;
+    spans
+        .named("SELECT books")
+        .assert_kind(telem::SpanKind::Client)
+        .assert_attribute("db.system.name", "sqlite")
+        .assert_attribute("db.operation.name", "SELECT")
+        .assert_attribute("db.collection.name", "books")
+        .assert_attribute("book.id", 1i64)
+        .assert_no_attribute("db.query.text");
+    spans.assert_no_errors();
+
+    let logged = store.with_query_text(true);
+    let book = logged
+        .insert(bookstore::store::NewBook {
+            title: "Cosmos".to_owned(),
+            author: "Carl Sagan".to_owned(),
+            genre: bookstore::store::Genre::Science,
+        })
+        .await
+        .unwrap();
+    assert_eq!(logged.stock(book.id).await.unwrap(), 0);
+    let spans = t.spans().await;
+    spans
+        .named("INSERT books")
+        .assert_attribute("db.operation.name", "INSERT")
+        .assert_attribute("db.collection.name", "books")
+        .assert_attribute(
+            "db.query.text",
+            "INSERT INTO books (title, author, genre, keywords) VALUES (?1, ?2, ?3, ?4) \
+             RETURNING id",
+        )
+        .assert_attribute_contains("db.query.text", "?1");
+    spans
+        .named("SELECT stock")
+        .assert_attribute("db.collection.name", "stock")
+        .assert_attribute(
+            "db.query.text",
+            "SELECT copies FROM stock WHERE book_id = ?1",
+        )
+        .assert_attribute("book.id", 5i64);
+    for span in spans.iter() {
+        let text = span.attribute("db.query.text").map(ToString::to_string);
+        assert!(
+            !text.is_some_and(|text| text.contains("Cosmos") || text.contains('5')),
+            "values are bound, never in the text: {span:?}"
+        );
+    }
 }
 
 #[telem::test]
 async fn an_unknown_book_is_a_404_without_error_status(t: TestPipeline) {
-    assert_eq!(send(&app(), get("/books/999")).await.status, 404);
+    assert_eq!(send(&app().await, get("/books/999")).await.status, 404);
     t.spans()
         .await
         .named("GET /books/{id}")

@@ -14,8 +14,10 @@ use telem::testing::{Spans, TestPipeline};
 use telem::{Level, LogRecord, TraceId};
 use telem_axum::testing::{send, TestResponse};
 
-fn app() -> axum::Router {
-    bookstore::app(Store::seeded(), None)
+async fn app() -> axum::Router {
+    bookstore::app(Store::seeded().await.unwrap(), None)
+        .await
+        .unwrap()
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -64,7 +66,7 @@ async fn spans_once_ended(t: &TestPipeline, name: &str) -> Spans {
 #[telem::test]
 async fn creating_a_book_logs_info_with_its_id_and_title(t: TestPipeline) {
     let response = send(
-        &app(),
+        &app().await,
         post_json(
             "/books",
             r#"{"title": "Cosmos", "author": "Carl Sagan", "genre": "science"}"#,
@@ -88,7 +90,7 @@ async fn creating_a_book_logs_info_with_its_id_and_title(t: TestPipeline) {
 /// request's server span, so its trace id is the one the response names.
 #[telem::test]
 async fn an_unknown_book_logs_one_warn_in_the_requests_span_and_trace(t: TestPipeline) {
-    let response = send(&app(), get("/books/999")).await;
+    let response = send(&app().await, get("/books/999")).await;
     assert_eq!(response.status, 404);
     let spans = t.spans().await;
     let logs = t.logs().await;
@@ -111,7 +113,7 @@ async fn an_unknown_book_logs_one_warn_in_the_requests_span_and_trace(t: TestPip
 /// parse, an unknown path, a method a route does not take, `/ws` without an upgrade.
 #[telem::test]
 async fn every_client_error_logs_one_warn_with_its_status_and_reason(t: TestPipeline) {
-    let app = app();
+    let app = app().await;
     let cases = [
         (
             post_json("/books", r#"{"title": "Cosmos""#),
@@ -171,9 +173,56 @@ async fn every_client_error_logs_one_warn_with_its_status_and_reason(t: TestPipe
     }
 }
 
+/// A failure behind the bookstore (the database, the reviews service) is a 5xx whose
+/// body says what is unavailable, and one `error` whose message adds the cause.
+#[telem::test]
+async fn a_failure_behind_the_bookstore_is_a_5xx_logged_as_an_error_with_its_cause(
+    t: TestPipeline,
+) {
+    use axum::response::IntoResponse as _;
+    use bookstore::reviews::ReviewsError;
+    use bookstore::{ApiError, StoreError};
+    let cases = [
+        (
+            ApiError::Reviews(ReviewsError::Status(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+            )),
+            502,
+            "reviews_status",
+            "the reviews service is unavailable",
+            "the reviews service answered 500 Internal Server Error",
+        ),
+        (
+            ApiError::Store(StoreError::PoolTimedOut(Duration::from_secs(5))),
+            503,
+            "db_pool_timed_out",
+            "the bookstore is busy, try again later",
+            "no database connection came free within 5s",
+        ),
+    ];
+    for (error, status, error_type, body, cause) in cases {
+        let response = error.into_response();
+        assert_eq!(response.status(), status);
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let answer: bookstore::ErrorBody = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(answer.error, body, "the cause stays out of the body");
+        t.logs()
+            .await
+            .find(Level::Error, cause)
+            .assert_field("http.response.status_code", i64::from(status))
+            .assert_field("error.type", error_type);
+    }
+    t.logs()
+        .await
+        .assert_count(Level::Error, 2)
+        .assert_count(Level::Warn, 0);
+}
+
 #[telem::test]
 async fn answers_that_succeed_log_no_warning(t: TestPipeline) {
-    let app = app();
+    let app = app().await;
     for uri in [
         "/books",
         "/books?q=dune",
@@ -186,24 +235,32 @@ async fn answers_that_succeed_log_no_warning(t: TestPipeline) {
     t.logs().await.assert_none_at_or_above(Level::Warn);
 }
 
-/// The store's lookups leave a `debug` trail, each record in the span it was made in;
-/// the default level (`info`, `RUST_LOG` unset) hides every one of them.
+/// The store's lookups leave a `debug` trail, each record in the span of its query;
+/// the default level (`info`, `RUST_LOG` unset) hides every one of them. The reviews
+/// lookup is the reviews service's: it serves on this test's runtime, whose one thread
+/// carries the test's scope (`#[telem::test]` is current-thread), so its records are the
+/// test's too.
 #[telem::test]
 async fn the_stores_lookups_leave_a_debug_trail_the_default_level_hides(t: TestPipeline) {
-    assert_eq!(send(&app(), get("/books/1/reviews")).await.status, 200);
+    assert_eq!(
+        send(&app().await, get("/books/1/reviews")).await.status,
+        200
+    );
     let spans = t.spans().await;
     let logs = t.logs().await;
     logs.assert_count(Level::Debug, 3);
     logs.find(Level::Debug, "book lookup")
         .assert_field("book.id", 1i64)
         .assert_field("found", true)
-        .assert_in_span(&spans, "GET /books/{id}/reviews");
+        .assert_field("http.route", "/books/{id}/reviews")
+        .assert_in_span(&spans, "SELECT books");
     logs.find(Level::Debug, "reviews lookup")
         .assert_field("reviews", 2i64)
-        .assert_in_span(&spans, "Store::reviews");
+        .assert_field("http.route", "/reviews/{book_id}")
+        .assert_in_span(&spans, "SELECT reviews");
     logs.find(Level::Debug, "stock lookup")
         .assert_field("in_stock", 12i64)
-        .assert_in_span(&spans, "Store::stock");
+        .assert_in_span(&spans, "SELECT stock");
 
     let default = Settings::from_vars([("RUST_LOG", "")])
         .unwrap()
@@ -226,8 +283,12 @@ async fn the_stores_lookups_leave_a_debug_trail_the_default_level_hides(t: TestP
 /// logs an `error` inside its own span, which gets an error status.
 #[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_background_reindex_logs_an_error_in_its_span(t: TestPipeline) {
-    let result = telem::spawn(Store::seeded().reindex(999)).await.unwrap();
-    assert_eq!(result, Err(ReindexError::NoSuchBook(999)));
+    let store = Store::seeded().await.unwrap();
+    let result = telem::spawn(store.reindex(999)).await.unwrap();
+    assert!(
+        matches!(result, Err(ReindexError::NoSuchBook(999))),
+        "{result:?}"
+    );
     let spans = t.spans().await;
     spans.named("Store::reindex").assert_error();
     t.logs()
@@ -242,7 +303,7 @@ async fn a_failed_background_reindex_logs_an_error_in_its_span(t: TestPipeline) 
 /// The reindex a request spawns logs in the request's trace, after the 202.
 #[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_reindex_logs_in_the_trace_of_the_request_that_asked(t: TestPipeline) {
-    let response = send(&app(), post_json("/books/2/reindex", "")).await;
+    let response = send(&app().await, post_json("/books/2/reindex", "")).await;
     assert_eq!(response.status, 202);
     let spans = spans_once_ended(&t, "Store::reindex").await;
     spans

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use telem::PrometheusSink;
 use telem_axum::MetricsEndpoint;
 
-fn bookstore() -> axum::Router {
-    app(Arc::new(PrometheusSink::new()))
+async fn bookstore() -> axum::Router {
+    app(Arc::new(PrometheusSink::new())).await
 }
 
 fn error(answer: &common::Answer) -> String {
@@ -21,7 +21,7 @@ fn error(answer: &common::Answer) -> String {
 
 #[tokio::test]
 async fn books_lists_the_seeded_books_and_filters_by_genre_and_word() {
-    let app = bookstore();
+    let app = bookstore().await;
     let all = get(&app, "/books").await;
     assert_eq!(all.status, StatusCode::OK);
     assert_eq!(all.headers["content-type"], "application/json");
@@ -42,7 +42,7 @@ async fn books_lists_the_seeded_books_and_filters_by_genre_and_word() {
 
 #[tokio::test]
 async fn a_bad_query_string_is_a_400_saying_what_is_wrong() {
-    let app = bookstore();
+    let app = bookstore().await;
     let answer = get(&app, "/books?genre=poetry").await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(
@@ -61,7 +61,7 @@ async fn a_bad_query_string_is_a_400_saying_what_is_wrong() {
 
 #[tokio::test]
 async fn a_book_by_id_or_a_404_or_a_400() {
-    let app = bookstore();
+    let app = bookstore().await;
     let answer = get(&app, "/books/2").await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(
@@ -87,7 +87,7 @@ async fn a_book_by_id_or_a_404_or_a_400() {
 
 #[tokio::test]
 async fn a_posted_book_is_created_with_its_location_and_can_be_read_back() {
-    let app = bookstore();
+    let app = bookstore().await;
     let created = post_json(
         &app,
         "/books",
@@ -106,7 +106,7 @@ async fn a_posted_book_is_created_with_its_location_and_can_be_read_back() {
 
 #[tokio::test]
 async fn bad_book_bodies_are_400s_naming_the_problem() {
-    let app = bookstore();
+    let app = bookstore().await;
     let cases = [
         (
             r#"{"title": "  ", "author": "Carl Sagan", "genre": "science"}"#,
@@ -143,7 +143,7 @@ async fn bad_book_bodies_are_400s_naming_the_problem() {
 
 #[tokio::test]
 async fn reviews_come_with_the_book_and_its_stock() {
-    let app = bookstore();
+    let app = bookstore().await;
     let answer = get(&app, "/books/1/reviews").await;
     assert_eq!(answer.status, StatusCode::OK);
     let reviews: BookReviews = answer.json();
@@ -164,7 +164,7 @@ async fn reviews_come_with_the_book_and_its_stock() {
 
 #[tokio::test]
 async fn reindex_is_accepted_at_once_for_a_known_book_only() {
-    let app = bookstore();
+    let app = bookstore().await;
     let answer = post_json(&app, "/books/1/reindex", "").await;
     assert_eq!(answer.status, StatusCode::ACCEPTED);
     assert_eq!(
@@ -185,7 +185,7 @@ async fn reindex_is_accepted_at_once_for_a_known_book_only() {
 
 #[tokio::test]
 async fn ws_without_an_upgrade_is_a_json_error_with_axums_status() {
-    let answer = get(&bookstore(), "/ws").await;
+    let answer = get(&bookstore().await, "/ws").await;
     assert_eq!(answer.status, StatusCode::BAD_REQUEST);
     assert!(
         error(&answer).contains("Connection header"),
@@ -196,14 +196,14 @@ async fn ws_without_an_upgrade_is_a_json_error_with_axums_status() {
 
 #[tokio::test]
 async fn healthz_answers_ok() {
-    let answer = get(&bookstore(), "/healthz").await;
+    let answer = get(&bookstore().await, "/healthz").await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.text(), "ok");
 }
 
 #[tokio::test]
 async fn metrics_are_served_and_a_token_guards_them_when_set() {
-    let app = bookstore();
+    let app = bookstore().await;
     get(&app, "/books").await;
     let open = get(&app, "/metrics").await;
     assert_eq!(open.status, StatusCode::OK);
@@ -212,9 +212,11 @@ async fn metrics_are_served_and_a_token_guards_them_when_set() {
         .contains("# TYPE bookstore_search_results histogram"));
 
     let guarded = bookstore::app(
-        bookstore::Store::seeded(),
+        bookstore::Store::seeded().await.unwrap(),
         MetricsEndpoint::new(Arc::new(PrometheusSink::new())).with_bearer_token("s3cret"),
-    );
+    )
+    .await
+    .unwrap();
     assert_eq!(
         get(&guarded, "/metrics").await.status,
         StatusCode::UNAUTHORIZED

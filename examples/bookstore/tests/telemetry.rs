@@ -41,8 +41,8 @@ async fn pipeline() -> Pipeline {
 }
 
 impl Pipeline {
-    fn app(&self) -> axum::Router {
-        common::app(self.prometheus.clone())
+    async fn app(&self) -> axum::Router {
+        common::app(self.prometheus.clone()).await
     }
 
     async fn spans(self) -> Vec<SpanData> {
@@ -95,7 +95,7 @@ fn value(text: &str, line_start: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_books_is_a_child_of_the_request_span() {
     let p = pipeline().await;
-    let answer = get(&p.app(), "/books?q=dune").await;
+    let answer = get(&p.app().await, "/books?q=dune").await;
     assert_eq!(answer.status, StatusCode::OK);
     assert_eq!(answer.json::<Vec<Book>>().len(), 1);
     let spans = p.spans().await;
@@ -122,31 +122,92 @@ async fn list_books_is_a_child_of_the_request_span() {
     );
 }
 
+/// The handler looks the book up, then runs the call to the reviews service and the
+/// stock query under `join!`: all three are children of the request's span (each
+/// `join!` branch is current only while it is polled, so neither becomes the other's
+/// parent).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_two_lookups_run_concurrently_as_siblings() {
+async fn the_lookups_are_siblings_under_the_request_span() {
     let p = pipeline().await;
     assert_eq!(
-        get(&p.app(), "/books/1/reviews").await.status,
+        get(&p.app().await, "/books/1/reviews").await.status,
         StatusCode::OK
     );
     let spans = p.spans().await;
     let server = one(&spans, "GET /books/{id}/reviews");
-    let reviews = one(&spans, "Store::reviews");
-    let stock = one(&spans, "Store::stock");
-    for lookup in [reviews, stock] {
+    let book = one(&spans, "SELECT books");
+    let reviews = one(&spans, "GET");
+    let stock = one(&spans, "SELECT stock");
+    for lookup in [book, reviews, stock] {
         assert_eq!(lookup.kind, SpanKind::Client);
         assert_eq!(lookup.parent_span_id, server.context.span_id);
-        assert_eq!(lookup.attribute("id"), Some(&Value::I64(1)));
     }
-    // `join!` starts both before either ends.
-    assert!(reviews.start_time_unix_nano < stock.end_time_unix_nano);
-    assert!(stock.start_time_unix_nano < reviews.end_time_unix_nano);
+    assert_eq!(stock.attribute("book.id"), Some(&Value::I64(1)));
+}
+
+/// `GET /books/{id}/reviews` calls the reviews service over HTTP: the bookstore's server
+/// span (where the handler runs), the client span of the call (`reqwest` through
+/// `ClientTraceLayer`), and the reviews service's server span, which continues the
+/// client span from its `traceparent`, are one trace; the service's query is under its
+/// own server span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_call_to_the_reviews_service_is_one_trace_across_the_two_services() {
+    let p = pipeline().await;
+    let answer = get(&p.app().await, "/books/1/reviews").await;
+    assert_eq!(answer.status, StatusCode::OK);
+    let body: bookstore::BookReviews = answer.json();
+    assert_eq!(body.reviews.len(), 2);
+    assert_eq!(body.in_stock, 12);
+    let spans = p.spans().await;
+    let handler = one(&spans, "GET /books/{id}/reviews");
+    let client = one(&spans, "GET");
+    let callee = one(&spans, "GET /reviews/{book_id}");
+    let query = one(&spans, "SELECT reviews");
+
+    let trace = handler.context.trace_id;
+    for span in [client, callee, query] {
+        assert_eq!(
+            span.context.trace_id, trace,
+            "{} in the handler's trace",
+            span.name
+        );
+    }
+    assert_eq!(handler.kind, SpanKind::Server);
+    assert_eq!(client.kind, SpanKind::Client);
+    assert_eq!(callee.kind, SpanKind::Server);
+    assert_eq!(
+        client.parent_span_id, handler.context.span_id,
+        "the client span is a child of the handler's span"
+    );
+    assert_eq!(
+        callee.parent_span_id, client.context.span_id,
+        "the reviews service continues the client span"
+    );
+    assert!(callee.parent_is_remote, "through the traceparent header");
+    assert_eq!(query.parent_span_id, callee.context.span_id);
+
+    assert_eq!(
+        client.attribute("server.address"),
+        Some(&Value::from("127.0.0.1"))
+    );
+    assert_eq!(
+        client.attribute("http.response.status_code"),
+        Some(&Value::I64(200))
+    );
+    let Some(Value::String(url)) = client.attribute("url.full") else {
+        panic!("no url.full on {client:?}");
+    };
+    assert!(url.ends_with("/reviews/1"), "{url}");
+    assert_eq!(
+        callee.attribute("http.route"),
+        Some(&Value::from("/reviews/{book_id}"))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn background_reindex_continues_the_request_trace() {
     let p = pipeline().await;
-    let answer = post_json(&p.app(), "/books/2/reindex", "").await;
+    let answer = post_json(&p.app().await, "/books/2/reindex", "").await;
     assert_eq!(answer.status, StatusCode::ACCEPTED);
     let reindex = p.wait_for_span("Store::reindex").await;
     let spans = p.spans().await;
@@ -160,7 +221,7 @@ async fn background_reindex_continues_the_request_trace() {
 async fn a_404_is_recorded_on_the_route_span_without_error_status() {
     let p = pipeline().await;
     assert_eq!(
-        get(&p.app(), "/books/99").await.status,
+        get(&p.app().await, "/books/99").await.status,
         StatusCode::NOT_FOUND
     );
     let spans = p.spans().await;
@@ -182,7 +243,7 @@ async fn a_404_is_recorded_on_the_route_span_without_error_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_requests_by_route_not_by_path() {
     let p = pipeline().await;
-    let app = p.app();
+    let app = p.app().await;
     let series = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
                   http_route=\"/books/{id}\",http_response_status_code=\"200\"}";
     let viewed = "bookstore_books_viewed_total{genre=\"fiction\"}";
@@ -210,12 +271,89 @@ async fn metrics_count_requests_by_route_not_by_path() {
     p.spans().await;
 }
 
+/// The pool's metrics, OpenTelemetry's `db.client.connection.*` in Prometheus form, are
+/// read at each drain tick and served on `/metrics`, labelled with the store's pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_the_database_pool_by_name() {
+    use bookstore::metrics::{
+        DB_CONNECTIONS, DB_CONNECTION_IDLE_MIN, DB_CONNECTION_MAX, DB_CONNECTION_PENDING_REQUESTS,
+        DB_CONNECTION_TIMEOUTS, DB_CONNECTION_WAIT_TIME,
+    };
+    let p = pipeline().await;
+    let store = bookstore::Store::seeded().await.unwrap();
+    let pool = format!("db_client_connection_pool_name=\"{}\"", store.name());
+    let app = bookstore::app(
+        store.clone(),
+        telem_axum::MetricsEndpoint::new(p.prometheus.clone()),
+    )
+    .await
+    .unwrap();
+    // One query, so one acquire: the seed does not go through the metered pool.
+    assert_eq!(get(&app, "/books/1").await.status, StatusCode::OK);
+    let text = p.scrape(&app).await;
+    for (name, kind) in [
+        (DB_CONNECTIONS, "gauge"),
+        (DB_CONNECTION_MAX, "gauge"),
+        (DB_CONNECTION_IDLE_MIN, "gauge"),
+        (DB_CONNECTION_PENDING_REQUESTS, "gauge"),
+        (DB_CONNECTION_WAIT_TIME, "histogram"),
+        (DB_CONNECTION_TIMEOUTS, "counter"),
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {name} {kind}\n")),
+            "{name} {kind}:\n{text}"
+        );
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}:\n{text}");
+    }
+    let series = |name: &str, extra: &str| {
+        let line_start = format!("{name}{{{pool}{extra}}}");
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with(&format!("{line_start} "))),
+            "no {line_start} in\n{text}"
+        );
+        value(&text, &line_start)
+    };
+    // Every open connection is idle or used (one being given back to the pool after a
+    // query counts as used until it is back): at least the one the pool keeps open, at
+    // most its maximum.
+    let idle = series(DB_CONNECTIONS, ",db_client_connection_state=\"idle\"");
+    let used = series(DB_CONNECTIONS, ",db_client_connection_state=\"used\"");
+    let open = idle + used;
+    assert!(
+        idle >= 0.0
+            && used >= 0.0
+            && (f64::from(bookstore::store::MIN_CONNECTIONS)
+                ..=f64::from(bookstore::store::MAX_CONNECTIONS))
+                .contains(&open),
+        "{idle} idle, {used} used:\n{text}"
+    );
+    assert_eq!(
+        series(DB_CONNECTION_MAX, ""),
+        f64::from(bookstore::store::MAX_CONNECTIONS)
+    );
+    assert_eq!(
+        series(DB_CONNECTION_IDLE_MIN, ""),
+        f64::from(bookstore::store::MIN_CONNECTIONS)
+    );
+    assert_eq!(series(DB_CONNECTION_PENDING_REQUESTS, ""), 0.0);
+    assert_eq!(series(DB_CONNECTION_TIMEOUTS, ""), 0.0);
+    assert_eq!(series(&format!("{DB_CONNECTION_WAIT_TIME}_count"), ""), 1.0);
+    assert!(
+        text.contains(&format!(
+            "{DB_CONNECTION_WAIT_TIME}_bucket{{{pool},le=\"+Inf\"}} 1"
+        )),
+        "{text}"
+    );
+    p.spans().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_websocket_echoes_in_a_connection_span() {
     let p = pipeline().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let app = p.app();
+    let app = p.app().await;
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/ws"))
@@ -245,7 +383,7 @@ async fn a_websocket_echoes_in_a_connection_span() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_path_is_traced_and_measured() {
     let p = pipeline().await;
-    let app = p.app();
+    let app = p.app().await;
     let series = "http_server_request_duration_seconds_count{http_request_method=\"GET\",\
                   http_route=\"unmatched\",http_response_status_code=\"404\"}";
     let before = p.scrape(&app).await;

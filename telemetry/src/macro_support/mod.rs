@@ -9,6 +9,9 @@
 //! - [`Site::start`] / [`Site::start_detached`] and [`instrument`] / [`run_in`]: the span
 //!   of a sync fn (a guard), of an async fn (a span its body's future runs in), and of
 //!   a fn returning `impl Future`.
+//! - The option probe ([`kind`], `OptionKind`/`OptionRefKind`/`ValueKind`): autoref
+//!   specialization that records an `Option<T>` or `&Option<T>` field only when it is
+//!   `Some` (as its `T`), any other value always.
 //! - The kind probes ([`kind`], `TypedKind`/`DisplayKind`/`DebugKind`): autoref
 //!   specialization that records a value typed when it is a number, bool or string, with
 //!   `Display` otherwise, and with `Debug` as the last resort.
@@ -178,6 +181,30 @@ mod tests {
         assert_eq!(
             (&&&kind(&c)).telemetry_kind().to_value(&c),
             Value::from("x")
+        );
+    }
+
+    #[test]
+    #[allow(clippy::needless_borrow)] // the borrows are the probe
+    fn options_are_present_only_when_some_and_other_values_always() {
+        let some: Option<u32> = Some(3);
+        assert_eq!((&&kind(&some)).telemetry_option().present(&some), Some(&3));
+        let none: Option<&str> = None;
+        assert_eq!((&&kind(&none)).telemetry_option().present(&none), None);
+        let borrowed = &some;
+        assert_eq!(
+            (&&kind(&borrowed)).telemetry_option().present(&borrowed),
+            Some(&3)
+        );
+        let plain = 5u8;
+        assert_eq!(
+            (&&kind(&plain)).telemetry_option().present(&plain),
+            Some(&5)
+        );
+        let text: &str = "unsized inside";
+        assert_eq!(
+            (&&kind(text)).telemetry_option().present(text),
+            Some("unsized inside")
         );
     }
 

@@ -1,5 +1,5 @@
-//! Values: the kind probes that record a field typed, else with `Display`, else with
-//! `Debug`.
+//! Values: the option probe that records an `Option<T>` only when it is `Some`, then the
+//! kind probes that record a field typed, else with `Display`, else with `Debug`.
 
 use crate::util::stack_text::StackText;
 use crate::{Str, Value};
@@ -171,6 +171,74 @@ pub trait DebugKind {
     }
 }
 impl<T: fmt::Debug + ?Sized> DebugKind for Kind<T> {}
+
+/// First choice of the option probe, `(&&kind(&v)).telemetry_option()`: `T` is an
+/// `Option`, recorded only when it is `Some`.
+pub trait OptionKind {
+    /// Selects [`OptionTag`].
+    #[inline(always)]
+    fn telemetry_option(&self) -> OptionTag {
+        OptionTag
+    }
+}
+impl<T> OptionKind for &Kind<Option<T>> {}
+
+/// First choice of the option probe too, for a borrowed `Option` (an `&Option<T>`
+/// argument, `fields(key = &self.option)`): recorded only when it is `Some`.
+pub trait OptionRefKind {
+    /// Selects [`OptionRefTag`].
+    #[inline(always)]
+    fn telemetry_option(&self) -> OptionRefTag {
+        OptionRefTag
+    }
+}
+impl<T> OptionRefKind for &Kind<&Option<T>> {}
+
+/// Second choice of the option probe: any other value, always recorded.
+pub trait ValueKind {
+    /// Selects [`ValueTag`].
+    #[inline(always)]
+    fn telemetry_option(&self) -> ValueTag {
+        ValueTag
+    }
+}
+impl<T: ?Sized> ValueKind for Kind<T> {}
+
+/// An `Option<T>` field: its `T` when there is one.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionTag;
+
+impl OptionTag {
+    /// The value to record, if any: the `T` of `Some`; `None` records nothing.
+    #[inline(always)]
+    pub fn present<T>(self, value: &Option<T>) -> Option<&T> {
+        value.as_ref()
+    }
+}
+
+/// An `&Option<T>` field: its `T` when there is one.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionRefTag;
+
+impl OptionRefTag {
+    /// The value to record, if any: the `T` of `Some`; `None` records nothing.
+    #[inline(always)]
+    pub fn present<'a, T>(self, value: &'a &Option<T>) -> Option<&'a T> {
+        value.as_ref()
+    }
+}
+
+/// A field that is not an `Option`: always recorded.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueTag;
+
+impl ValueTag {
+    /// The value to record: the value itself.
+    #[inline(always)]
+    pub fn present<T: ?Sized>(self, value: &T) -> Option<&T> {
+        Some(value)
+    }
+}
 
 /// Records a value with its own attribute type.
 #[derive(Debug, Clone, Copy)]

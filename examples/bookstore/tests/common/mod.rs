@@ -33,9 +33,13 @@ impl Answer {
     }
 }
 
-/// The seeded bookstore, with `/metrics` served from `prometheus`.
-pub(crate) fn app(prometheus: Arc<PrometheusSink>) -> Router {
-    bookstore::app(bookstore::Store::seeded(), MetricsEndpoint::new(prometheus))
+/// The seeded bookstore, with `/metrics` served from `prometheus` (and its reviews
+/// service started on a local port).
+pub(crate) async fn app(prometheus: Arc<PrometheusSink>) -> Router {
+    let store = bookstore::Store::seeded().await.expect("a seeded store");
+    bookstore::app(store, MetricsEndpoint::new(prometheus))
+        .await
+        .expect("the reviews service starts")
 }
 
 /// Sends `request` to `app` and reads the whole answer.

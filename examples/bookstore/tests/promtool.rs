@@ -1,0 +1,80 @@
+//! The bookstore's `/metrics`, as a scrape gets it, checked by Prometheus's own linter:
+//! `promtool check metrics` (names, suffixes, units, help texts). Needs `promtool`
+//! (Debian's `prometheus` package); `.ci/run` installs it and runs this test with
+//! `--ignored`.
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use telem::{Config, PrometheusSink};
+use telem_axum::testing::send;
+use telem_axum::MetricsEndpoint;
+
+/// `promtool check metrics` on `body`: whether it passed, and what it said.
+fn promtool(body: &[u8]) -> (bool, String) {
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool on PATH (apt-get install prometheus)");
+    child
+        .stdin
+        .take()
+        .expect("promtool's stdin")
+        .write_all(body)
+        .expect("the exposition written to promtool");
+    let out = child.wait_with_output().expect("promtool's report");
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs promtool (Debian's prometheus package), run by .ci/run"]
+async fn promtool_accepts_the_bookstores_metrics() {
+    // The only pipeline of this test binary.
+    let prometheus = Arc::new(PrometheusSink::new());
+    let pipeline = telem::init(Config::new().with_sink(prometheus.clone())).expect("a pipeline");
+    let store = bookstore::Store::seeded().await.expect("a seeded store");
+    let app = bookstore::app(store, MetricsEndpoint::new(prometheus))
+        .await
+        .expect("the reviews service starts");
+    // Every kind of answer, so every family has series: the business metrics, the HTTP
+    // metrics of both services, the pool's.
+    for uri in [
+        "/books",
+        "/books?q=dune",
+        "/books/1",
+        "/books/1/reviews",
+        "/books/999",
+    ] {
+        let request = http::Request::get(uri)
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        send(&app, request).await;
+    }
+    pipeline.drain_now().await;
+    let request = http::Request::get("/metrics")
+        .body(axum::body::Body::empty())
+        .expect("a request");
+    let scrape = send(&app, request).await;
+    assert_eq!(scrape.status, 200);
+    let text = String::from_utf8_lossy(&scrape.body);
+    for name in [
+        "db_client_connections",
+        "db_client_connection_max",
+        "db_client_connection_idle_min",
+        "db_client_connection_pending_requests",
+        "db_client_connection_wait_time_seconds",
+        "db_client_connection_timeouts_total",
+        "http_server_request_duration_seconds",
+        "bookstore_books_viewed_total",
+    ] {
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}:\n{text}");
+    }
+    let (ok, report) = promtool(&scrape.body);
+    pipeline.shutdown().await;
+    assert!(ok, "promtool refused:\n{report}\n---\n{text}");
+}
