@@ -49,6 +49,11 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // What sqlx, hyper and reqwest write through `tracing` (and crates through `log`)
+    // joins the same traces and logs, filtered by the same RUST_LOG.
+    if let Err(e) = telem_tracing::install() {
+        eprintln!("bookstore: tracing and log bridges not installed: {e}");
+    }
     let listener = match tokio::net::TcpListener::bind(settings.addr()).await {
         Ok(listener) => listener,
         Err(e) => {

@@ -22,6 +22,13 @@
 //! hidden at the default level (`info`), shown with `RUST_LOG=info,bookstore::store=debug`.
 //! A reindex that fails logs an `error` inside its span.
 //!
+//! sqlx writes a `debug` event per statement (target `sqlx::query`: the summary, the
+//! statement, rows and time) on the thread its SQLite connection runs on, inside the
+//! `tracing` span current where the query was sent. Each query here is sent inside
+//! [`telem_tracing::context_span`], which stands for the repository span, so with the
+//! bridge installed (the bookstore's `main`) those events are log records of the
+//! request's trace, in the repository span: `RUST_LOG=info,sqlx=debug` shows them.
+//!
 //! The pool's metrics (`db_client_connections`, `db_client_connection_wait_time_seconds`,
 //! ...) are OpenTelemetry's `db.client.connection.*` in Prometheus form, read at each
 //! drain tick; the names are in [`crate::metrics`], what each means and where the
@@ -54,6 +61,12 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Stores opened in this process: the number in each one's database name.
 static DATABASES: AtomicU64 = AtomicU64::new(0);
+
+/// `query`, sent under a `tracing` span standing for the current (repository) span, so
+/// the events sqlx writes on its connection's thread carry its trace.
+fn traced<F: std::future::Future>(query: F) -> tracing::instrument::Instrumented<F> {
+    tracing::Instrument::instrument(query, telem_tracing::context_span())
+}
 
 /// A book's row: id, title, author, genre.
 type BookRow = (i64, String, String, String);
@@ -224,11 +237,13 @@ impl Store {
     pub async fn list(&self, filter: &Filter) -> Result<Vec<Book>, StoreError> {
         let word = filter.q.as_deref().map(str::to_lowercase);
         let mut connection = self.inner.pool.acquire().await?;
-        let rows: Vec<BookRow> = sqlx::query_as(sql::SELECT_BOOKS)
-            .bind(filter.genre.map(Genre::as_str))
-            .bind(word.as_deref())
-            .fetch_all(&mut *connection)
-            .await?;
+        let rows: Vec<BookRow> = traced(
+            sqlx::query_as(sql::SELECT_BOOKS)
+                .bind(filter.genre.map(Genre::as_str))
+                .bind(word.as_deref())
+                .fetch_all(&mut *connection),
+        )
+        .await?;
         drop(connection);
         let books = rows
             .into_iter()
@@ -260,10 +275,12 @@ impl Store {
         let book = match i64::try_from(id) {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
-                let row: Option<BookRow> = sqlx::query_as(sql::SELECT_BOOK)
-                    .bind(id)
-                    .fetch_optional(&mut *connection)
-                    .await?;
+                let row: Option<BookRow> = traced(
+                    sqlx::query_as(sql::SELECT_BOOK)
+                        .bind(id)
+                        .fetch_optional(&mut *connection),
+                )
+                .await?;
                 row.map(book_from_row).transpose()?
             }
             Err(_) => None, // past the largest id SQLite can hold
@@ -306,10 +323,12 @@ impl Store {
         let reviews = match i64::try_from(id) {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
-                let rows: Vec<(String, i64, String)> = sqlx::query_as(sql::SELECT_REVIEWS)
-                    .bind(id)
-                    .fetch_all(&mut *connection)
-                    .await?;
+                let rows: Vec<(String, i64, String)> = traced(
+                    sqlx::query_as(sql::SELECT_REVIEWS)
+                        .bind(id)
+                        .fetch_all(&mut *connection),
+                )
+                .await?;
                 drop(connection);
                 rows.into_iter()
                     .map(|(reviewer, stars, text)| {
@@ -347,10 +366,12 @@ impl Store {
         let copies: Option<i64> = match i64::try_from(id) {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
-                sqlx::query_scalar(sql::SELECT_STOCK)
-                    .bind(id)
-                    .fetch_optional(&mut *connection)
-                    .await?
+                traced(
+                    sqlx::query_scalar(sql::SELECT_STOCK)
+                        .bind(id)
+                        .fetch_optional(&mut *connection),
+                )
+                .await?
             }
             Err(_) => None,
         };
@@ -420,11 +441,13 @@ impl Store {
     async fn set_keywords(&self, id: u64, words: &BTreeSet<String>) -> Result<bool, StoreError> {
         let words = json_words(words)?;
         let mut connection = self.inner.pool.acquire().await?;
-        let done = sqlx::query(sql::UPDATE_KEYWORDS)
-            .bind(words)
-            .bind(key(id))
-            .execute(&mut *connection)
-            .await?;
+        let done = traced(
+            sqlx::query(sql::UPDATE_KEYWORDS)
+                .bind(words)
+                .bind(key(id))
+                .execute(&mut *connection),
+        )
+        .await?;
         Ok(done.rows_affected() > 0)
     }
 }
@@ -438,13 +461,15 @@ fn key(id: u64) -> Option<i64> {
 /// are the seed).
 async fn insert_book(connection: &mut SqliteConnection, new: NewBook) -> Result<Book, StoreError> {
     let words = json_words(&model::keywords(&new.title, &new.author))?;
-    let id: i64 = sqlx::query_scalar(sql::INSERT_BOOK)
-        .bind(new.title.as_str())
-        .bind(new.author.as_str())
-        .bind(new.genre.as_str())
-        .bind(words)
-        .fetch_one(&mut *connection)
-        .await?;
+    let id: i64 = traced(
+        sqlx::query_scalar(sql::INSERT_BOOK)
+            .bind(new.title.as_str())
+            .bind(new.author.as_str())
+            .bind(new.genre.as_str())
+            .bind(words)
+            .fetch_one(&mut *connection),
+    )
+    .await?;
     let id = u64::try_from(id).map_err(|_| StoreError::bad_row(format!("book id {id}")))?;
     Ok(Book {
         id,
