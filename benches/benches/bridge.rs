@@ -9,7 +9,10 @@
 //!
 //! Groups:
 //! - `bridge_span`: an `info_span!` created, entered, exited and closed, sampled, with
-//!   the pipeline's drain running on the other core.
+//!   the pipeline's drain running on the other core. Beside the peers, two layers that
+//!   do only what any layer keeping per-span data over the registry must: look the span
+//!   up in each callback (`registry_lookups_only`), and also keep a value in its
+//!   extensions (`registry_extensions_only`): the floor under a bridged span.
 //! - `bridge_span_filtered`: a `debug_span!` under an `info` filter: the bridge's
 //!   filtered-out span beside `tracing`'s disabled one (a `LevelFilter` layer).
 //! - `bridge_event`: `tracing::info!` with a formatted message and 3 fields inside an
@@ -28,14 +31,55 @@ use telem::Config;
 use telem_benches::{on_runtime_cores, start_pipeline, stop_pipeline, DiscardExporter, NoopLayer};
 use telem_tracing::TelemetryLayer;
 use tokio::runtime::Runtime;
+use tracing::span::{Attributes, Id};
+use tracing::Subscriber;
 use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::layer::SubscriberExt as _;
+use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer as _;
 
 /// Calls per timed sample in `bridge_event`: what the log ring holds.
 const SAMPLE_CALLS: u64 = 100_000;
 /// Log ring capacity: a whole sample fits.
 const RING: usize = 1 << 18;
+
+/// Looks the span up in `on_new_span`, `on_enter` and `on_close`, as a layer reaching
+/// its per-span data must.
+struct LookupsOnly;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for LookupsOnly {
+    fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        black_box(ctx.span(id).is_some());
+    }
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        black_box(ctx.span(id).is_some());
+    }
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        black_box(ctx.span(&id).is_some());
+    }
+}
+
+/// [`LookupsOnly`], keeping a word in the span's extensions (inserted, read, removed).
+struct ExtensionsOnly;
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for ExtensionsOnly {
+    fn on_new_span(&self, _: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(7u64);
+        }
+    }
+    fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            black_box(span.extensions().get::<u64>().copied());
+        }
+    }
+    fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
+        if let Some(span) = ctx.span(&id) {
+            black_box(span.extensions_mut().remove::<u64>());
+        }
+    }
+}
 
 fn span_cycle() {
     let span = tracing::info_span!("bench");
@@ -54,6 +98,12 @@ fn bridge_span(c: &mut Criterion, rt: &Runtime) {
     );
     tracing::subscriber::with_default(tracing_subscriber::registry().with(NoopLayer), || {
         g.bench_function("tracing/registry_noop_layer", |b| b.iter(span_cycle));
+    });
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(LookupsOnly), || {
+        g.bench_function("tracing/registry_lookups_only", |b| b.iter(span_cycle));
+    });
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(ExtensionsOnly), || {
+        g.bench_function("tracing/registry_extensions_only", |b| b.iter(span_cycle));
     });
     let otel = on_runtime_cores(|| {
         SdkTracerProvider::builder()
