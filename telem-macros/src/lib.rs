@@ -72,7 +72,7 @@ use proc_macro::TokenStream;
 /// | `kind = server` | the span kind: `server`, `client`, `producer`, `consumer` or `internal` (the default) |
 /// | `fields(key = expr, ...)` | records attributes; a key is an identifier, a dotted name (`http.route`) or a string literal; an `Option` value only when it is `Some` |
 /// | `record(arg, ...)` | records the named arguments (`self` included) as attributes keyed by their names; nothing is recorded unless asked |
-/// | `err` | on an `Err(e)` return: an `exception` event (`exception.type`, `exception.message`, `exception.cause`) and an error status |
+/// | `err` | on an `Err(e)` return: an `exception` event (`exception.type`, `exception.message`, `exception.cause`), the `error.type` attribute (the type's name) and an error status |
 /// | `root` | starts a new trace instead of a child of the current span |
 /// | `crate = path` | where to find the `telemetry` crate, for a renamed dependency (`crate = tel`) or a re-export |
 ///

@@ -13,9 +13,12 @@
 //!   [`Pipeline::set_log_filter`](crate::Pipeline::set_log_filter), a test scope
 //!   capturing everything), and [`max_level`] and [`allows`] answer for call sites
 //!   without a `LogSite`.
-//! - **Spans** need nothing here: a bridge starts them with [`Tracer::span`](crate::Tracer::span)
-//!   (with an explicit parent or the current context), keeps the [`Span`](crate::Span)
-//!   and makes its context current with [`Context::attach`](crate::Context::attach).
+//! - **Spans** need nothing here: a bridge starts them with
+//!   [`Tracer::start_span`](crate::Tracer::start_span) and
+//!   [`SpanGuard::detach`](crate::SpanGuard::detach) (a child of the current context),
+//!   or [`Tracer::span`](crate::Tracer::span) (an explicit parent, a kind), keeps the
+//!   [`Span`](crate::Span) and makes it current with [`Span::attach`](crate::Span::attach)
+//!   while the foreign span is entered.
 //!
 //! ```
 //! use telem::bridge::LogSite;

@@ -128,6 +128,12 @@ async fn record_error_adds_an_exception_event_and_error_status() {
             .map(|kv| kv.value.to_string())
     };
     assert_eq!(attr("exception.type").unwrap(), "spans::Outer");
+    // The last error recorded (through `&dyn Error`) names its type: `error.type`.
+    let error_type = s.attribute("error.type").map(ToString::to_string);
+    assert!(
+        error_type.as_deref().is_some_and(|t| t.ends_with("Error")),
+        "{error_type:?}"
+    );
     assert_eq!(attr("exception.message").unwrap(), "loading config failed");
     assert_eq!(attr("exception.cause").unwrap(), "[no such file]");
     assert_eq!(s.events.len(), 2);

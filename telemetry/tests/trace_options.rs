@@ -356,6 +356,8 @@ async fn err_records_an_exception_event_and_error_status() {
     assert!(ty.to_string().ends_with("ConfigError"), "{ty}");
     assert_eq!(message.to_string(), "config unreadable");
     assert_eq!(cause.unwrap().to_string(), "[no such file]");
+    // The semantic conventions' `error.type` of a failed operation: the type's name.
+    assert_eq!(span.attribute("error.type"), Some(ty));
 
     let span = failed("string_error");
     assert_eq!(span.status, Status::error("plain string"));

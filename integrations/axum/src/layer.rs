@@ -28,9 +28,8 @@ use tower::{Layer, Service};
 #[non_exhaustive]
 pub enum Trust {
     /// Continue the caller's trace: the server span is the child of the inbound parent
-    /// (for services behind your own gateway). Without one, it is the child of the span
-    /// current where the layer runs, if any (a `tracing` span of a layer outside it,
-    /// tower-http's `TraceLayer` through `telem-tracing`), else a new trace's root.
+    /// (for services behind your own gateway). Without one it starts a trace (or see
+    /// [`TelemetryLayer::with_parent_from_current`]).
     #[default]
     Honour,
     /// Always start a new trace, ignoring the headers (for services facing untrusted
@@ -98,6 +97,8 @@ pub struct TelemetryLayer {
 struct Settings {
     tracer: Tracer,
     trust: Trust,
+    /// Without an inbound parent, the span current where the layer runs is the parent.
+    parent_from_current: bool,
     headers: Vec<HeaderName>,
     response: ResponseHeaders,
     metrics: Option<HttpMetrics>,
@@ -115,6 +116,7 @@ impl TelemetryLayer {
             settings: Arc::new(Settings {
                 tracer: Tracer::new("telem-axum"),
                 trust: Trust::Honour,
+                parent_from_current: false,
                 headers: Vec::new(),
                 response: ResponseHeaders {
                     server_timing: true,
@@ -135,6 +137,7 @@ impl TelemetryLayer {
                 let mut s = Settings {
                     tracer: self.settings.tracer.clone(),
                     trust: self.settings.trust,
+                    parent_from_current: self.settings.parent_from_current,
                     headers: self.settings.headers.clone(),
                     response: self.settings.response,
                     metrics: self.settings.metrics.clone(),
@@ -152,6 +155,23 @@ impl TelemetryLayer {
     /// What to do with inbound trace context (default [`Trust::Honour`]).
     pub fn with_trust(self, trust: Trust) -> Self {
         self.edit(|s| s.trust = trust)
+    }
+
+    /// Whether a request without an inbound parent is the child of the span current where
+    /// the layer runs (default `false`: it starts a trace). For a layer wrapped in one
+    /// that starts a span first: tower-http's `TraceLayer` through `telem-tracing`'s
+    /// bridge. Off by default because a context current around the whole server (a
+    /// connection task `.instrument`ed with a span, a leaked guard) would otherwise make
+    /// every request on it one trace; prefer adding this layer outermost, which needs
+    /// nothing. With [`Trust::Ignore`] or [`Trust::LinkOnly`] a request always starts a
+    /// trace.
+    ///
+    /// ```
+    /// let layer = telem_axum::TelemetryLayer::new().with_parent_from_current(true);
+    /// # drop(layer);
+    /// ```
+    pub fn with_parent_from_current(self, on: bool) -> Self {
+        self.edit(|s| s.parent_from_current = on)
     }
 
     /// Records the request header `name` as `http.request.header.<name>` (lowercase).
@@ -368,11 +388,13 @@ impl RequestState {
                 Trust::Honour => {
                     let (parent, inbound_baggage) = propagate::extract(req.headers());
                     baggage = inbound_baggage;
-                    // Without an inbound parent: the current span's child (a
-                    // layer outside this one may have started one), else a root.
-                    if let Some(parent) = parent {
-                        builder = builder.parent(parent);
-                    }
+                    // Without an inbound parent: a root, or (if asked) the child of
+                    // the span current here (an outer layer may have started one).
+                    builder = match parent {
+                        Some(parent) => builder.parent(parent),
+                        None if settings.parent_from_current => builder,
+                        None => builder.root(),
+                    };
                 }
                 // An untrusted caller's baggage is not taken either.
                 Trust::Ignore => builder = builder.root(),

@@ -67,8 +67,9 @@ const CONTEXT_NAME: &str = "telem.context";
 /// target and level it does not pass are disabled at their call site, in `tracing`'s
 /// own interest cache, so they cost what `tracing`'s disabled spans cost. The verdicts
 /// follow the filter when it changes. The layer filters the whole subscriber it is part
-/// of (as `EnvFilter` used as a layer does): compose it with layers that need other
-/// verdicts through per-layer filters (`Layer::with_filter`).
+/// of (as `EnvFilter` used as a layer does): beside layers that need other verdicts,
+/// give it the per-layer [`TelemetryFilter`] (`.with_filter(TelemetryFilter::new())`),
+/// so it filters only itself.
 ///
 /// # What does not map
 ///
@@ -89,9 +90,17 @@ const CONTEXT_NAME: &str = "telem.context";
 /// let subscriber = tracing_subscriber::registry().with(telem_tracing::TelemetryLayer::new());
 /// let _default = tracing::subscriber::set_default(subscriber);
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TelemetryLayer {
-    _private: (),
+    /// Tells this layer's entries in the thread-locals from another subscriber's (span
+    /// ids are only unique within one registry).
+    id: u64,
+}
+
+impl Default for TelemetryLayer {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The telem side of a `tracing` span, kept in its registry extensions.
@@ -120,19 +129,31 @@ impl Bridged {
     }
 }
 
-thread_local! {
-    /// The `tracing` spans entered on this thread, innermost last, each with the guard
-    /// that puts back what was current before.
-    static ENTERED: RefCell<Vec<(Id, ContextGuard)>> = const { RefCell::new(Vec::new()) };
-    /// The context of the span this thread created last: most spans are entered on the
-    /// thread that created them, right after (`entered()`, `in_scope`, the first poll of
-    /// an `.instrument`ed future), and entering it from here skips the registry lookup
-    /// and the extensions' lock.
-    static NEWEST: RefCell<Option<(Id, Context)>> = const { RefCell::new(None) };
+/// A `tracing` span entered on this thread: which layer and span, the guard that puts
+/// back what was current before, and whether it was exited already (out of order,
+/// while spans entered after it were still entered).
+struct Entered {
+    layer: u64,
+    id: Id,
+    guard: ContextGuard,
+    exited: bool,
 }
 
+thread_local! {
+    /// The `tracing` spans entered on this thread, innermost last.
+    static ENTERED: RefCell<Vec<Entered>> = const { RefCell::new(Vec::new()) };
+    /// The context of the span this thread created last (with its layer): most spans
+    /// are entered on the thread that created them, right after (`entered()`,
+    /// `in_scope`, the first poll of an `.instrument`ed future), and entering it from
+    /// here skips the registry lookup and the extensions' lock.
+    static NEWEST: RefCell<Option<(u64, Id, Context)>> = const { RefCell::new(None) };
+}
+
+/// Numbers the layers, for [`TelemetryLayer::id`].
+static LAYERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Span and event call sites, by the address of their static metadata.
-static SITES: Sites<usize> = Sites::new();
+static SITES: Sites<usize> = Sites::new(4096);
 
 /// Call sites' verdicts live in `tracing`'s interest cache: rebuilt at every change of
 /// the filter (a pipeline starting or stopping, a new filter, a test scope).
@@ -141,12 +162,10 @@ static LISTEN: Once = Once::new();
 impl TelemetryLayer {
     /// The layer.
     pub fn new() -> Self {
-        LISTEN.call_once(|| {
-            bridge::on_filter_change(|| {
-                tracing::callsite::rebuild_interest_cache();
-            });
-        });
-        Self { _private: () }
+        listen();
+        Self {
+            id: LAYERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        }
     }
 }
 
@@ -172,6 +191,106 @@ fn site(meta: &'static Metadata<'static>) -> &'static LogSite {
             Vec::leak(keys),
         )
     })
+}
+
+/// A call site's interest: the cached verdict of its site.
+fn interest(meta: &'static Metadata<'static>) -> Interest {
+    if is_context_span(meta) || site(meta).is_enabled() {
+        Interest::always()
+    } else {
+        Interest::never()
+    }
+}
+
+/// Whether a call at `meta` passes (asked of call sites whose interest is "sometimes":
+/// ours are found by the address of their static metadata).
+fn verdict(meta: &Metadata<'_>) -> bool {
+    if is_context_span(meta) {
+        return true;
+    }
+    let key = std::ptr::from_ref(meta) as usize;
+    SITES.find(key).map_or_else(
+        || bridge::allows(meta.target(), level(meta.level())),
+        |s| s.is_enabled(),
+    )
+}
+
+/// The most detailed level the filter passes, as `tracing`'s hint.
+fn hint() -> tracing::level_filters::LevelFilter {
+    use tracing::level_filters::LevelFilter as Hint;
+    match bridge::max_level() {
+        LevelFilter::Off => Hint::OFF,
+        LevelFilter::Error => Hint::ERROR,
+        LevelFilter::Warn => Hint::WARN,
+        LevelFilter::Info => Hint::INFO,
+        LevelFilter::Debug => Hint::DEBUG,
+        LevelFilter::Trace => Hint::TRACE,
+    }
+}
+
+/// Rebuilds `tracing`'s interest cache at every change of the filter, from the first
+/// layer or filter made on.
+fn listen() {
+    LISTEN.call_once(|| {
+        bridge::on_filter_change(|| {
+            tracing::callsite::rebuild_interest_cache();
+        });
+    });
+}
+
+/// The pipeline's log filter as a per-layer filter, for a subscriber whose other layers
+/// need other verdicts: `TelemetryLayer::new().with_filter(TelemetryFilter::new())`.
+///
+/// Used as a layer by itself, [`TelemetryLayer`] filters the whole subscriber (as
+/// `EnvFilter` used as a layer does): a call site it filters out is disabled for every
+/// layer. Under this filter it filters only itself, and the other layers see what
+/// their own filters pass.
+///
+/// ```
+/// use tracing_subscriber::filter::LevelFilter;
+/// use tracing_subscriber::layer::SubscriberExt as _;
+/// use tracing_subscriber::Layer as _;
+/// use telem_tracing::{TelemetryFilter, TelemetryLayer};
+///
+/// # struct Console;
+/// # impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Console {}
+/// let subscriber = tracing_subscriber::registry()
+///     .with(TelemetryLayer::new().with_filter(TelemetryFilter::new()))
+///     // Another layer (a console formatter, say) with a filter of its own.
+///     .with(Console.with_filter(LevelFilter::DEBUG));
+/// # drop(subscriber);
+/// ```
+#[derive(Debug, Clone)]
+pub struct TelemetryFilter {
+    _private: (),
+}
+
+impl TelemetryFilter {
+    /// The filter.
+    pub fn new() -> Self {
+        listen();
+        Self { _private: () }
+    }
+}
+
+impl Default for TelemetryFilter {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for TelemetryFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _cx: &LayerContext<'_, S>) -> bool {
+        verdict(meta)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        interest(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(hint())
+    }
 }
 
 fn is_context_span(meta: &Metadata<'_>) -> bool {
@@ -262,50 +381,39 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if is_context_span(meta) || site(meta).is_enabled() {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
+        interest(meta)
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: LayerContext<'_, S>) -> bool {
-        // Asked only of call sites whose interest is "sometimes" (another layer's):
-        // ours are found by the address of their static metadata.
-        if is_context_span(meta) {
-            return true;
-        }
-        let key = std::ptr::from_ref(meta) as usize;
-        SITES.find(key).map_or_else(
-            || bridge::allows(meta.target(), level(meta.level())),
-            |s| s.is_enabled(),
-        )
+        verdict(meta)
     }
 
     fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
-        use tracing::level_filters::LevelFilter as Hint;
-        Some(match bridge::max_level() {
-            LevelFilter::Off => Hint::OFF,
-            LevelFilter::Error => Hint::ERROR,
-            LevelFilter::Warn => Hint::WARN,
-            LevelFilter::Info => Hint::INFO,
-            LevelFilter::Debug => Hint::DEBUG,
-            LevelFilter::Trace => Hint::TRACE,
-        })
+        Some(hint())
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
-        let Some(span) = ctx.span(id) else { return };
-        let bridged = if is_context_span(attrs.metadata()) {
+        let meta = attrs.metadata();
+        let bridged = if is_context_span(meta) {
             Bridged::Context(Context::current())
-        } else {
+        } else if site(meta).is_enabled() {
+            // Asked again: under another layer's filter (`with_filter`), the call site's
+            // interest is not this layer's verdict.
             Bridged::Span(start(attrs, &ctx))
+        } else {
+            return;
         };
+        let Some(span) = ctx.span(id) else { return };
+        // A no-op span (recording off) is not cached: entering it changes nothing.
         let context = match &bridged {
-            Bridged::Span(span) => Context::from_span(span.context()),
-            Bridged::Context(context) => context.clone(),
+            Bridged::Span(span) => Some(span.context())
+                .filter(SpanContext::is_valid)
+                .map(Context::from_span),
+            Bridged::Context(context) => Some(context.clone()),
         };
-        NEWEST.with(|newest| *newest.borrow_mut() = Some((id.clone(), context)));
+        NEWEST.with(|newest| {
+            *newest.borrow_mut() = context.map(|context| (self.id, id.clone(), context));
+        });
         span.extensions_mut().insert(bridged);
     }
 
@@ -347,7 +455,9 @@ where
 
     fn on_enter(&self, id: &Id, ctx: LayerContext<'_, S>) {
         let cached = NEWEST.with(|newest| match &*newest.borrow() {
-            Some((newest, context)) if newest == id => Some(context.attach()),
+            Some((layer, newest, context)) if *layer == self.id && newest == id => {
+                Some(context.attach())
+            }
             _ => None,
         });
         let guard = match cached {
@@ -361,24 +471,49 @@ where
                 bridged.attach()
             }
         };
-        ENTERED.with(|entered| entered.borrow_mut().push((id.clone(), guard)));
+        ENTERED.with(|entered| {
+            entered.borrow_mut().push(Entered {
+                layer: self.id,
+                id: id.clone(),
+                guard,
+                exited: false,
+            });
+        });
     }
 
     fn on_exit(&self, id: &Id, _ctx: LayerContext<'_, S>) {
-        let guard = ENTERED.with(|entered| {
+        let released = ENTERED.with(|entered| {
             let mut entered = entered.borrow_mut();
-            // Exits come in the reverse order of enters; one out of order (a guard
-            // dropped early) takes its own entry.
-            let at = entered.iter().rposition(|(entered, _)| entered == id)?;
-            Some(entered.remove(at).1)
+            let Some(at) = entered
+                .iter()
+                .rposition(|e| e.layer == self.id && e.id == *id && !e.exited)
+            else {
+                return Vec::new();
+            };
+            entered[at].exited = true;
+            // Guards go innermost first, each putting back the context its span found.
+            // A span exited while spans entered after it are still entered (guards
+            // dropped out of order) keeps its guard until they exit, so they stay
+            // current meanwhile.
+            let mut released = Vec::new();
+            while entered.last().is_some_and(|e| e.exited) {
+                if let Some(e) = entered.pop() {
+                    released.push(e.guard);
+                }
+            }
+            released
         });
-        drop(guard);
+        // In order: the innermost first.
+        drop(released);
     }
 
     fn on_close(&self, id: Id, ctx: LayerContext<'_, S>) {
         NEWEST.with(|newest| {
             let mut newest = newest.borrow_mut();
-            if newest.as_ref().is_some_and(|(newest, _)| *newest == id) {
+            if newest
+                .as_ref()
+                .is_some_and(|(layer, newest, _)| *layer == self.id && *newest == id)
+            {
                 *newest = None;
             }
         });

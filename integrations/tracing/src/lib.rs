@@ -43,7 +43,7 @@ mod layer;
 mod log_bridge;
 mod sites;
 
-pub use layer::{context_span, TelemetryLayer};
+pub use layer::{context_span, TelemetryFilter, TelemetryLayer};
 pub use log_bridge::LogBridge;
 
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -61,10 +61,11 @@ pub enum InstallError {
     )]
     TracingSubscriberSet,
     /// A `log` logger was set before (only one per process; `env_logger` or
-    /// `tracing_log::LogTracer`, say): remove it, or add [`TelemetryLayer`] alone.
+    /// `tracing_log::LogTracer`, say): the `tracing` bridge was installed, the `log`
+    /// one was not. Remove that logger to bridge `log` too.
     #[error(
-        "a `log` logger is already set (env_logger, tracing_log::LogTracer, ...): remove \
-         it, or install only the tracing layer"
+        "a `log` logger is already set (env_logger, tracing_log::LogTracer, ...): the \
+         tracing bridge is installed, the log bridge is not"
     )]
     LoggerSet,
 }
@@ -79,15 +80,12 @@ pub enum InstallError {
 ///
 /// # Errors
 ///
-/// If a global `tracing` subscriber or a `log` logger is already set, nothing is
-/// installed (the check comes first) and the error says which. Two threads installing
-/// at the same moment may leave the `log` bridge installed beside the error.
+/// If a global `tracing` subscriber is already set, nothing is installed; if a `log`
+/// logger is, the `tracing` bridge is installed and the error says the `log` one is
+/// not. (A subscriber set for a scope with `set_default` is no obstacle.)
 pub fn install() -> Result<(), InstallError> {
-    if tracing::dispatcher::has_been_set() {
-        return Err(InstallError::TracingSubscriberSet);
-    }
-    LogBridge::install().map_err(|_| InstallError::LoggerSet)?;
     let subscriber = tracing_subscriber::registry().with(TelemetryLayer::new());
     tracing::subscriber::set_global_default(subscriber)
-        .map_err(|_| InstallError::TracingSubscriberSet)
+        .map_err(|_| InstallError::TracingSubscriberSet)?;
+    LogBridge::install().map_err(|_| InstallError::LoggerSet)
 }

@@ -18,19 +18,31 @@ use telem::{Level, Str, Value};
 /// A `log` call site's target, file and line are usually `'static` (the `log!` macros
 /// give `module_path!()`, `file!()` and `line!()`): such a call site gets a cached
 /// verdict of its own, found without a lock. A target known only at run time is matched
-/// against the filter at each call and copied into the record.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LogBridge;
+/// against the filter at each call and copied into the record (its file and line are
+/// kept).
+///
+/// For a logger of your own that fans out to several (`log` allows one), make one with
+/// [`LogBridge::new`], which also makes `log`'s maximum level follow the filter.
+#[derive(Debug, Clone, Copy)]
+pub struct LogBridge {
+    _private: (),
+}
+
+impl Default for LogBridge {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 /// `log` call sites with a static target: (target address, target length, file
 /// address, line, level).
 type Key = (usize, usize, usize, u32, u8);
 
-static SITES: Sites<Key> = Sites::new();
+static SITES: Sites<Key> = Sites::new(2048);
 
-/// The site records with a run-time target are filed under, per level.
-static DYNAMIC: [std::sync::OnceLock<&'static LogSite>; 5] =
-    [const { std::sync::OnceLock::new() }; 5];
+/// `log` call sites whose target is known only at run time: (file address, line,
+/// level); their records carry their own target.
+static DYNAMIC: Sites<(usize, u32, u8)> = Sites::new(256);
 
 fn level(level: log::Level) -> Level {
     match level {
@@ -62,10 +74,17 @@ impl LogBridge {
     /// log::info!("from a crate that uses log");
     /// ```
     pub fn install() -> Result<(), log::SetLoggerError> {
-        static BRIDGE: LogBridge = LogBridge;
+        static BRIDGE: LogBridge = LogBridge { _private: () };
         log::set_logger(&BRIDGE)?;
         follow_filter();
         Ok(())
+    }
+
+    /// A bridge to hand to a logger of your own; from now on `log`'s maximum level
+    /// follows the pipeline's filter.
+    pub fn new() -> Self {
+        follow_filter();
+        Self { _private: () }
     }
 
     /// The site of `record`, and whether its target is the site's (else the record
@@ -91,8 +110,14 @@ impl LogBridge {
                 (site, true)
             }
             None => {
-                let site = *DYNAMIC[level.index()]
-                    .get_or_init(|| LogSite::leak(level, "log", None, None, &[]));
+                let file = record.file_static();
+                let key = (
+                    file.map_or(0, |f| f.as_ptr() as usize),
+                    record.line().unwrap_or(0),
+                    level as u8,
+                );
+                let line = record.line();
+                let site = DYNAMIC.get(key, || LogSite::leak(level, "log", file, line, &[]));
                 (site, false)
             }
         }

@@ -15,22 +15,23 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Mutex, OnceLock, PoisonError};
 use telem::bridge::LogSite;
 
-/// Call sites kept without a lock.
-const CAPACITY: usize = 4096;
-
 /// One slot: a key and its site, once set.
 type Slot<K> = OnceLock<(K, &'static LogSite)>;
 
 /// Call-site identity → its site.
 pub(crate) struct Sites<K> {
+    /// Call sites kept without a lock (the slots, twice as many, are allocated at the
+    /// first lookup).
+    capacity: usize,
     slots: OnceLock<Box<[Slot<K>]>>,
     len: AtomicUsize,
     overflow: Mutex<Option<HashMap<K, &'static LogSite>>>,
 }
 
 impl<K: Copy + Eq + Hash> Sites<K> {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(capacity: usize) -> Self {
         Self {
+            capacity,
             slots: OnceLock::new(),
             len: AtomicUsize::new(0),
             overflow: Mutex::new(None),
@@ -50,7 +51,7 @@ impl<K: Copy + Eq + Hash> Sites<K> {
             }
         }
         // Keys go to the locked map only once the table is full.
-        if self.len.load(Relaxed) < CAPACITY {
+        if self.len.load(Relaxed) < self.capacity {
             return None;
         }
         let overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
@@ -61,14 +62,14 @@ impl<K: Copy + Eq + Hash> Sites<K> {
     pub(crate) fn get(&self, key: K, make: impl Fn() -> &'static LogSite) -> &'static LogSite {
         let slots = self
             .slots
-            .get_or_init(|| (0..2 * CAPACITY).map(|_| OnceLock::new()).collect());
+            .get_or_init(|| (0..2 * self.capacity).map(|_| OnceLock::new()).collect());
         let mask = slots.len() - 1;
         let home = FixedState::default().hash_one(key) as usize;
         for probe in 0..slots.len() {
             let slot = &slots[home.wrapping_add(probe) & mask];
             let &(k, site) = match slot.get() {
                 Some(entry) => entry,
-                None if self.len.load(Relaxed) >= CAPACITY => break,
+                None if self.len.load(Relaxed) >= self.capacity => break,
                 None => slot.get_or_init(|| {
                     self.len.fetch_add(1, Relaxed);
                     (key, make())
@@ -89,13 +90,15 @@ mod tests {
     use super::*;
     use telem::Level;
 
+    const CAPACITY: usize = 64;
+
     fn site(target: &'static str) -> &'static LogSite {
         LogSite::leak(Level::Info, target, None, None, &[])
     }
 
     #[test]
     fn a_key_keeps_its_site_and_keys_past_the_capacity_still_get_one() {
-        let sites = Sites::<usize>::new();
+        let sites = Sites::<usize>::new(CAPACITY);
         let first = sites.get(7, || site("seven"));
         assert!(std::ptr::eq(first, sites.get(7, || site("other"))));
         for key in 0..CAPACITY + 10 {
@@ -107,7 +110,7 @@ mod tests {
 
     #[test]
     fn threads_racing_for_one_key_get_one_site() {
-        let sites = Sites::<usize>::new();
+        let sites = Sites::<usize>::new(CAPACITY);
         let got: Vec<usize> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..8)
                 .map(|_| s.spawn(|| sites.get(42, || site("raced")) as *const LogSite as usize))

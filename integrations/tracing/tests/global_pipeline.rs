@@ -87,7 +87,13 @@ async fn filtering_and_sampling_follow_the_pipeline() {
     let mut traces = std::collections::HashMap::<_, Vec<&str>>::new();
     // The spans of the two kinds of traces (the filter checks above made single-span
     // traces of their own).
-    let chained = ["tracing_root", "middle", "leaf", "traced_root", "tracing_child"];
+    let chained = [
+        "tracing_root",
+        "middle",
+        "leaf",
+        "traced_root",
+        "tracing_child",
+    ];
     for span in spans.iter().filter(|s| chained.contains(&s.name.as_str())) {
         traces
             .entry(span.context.trace_id)

@@ -320,3 +320,34 @@ async fn context_span_carries_a_trace_fns_context_to_code_that_captures_the_curr
     logs.find(Level::Info, "statement in the repository span")
         .assert_in_span(&spans, "inner_repository_call");
 }
+
+#[test]
+fn a_span_exited_out_of_order_leaves_the_spans_entered_after_it_current() {
+    bridge();
+    let t = TestPipeline::start();
+    let a = tracing::info_span!("a").entered();
+    let b = tracing::info_span!("b").entered();
+    drop(a); // out of order: `b` is still entered
+    tracing::info!("inside b");
+    drop(b);
+    tracing::info!("after both");
+    let spans = futures::executor::block_on(t.spans());
+    let logs = futures::executor::block_on(t.logs());
+    logs.find(Level::Info, "inside b")
+        .assert_in_span(&spans, "b");
+    logs.find(Level::Info, "after both").assert_outside_spans();
+    assert!(telem::SpanContext::current().is_none());
+}
+
+#[test]
+fn a_log_record_with_a_run_time_target_keeps_its_file_and_line() {
+    bridge();
+    let t = TestPipeline::start();
+    let target = String::from("audit");
+    log::warn!(target: &target, "run-time target");
+    let logs = futures::executor::block_on(t.logs());
+    let record = logs.find(Level::Warn, "run-time target").record();
+    assert_eq!(record.target, "audit");
+    assert_eq!(record.file.as_deref(), Some(file!()));
+    assert!(record.line.is_some());
+}

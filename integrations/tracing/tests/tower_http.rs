@@ -1,8 +1,9 @@
 //! A real `tracing`-instrumented crate: tower-http's `TraceLayer` on an axum router,
 //! beside telem-axum's `TelemetryLayer`, in both orders. Its span nests under the
 //! server span when `TelemetryLayer` is the outer layer (added last: the recommended
-//! order), and over it when `TraceLayer` is; either way one trace, with the handler's
-//! `#[trace]` spans and tower-http's events inside.
+//! order, nothing to set); when `TraceLayer` is outer, the server span nests under its
+//! span with `with_parent_from_current(true)`, and starts a trace of its own without.
+//! The handler's `#[trace]` spans and tower-http's events are inside.
 
 use axum::routing::get;
 use axum::Router;
@@ -76,16 +77,31 @@ async fn trace_layer_outside_puts_the_server_span_under_tower_http_span() {
     let t = TestPipeline::start();
     let app = Router::new()
         .route("/books/{id}", get(handler))
-        .layer(TelemetryLayer::new().with_metrics_registry(t.registry()))
+        .layer(
+            TelemetryLayer::new()
+                .with_metrics_registry(t.registry())
+                .with_parent_from_current(true),
+        )
         .layer(trace_layer());
     assert_eq!(send(&app, request()).await.status, 200);
-    let spans = t.spans().await;
+    let spans = t.take_spans().await;
     spans
         .assert_count(3)
         .assert_chain(&["request", "GET /books/{id}", "load_book"]);
     spans.named("request").assert_root();
-    t.logs()
+    t.take_logs()
         .await
         .find(Level::Info, "finished processing request")
         .assert_in_span(&spans, "request");
+
+    // By default the server span starts a trace even under tower-http's span.
+    let app = Router::new()
+        .route("/books/{id}", get(handler))
+        .layer(TelemetryLayer::new().with_metrics_registry(t.registry()))
+        .layer(trace_layer());
+    assert_eq!(send(&app, request()).await.status, 200);
+    let spans = t.spans().await;
+    spans.named("request").assert_root();
+    spans.named("GET /books/{id}").assert_root();
+    spans.named("load_book").assert_parent("GET /books/{id}");
 }

@@ -177,5 +177,8 @@ fn record_exception(span: &mut Span, type_name: &'static str, message: Str, caus
         ));
     }
     span.add_event("exception", attributes);
+    // A failed operation's class of error (OpenTelemetry's `error.type`, conditionally
+    // required on failure): the type's name when nothing better is known.
+    span.set_str("error.type", type_name);
     span.set_status(Status::error(message));
 }

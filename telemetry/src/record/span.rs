@@ -228,8 +228,10 @@ impl Span {
     }
 
     /// Records an error: an `exception` event with `exception.type` and
-    /// `exception.message` (and the chain of sources as `exception.cause`), and an
-    /// error status with the message.
+    /// `exception.message` (and the chain of sources as `exception.cause`), the
+    /// `error.type` attribute (the error's type name, as OpenTelemetry asks of a failed
+    /// operation when nothing better is known; set it yourself afterwards to a shorter
+    /// class of error), and an error status with the message.
     ///
     /// ```
     /// # let tracer = telem::Tracer::new("doc");
@@ -258,6 +260,11 @@ impl Span {
             ));
         }
         put_event(d, Str::from_static("exception"), attributes);
+        d.set_attribute(
+            Str::from_static("error.type"),
+            Value::String(Str::from_static(std::any::type_name::<E>())),
+            recording::max_attributes(),
+        );
         d.set_status(Status::error(message));
     }
 
