@@ -28,7 +28,10 @@ use opentelemetry_sdk::trace::{Sampler as OtelSampler, SdkTracerProvider};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telem::Config;
-use telem_benches::{on_runtime_cores, start_pipeline, stop_pipeline, DiscardExporter, NoopLayer};
+use telem_benches::{
+    on_runtime_cores, start_pipeline, stop_pipeline, tracing_info_3_fields,
+    tracing_json_non_blocking, DiscardExporter, NoopLayer,
+};
 use telem_tracing::TelemetryLayer;
 use tokio::runtime::Runtime;
 use tracing::span::{Attributes, Id};
@@ -37,7 +40,6 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer as _;
 
 /// Calls per timed sample in `bridge_event`: what the log ring holds.
 const SAMPLE_CALLS: u64 = 100_000;
@@ -145,16 +147,6 @@ fn bridge_span_filtered(c: &mut Criterion, rt: &Runtime) {
     stop_pipeline(rt, pipeline, "bridge_span_filtered");
 }
 
-fn event() {
-    let id = black_box(42u64);
-    tracing::info!(
-        book.id = id,
-        user = "alice",
-        cached = true,
-        "book {id} found"
-    );
-}
-
 fn bridge_event(c: &mut Criterion, rt: &Runtime) {
     let pipeline = start_pipeline(rt, Config::new().with_log_ring_capacity(RING));
     let mut g = c.benchmark_group("bridge_event");
@@ -174,7 +166,7 @@ fn bridge_event(c: &mut Criterion, rt: &Runtime) {
                         rt.block_on(pipeline.drain_now());
                         let start = Instant::now();
                         for _ in 0..n {
-                            event();
+                            tracing_info_3_fields();
                         }
                         total += start.elapsed();
                         left -= n;
@@ -189,17 +181,13 @@ fn bridge_event(c: &mut Criterion, rt: &Runtime) {
         "[bridge_event] logs: recorded {:?} exported {:?} dropped (ring full) {:?}",
         s.logs.recorded, s.logs.exported, s.logs.dropped
     );
-    let (writer, guard) = on_runtime_cores(|| tracing_appender::non_blocking(std::io::sink()));
-    let subscriber = tracing_subscriber::registry().with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(writer)
-            .with_filter(LevelFilter::INFO),
-    );
+    let (subscriber, guard) = tracing_json_non_blocking();
     tracing::subscriber::with_default(subscriber, || {
         let span = tracing::info_span!("request");
         let _entered = span.enter();
-        g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| b.iter(event));
+        g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
+            b.iter(tracing_info_3_fields)
+        });
     });
     drop(guard);
     g.finish();

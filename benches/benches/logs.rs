@@ -25,7 +25,9 @@ use criterion::{Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telem::{Config, LogFilter, StdoutFormat, StdoutSink, Tracer};
-use telem_benches::{on_runtime_cores, pinned_runtime, start_pipeline, stop_pipeline};
+use telem_benches::{
+    pinned_runtime, start_pipeline, stop_pipeline, tracing_info_3_fields, tracing_json_non_blocking,
+};
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::Layer as _;
@@ -85,26 +87,12 @@ fn log_call(c: &mut Criterion, rt: &Runtime) {
     let mut g = c.benchmark_group("log_call");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(1));
-    let (writer, guard) = on_runtime_cores(|| tracing_appender::non_blocking(std::io::sink()));
-    let subscriber = tracing_subscriber::registry().with(
-        tracing_subscriber::fmt::layer()
-            .json()
-            .with_writer(writer)
-            .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
-    );
+    let (subscriber, guard) = tracing_json_non_blocking();
     tracing::subscriber::with_default(subscriber, || {
         let span = tracing::info_span!("request");
         let _entered = span.enter();
         g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
-            b.iter(|| {
-                let id = black_box(42u64);
-                tracing::info!(
-                    book.id = id,
-                    user = "alice",
-                    cached = true,
-                    "book {id} found"
-                );
-            })
+            b.iter(tracing_info_3_fields)
         });
     });
     drop(guard);

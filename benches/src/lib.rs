@@ -238,3 +238,35 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
 
     fn on_close(&self, _id: tracing::span::Id, _ctx: tracing_subscriber::layer::Context<'_, S>) {}
 }
+
+/// The usual `tracing` logging stack: `tracing-subscriber`'s JSON formatter at `INFO`
+/// through `tracing-appender`'s non-blocking writer into `io::sink()` (its worker
+/// thread on the runtime's cores), and the guard that flushes it.
+#[cfg(feature = "peers")]
+pub fn tracing_json_non_blocking() -> (
+    impl tracing::Subscriber + Send + Sync,
+    tracing_appender::non_blocking::WorkerGuard,
+) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::Layer as _;
+    let (writer, guard) = on_runtime_cores(|| tracing_appender::non_blocking(std::io::sink()));
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(writer)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
+    );
+    (subscriber, guard)
+}
+
+/// The log benchmarks' `tracing` event: `info!` with a formatted message and 3 fields.
+#[cfg(feature = "peers")]
+pub fn tracing_info_3_fields() {
+    let id = std::hint::black_box(42u64);
+    tracing::info!(
+        book.id = id,
+        user = "alice",
+        cached = true,
+        "book {id} found"
+    );
+}
