@@ -19,20 +19,28 @@
 //!
 //! | case | stack |
 //! | --- | --- |
-//! | `off` | the bookstore's `app()` (our `TelemetryLayer` inside) with the pipeline disabled (`Config::with_disabled(true)`, what `OTEL_SDK_DISABLED=true` does in the bookstore): no span is recorded; the layer still records the HTTP request-duration metric, and the handlers their business metrics |
-//! | `discard` | the same router, `telem::init` with `Sampler::AlwaysOn` and a sink that drops every batch, plus the `PrometheusSink`: what recording and draining cost, without exporting |
+//! | `off` | the bookstore's `app()` (our `TelemetryLayer` inside) with the pipeline disabled (`Config::with_disabled(true)`, what `OTEL_SDK_DISABLED=true` does in the bookstore), and the `tracing`/`log` bridge installed (`telem_tracing::install()`, as the bookstore's `main` does): no span is recorded; the layer still records the HTTP request-duration metric, the handlers their business metrics and the store its query-duration metric |
+//! | `discard` | the same router, `telem::init` with `Sampler::AlwaysOn` and a sink that drops every batch, plus the `PrometheusSink`, and the bridge installed as in `off` (in every case of ours: so each query's `telem_tracing::context_span()`, which sqlx's events would land in, costs what it costs in the bookstore): what recording and draining cost, without exporting |
 //! | `json` | the same router, `telem::init` with `Sampler::AlwaysOn`, a `StdoutSink` writing JSON lines to a temporary file, and the `PrometheusSink` (as the bookstore does) |
 //! | `pretty` | the same with `StdoutFormat::Pretty` |
 //! | `otlp` | the same with a `telem_otlp::OtlpSink` (HTTP/protobuf) in place of the file, to a loopback collector that reads and discards each request body and answers 200 with an empty body |
-//! | `tracing-json` | the same handlers under tower-http's `TraceLayer` (span, request and response events at INFO) and `tracing-subscriber`'s JSON formatter writing through `tracing-appender`'s non-blocking writer to a temporary file (two lines per request: request started, finished) |
-//! | `tracing-otlp` | the same handlers under the same `TraceLayer`, `tracing-opentelemetry` and the OpenTelemetry SDK (`AlwaysOn`, batch span processor with its defaults) with `opentelemetry-otlp`'s HTTP/protobuf exporter (blocking reqwest client) to the same discarding collector |
+//! | `tracing-json` | the same handlers under tower-http's `TraceLayer` (span, request and response events at INFO) and `tracing-subscriber`'s JSON formatter writing through `tracing-appender`'s non-blocking writer to a temporary file (two lines per request: request started, finished); the store's context spans filtered out (below) |
+//! | `tracing-otlp` | the same handlers under the same `TraceLayer`, `tracing-opentelemetry` and the OpenTelemetry SDK (`AlwaysOn`, batch span processor with its defaults) with `opentelemetry-otlp`'s HTTP/protobuf exporter (blocking reqwest client) to the same discarding collector (one span per request); the store's context spans filtered out (below) |
+//!
+//! Per `GET /books`, our cases record three spans: the server span, `list_books` and the
+//! store's `SELECT books`; the `tracing-*` cases one, `TraceLayer`'s.
 //!
 //! In the two `tracing-*` cases our pipeline is not started: the bookstore's handlers
 //! keep their `#[trace]` spans and `CurrentSpan` extractor, which are then near-free
 //! no-ops, and `TelemetryLayer::new().with_metrics(false)` stays inside `TraceLayer` only to
 //! hand the handlers their no-op `CurrentSpan` (a flag check and an extension insert).
 //! Those two cases record no HTTP request-duration metric; every case records the
-//! handlers' business metrics.
+//! handlers' business metrics and the store's query durations. The store still sends
+//! each query under `telem_tracing::context_span()`, an ERROR-level `tracing` span (target
+//! `telem_tracing::context`) that would pass their INFO filter and cost them a span per
+//! query that stands for nothing there (our spans are no-ops): their subscribers filter
+//! that target out (`filter_fn`), so its call site is disabled, as the usual stack
+//! without the bookstore's store would have it.
 //!
 //! Each case runs in a fresh child process (this binary run again with a hidden
 //! `--child CASE`, which prints one `RESULT` line for the parent), because
@@ -483,9 +491,11 @@ fn table(args: &Args, pinning: &str, results: &[Vec<Outcome>]) -> String {
     }
     out.push_str(
         "\nNotes: `off` is the bookstore with its pipeline disabled (as with OTEL_SDK_DISABLED=true): \
-         its TelemetryLayer still records the HTTP request-duration metric. In the `tracing-*` \
+         its TelemetryLayer still records the HTTP request-duration metric. Our cases install the \
+         tracing bridge, as the bookstore does. In the `tracing-*` \
          cases our pipeline is not started, so the handlers' `#[trace]` spans and `CurrentSpan` \
-         are no-ops, and they record no HTTP request-duration metric. Dropped: spans lost at our \
+         are no-ops, and they record no HTTP request-duration metric; their subscribers filter \
+         out the store's context spans (target telem_tracing::context). Dropped: spans lost at our \
          rings and span sink; lines tracing-appender dropped (of lines written + dropped; 2 per request); spans the SDK \
          never exported (1 per request). Bytes out: written to the file, or received by the \
          collector. Compare ratios within one run only.\n",
@@ -904,6 +914,19 @@ fn trace_layer() -> tower_http::trace::TraceLayer<
         .on_response(DefaultOnResponse::new().level(tracing::Level::INFO))
 }
 
+/// The target of `telem_tracing::context_span()`, which the store sends each query under.
+const CONTEXT_SPAN_TARGET: &str = "telem_tracing::context";
+
+/// A global filter for the peers' subscribers: everything but the store's context spans
+/// (ERROR-level `tracing` spans standing for our span, which they have no use for).
+/// Filtered at the call site, so the span is not even created.
+fn without_context_spans() -> tracing_subscriber::filter::FilterFn {
+    fn keep(meta: &tracing::Metadata<'_>) -> bool {
+        meta.target() != CONTEXT_SPAN_TARGET
+    }
+    tracing_subscriber::filter::filter_fn(keep)
+}
+
 /// The bookstore's router, its store seeded and its reviews service started on `rt`.
 fn our_router(rt: &Runtime, metrics: MetricsEndpoint) -> Result<Router, String> {
     rt.block_on(async {
@@ -947,7 +970,10 @@ impl Stack {
         let collector = || collector.ok_or("no collector".to_owned());
         let ours = |config: Config| {
             let _enter = rt.enter();
-            telem::init(config).map_err(|e| format!("telem::init: {e}"))
+            let pipeline = telem::init(config).map_err(|e| format!("telem::init: {e}"))?;
+            // As the bookstore's `main`: `tracing` and `log` bridged into the pipeline.
+            telem_tracing::install().map_err(|e| format!("telem_tracing::install: {e}"))?;
+            Ok::<_, String>(pipeline)
         };
         match case {
             Case::Off => {
@@ -994,7 +1020,8 @@ impl Stack {
                     .json()
                     .with_max_level(tracing::Level::INFO)
                     .with_writer(writer)
-                    .finish();
+                    .finish()
+                    .with(without_context_spans());
                 tracing::subscriber::set_global_default(subscriber)
                     .map_err(|e| format!("tracing subscriber: {e}"))?;
                 Ok((
@@ -1025,7 +1052,8 @@ impl Stack {
                 let otel = tracing_opentelemetry::layer().with_tracer(provider.tracer("bookstore"));
                 let subscriber = tracing_subscriber::registry()
                     .with(otel)
-                    .with(tracing_subscriber::filter::LevelFilter::INFO);
+                    .with(tracing_subscriber::filter::LevelFilter::INFO)
+                    .with(without_context_spans());
                 tracing::subscriber::set_global_default(subscriber)
                     .map_err(|e| format!("tracing subscriber: {e}"))?;
                 Ok((

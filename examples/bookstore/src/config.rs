@@ -7,8 +7,8 @@
 //! console, metrics for Prometheus on `/metrics`, no collector needed.
 //! `BOOKSTORE_LOG_FORMAT` and `BOOKSTORE_LOG_BUFFER` shape the console sink whenever
 //! `console` is selected. Which log records are made is the core's `RUST_LOG` (default
-//! `info`: the store's `debug` trail is hidden). `BOOKSTORE_DB_QUERY_TEXT` puts each
-//! query's SQL in its span.
+//! `info`: the store's `debug` trail is hidden). Each database span records its query's
+//! parameterized SQL unless `BOOKSTORE_DB_QUERY_TEXT=false`.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -105,12 +105,13 @@ const LOG_BUFFER_SETTING: Setting =
              `telemetry_sink_logs_dropped_total{sink=\"stdout\"}`)",
         );
 
-const DB_QUERY_TEXT_SETTING: Setting = Setting::bool("db_query_text", false)
+const DB_QUERY_TEXT_SETTING: Setting = Setting::bool("db_query_text", true)
     .with_variable(DB_QUERY_TEXT)
     .with_description(
-        "whether each database span records its query's SQL in `db.query.text` \
-         (OpenTelemetry's database conventions make it opt-in): the parameterized text \
-         (`SELECT ... WHERE id = ?1`), the values never in it",
+        "whether each database span records its query's SQL in `db.query.text`: the \
+         parameterized text (`SELECT ... WHERE id = ?1`), the values never in it, which \
+         OpenTelemetry's database conventions recommend collecting by default; `false` \
+         leaves it out",
     );
 
 /// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
@@ -155,7 +156,7 @@ pub struct Settings {
     /// reads); past it, they are dropped and counted
     /// (`telemetry_sink_{spans,logs}_dropped_total{sink="stdout"}`).
     pub log_buffer: usize,
-    /// `BOOKSTORE_DB_QUERY_TEXT`, `true` or `false` (default): whether the store's spans
+    /// `BOOKSTORE_DB_QUERY_TEXT`, `true` (default) or `false`: whether the store's spans
     /// record each query's parameterized SQL in `db.query.text`
     /// ([`Store::with_query_text`](crate::Store::with_query_text)).
     pub db_query_text: bool,
@@ -337,7 +338,10 @@ mod tests {
         assert_eq!(s.log_format, StdoutFormat::Pretty);
         assert_eq!(s.metrics_token, None);
         assert_eq!(s.log_buffer, DEFAULT_LOG_BUFFER);
-        assert!(!s.db_query_text, "query text is opt-in");
+        assert!(
+            s.db_query_text,
+            "parameterized query text is recorded by default (Recommended)"
+        );
         let pipeline = s.pipeline().unwrap();
         assert_eq!(pipeline.config.sampler(), Sampler::default());
         assert_eq!(
@@ -379,7 +383,7 @@ mod tests {
             (LOG_FORMAT, "JSON"),
             (METRICS_TOKEN, "s3cret"),
             (LOG_BUFFER, "65536"),
-            (DB_QUERY_TEXT, "TRUE"),
+            (DB_QUERY_TEXT, "FALSE"),
             ("TELEMETRY_DRAIN_INTERVAL", "250"),
             ("BOOKSTORE_UNRELATED", ""),
         ])
@@ -388,7 +392,7 @@ mod tests {
         assert_eq!(s.log_format, StdoutFormat::Json);
         assert_eq!(s.metrics_token.as_deref(), Some("s3cret"));
         assert_eq!(s.log_buffer, 65536);
-        assert!(s.db_query_text);
+        assert!(!s.db_query_text, "false turns query text off");
         assert!(
             !format!("{s:?}").contains("s3cret"),
             "Debug hides the token"

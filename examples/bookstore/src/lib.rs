@@ -7,8 +7,9 @@
 //!
 //! The books are in SQLite, in memory (compiled in: no database to install), through an
 //! sqlx pool; every query is a client span with OpenTelemetry's database attributes
-//! (`SELECT books`), and the pool's state is in `/metrics` (`db_client_connections`,
-//! `db_client_connection_wait_time_seconds`, ...). `GET /books/{id}/reviews` calls a
+//! (`SELECT books`), its duration is in `/metrics`
+//! (`db_client_operation_duration_seconds`), and so is the pool's state
+//! (`db_client_connections`, `db_client_connection_wait_time_seconds`, ...). `GET /books/{id}/reviews` calls a
 //! second, local service with `reqwest` through `telem_axum::ClientTraceLayer`: the
 //! bookstore's server span, its client span and the reviews service's server span are
 //! one trace.
@@ -22,7 +23,7 @@
 //! | module | what |
 //! | --- | --- |
 //! | `config` | [`Settings`] from `BOOKSTORE_*` (and the core's) environment variables |
-//! | `store` | [`Store`]: books, reviews and stock in SQLite; the repository functions (client spans with the database conventions' attributes), their `debug` trail, the pool and its metrics |
+//! | `store` | [`Store`]: books, reviews and stock in SQLite; the repository functions (client spans with the database conventions' attributes), their `debug` trail and duration metric, the pool and its metrics |
 //! | `reviews` | the reviews service (its own router and port) and [`ReviewsClient`], the traced `reqwest` client the bookstore calls it with |
 //! | `routes` | the handlers and [`ApiError`], which logs every 4xx and 5xx |
 //! | `metrics` | the business metrics (`counter!`, `histogram!`), and the names of the pool's |

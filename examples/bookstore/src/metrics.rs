@@ -1,6 +1,6 @@
 //! The bookstore's business metrics, in the global registry beside the HTTP metrics
-//! `TelemetryLayer` records and the database pool's metrics the store records (their
-//! names are here too, `DB_*`); `/metrics` serves them all.
+//! `TelemetryLayer` records and the database metrics the store records, its pool's and
+//! its queries' durations (their names are here too, `DB_*`); `/metrics` serves them all.
 
 use crate::store::Genre;
 use telem::metrics::global;
@@ -34,6 +34,23 @@ pub const DB_CONNECTION_TIMEOUTS: &str = "db_client_connection_timeouts_total";
 pub const DB_POOL_NAME: &str = "db_client_connection_pool_name";
 /// The label of [`DB_CONNECTIONS`] saying `idle` or `used` (`db.client.connection.state`).
 pub const DB_STATE: &str = "db_client_connection_state";
+
+/// How long the store's queries took, seconds (`db.client.operation.duration`), by
+/// [`DB_SYSTEM_NAME`], [`DB_OPERATION_NAME`], [`DB_COLLECTION_NAME`] and, for a query
+/// that failed, [`ERROR_TYPE`] (see the store's operation module).
+pub const DB_OPERATION_DURATION: &str = "db_client_operation_duration_seconds";
+/// The label of [`DB_OPERATION_DURATION`] naming the database system, `sqlite`
+/// (`db.system.name`).
+pub const DB_SYSTEM_NAME: &str = "db_system_name";
+/// The label of [`DB_OPERATION_DURATION`] naming the operation, `SELECT`, `INSERT` or
+/// `UPDATE` (`db.operation.name`).
+pub const DB_OPERATION_NAME: &str = "db_operation_name";
+/// The label of [`DB_OPERATION_DURATION`] naming the table, `books`, `reviews` or
+/// `stock` (`db.collection.name`).
+pub const DB_COLLECTION_NAME: &str = "db_collection_name";
+/// The label of [`DB_OPERATION_DURATION`] saying why a query failed (`error.type`):
+/// SQLite's result code (`1`, `2067`), else `db_error`; empty for a query that succeeded.
+pub const ERROR_TYPE: &str = "error_type";
 
 /// Bucket bounds of [`SEARCH_RESULTS`]: a count of books, not the default latency buckets.
 const SEARCH_RESULT_BOUNDS: [f64; 7] = [0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0];

@@ -65,7 +65,9 @@ pub enum ApiError {
     /// 503 when the database's pool had no free connection in time, 500 when the
     /// database failed.
     Store(StoreError),
-    /// 502: the reviews service did not answer, or not with reviews.
+    /// 503 when the reviews service answered 503 (it is busy: its database's pool had no
+    /// free connection in time), passed on with its meaning, try again later; 502 when it
+    /// did not answer, or not with reviews.
     Reviews(ReviewsError),
 }
 
@@ -80,6 +82,9 @@ impl ApiError {
             ApiError::NotUpgradable { status, .. } => *status,
             ApiError::Store(StoreError::PoolTimedOut(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Reviews(ReviewsError::Status(StatusCode::SERVICE_UNAVAILABLE)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Reviews(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -126,6 +131,9 @@ impl fmt::Display for ApiError {
                 f.write_str("the bookstore is busy, try again later")
             }
             ApiError::Store(_) => f.write_str("the bookstore's database failed"),
+            ApiError::Reviews(ReviewsError::Status(StatusCode::SERVICE_UNAVAILABLE)) => {
+                f.write_str("the reviews service is busy, try again later")
+            }
             ApiError::Reviews(_) => f.write_str("the reviews service is unavailable"),
         }
     }
@@ -345,4 +353,37 @@ pub(crate) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 /// `GET /healthz`
 pub(crate) async fn healthz() -> &'static str {
     "ok"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A 503 of the reviews service (busy: try again later) is passed on as a 503; any
+    /// other failure of it is the bookstore's upstream failing, a 502.
+    #[test]
+    fn a_busy_reviews_service_is_a_503_and_other_failures_a_502() {
+        let answered = |status| ApiError::Reviews(ReviewsError::Status(status));
+        let busy = answered(StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            busy.to_string(),
+            "the reviews service is busy, try again later"
+        );
+        assert_eq!(busy.error_type(), "reviews_status");
+        for status in [
+            StatusCode::INTERNAL_SERVER_ERROR,
+            StatusCode::NOT_FOUND,
+            StatusCode::BAD_GATEWAY,
+        ] {
+            assert_eq!(
+                answered(status).status(),
+                StatusCode::BAD_GATEWAY,
+                "{status}"
+            );
+        }
+        let unreadable = ApiError::Reviews(ReviewsError::Request("bad uri".to_owned()));
+        assert_eq!(unreadable.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(unreadable.to_string(), "the reviews service is unavailable");
+    }
 }

@@ -174,7 +174,9 @@ async fn every_client_error_logs_one_warn_with_its_status_and_reason(t: TestPipe
 }
 
 /// A failure behind the bookstore (the database, the reviews service) is a 5xx whose
-/// body says what is unavailable, and one `error` whose message adds the cause.
+/// body says what is unavailable, and one `error` whose message adds the cause. A busy
+/// reviews service's 503 is passed on as a 503 (try again later), its other failures
+/// are a 502.
 #[telem::test]
 async fn a_failure_behind_the_bookstore_is_a_5xx_logged_as_an_error_with_its_cause(
     t: TestPipeline,
@@ -191,6 +193,13 @@ async fn a_failure_behind_the_bookstore_is_a_5xx_logged_as_an_error_with_its_cau
             "reviews_status",
             "the reviews service is unavailable",
             "the reviews service answered 500 Internal Server Error",
+        ),
+        (
+            ApiError::Reviews(ReviewsError::Status(http::StatusCode::SERVICE_UNAVAILABLE)),
+            503,
+            "reviews_status",
+            "the reviews service is busy, try again later",
+            "the reviews service answered 503 Service Unavailable",
         ),
         (
             ApiError::Store(StoreError::PoolTimedOut(Duration::from_secs(5))),
@@ -216,7 +225,7 @@ async fn a_failure_behind_the_bookstore_is_a_5xx_logged_as_an_error_with_its_cau
     }
     t.logs()
         .await
-        .assert_count(Level::Error, 2)
+        .assert_count(Level::Error, 3)
         .assert_count(Level::Warn, 0);
 }
 

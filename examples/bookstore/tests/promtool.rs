@@ -42,7 +42,7 @@ async fn promtool_accepts_the_bookstores_metrics() {
         .await
         .expect("the reviews service starts");
     // Every kind of answer, so every family has series: the business metrics, the HTTP
-    // metrics of both services, the pool's.
+    // metrics of both services, the pool's and the queries' durations.
     for uri in [
         "/books",
         "/books?q=dune",
@@ -69,6 +69,7 @@ async fn promtool_accepts_the_bookstores_metrics() {
         "db_client_connection_pending_requests",
         "db_client_connection_wait_time_seconds",
         "db_client_connection_timeouts_total",
+        "db_client_operation_duration_seconds",
         "http_server_request_duration_seconds",
         "bookstore_books_viewed_total",
     ] {

@@ -125,8 +125,15 @@ async fn list_books_is_a_child_of_the_request_span() {
 /// The handler looks the book up, then runs the call to the reviews service and the
 /// stock query under `join!`: all three are children of the request's span (each
 /// `join!` branch is current only while it is polled, so neither becomes the other's
-/// parent).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+/// parent), and the two under `join!` overlap.
+///
+/// On a current-thread runtime, so that the overlap is certain: there, the call to the
+/// reviews service cannot be answered while `join!`'s first poll runs (the answer needs
+/// the reviews service's task and the HTTP connection's task, which run on this thread
+/// only after that poll returns). With more worker threads, a thread preempted in the
+/// middle of that poll (a loaded machine) can find the answer already there, and the
+/// call's span end before the stock query's first poll starts its own.
+#[tokio::test(flavor = "current_thread")]
 async fn the_lookups_are_siblings_under_the_request_span() {
     let p = pipeline().await;
     assert_eq!(
@@ -143,6 +150,18 @@ async fn the_lookups_are_siblings_under_the_request_span() {
         assert_eq!(lookup.parent_span_id, server.context.span_id);
     }
     assert_eq!(stock.attribute("book.id"), Some(&Value::I64(1)));
+    // Deterministic, not a matter of timing: the first poll of `join!` polls the call
+    // first, which starts its span and returns Pending (see above), then the stock query,
+    // which starts its span (and ends it, at that poll or a later one). So the call's span
+    // starts before the query's ends, and the query's starts before the call's ends.
+    assert!(
+        reviews.start_time_unix_nano < stock.end_time_unix_nano,
+        "{reviews:?}\n{stock:?}"
+    );
+    assert!(
+        stock.start_time_unix_nano < reviews.end_time_unix_nano,
+        "{reviews:?}\n{stock:?}"
+    );
 }
 
 /// `GET /books/{id}/reviews` calls the reviews service over HTTP: the bookstore's server
@@ -272,12 +291,14 @@ async fn metrics_count_requests_by_route_not_by_path() {
 }
 
 /// The pool's metrics, OpenTelemetry's `db.client.connection.*` in Prometheus form, are
-/// read at each drain tick and served on `/metrics`, labelled with the store's pool.
+/// read at each drain tick and served on `/metrics`, labelled with the store's pool; each
+/// query's duration is in `db_client_operation_duration_seconds` (`db.client.operation.duration`),
+/// by operation and collection, with the conventions' advised buckets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn metrics_show_the_database_pool_by_name() {
+async fn metrics_show_the_database_pool_by_name_and_the_queries_by_operation() {
     use bookstore::metrics::{
         DB_CONNECTIONS, DB_CONNECTION_IDLE_MIN, DB_CONNECTION_MAX, DB_CONNECTION_PENDING_REQUESTS,
-        DB_CONNECTION_TIMEOUTS, DB_CONNECTION_WAIT_TIME,
+        DB_CONNECTION_TIMEOUTS, DB_CONNECTION_WAIT_TIME, DB_OPERATION_DURATION,
     };
     let p = pipeline().await;
     let store = bookstore::Store::seeded().await.unwrap();
@@ -288,9 +309,52 @@ async fn metrics_show_the_database_pool_by_name() {
     )
     .await
     .unwrap();
+    // Process-wide: earlier tests' queries are in it too.
+    let select_books = format!(
+        "{DB_OPERATION_DURATION}_count{{db_system_name=\"sqlite\",db_operation_name=\"SELECT\",\
+         db_collection_name=\"books\",error_type=\"\"}}"
+    );
+    let queries_before = value(&p.scrape(&app).await, &select_books);
     // One query, so one acquire: the seed does not go through the metered pool.
     assert_eq!(get(&app, "/books/1").await.status, StatusCode::OK);
-    let text = p.scrape(&app).await;
+    // sqlx gives the query's connection back in a task of its own: scrape (a bounded
+    // number of times) until no connection is in use. A store that kept a connection
+    // would never get there.
+    let used_series = format!("{DB_CONNECTIONS}{{{pool},db_client_connection_state=\"used\"}}");
+    let mut text = p.scrape(&app).await;
+    for _ in 0..1000 {
+        if value(&text, &used_series) == 0.0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        text = p.scrape(&app).await;
+    }
+    assert_eq!(
+        value(&text, &select_books) - queries_before,
+        1.0,
+        "one SELECT books query:\n{text}"
+    );
+    assert!(
+        text.contains(&format!("# TYPE {DB_OPERATION_DURATION} histogram\n")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("# HELP {DB_OPERATION_DURATION} ")),
+        "{text}"
+    );
+    let buckets: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&format!("{DB_OPERATION_DURATION}_bucket{{")))
+        .filter(|l| {
+            l.contains("db_collection_name=\"books\"") && l.contains("db_operation_name=\"SELECT\"")
+        })
+        .filter_map(|l| l.split("le=\"").nth(1)?.split('"').next())
+        .collect();
+    assert_eq!(
+        buckets,
+        ["0.001", "0.005", "0.01", "0.05", "0.1", "0.5", "1.0", "5.0", "10.0", "+Inf"],
+        "the advised bounds:\n{text}"
+    );
     for (name, kind) in [
         (DB_CONNECTIONS, "gauge"),
         (DB_CONNECTION_MAX, "gauge"),
@@ -314,19 +378,16 @@ async fn metrics_show_the_database_pool_by_name() {
         );
         value(&text, &line_start)
     };
-    // Every open connection is idle or used (one being given back to the pool after a
-    // query counts as used until it is back): at least the one the pool keeps open, at
-    // most its maximum.
+    // Every connection is back, so every open connection is idle: at least the one the
+    // pool keeps open, at most its maximum.
     let idle = series(DB_CONNECTIONS, ",db_client_connection_state=\"idle\"");
     let used = series(DB_CONNECTIONS, ",db_client_connection_state=\"used\"");
-    let open = idle + used;
+    assert_eq!(used, 0.0, "the query's connection is back:\n{text}");
     assert!(
-        idle >= 0.0
-            && used >= 0.0
-            && (f64::from(bookstore::store::MIN_CONNECTIONS)
-                ..=f64::from(bookstore::store::MAX_CONNECTIONS))
-                .contains(&open),
-        "{idle} idle, {used} used:\n{text}"
+        (f64::from(bookstore::store::MIN_CONNECTIONS)
+            ..=f64::from(bookstore::store::MAX_CONNECTIONS))
+            .contains(&idle),
+        "{idle} idle:\n{text}"
     );
     assert_eq!(
         series(DB_CONNECTION_MAX, ""),

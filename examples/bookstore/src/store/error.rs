@@ -1,6 +1,7 @@
 //! What can go wrong in the store: [`StoreError`] for any query, [`ReindexError`] for
 //! the background reindex.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -32,6 +33,16 @@ impl StoreError {
     /// the schema's constraints should make it impossible.
     pub(super) fn bad_row(what: String) -> Self {
         StoreError::Database(Arc::new(sqlx::Error::Decode(what.into())))
+    }
+}
+
+/// The database's own result code in `error`, when it gave one: SQLite's extended result
+/// code in decimal (`"1"`, an SQL error; `"2067"`, a UNIQUE constraint failed), what
+/// OpenTelemetry's database conventions call `db.response.status_code`.
+pub(super) fn status_code(error: &sqlx::Error) -> Option<Cow<'_, str>> {
+    match error {
+        sqlx::Error::Database(e) => e.code(),
+        _ => None,
     }
 }
 

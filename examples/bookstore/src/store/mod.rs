@@ -11,11 +11,12 @@
 //! database conventions describe one: named `{db.operation.name} {db.collection.name}`
 //! (`SELECT books`, `INSERT books`, `UPDATE books`, `SELECT reviews`, `SELECT stock`),
 //! with `db.system.name = "sqlite"`, `db.operation.name`, `db.collection.name`, and
-//! `db.query.text`, the parameterized SQL (values are bound, never in the text), only
-//! for a store made [`with_query_text(true)`](Store::with_query_text) (the bookstore's
-//! `BOOKSTORE_DB_QUERY_TEXT`; off by default, as the conventions make it opt-in). A query
-//! that fails ends its span with an error status and an `exception` event. The background
-//! [`Store::reindex`] is an internal span over two of them.
+//! `db.query.text`, the parameterized SQL (values are bound, never in the text): on by
+//! default, as the conventions recommend for parameterized text, off for a store made
+//! [`with_query_text(false)`](Store::with_query_text) (the bookstore's
+//! `BOOKSTORE_DB_QUERY_TEXT=false`). A query that fails ends its span with an error
+//! status, an `exception` event and `error.type` (`#[trace(err)]`: the error's type
+//! name). The background [`Store::reindex`] is an internal span over two of them.
 //!
 //! Each lookup and reindex leaves a `debug` record (`book lookup`, `book search`,
 //! `reviews lookup`, `stock lookup`, `book reindexed`), target `bookstore::store`:
@@ -29,27 +30,36 @@
 //! bridge installed (the bookstore's `main`) those events are log records of the
 //! request's trace, in the repository span: `RUST_LOG=info,sqlx=debug` shows them.
 //!
-//! The pool's metrics (`db_client_connections`, `db_client_connection_wait_time_seconds`,
-//! ...) are OpenTelemetry's `db.client.connection.*` in Prometheus form, read at each
-//! drain tick; the names are in [`crate::metrics`], what each means and where the
-//! conventions are not followed in `store/pool.rs`.
+//! Each query's duration is in `db_client_operation_duration_seconds`, OpenTelemetry's
+//! `db.client.operation.duration` in Prometheus form, by operation and collection (and
+//! error type when it failed): `store/operation.rs`. The pool's metrics
+//! (`db_client_connections`, `db_client_connection_wait_time_seconds`, ...) are
+//! OpenTelemetry's `db.client.connection.*` in Prometheus form, read at each drain tick:
+//! `store/pool.rs`. Their names are in [`crate::metrics`]; what each means and where the
+//! conventions are not followed in those two modules.
 
 mod error;
 mod model;
+mod operation;
 mod pool;
 mod sql;
 
 pub use error::{ReindexError, StoreError};
 pub use model::{Book, Filter, Genre, NewBook, Review, MAX_TEXT_LEN};
 
+use operation::{
+    Operation, INSERT_BOOKS, SELECT_BOOKS, SELECT_REVIEWS, SELECT_STOCK, UPDATE_BOOKS,
+};
 use pool::MeteredPool;
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
-use sqlx::{ConnectOptions as _, SqliteConnection};
+use sqlx::query::QueryScalar;
+use sqlx::sqlite::{SqliteArguments, SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{ConnectOptions as _, Sqlite, SqliteConnection};
 use std::collections::BTreeSet;
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// The most connections a store's pool opens.
 pub const MAX_CONNECTIONS: u32 = 8;
@@ -62,10 +72,25 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 /// Stores opened in this process: the number in each one's database name.
 static DATABASES: AtomicU64 = AtomicU64::new(0);
 
-/// `query`, sent under a `tracing` span standing for the current (repository) span, so
-/// the events sqlx writes on its connection's thread carry its trace.
-fn traced<F: std::future::Future>(query: F) -> tracing::instrument::Instrumented<F> {
-    tracing::Instrument::instrument(query, telem_tracing::context_span())
+/// `query`, a statement of `operation`: sent under a `tracing` span standing for the
+/// current (repository) span, so the events sqlx writes on its connection's thread carry
+/// its trace, and timed, from its first poll to its answer, in
+/// `db_client_operation_duration_seconds` (with the error's type if it failed).
+fn traced<T, F>(
+    operation: &'static Operation,
+    query: F,
+) -> impl Future<Output = Result<T, sqlx::Error>>
+where
+    F: Future<Output = Result<T, sqlx::Error>>,
+{
+    // Made now, in the repository span's poll: it stands for the span current here.
+    let query = tracing::Instrument::instrument(query, telem_tracing::context_span());
+    async move {
+        let started = Instant::now();
+        let answer = query.await;
+        operation.record(started.elapsed(), answer.as_ref().err());
+        answer
+    }
 }
 
 /// A book's row: id, title, author, genre.
@@ -75,7 +100,7 @@ type BookRow = (i64, String, String, String);
 #[derive(Clone, Debug)]
 pub struct Store {
     inner: Arc<Inner>,
-    /// Whether spans record `db.query.text`.
+    /// Whether spans record `db.query.text` (default: true).
     query_text: bool,
 }
 
@@ -155,7 +180,7 @@ impl Store {
                 pool: MeteredPool::new(pool, &name),
                 _keeper: Mutex::new(keeper),
             }),
-            query_text: false,
+            query_text: true,
         })
     }
 
@@ -169,9 +194,10 @@ impl Store {
                 author: author.to_owned(),
                 genre,
             };
-            let book = insert_book(&mut tx, new).await?;
+            let words = json_words(&model::keywords(&new.title, &new.author))?;
+            let id: i64 = insert_statement(&new, words).fetch_one(&mut *tx).await?;
             sqlx::query(sql::INSERT_STOCK)
-                .bind(key(book.id))
+                .bind(id)
                 .bind(i64::from(copies))
                 .execute(&mut *tx)
                 .await?;
@@ -190,13 +216,17 @@ impl Store {
     }
 
     /// The same store (sharing its database), whose spans record each query's
-    /// parameterized SQL in `db.query.text` when `record` is true (default: false).
+    /// parameterized SQL in `db.query.text` when `record` is true (the default, as
+    /// OpenTelemetry's database conventions recommend for parameterized text), and leave
+    /// it out when `record` is false.
     ///
     /// ```
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() -> Result<(), bookstore::store::StoreError> {
-    /// let store = bookstore::Store::seeded().await?.with_query_text(true);
-    /// # drop(store);
+    /// let store = bookstore::Store::seeded().await?;
+    /// assert!(store.query_text());
+    /// let without_sql = store.with_query_text(false);
+    /// assert!(!without_sql.query_text());
     /// # Ok(())
     /// # }
     /// ```
@@ -238,6 +268,7 @@ impl Store {
         let word = filter.q.as_deref().map(str::to_lowercase);
         let mut connection = self.inner.pool.acquire().await?;
         let rows: Vec<BookRow> = traced(
+            &SELECT_BOOKS,
             sqlx::query_as(sql::SELECT_BOOKS)
                 .bind(filter.genre.map(Genre::as_str))
                 .bind(word.as_deref())
@@ -276,6 +307,7 @@ impl Store {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
                 let row: Option<BookRow> = traced(
+                    &SELECT_BOOKS,
                     sqlx::query_as(sql::SELECT_BOOK)
                         .bind(id)
                         .fetch_optional(&mut *connection),
@@ -302,8 +334,21 @@ impl Store {
         )
     )]
     pub async fn insert(&self, new: NewBook) -> Result<Book, StoreError> {
+        let words = json_words(&model::keywords(&new.title, &new.author))?;
         let mut connection = self.inner.pool.acquire().await?;
-        insert_book(&mut connection, new).await
+        let id = traced(
+            &INSERT_BOOKS,
+            insert_statement(&new, words).fetch_one(&mut *connection),
+        )
+        .await?;
+        drop(connection);
+        let id = u64::try_from(id).map_err(|_| StoreError::bad_row(format!("book id {id}")))?;
+        Ok(Book {
+            id,
+            title: new.title,
+            author: new.author,
+            genre: new.genre,
+        })
     }
 
     /// The book's reviews (none for an unknown book), as the reviews service serves them.
@@ -324,6 +369,7 @@ impl Store {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
                 let rows: Vec<(String, i64, String)> = traced(
+                    &SELECT_REVIEWS,
                     sqlx::query_as(sql::SELECT_REVIEWS)
                         .bind(id)
                         .fetch_all(&mut *connection),
@@ -367,6 +413,7 @@ impl Store {
             Ok(id) => {
                 let mut connection = self.inner.pool.acquire().await?;
                 traced(
+                    &SELECT_STOCK,
                     sqlx::query_scalar(sql::SELECT_STOCK)
                         .bind(id)
                         .fetch_optional(&mut *connection),
@@ -442,6 +489,7 @@ impl Store {
         let words = json_words(words)?;
         let mut connection = self.inner.pool.acquire().await?;
         let done = traced(
+            &UPDATE_BOOKS,
             sqlx::query(sql::UPDATE_KEYWORDS)
                 .bind(words)
                 .bind(key(id))
@@ -457,26 +505,18 @@ fn key(id: u64) -> Option<i64> {
     i64::try_from(id).ok()
 }
 
-/// Inserts `new` with its keywords, on `connection`; no span (the callers have one, or
-/// are the seed).
-async fn insert_book(connection: &mut SqliteConnection, new: NewBook) -> Result<Book, StoreError> {
-    let words = json_words(&model::keywords(&new.title, &new.author))?;
-    let id: i64 = traced(
-        sqlx::query_scalar(sql::INSERT_BOOK)
-            .bind(new.title.as_str())
-            .bind(new.author.as_str())
-            .bind(new.genre.as_str())
-            .bind(words)
-            .fetch_one(&mut *connection),
-    )
-    .await?;
-    let id = u64::try_from(id).map_err(|_| StoreError::bad_row(format!("book id {id}")))?;
-    Ok(Book {
-        id,
-        title: new.title,
-        author: new.author,
-        genre: new.genre,
-    })
+/// The statement inserting `new` with its keywords `words` (as [`json_words`] writes
+/// them), answering the new id: run by [`Store::insert`], and by the seed without its
+/// span and metric.
+fn insert_statement(
+    new: &NewBook,
+    words: String,
+) -> QueryScalar<'_, Sqlite, i64, SqliteArguments<'_>> {
+    sqlx::query_scalar(sql::INSERT_BOOK)
+        .bind(new.title.as_str())
+        .bind(new.author.as_str())
+        .bind(new.genre.as_str())
+        .bind(words)
 }
 
 /// Keywords as the `keywords` column holds them: a JSON array of strings.
@@ -497,7 +537,12 @@ fn book_from_row((id, title, author, genre): BookRow) -> Result<Book, StoreError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{DB_CONNECTIONS, DB_CONNECTION_TIMEOUTS, DB_POOL_NAME, DB_STATE};
+    use crate::metrics::{
+        DB_COLLECTION_NAME, DB_CONNECTIONS, DB_CONNECTION_IDLE_MIN, DB_CONNECTION_MAX,
+        DB_CONNECTION_TIMEOUTS, DB_OPERATION_DURATION, DB_OPERATION_NAME, DB_POOL_NAME, DB_STATE,
+        DB_SYSTEM_NAME, ERROR_TYPE,
+    };
+    use telem::metrics::{global, Gauge, Histogram};
 
     fn ids(books: &[Book]) -> Vec<u64> {
         books.iter().map(|b| b.id).collect()
@@ -575,14 +620,15 @@ mod tests {
         assert_ne!(a.name(), b.name());
         assert!(b.list(&Filter::default()).await.expect("a list").is_empty());
         assert_eq!(a.list(&Filter::default()).await.expect("a list").len(), 4);
-        let copy = a.clone().with_query_text(true);
-        assert!(copy.query_text() && !a.query_text());
+        let copy = a.clone().with_query_text(false);
+        assert!(a.query_text(), "query text is recorded by default");
+        assert!(!copy.query_text());
         assert_eq!(copy.name(), a.name(), "the same database");
     }
 
     /// `db.client.connection.timeouts`: an acquire that waits past the acquire timeout
     /// for the pool's only connection, held here, fails with `PoolTimedOut` and is
-    /// counted once, for this pool only.
+    /// counted once, for this pool only. A dropped store's gauges are zeroed.
     #[tokio::test]
     async fn an_acquire_that_times_out_is_an_error_and_counted() {
         let timeout = Duration::from_millis(20);
@@ -614,6 +660,20 @@ mod tests {
             "{failed:?}"
         );
         drop(held);
+        // sqlx gives the connection back in a task of its own, after a ping on the
+        // connection's thread: wait until it is idle (a bounded wait, no deadline), so
+        // the next acquire does not race it for the 20 ms.
+        for _ in 0..10_000 {
+            if store.inner.pool.pool().num_idle() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        assert_eq!(
+            store.inner.pool.pool().num_idle(),
+            1,
+            "the connection is back"
+        );
         assert_eq!(store.get(1).await.expect("a connection again"), None);
         let timeouts = telem::metrics::global()
             .counter_family(DB_CONNECTION_TIMEOUTS, &[DB_POOL_NAME])
@@ -621,11 +681,91 @@ mod tests {
             .get(&[store.name()])
             .expect("this pool's counter");
         assert_eq!(timeouts.get(), 1);
+        let of_pool = |metric: &str| {
+            global()
+                .family::<Gauge>(metric, &[DB_POOL_NAME])
+                .expect("the family")
+                .get(&[&name])
+                .expect("a series")
+        };
+        assert_eq!(
+            (
+                of_pool(DB_CONNECTION_MAX).get(),
+                of_pool(DB_CONNECTION_IDLE_MIN).get()
+            ),
+            (1, 1)
+        );
         drop(store);
         assert_eq!(
             (gauge("idle").get(), gauge("used").get()),
             (0, 0),
             "a dropped store's pool is closed"
         );
+        assert_eq!(
+            (
+                of_pool(DB_CONNECTION_MAX).get(),
+                of_pool(DB_CONNECTION_IDLE_MIN).get()
+            ),
+            (0, 0),
+            "nor does a dropped store's pool keep its limits"
+        );
+    }
+
+    /// `db.client.operation.duration`: a query that succeeds is recorded under its
+    /// operation and collection with an empty `error_type`, one that fails under
+    /// SQLite's result code (1, an SQL error: here a table that does not exist).
+    #[tokio::test]
+    async fn each_query_is_timed_by_operation_and_collection_and_error_type() {
+        static PROBE: Operation = Operation::new("SELECT", "probe");
+        static MISSING: Operation = Operation::new("SELECT", "missing");
+        let duration = |operation: &str, collection: &str, error_type: &str| -> Histogram {
+            global()
+                .histogram_family(
+                    DB_OPERATION_DURATION,
+                    &[
+                        DB_SYSTEM_NAME,
+                        DB_OPERATION_NAME,
+                        DB_COLLECTION_NAME,
+                        ERROR_TYPE,
+                    ],
+                    &operation::DURATION_BOUNDS,
+                )
+                .expect("the family, with the advised bounds")
+                .get(&["sqlite", operation, collection, error_type])
+                .expect("a series")
+        };
+        let store = Store::seeded().await.expect("a seeded store");
+        // Other tests query stock at the same time: at least this one is counted.
+        let stock = duration("SELECT", "stock", "");
+        let before = stock.value().count;
+        assert_eq!(store.stock(1).await.expect("a lookup"), 12);
+        assert!(stock.value().count > before);
+
+        // Operations of this test only: exact counts.
+        let mut connection = store.inner.pool.acquire().await.expect("a connection");
+        let answered = traced(
+            &PROBE,
+            sqlx::query_scalar::<_, i64>("SELECT 1").fetch_one(&mut *connection),
+        )
+        .await;
+        assert_eq!(answered.expect("an answer"), 1);
+        assert_eq!(duration("SELECT", "probe", "").value().count, 1);
+        let failed = traced(
+            &MISSING,
+            sqlx::query_scalar::<_, i64>("SELECT id FROM missing").fetch_all(&mut *connection),
+        )
+        .await;
+        assert!(
+            matches!(&failed, Err(sqlx::Error::Database(e)) if e.message().contains("no such table")),
+            "{failed:?}"
+        );
+        let failures = duration("SELECT", "missing", "1").value();
+        assert_eq!(failures.count, 1);
+        assert_eq!(
+            failures.bucket_counts.len(),
+            operation::DURATION_BOUNDS.len() + 1,
+            "the advised bounds and +Inf"
+        );
+        assert_eq!(duration("SELECT", "missing", "").value().count, 0);
     }
 }

@@ -15,7 +15,19 @@
 //! | [`DB_CONNECTION_TIMEOUTS`] (counter) | `db.client.connection.timeouts` | at each acquire that timed out (`sqlx::Error::PoolTimedOut`) |
 //!
 //! Every series has the label `db_client_connection_pool_name`: the pool's name, the
-//! name of its in-memory database (`bookstore-1`), unique in the process.
+//! name of its in-memory database (`bookstore-1`), unique in the process. When a store is
+//! dropped its pool closes, and every gauge of the pool goes to 0 (connections, pending
+//! requests, `max` and `idle_min` too): the registry has no way to remove a series, so a
+//! dropped pool's series stay, at 0; its histogram and counter keep their totals.
+//!
+//! The reviews service answers from the same store, in the same process: its queries
+//! use this pool and its series. It also shares the bookstore's pipeline, so its
+//! resource (one `service.name` for both: `OTEL_SERVICE_NAME`, by default
+//! `unknown_service:bookstore`) and its `/metrics`: `http_server_*` counts its
+//! `GET /reviews/{book_id}` requests beside the bookstore's own routes (tell them apart
+//! by `http_route`). Over OTLP (`OTEL_METRICS_EXPORTER=otlp`) these metrics keep the
+//! Prometheus-form names and labels shown here (`db_client_connections`,
+//! `db_client_connection_pool_name`), not OpenTelemetry's dotted ones.
 //!
 //! Deliberately not as the conventions say:
 //! - `db.client.connection.count` is exported as `db_client_connections`, not
@@ -241,8 +253,9 @@ impl MeteredPool {
 }
 
 impl Drop for MeteredPool {
-    /// Removes the callback and zeroes the connection gauges: a dropped store's pool
-    /// closes, and its series would otherwise keep their last values.
+    /// Removes the callback and zeroes every gauge of the pool (connections, pending
+    /// requests, and its `max` and `idle_min`): a dropped store's pool closes, and the
+    /// registry cannot remove a series, which would otherwise keep its last value.
     fn drop(&mut self) {
         if let Some(id) = self.callback.take() {
             global().unregister_callback(id);
@@ -253,6 +266,8 @@ impl Drop for MeteredPool {
             m.idle.set(0);
             m.used.set(0);
             m.pending.set(0);
+            m.max.set(0);
+            m.idle_min.set(0);
         }
     }
 }

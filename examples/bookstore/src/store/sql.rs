@@ -1,5 +1,5 @@
 //! The SQL: the schema, the seed, and every statement the repository runs, parameterized
-//! (what a span's `db.query.text` shows when `BOOKSTORE_DB_QUERY_TEXT` allows it: values
+//! (what a span's `db.query.text` shows unless `BOOKSTORE_DB_QUERY_TEXT=false`: values
 //! are bound, never written into the text).
 
 /// The tables. A book's `keywords` is a JSON array of the lowercase words of its title
