@@ -1,7 +1,6 @@
 //! A bridged `tracing` event with up to four fields of scalars or short strings, and a
 //! message that fits inline, records without allocating on the calling thread (counted
 //! by a global allocator: a count, not a timing).
-#![expect(clippy::unwrap_used, reason = "test set-up")]
 // A global allocator is an `unsafe impl`; this one only counts and forwards to `System`.
 #![allow(unsafe_code)]
 
