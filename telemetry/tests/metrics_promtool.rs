@@ -8,10 +8,12 @@
 //! needs a timestamp on every sample: the test inserts one after each value.
 #![expect(clippy::unwrap_used, reason = "helpers outside #[test] fns")]
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use telem::metrics::{Format, Registry};
 use telem::{Context, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+
+#[path = "common/promtool.rs"]
+mod promtool;
 
 /// Every kind, labels needing escapes, a unit, exemplars, the built-in collectors.
 fn registry() -> Registry {
@@ -52,26 +54,11 @@ fn registry() -> Registry {
     r
 }
 
-fn promtool(body: &[u8]) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool on PATH (apt-get install prometheus)");
-    child.stdin.take().unwrap().write_all(body).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
-
 #[test]
 #[ignore = "needs promtool from Debian's prometheus package; .ci/run installs it"]
 fn promtool_accepts_prometheus_text() {
     let body = registry().render(Format::Prometheus);
-    let (ok, report) = promtool(&body);
+    let (ok, report) = promtool::check_metrics(&body);
     assert!(
         ok,
         "promtool refused:\n{report}\n---\n{}",
@@ -127,6 +114,6 @@ fn promtool_accepts_openmetrics() {
 #[ignore = "needs promtool from Debian's prometheus package; .ci/run installs it"]
 fn promtool_refuses_broken_exposition() {
     // The checks above can fail: the same tools refuse malformed input.
-    let (ok, _) = promtool(b"# TYPE x counter\nx{a=\"unterminated} 1\n");
+    let (ok, _) = promtool::check_metrics(b"# TYPE x counter\nx{a=\"unterminated} 1\n");
     assert!(!ok);
 }

@@ -3,33 +3,13 @@
 //! (Debian's `prometheus` package); `.ci/run` installs it and runs this test with
 //! `--ignored`.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use telem::{Config, PrometheusSink};
 use telem_axum::testing::send;
 use telem_axum::MetricsEndpoint;
 
-/// `promtool check metrics` on `body`: whether it passed, and what it said.
-fn promtool(body: &[u8]) -> (bool, String) {
-    let mut child = Command::new("promtool")
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("promtool on PATH (apt-get install prometheus)");
-    child
-        .stdin
-        .take()
-        .expect("promtool's stdin")
-        .write_all(body)
-        .expect("the exposition written to promtool");
-    let out = child.wait_with_output().expect("promtool's report");
-    let text =
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
-    (out.status.success(), text)
-}
+#[path = "../../../telemetry/tests/common/promtool.rs"]
+mod promtool;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs promtool (Debian's prometheus package), run by .ci/run"]
@@ -75,7 +55,7 @@ async fn promtool_accepts_the_bookstores_metrics() {
     ] {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}:\n{text}");
     }
-    let (ok, report) = promtool(&scrape.body);
+    let (ok, report) = promtool::check_metrics(&scrape.body);
     pipeline.shutdown().await;
     assert!(ok, "promtool refused:\n{report}\n---\n{text}");
 }
