@@ -29,8 +29,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telem::Config;
 use telem_benches::{
-    on_runtime_cores, start_pipeline, stop_pipeline, tracing_info_3_fields,
-    tracing_json_non_blocking, DiscardExporter, NoopLayer,
+    bench_tracing_json_event, on_runtime_cores, start_pipeline, stop_pipeline,
+    tracing_info_3_fields, DiscardExporter, NoopLayer,
 };
 use telem_tracing::TelemetryLayer;
 use tokio::runtime::Runtime;
@@ -181,15 +181,7 @@ fn bridge_event(c: &mut Criterion, rt: &Runtime) {
         "[bridge_event] logs: recorded {:?} exported {:?} dropped (ring full) {:?}",
         s.logs.recorded, s.logs.exported, s.logs.dropped
     );
-    let (subscriber, guard) = tracing_json_non_blocking();
-    tracing::subscriber::with_default(subscriber, || {
-        let span = tracing::info_span!("request");
-        let _entered = span.enter();
-        g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
-            b.iter(tracing_info_3_fields)
-        });
-    });
-    drop(guard);
+    bench_tracing_json_event(&mut g);
     g.finish();
     stop_pipeline(rt, pipeline, "bridge_event");
 }

@@ -25,9 +25,7 @@ use criterion::{Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 use telem::{Config, LogFilter, StdoutFormat, StdoutSink, Tracer};
-use telem_benches::{
-    pinned_runtime, start_pipeline, stop_pipeline, tracing_info_3_fields, tracing_json_non_blocking,
-};
+use telem_benches::{bench_tracing_json_event, pinned_runtime, start_pipeline, stop_pipeline};
 use tokio::runtime::Runtime;
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::Layer as _;
@@ -87,15 +85,7 @@ fn log_call(c: &mut Criterion, rt: &Runtime) {
     let mut g = c.benchmark_group("log_call");
     g.sampling_mode(SamplingMode::Flat);
     g.throughput(Throughput::Elements(1));
-    let (subscriber, guard) = tracing_json_non_blocking();
-    tracing::subscriber::with_default(subscriber, || {
-        let span = tracing::info_span!("request");
-        let _entered = span.enter();
-        g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
-            b.iter(tracing_info_3_fields)
-        });
-    });
-    drop(guard);
+    bench_tracing_json_event(&mut g);
 
     env_logger::Builder::new()
         .filter_level(log::LevelFilter::Info)

@@ -239,13 +239,14 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for NoopLayer {
     fn on_close(&self, _id: tracing::span::Id, _ctx: tracing_subscriber::layer::Context<'_, S>) {}
 }
 
-/// The usual `tracing` logging stack: `tracing-subscriber`'s JSON formatter at `INFO`
-/// through `tracing-appender`'s non-blocking writer into `io::sink()` (its worker
-/// thread on the runtime's cores), and the guard that flushes it.
+/// Benchmarks [`tracing_info_3_fields`] inside an entered span through the usual
+/// `tracing` logging stack, as `tracing/fmt_json_non_blocking_in_span` in `g`:
+/// `tracing-subscriber`'s JSON formatter at `INFO` through `tracing-appender`'s
+/// non-blocking writer into `io::sink()` (its worker thread on the runtime's cores),
+/// flushed at the end.
 #[cfg(feature = "peers")]
-pub fn tracing_json_non_blocking() -> (
-    impl tracing::Subscriber + Send + Sync,
-    tracing_appender::non_blocking::WorkerGuard,
+pub fn bench_tracing_json_event(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
 ) {
     use tracing_subscriber::layer::SubscriberExt as _;
     use tracing_subscriber::Layer as _;
@@ -256,7 +257,14 @@ pub fn tracing_json_non_blocking() -> (
             .with_writer(writer)
             .with_filter(tracing_subscriber::filter::LevelFilter::INFO),
     );
-    (subscriber, guard)
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request");
+        let _entered = span.enter();
+        g.bench_function("tracing/fmt_json_non_blocking_in_span", |b| {
+            b.iter(tracing_info_3_fields)
+        });
+    });
+    drop(guard);
 }
 
 /// The log benchmarks' `tracing` event: `info!` with a formatted message and 3 fields.
