@@ -44,6 +44,7 @@ mod isolation;
 mod logs;
 #[doc(hidden)]
 pub mod macro_support;
+pub mod messaging;
 pub mod metrics;
 mod model;
 pub mod propagation;

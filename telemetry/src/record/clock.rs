@@ -94,6 +94,16 @@ pub(crate) fn to_unix_nanos(raw: u64) -> u64 {
     }
 }
 
+/// Seconds from the raw reading `start` to now (0 if the clock went back).
+pub(crate) fn elapsed_seconds(start: u64) -> f64 {
+    let a = anchor();
+    let now = raw_now();
+    if now <= start {
+        return 0.0;
+    }
+    a.clock.delta_as_nanos(start, now) as f64 / 1e9
+}
+
 /// Now, in ns since the Unix epoch, on the same time line as converted raw readings.
 pub(crate) fn unix_nanos_now() -> u64 {
     to_unix_nanos(raw_now())

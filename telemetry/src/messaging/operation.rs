@@ -1,0 +1,163 @@
+//! [`Operation`]: a messaging client operation (send, receive, settle) in a span, timed
+//! for `messaging_client_operation_duration_seconds`.
+
+use super::destination::Destination;
+use crate::record::clock;
+use crate::{FutureExt, Span, SpanContext, SpanKind, Str, Tracer};
+use std::error::Error;
+use std::future::Future;
+
+/// The instrumentation scope of the messaging spans.
+pub(super) static TRACER: Tracer = Tracer::new("telem::messaging");
+
+/// `messaging.operation.type`: what an operation does to messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum OperationType {
+    /// Messages handed to a broker (`send`).
+    Send,
+    /// Messages pulled from a broker (`receive`).
+    Receive,
+    /// Messages handled by the application (`process`).
+    Process,
+    /// Messages acknowledged, rejected or dead-lettered (`settle`).
+    Settle,
+}
+
+impl OperationType {
+    /// The attribute's value.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Send => "send",
+            Self::Receive => "receive",
+            Self::Process => "process",
+            Self::Settle => "settle",
+        }
+    }
+}
+
+/// A messaging client operation in progress: its span (detached: current only where
+/// you make it so) and its start time. From [`Destination::send`],
+/// [`Destination::settle`] and [`Destination::receive_operation`].
+///
+/// Ending it (with [`end`](Self::end), [`run`](Self::run), or by dropping it) ends the
+/// span and records `messaging_client_operation_duration_seconds`, with `error_type`
+/// if [`record_error`](Self::record_error) was called; a send also counts the message in
+/// `messaging_client_sent_messages_total`.
+#[derive(Debug)]
+#[must_use = "the operation is recorded when it ends"]
+pub struct Operation {
+    destination: Destination,
+    kind: OperationType,
+    name: &'static str,
+    span: Span,
+    start: u64,
+    error: Option<&'static str>,
+}
+
+impl Operation {
+    pub(super) fn start(
+        destination: Destination,
+        kind: OperationType,
+        name: &'static str,
+        span_name: Str,
+        span_kind: SpanKind,
+    ) -> Self {
+        let inner = &destination.inner;
+        let mut builder = TRACER
+            .span(span_name)
+            .kind(span_kind)
+            .attribute("messaging.system", inner.system.clone())
+            .attribute("messaging.operation.name", name)
+            .attribute("messaging.operation.type", kind.as_str())
+            .attribute("messaging.destination.name", inner.name.clone());
+        if kind != OperationType::Send {
+            if let Some(group) = &inner.group {
+                builder = builder.attribute("messaging.consumer.group.name", group.clone());
+            }
+        }
+        if let Some(id) = &inner.client_id {
+            builder = builder.attribute("messaging.client.id", id.clone());
+        }
+        if let Some((address, port)) = &inner.server {
+            builder = builder
+                .attribute("server.address", address.clone())
+                .attribute("server.port", i64::from(*port));
+        }
+        Self {
+            span: builder.start_detached(),
+            start: clock::raw_now(),
+            destination,
+            kind,
+            name,
+            error: None,
+        }
+    }
+
+    /// The span's context: the message's creation context for a send.
+    pub fn context(&self) -> SpanContext {
+        self.span.context()
+    }
+
+    /// The span, to add attributes the system knows (a partition, a routing key).
+    pub fn span_mut(&mut self) -> &mut Span {
+        &mut self.span
+    }
+
+    /// `messaging.message.id`: the broker's id for the message (known only after the
+    /// broker's answer for some systems: set it then).
+    pub fn set_message_id(&mut self, id: impl Into<Str>) {
+        self.span.set_str("messaging.message.id", id);
+    }
+
+    /// `messaging.message.conversation_id` (a correlation id).
+    pub fn set_conversation_id(&mut self, id: impl Into<Str>) {
+        self.span.set_str("messaging.message.conversation_id", id);
+    }
+
+    /// The operation failed: an `exception` event, `error.type` (the error's type name)
+    /// and an error status on the span, and `error_type` on the metrics.
+    pub fn record_error<E: Error + ?Sized>(&mut self, error: &E) {
+        self.span.record_error(error);
+        self.error = Some(std::any::type_name::<E>());
+    }
+
+    /// Ends the operation now (the same as dropping it).
+    pub fn end(self) {}
+
+    /// Runs `call` (the broker call) with the span current, records its error if it
+    /// fails, and ends the operation.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let _test = telem::testing::TestPipeline::start();
+    /// let jobs = telem::messaging::Destination::new("redis", "jobs");
+    /// let mut headers = std::collections::HashMap::new();
+    /// let sent: Result<(), std::io::Error> = jobs
+    ///     .send(&mut headers)
+    ///     .run(async { Ok(()) /* broker.publish(headers, payload).await */ })
+    ///     .await;
+    /// # sent.unwrap();
+    /// # }
+    /// ```
+    pub async fn run<T, E: Error>(
+        mut self,
+        call: impl Future<Output = Result<T, E>>,
+    ) -> Result<T, E> {
+        let result = call.with_span(&self.span).await;
+        if let Err(e) = &result {
+            self.record_error(e);
+        }
+        result
+    }
+}
+
+impl Drop for Operation {
+    fn drop(&mut self) {
+        let seconds = clock::elapsed_seconds(self.start);
+        let error = self.error.unwrap_or("");
+        if let Some(h) = self.destination.handles() {
+            h.record_operation(self.kind, self.name, error, seconds);
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! [`Delivery`]: a received message (or batch) and the consumer span its handler runs
+//! in.
+
+use super::destination::Destination;
+use super::operation::{OperationType, TRACER};
+use crate::record::clock;
+use crate::{Context, FutureExt as _, KeyValue, Span, SpanContext, SpanKind, Status, Str};
+use futures::FutureExt as _;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+/// A message (or a batch) received and about to be processed: from
+/// [`Destination::receive`], [`Destination::receive_batch`] or the traced
+/// [`channel`](super::channel). Say what the system knows about it, then
+/// [`process`](Self::process) it.
+#[derive(Debug)]
+#[must_use = "a delivery records nothing until processed"]
+pub struct Delivery {
+    destination: Destination,
+    /// The creation context (a single message), with the baggage it carried.
+    context: Context,
+    /// The creation contexts of a batch's messages, and the batch's size.
+    batch: Option<(Vec<SpanContext>, u64)>,
+    message_id: Option<Str>,
+    conversation_id: Option<Str>,
+    delivery_count: u32,
+    last_attempt: bool,
+    timeout: Option<Duration>,
+}
+
+impl Delivery {
+    pub(super) fn single(destination: Destination, context: Context) -> Self {
+        Self::new(destination, context, None)
+    }
+
+    pub(super) fn batch(destination: Destination, links: Vec<SpanContext>, count: u64) -> Self {
+        Self::new(destination, Context::current(), Some((links, count)))
+    }
+
+    fn new(
+        destination: Destination,
+        context: Context,
+        batch: Option<(Vec<SpanContext>, u64)>,
+    ) -> Self {
+        Self {
+            destination,
+            context,
+            batch,
+            message_id: None,
+            conversation_id: None,
+            delivery_count: 0,
+            last_attempt: false,
+            timeout: None,
+        }
+    }
+
+    /// `messaging.message.id`: the broker's id for the message.
+    pub fn message_id(mut self, id: impl Into<Str>) -> Self {
+        self.message_id = Some(id.into());
+        self
+    }
+
+    /// `messaging.message.conversation_id` (a correlation id).
+    pub fn conversation_id(mut self, id: impl Into<Str>) -> Self {
+        self.conversation_id = Some(id.into());
+        self
+    }
+
+    /// How many times the broker has delivered the message, this time included: 1 the
+    /// first time, 2 for the first retry. Recorded as
+    /// `messaging.{system}.message.delivery_count`; above 1 it counts in
+    /// `telem_messaging_process_retries_total`.
+    pub fn delivery_count(mut self, count: u32) -> Self {
+        self.delivery_count = count;
+        self
+    }
+
+    /// Whether this is the message's last attempt (the broker will not deliver it
+    /// again): if processing fails, the message is dead-lettered, which its span
+    /// (`telem.messaging.dead_letter`) and `telem_messaging_process_dead_letters_total`
+    /// show.
+    pub fn last_attempt(mut self, last: bool) -> Self {
+        self.last_attempt = last;
+        self
+    }
+
+    /// Fails the processing with [`ProcessError::TimedOut`] if the handler runs longer
+    /// than `limit` (the handler's future is dropped). Needs a tokio runtime with the
+    /// time driver.
+    pub fn timeout(mut self, limit: Duration) -> Self {
+        self.timeout = Some(limit);
+        self
+    }
+
+    /// The creation context the message carried (invalid for a batch, or a message
+    /// without one).
+    pub fn creation_context(&self) -> Option<&SpanContext> {
+        self.context.span()
+    }
+
+    /// Runs `handler` in the `process {destination}` consumer span and records the
+    /// outcome: the span, `messaging_process_duration_seconds`,
+    /// `messaging_client_consumed_messages_total`.
+    ///
+    /// The span is current in each poll of the handler, with the message's baggage, so
+    /// a message the handler sends is the span's child; it is not current anywhere
+    /// else, before or after. A handler returning `Err` (see [`ProcessOutput`]) leaves
+    /// its error on the span and is given back as `Ok(Err(e))`; a handler that panics
+    /// or times out gives [`ProcessError`] (the panic is caught, so a worker loop goes
+    /// on to its next message; resume it with [`std::panic::resume_unwind`] if the
+    /// process should die).
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// # let test = telem::testing::TestPipeline::start();
+    /// use telem::messaging::{Destination, ProcessError};
+    /// let jobs = Destination::new("redis", "jobs");
+    /// let failed = jobs
+    ///     .receive(&std::collections::HashMap::<String, String>::new())
+    ///     .delivery_count(3)
+    ///     .last_attempt(true)
+    ///     .process(async {
+    ///         if "the book" != "found" {
+    ///             panic!("no such book");
+    ///         }
+    ///     })
+    ///     .await;
+    /// assert!(matches!(failed, Err(ProcessError::Panicked(m)) if m == "no such book"));
+    /// # test.spans().await.named("process jobs")
+    /// #     .assert_error()
+    /// #     .assert_attribute("error.type", "panic")
+    /// #     .assert_attribute("telem.messaging.dead_letter", true)
+    /// #     .assert_attribute("messaging.redis.message.delivery_count", 3_i64);
+    /// # }
+    /// ```
+    pub async fn process<F>(self, handler: F) -> Result<F::Output, ProcessError>
+    where
+        F: Future,
+        F::Output: ProcessOutput,
+    {
+        let start = clock::raw_now();
+        let mut span = self.start_span();
+        let count = self.batch.as_ref().map_or(1, |(_, n)| *n);
+        let handles = self.destination.handles();
+        if let Some(h) = handles {
+            h.consumed(count, self.delivery_count);
+        }
+        let timeout = self.timeout;
+        let run = async move {
+            match timeout {
+                Some(limit) => tokio::time::timeout(limit, handler)
+                    .await
+                    .map_err(|_| ProcessError::TimedOut(limit)),
+                None => Ok(handler.await),
+            }
+        };
+        let context = Context {
+            span: span.context(),
+            carry: self.context.carry,
+            scope: self.context.scope,
+        };
+        let outcome = AssertUnwindSafe(run)
+            .catch_unwind()
+            .with_context(context)
+            .await
+            .unwrap_or_else(|panic| Err(ProcessError::Panicked(panic_message(&*panic))));
+        let error = match &outcome {
+            Ok(output) => output.record_error(&mut span),
+            Err(e) => {
+                let kind = e.error_type();
+                span.add_event(
+                    "exception",
+                    [
+                        KeyValue::new("exception.type", kind),
+                        KeyValue::new("exception.message", e.to_string()),
+                    ],
+                );
+                span.set_str("error.type", kind);
+                span.set_status(Status::error(e.to_string()));
+                Some(kind)
+            }
+        };
+        let dead_letter = error.is_some() && self.last_attempt;
+        if dead_letter {
+            span.set_bool("telem.messaging.dead_letter", true);
+        }
+        drop(span);
+        if let Some(h) = handles {
+            h.record_process(
+                error.unwrap_or(""),
+                dead_letter,
+                clock::elapsed_seconds(start),
+            );
+        }
+        outcome
+    }
+
+    fn start_span(&self) -> Span {
+        let inner = &self.destination.inner;
+        let mut builder = TRACER
+            .span(inner.process_span.clone())
+            .kind(SpanKind::Consumer)
+            .attribute("messaging.system", inner.system.clone())
+            .attribute("messaging.operation.name", "process")
+            .attribute("messaging.operation.type", OperationType::Process.as_str())
+            .attribute("messaging.destination.name", inner.name.clone());
+        if let Some(group) = &inner.group {
+            builder = builder.attribute("messaging.consumer.group.name", group.clone());
+        }
+        if let Some(id) = &inner.client_id {
+            builder = builder.attribute("messaging.client.id", id.clone());
+        }
+        if let Some((address, port)) = &inner.server {
+            builder = builder
+                .attribute("server.address", address.clone())
+                .attribute("server.port", i64::from(*port));
+        }
+        if let Some(id) = &self.message_id {
+            builder = builder.attribute("messaging.message.id", id.clone());
+        }
+        if let Some(id) = &self.conversation_id {
+            builder = builder.attribute("messaging.message.conversation_id", id.clone());
+        }
+        if self.delivery_count > 0 {
+            builder = builder.attribute(
+                inner.delivery_count_key.clone(),
+                i64::from(self.delivery_count),
+            );
+        }
+        let ambient = SpanContext::current();
+        match (&self.batch, self.context.span()) {
+            (Some((links, count)), _) => {
+                builder = builder.root().attribute(
+                    "messaging.batch.message_count",
+                    i64::try_from(*count).unwrap_or(i64::MAX),
+                );
+                for link in links {
+                    builder = builder.link(link.clone(), []);
+                }
+                if let Some(ambient) = ambient {
+                    builder = builder.link(ambient, []);
+                }
+            }
+            (None, Some(creation)) => {
+                builder = builder.parent(creation.clone()).link(creation.clone(), []);
+                // Processing in the scope of another trace's span: keep that relation too.
+                if let Some(ambient) = ambient.filter(|a| a.trace_id != creation.trace_id) {
+                    builder = builder.link(ambient, []);
+                }
+            }
+            // No creation context: the current span, if any, or a new trace.
+            (None, None) => {}
+        }
+        builder.start_detached()
+    }
+}
+
+/// What a handler returns, and the error it leaves on its span: `Result<T, E>` with
+/// `E: Error` (an `Err` is recorded as [`Span::record_error`] does: an `exception`
+/// event, `error.type` its type name, an error status) and `()` (never an error).
+pub trait ProcessOutput {
+    /// Records the error on `span`, if this is one, and returns its `error.type`.
+    fn record_error(&self, span: &mut Span) -> Option<&'static str>;
+}
+
+impl ProcessOutput for () {
+    fn record_error(&self, _: &mut Span) -> Option<&'static str> {
+        None
+    }
+}
+
+impl<T, E: Error> ProcessOutput for Result<T, E> {
+    fn record_error(&self, span: &mut Span) -> Option<&'static str> {
+        let e = self.as_ref().err()?;
+        span.record_error(e);
+        Some(std::any::type_name::<E>())
+    }
+}
+
+/// A handler that did not return: it panicked or ran past its time.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ProcessError {
+    /// The handler panicked, with this message (`<non-string panic payload>` if the
+    /// payload was not a string).
+    Panicked(String),
+    /// The handler ran longer than the [timeout](Delivery::timeout) and was dropped.
+    TimedOut(Duration),
+}
+
+impl ProcessError {
+    /// The `error.type` it is recorded as: `panic` or `timeout`.
+    pub const fn error_type(&self) -> &'static str {
+        match self {
+            Self::Panicked(_) => "panic",
+            Self::TimedOut(_) => "timeout",
+        }
+    }
+}
+
+impl fmt::Display for ProcessError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Panicked(message) => f.write_str(message),
+            Self::TimedOut(limit) => write!(f, "handler timed out after {limit:?}"),
+        }
+    }
+}
+
+impl Error for ProcessError {}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "<non-string panic payload>".to_owned()
+    }
+}
