@@ -89,6 +89,20 @@ pub(crate) struct Extra {
     pub(crate) dropped_links: u32,
 }
 
+impl Extra {
+    /// This out-of-line part with nothing in it, keeping the attribute buffer's memory
+    /// for the next span that needs one.
+    pub(crate) fn emptied(mut self: Box<Self>) -> Box<Self> {
+        let mut attributes = std::mem::take(&mut self.attributes);
+        attributes.clear();
+        *self = Self {
+            attributes,
+            ..Self::default()
+        };
+        self
+    }
+}
+
 /// Status without a description, as stored inline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum StatusCode {
