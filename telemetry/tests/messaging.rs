@@ -710,3 +710,27 @@ async fn a_closed_channel_gives_the_message_back(t: TestPipeline) {
         matches!(tx.try_send("again".into()), Err(telem::messaging::TrySendError::Closed(s)) if s == "again")
     );
 }
+
+/// A receiver task started outside the test's scope (a plain `tokio::spawn`, as a
+/// server starts its workers) still records each message's spans in the scope of the
+/// test that sent it: the message carries it.
+#[telem::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_outside_the_scope_records_in_the_senders(t: TestPipeline) {
+    let (tx, mut rx) = channel::<u32>(jobs(&t), 4);
+    let receiver = tokio::spawn(async move {
+        while let Some(message) = rx.recv().await {
+            message
+                .process(|_| async { TRACER.in_span("inside", |_| {}) })
+                .await
+                .unwrap();
+        }
+    });
+    async { tx.send(1).await.unwrap() }
+        .in_span(TRACER.span("request").start_detached())
+        .await;
+    drop(tx);
+    receiver.await.unwrap();
+    let spans = t.spans().await;
+    spans.named("process jobs").assert_parent("request");
+    spans.named("inside").assert_parent("process jobs");
+}

@@ -35,12 +35,14 @@
 #![forbid(unsafe_code)]
 
 pub mod config;
+pub mod jobs;
 pub mod metrics;
 pub mod reviews;
 mod routes;
 pub mod store;
 
 pub use config::Settings;
+pub use jobs::{Job, JobError, Jobs};
 pub use reviews::{ReviewsClient, StartError};
 pub use routes::{ApiError, BookReviews, ErrorBody};
 pub use store::{ReindexError, Store, StoreError};
@@ -127,6 +129,19 @@ pub async fn app_with(
     metrics: impl Into<Option<MetricsEndpoint>>,
     wrap: impl FnOnce(Router) -> Router,
 ) -> Result<Router, StartError> {
+    let jobs = Jobs::in_process(store.clone());
+    app_with_jobs(store, jobs, metrics, wrap).await
+}
+
+/// The bookstore's router as [`app_with`] builds it, with background jobs going to
+/// `jobs` ([`app`] and [`app_with`] run them in process, [`Jobs::in_process`]); the
+/// server passes its own (see `main.rs`).
+pub async fn app_with_jobs(
+    store: Store,
+    jobs: Jobs,
+    metrics: impl Into<Option<MetricsEndpoint>>,
+    wrap: impl FnOnce(Router) -> Router,
+) -> Result<Router, StartError> {
     let metrics = metrics.into();
     metrics::register();
     let reviews = ReviewsClient::start(store.clone()).await?;
@@ -139,7 +154,11 @@ pub async fn app_with(
         // After the routes: it covers those registered before it.
         .method_not_allowed_fallback(routes::method_not_allowed)
         .fallback(routes::not_found)
-        .with_state(routes::AppState { store, reviews });
+        .with_state(routes::AppState {
+            store,
+            reviews,
+            jobs,
+        });
     // After the routes and the fallback: it wraps both.
     let router = wrap(traced)
         // Added after the layer, so not traced (a deliberate choice).

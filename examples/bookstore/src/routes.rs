@@ -1,5 +1,6 @@
 //! The handlers, and the JSON error every failed request gets (and logs).
 
+use crate::jobs::{Job, JobError, Jobs};
 use crate::metrics;
 use crate::reviews::{ReviewsClient, ReviewsError};
 use crate::store::{Book, Filter, NewBook, Review, Store, StoreError};
@@ -20,6 +21,7 @@ use telem_axum::CurrentSpan;
 pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) reviews: ReviewsClient,
+    pub(crate) jobs: Jobs,
 }
 
 impl FromRef<AppState> for Store {
@@ -69,6 +71,8 @@ pub enum ApiError {
     /// free connection in time), passed on with its meaning, try again later; 502 when it
     /// did not answer, or not with reviews.
     Reviews(ReviewsError),
+    /// 503: the job could not be enqueued (the broker did not take it).
+    Jobs(JobError),
 }
 
 impl ApiError {
@@ -86,13 +90,14 @@ impl ApiError {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::Reviews(_) => StatusCode::BAD_GATEWAY,
+            ApiError::Jobs(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
     /// A short, stable name for the kind of error, for grouping and alerts: the
     /// `error.type` of its log record (`book_not_found`, `bad_request`, `no_route`,
     /// `method_not_allowed`, `not_upgradable`, and for a 5xx the cause's:
-    /// [`StoreError::error_type`], [`ReviewsError::error_type`]).
+    /// [`StoreError::error_type`], [`ReviewsError::error_type`], [`JobError::error_type`]).
     pub const fn error_type(&self) -> &'static str {
         match self {
             ApiError::NotFound(_) => "book_not_found",
@@ -102,6 +107,7 @@ impl ApiError {
             ApiError::NotUpgradable { .. } => "not_upgradable",
             ApiError::Store(e) => e.error_type(),
             ApiError::Reviews(e) => e.error_type(),
+            ApiError::Jobs(e) => e.error_type(),
         }
     }
 
@@ -110,6 +116,7 @@ impl ApiError {
         match self {
             ApiError::Store(e) => Some(e.to_string()),
             ApiError::Reviews(e) => Some(e.to_string()),
+            ApiError::Jobs(e) => Some(e.to_string()),
             _ => None,
         }
     }
@@ -135,6 +142,7 @@ impl fmt::Display for ApiError {
                 f.write_str("the reviews service is busy, try again later")
             }
             ApiError::Reviews(_) => f.write_str("the reviews service is unavailable"),
+            ApiError::Jobs(_) => f.write_str("the job queue is unavailable, try again later"),
         }
     }
 }
@@ -296,19 +304,22 @@ pub(crate) async fn reviews(
     }))
 }
 
-/// `POST /books/{id}/reindex`: 202 at once, the work goes on in the background.
+/// `POST /books/{id}/reindex`: 202 once the job is enqueued; a worker reindexes the
+/// book and enqueues a refresh of its recommendations, all in this request's trace (see
+/// [`crate::jobs`]).
 pub(crate) async fn reindex(
-    State(store): State<Store>,
+    State(state): State<AppState>,
     id: BookId,
 ) -> Result<impl IntoResponse, ApiError> {
     let Path(id) = id?;
-    if store.get(id).await?.is_none() {
+    if state.store.get(id).await?.is_none() {
         return Err(ApiError::NotFound(id));
     }
-    // `telem::spawn` carries the request's context into the task, so the
-    // `Store::reindex` span is a child of this request's span although it ends later.
-    // Nobody waits for its result: a failure is logged (`error`) by the reindex itself.
-    drop(telem::spawn(store.reindex(id)));
+    state
+        .jobs
+        .enqueue(Job::Reindex { book: id })
+        .await
+        .map_err(ApiError::Jobs)?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({ "id": id, "status": "reindexing" })),

@@ -309,15 +309,15 @@ async fn a_failed_background_reindex_logs_an_error_in_its_span(t: TestPipeline) 
         .assert_in_span(&spans, "Store::reindex");
 }
 
-/// The reindex a request spawns logs in the request's trace, after the 202.
+/// The reindex job a request enqueues logs in the request's trace, after the 202.
 #[telem::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_background_reindex_logs_in_the_trace_of_the_request_that_asked(t: TestPipeline) {
     let response = send(&app().await, post_json("/books/2/reindex", "")).await;
     assert_eq!(response.status, 202);
-    let spans = spans_once_ended(&t, "Store::reindex").await;
+    let spans = spans_once_ended(&t, "process bookstore.jobs.reindex").await;
     spans
         .named("Store::reindex")
-        .assert_parent("POST /books/{id}/reindex");
+        .assert_parent("process bookstore.jobs.reindex");
     let logs = t.logs().await;
     logs.assert_count(Level::Error, 0);
     let done = logs
@@ -325,7 +325,7 @@ async fn a_background_reindex_logs_in_the_trace_of_the_request_that_asked(t: Tes
         .assert_field("book.id", 2i64)
         .assert_field("words", 5i64) // the, hobbit, j, r, tolkien
         .assert_in_span(&spans, "Store::reindex")
-        // `telem::spawn` carried the request's bound fields into the task.
+        // The job carried the request's bound fields to its worker.
         .assert_field("request.id", request_id(&response));
     assert_eq!(done.record().trace_id, response_trace_id(&response));
 }

@@ -223,17 +223,62 @@ async fn the_call_to_the_reviews_service_is_one_trace_across_the_two_services() 
     );
 }
 
+/// The reindex job and the recommendations job it enqueues are one trace with the
+/// request: in process (no broker), each job's `process` span is the child of the
+/// span that enqueued it (the channel records no `send` span), the jobs' database spans
+/// inside; and each queue's messaging metrics are on `/metrics`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn background_reindex_continues_the_request_trace() {
+async fn background_jobs_continue_the_request_trace() {
     let p = pipeline().await;
-    let answer = post_json(&p.app().await, "/books/2/reindex", "").await;
+    let app = p.app().await;
+    let answer = post_json(&app, "/books/2/reindex", "").await;
     assert_eq!(answer.status, StatusCode::ACCEPTED);
-    let reindex = p.wait_for_span("Store::reindex").await;
+    p.wait_for_span("process bookstore.jobs.recommendations")
+        .await;
+    let metrics = p.scrape(&app).await;
     let spans = p.spans().await;
     let server = one(&spans, "POST /books/{id}/reindex");
-    assert_eq!(reindex.parent_span_id, server.context.span_id);
-    assert_eq!(reindex.context.trace_id, server.context.trace_id);
+    let chain = [
+        "process bookstore.jobs.reindex",
+        "process bookstore.jobs.recommendations",
+    ];
+    let mut parent = server;
+    for name in chain {
+        let span = one(&spans, name);
+        assert_eq!(span.parent_span_id, parent.context.span_id, "{name}");
+        assert_eq!(span.context.trace_id, server.context.trace_id, "{name}");
+        parent = span;
+    }
+    let reindex = one(&spans, "Store::reindex");
+    assert_eq!(
+        reindex.parent_span_id,
+        one(&spans, "process bookstore.jobs.reindex")
+            .context
+            .span_id
+    );
     assert_eq!(reindex.attribute("id"), Some(&Value::I64(2)));
+    let process = one(&spans, "process bookstore.jobs.recommendations");
+    assert!(spans
+        .iter()
+        .any(|s| s.name == "SELECT books" && s.parent_span_id == process.context.span_id));
+    for queue in ["bookstore.jobs.reindex", "bookstore.jobs.recommendations"] {
+        for series in [
+            format!(
+                "messaging_client_sent_messages_total{{messaging_system=\"tokio\",\
+                 messaging_destination_name=\"{queue}\",messaging_operation_name=\"send\",error_type=\"\"}}"
+            ),
+            format!(
+                "messaging_process_duration_seconds_count{{messaging_system=\"tokio\",\
+                 messaging_destination_name=\"{queue}\",messaging_operation_name=\"process\",\
+                 messaging_consumer_group_name=\"\",error_type=\"\"}}"
+            ),
+        ] {
+            assert!(
+                metrics.lines().any(|l| l.starts_with(&series)),
+                "{series} not in\n{metrics}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,7 +3,7 @@
 
 use super::destination::Destination;
 use super::operation::{OperationType, TRACER};
-use crate::record::clock;
+use crate::record::{clock, context};
 use crate::{Context, FutureExt as _, KeyValue, Span, SpanContext, SpanKind, Status, Str};
 use futures::FutureExt as _;
 use std::error::Error;
@@ -142,7 +142,11 @@ impl Delivery {
         F::Output: ProcessOutput,
     {
         let start = clock::raw_now();
+        // The span belongs where the message came from: a traced channel's message
+        // carries its sender's test scope to a receiver that runs outside it.
+        let scope = context::replace_scope(self.context.scope);
         let mut span = self.start_span();
+        context::replace_scope(scope);
         let count = self.batch.as_ref().map_or(1, |(_, n)| *n);
         let handles = self.destination.handles();
         if let Some(h) = handles {

@@ -321,6 +321,44 @@ impl Store {
         Ok(book)
     }
 
+    /// The ids of up to three other books of book `id`'s genre: what the
+    /// "refresh recommendations" job (which follows a reindex) computes.
+    #[telem::trace(
+        "SELECT books",
+        kind = client,
+        err,
+        fields(
+            db.system.name = "sqlite",
+            db.operation.name = "SELECT",
+            db.collection.name = "books",
+            db.query.text = self.text(sql::SELECT_SIMILAR),
+            book.id = id,
+        )
+    )]
+    pub async fn recommendations(&self, id: u64) -> Result<Vec<u64>, StoreError> {
+        let Some(key) = key(id) else {
+            return Ok(Vec::new());
+        };
+        let mut connection = self.inner.pool.acquire().await?;
+        let ids: Vec<i64> = traced(
+            &SELECT_BOOKS,
+            sqlx::query_scalar(sql::SELECT_SIMILAR)
+                .bind(key)
+                .fetch_all(&mut *connection),
+        )
+        .await?;
+        let ids = ids
+            .into_iter()
+            .map(|i| u64::try_from(i).map_err(|_| StoreError::bad_row(format!("book id {i}"))))
+            .collect::<Result<Vec<u64>, StoreError>>()?;
+        telem::debug!(
+            book.id = id,
+            recommended = ids.len(),
+            "recommendations refreshed"
+        );
+        Ok(ids)
+    }
+
     /// Adds a book (already validated) and returns it with its new id.
     #[telem::trace(
         "INSERT books",

@@ -55,6 +55,11 @@ pub(super) const SELECT_BOOKS: &str = "SELECT id, title, author, genre FROM book
 /// `Store::get`.
 pub(super) const SELECT_BOOK: &str = "SELECT id, title, author, genre FROM books WHERE id = ?1";
 
+/// `Store::recommendations`: up to three other books of the same genre.
+pub(super) const SELECT_SIMILAR: &str = "SELECT id FROM books \
+     WHERE genre = (SELECT genre FROM books WHERE id = ?1) AND id != ?1 \
+     ORDER BY id LIMIT 3";
+
 /// `Store::insert`, and the seed.
 pub(super) const INSERT_BOOK: &str =
     "INSERT INTO books (title, author, genre, keywords) VALUES (?1, ?2, ?3, ?4) RETURNING id";
