@@ -53,7 +53,7 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
         telem::spawn(async move {
             while let Some(job) = queue.recv().await {
                 let step = job.step;
-                let delivery = dest.receive(&job.headers).message_id(format!("m{step}"));
+                let delivery = dest.receive(&job.headers).with_message_id(format!("m{step}"));
                 let broker = broker.clone();
                 let dest = dest.clone();
                 delivery
@@ -255,9 +255,9 @@ async fn failures_retries_and_the_dead_letter_are_recorded(t: TestPipeline) {
     for delivery in 1..=3 {
         let out = dest
             .receive(&headers)
-            .message_id("m1")
-            .delivery_count(delivery)
-            .last_attempt(delivery == 3)
+            .with_message_id("m1")
+            .with_delivery_count(delivery)
+            .with_last_attempt(delivery == 3)
             .process(async { Err::<(), _>(IndexLocked) })
             .await
             .unwrap();
@@ -332,7 +332,7 @@ async fn panics_and_timeouts_fail_the_span(t: TestPipeline) {
     let headers = Headers::new();
     let panicked = dest
         .receive(&headers)
-        .message_id("p")
+        .with_message_id("p")
         .process(async {
             if !headers.is_empty() {
                 return;
@@ -346,8 +346,8 @@ async fn panics_and_timeouts_fail_the_span(t: TestPipeline) {
     );
     let timed_out = dest
         .receive(&headers)
-        .message_id("t")
-        .timeout(Duration::from_secs(5))
+        .with_message_id("t")
+        .with_timeout(Duration::from_secs(5))
         .process(tokio::time::sleep(Duration::from_secs(60)))
         .await;
     assert_eq!(
@@ -408,7 +408,7 @@ async fn missing_or_malformed_contexts_start_new_traces(t: TestPipeline) {
             headers.insert("traceparent".into(), (*v).into());
         }
         headers.insert("tracestate".into(), "a=1".into());
-        let delivery = dest.receive(&headers).message_id(i.to_string());
+        let delivery = dest.receive(&headers).with_message_id(i.to_string());
         assert!(delivery.creation_context().is_none(), "{traceparent:?}");
         delivery.process(async {}).await.unwrap();
     }
@@ -475,7 +475,7 @@ async fn hostile_header_sizes_are_bounded(t: TestPipeline) {
         ]),
     ];
     for (i, carrier) in carriers.iter().enumerate() {
-        let delivery = dest.receive(carrier).message_id(i.to_string());
+        let delivery = dest.receive(carrier).with_message_id(i.to_string());
         let state_len = delivery
             .creation_context()
             .map_or(0, |c| c.state.entries().count());

@@ -31,8 +31,8 @@
 //! // the producer span, with the job's id and delivery count.
 //! let done = jobs
 //!     .receive(&headers)
-//!     .message_id("42")
-//!     .delivery_count(1)
+//!     .with_message_id("42")
+//!     .with_delivery_count(1)
 //!     .process(async { Ok::<_, std::io::Error>("reindexed") })
 //!     .await;
 //! assert_eq!(done.unwrap().unwrap(), "reindexed");
@@ -66,10 +66,10 @@
 //! processed in a span of its own new trace, linked to every message's context, with
 //! `messaging.batch.message_count`.
 //!
-//! A handler that returns `Err`, panics or runs past its [timeout](Delivery::timeout)
+//! A handler that returns `Err`, panics or runs past its [timeout](Delivery::with_timeout)
 //! leaves an `exception` event, `error.type` (the error's type name, `panic` or
 //! `timeout`) and an error status on its span. A failed last attempt
-//! ([`Delivery::last_attempt`]) is dead-lettered: its span gets
+//! ([`Delivery::with_last_attempt`]) is dead-lettered: its span gets
 //! `telem.messaging.dead_letter = true`.
 //!
 //! # Metrics

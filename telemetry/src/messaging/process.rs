@@ -58,13 +58,13 @@ impl Delivery {
     }
 
     /// `messaging.message.id`: the broker's id for the message.
-    pub fn message_id(mut self, id: impl Into<Str>) -> Self {
+    pub fn with_message_id(mut self, id: impl Into<Str>) -> Self {
         self.message_id = Some(id.into());
         self
     }
 
     /// `messaging.message.conversation_id` (a correlation id).
-    pub fn conversation_id(mut self, id: impl Into<Str>) -> Self {
+    pub fn with_conversation_id(mut self, id: impl Into<Str>) -> Self {
         self.conversation_id = Some(id.into());
         self
     }
@@ -73,7 +73,7 @@ impl Delivery {
     /// first time, 2 for the first retry. Recorded as
     /// `messaging.{system}.message.delivery_count`; above 1 it counts in
     /// `telem_messaging_process_retries_total`.
-    pub fn delivery_count(mut self, count: u32) -> Self {
+    pub fn with_delivery_count(mut self, count: u32) -> Self {
         self.delivery_count = count;
         self
     }
@@ -82,7 +82,7 @@ impl Delivery {
     /// again): if processing fails, the message is dead-lettered, which its span
     /// (`telem.messaging.dead_letter`) and `telem_messaging_process_dead_letters_total`
     /// show.
-    pub fn last_attempt(mut self, last: bool) -> Self {
+    pub fn with_last_attempt(mut self, last: bool) -> Self {
         self.last_attempt = last;
         self
     }
@@ -90,7 +90,7 @@ impl Delivery {
     /// Fails the processing with [`ProcessError::TimedOut`] if the handler runs longer
     /// than `limit` (the handler's future is dropped). Needs a tokio runtime with the
     /// time driver.
-    pub fn timeout(mut self, limit: Duration) -> Self {
+    pub fn with_timeout(mut self, limit: Duration) -> Self {
         self.timeout = Some(limit);
         self
     }
@@ -120,8 +120,8 @@ impl Delivery {
     /// let jobs = Destination::new("redis", "jobs");
     /// let failed = jobs
     ///     .receive(&std::collections::HashMap::<String, String>::new())
-    ///     .delivery_count(3)
-    ///     .last_attempt(true)
+    ///     .with_delivery_count(3)
+    ///     .with_last_attempt(true)
     ///     .process(async {
     ///         if "the book" != "found" {
     ///             panic!("no such book");
@@ -291,7 +291,7 @@ pub enum ProcessError {
     /// The handler panicked, with this message (`<non-string panic payload>` if the
     /// payload was not a string).
     Panicked(String),
-    /// The handler ran longer than the [timeout](Delivery::timeout) and was dropped.
+    /// The handler ran longer than the [timeout](Delivery::with_timeout) and was dropped.
     TimedOut(Duration),
 }
 
