@@ -2,7 +2,8 @@
 //! `OTEL_TRACES_EXPORTER`, `OTEL_METRICS_EXPORTER` and `OTEL_LOGS_EXPORTER` (§ "Exporter
 //! Selection" of OpenTelemetry's SDK environment variables), so with `otlp` in all three
 //! and the endpoint on a loopback fake collector, a request's spans, the metrics and the
-//! log records (the `warn` of a 404, in its request's trace) reach the collector while
+//! log records (the `warn` of a 404, in its request's trace) reach the collector, the
+//! background jobs of a reindex in their request's trace, while
 //! `/metrics` still serves Prometheus text; without `prometheus`, `/metrics` is an
 //! unknown path.
 //!
@@ -14,6 +15,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{Request, StatusCode, Uri};
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message as _;
 use std::sync::{Arc, Mutex};
 use telem_axum::testing::{send, TestResponse};
@@ -88,8 +90,8 @@ fn log_records(bodies: &[Bytes]) -> Vec<serde_json::Value> {
     records
 }
 
-/// The spans' names in the protobuf traces requests.
-fn span_names(bodies: &[Bytes]) -> Vec<String> {
+/// The spans in the protobuf traces requests.
+fn exported_spans(bodies: &[Bytes]) -> Vec<Span> {
     bodies
         .iter()
         .flat_map(|b| {
@@ -99,8 +101,22 @@ fn span_names(bodies: &[Bytes]) -> Vec<String> {
         })
         .flat_map(|r| r.scope_spans)
         .flat_map(|s| s.spans)
-        .map(|s| s.name)
         .collect()
+}
+
+/// The spans' names in the protobuf traces requests.
+fn span_names(bodies: &[Bytes]) -> Vec<String> {
+    exported_spans(bodies).into_iter().map(|s| s.name).collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The trace id (hex) a response's `server-timing` names.
+fn response_trace_id(answer: &TestResponse) -> String {
+    let timing = answer.headers["server-timing"].to_str().unwrap();
+    timing["trace;desc=00-".len()..][..32].to_owned()
 }
 
 /// The metrics' names in the protobuf metrics requests.
@@ -173,17 +189,48 @@ async fn otlp_for_every_signal_reaches_the_collector_and_metrics_is_still_served
         })
         .collect();
     assert_eq!(warns.len(), 1, "{logs:#?}");
-    let timing = missing.headers["server-timing"].to_str().unwrap();
-    let trace_id = &timing["trace;desc=00-".len()..][..32];
     assert_eq!(
         warns[0]["traceId"].as_str(),
-        Some(trace_id),
-        "the 404's trace: {timing}"
+        Some(response_trace_id(&missing).as_str()),
+        "the 404's trace"
     );
     assert!(
         logs.iter().all(|r| r["severityText"] != "DEBUG"),
         "the default level hides the store's trail: {logs:#?}"
     );
+
+    // The background jobs of a reindex: one trace with the request, in OTLP too.
+    let reindex = send(
+        &app,
+        Request::post("/books/2/reindex")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reindex.status, StatusCode::ACCEPTED);
+    let trace_id = response_trace_id(&reindex);
+    let last_job = "process bookstore.jobs.recommendations";
+    let mut exported = Vec::new();
+    for _ in 0..500 {
+        telemetry.drain_now().await;
+        exported = exported_spans(&collector.bodies("/v1/traces"));
+        if exported.iter().any(|s| s.name == last_job) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    for name in [
+        "POST /books/{id}/reindex",
+        "process bookstore.jobs.reindex",
+        "Store::reindex",
+        last_job,
+    ] {
+        let span = exported
+            .iter()
+            .find(|s| s.name == name)
+            .unwrap_or_else(|| panic!("no {name} span exported"));
+        assert_eq!(hex(&span.trace_id), trace_id, "{name}");
+    }
 
     let scrape = get(&app, "/metrics").await;
     assert_eq!(scrape.status, StatusCode::OK);
