@@ -35,12 +35,30 @@ async fn promtool_accepts_the_bookstores_metrics() {
             .expect("a request");
         send(&app, request).await;
     }
-    pipeline.drain_now().await;
-    let request = http::Request::get("/metrics")
+    // A reindex: the background jobs' messaging metrics, once both jobs are done.
+    let reindex = http::Request::post("/books/1/reindex")
         .body(axum::body::Body::empty())
         .expect("a request");
-    let scrape = send(&app, request).await;
-    assert_eq!(scrape.status, 200);
+    assert_eq!(send(&app, reindex).await.status, 202);
+    let mut scrape = None;
+    for _ in 0..500 {
+        pipeline.drain_now().await;
+        let request = http::Request::get("/metrics")
+            .body(axum::body::Body::empty())
+            .expect("a request");
+        let answer = send(&app, request).await;
+        assert_eq!(answer.status, 200);
+        let done = String::from_utf8_lossy(&answer.body).lines().any(|l| {
+            l.starts_with("messaging_process_duration_seconds_count{")
+                && l.contains("bookstore.jobs.recommendations")
+        });
+        scrape = Some(answer);
+        if done {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let scrape = scrape.expect("a scrape");
     let text = String::from_utf8_lossy(&scrape.body);
     for name in [
         "db_client_connections",
@@ -52,6 +70,11 @@ async fn promtool_accepts_the_bookstores_metrics() {
         "db_client_operation_duration_seconds",
         "http_server_request_duration_seconds",
         "bookstore_books_viewed_total",
+        "messaging_client_sent_messages_total",
+        "messaging_client_consumed_messages_total",
+        "messaging_process_duration_seconds",
+        "telem_messaging_process_retries_total",
+        "telem_messaging_process_dead_letters_total",
     ] {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}:\n{text}");
     }
