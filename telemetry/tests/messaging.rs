@@ -53,7 +53,9 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
         telem::spawn(async move {
             while let Some(job) = queue.recv().await {
                 let step = job.step;
-                let delivery = dest.receive(&job.headers).with_message_id(format!("m{step}"));
+                let delivery = dest
+                    .receive(&job.headers)
+                    .with_message_id(format!("m{step}"));
                 let broker = broker.clone();
                 let dest = dest.clone();
                 delivery
@@ -733,4 +735,24 @@ async fn a_receiver_outside_the_scope_records_in_the_senders(t: TestPipeline) {
     let spans = t.spans().await;
     spans.named("process jobs").assert_parent("request");
     spans.named("inside").assert_parent("process jobs");
+}
+
+/// The traced channel's `process` span has the sender's span as parent, without a link
+/// repeating it; a broker's message links to its creation context (below, the
+/// "Consumer spans" rule) although it is also the parent.
+#[telem::test]
+async fn a_channel_message_is_a_child_without_a_link(t: TestPipeline) {
+    let (tx, mut rx) = channel::<u32>(jobs(&t), 1);
+    async { tx.send(1).await.unwrap() }
+        .in_span(TRACER.span("request").start_detached())
+        .await;
+    rx.recv()
+        .await
+        .unwrap()
+        .process(|_| async {})
+        .await
+        .unwrap();
+    let spans = t.spans().await;
+    let process = spans.named("process jobs").assert_parent("request").data();
+    assert!(process.links.is_empty());
 }

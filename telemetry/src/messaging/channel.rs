@@ -146,7 +146,7 @@ impl<T> Receiver<T> {
         let Envelope { value, context } = self.rx.recv().await?;
         Some(Received {
             value,
-            delivery: self.destination.receive_context(context),
+            delivery: Delivery::in_process(self.destination.clone(), context),
         })
     }
 

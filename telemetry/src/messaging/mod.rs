@@ -99,7 +99,8 @@
 //! receiver loop handles each message in a `process` span of the sender's trace, and
 //! never runs under a context another message left current. It records no producer
 //! span (the sender's current span is the creation context), which keeps a message's
-//! cost to one consumer span.
+//! cost to one consumer span, and its `process` span has the sender's span as parent
+//! without a link to it (the link would repeat the parent).
 
 mod channel;
 mod destination;

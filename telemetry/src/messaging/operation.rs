@@ -10,6 +10,39 @@ use std::future::Future;
 /// The instrumentation scope of the messaging spans.
 pub(super) static TRACER: Tracer = Tracer::new("telem::messaging");
 
+/// Sets the attributes every messaging span has: the system, the operation, the
+/// destination, and the consumer group (if `group`), the client id and the server the
+/// destination has. Set on the started span rather than through the builder, whose
+/// attribute and link lists would take an allocation per message.
+pub(super) fn set_attributes(
+    span: &mut Span,
+    destination: &Destination,
+    name: &'static str,
+    kind: OperationType,
+    group: bool,
+) {
+    if !span.is_recording() {
+        return;
+    }
+    let inner = &destination.inner;
+    span.set_str("messaging.system", inner.system.clone());
+    span.set_str("messaging.operation.name", name);
+    span.set_str("messaging.operation.type", kind.as_str());
+    span.set_str("messaging.destination.name", inner.name.clone());
+    if group {
+        if let Some(group) = &inner.group {
+            span.set_str("messaging.consumer.group.name", group.clone());
+        }
+    }
+    if let Some(id) = &inner.client_id {
+        span.set_str("messaging.client.id", id.clone());
+    }
+    if let Some((address, port)) = &inner.server {
+        span.set_str("server.address", address.clone());
+        span.set_i64("server.port", i64::from(*port));
+    }
+}
+
 /// `messaging.operation.type`: what an operation does to messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -63,29 +96,16 @@ impl Operation {
         span_name: Str,
         span_kind: SpanKind,
     ) -> Self {
-        let inner = &destination.inner;
-        let mut builder = TRACER
-            .span(span_name)
-            .kind(span_kind)
-            .attribute("messaging.system", inner.system.clone())
-            .attribute("messaging.operation.name", name)
-            .attribute("messaging.operation.type", kind.as_str())
-            .attribute("messaging.destination.name", inner.name.clone());
-        if kind != OperationType::Send {
-            if let Some(group) = &inner.group {
-                builder = builder.attribute("messaging.consumer.group.name", group.clone());
-            }
-        }
-        if let Some(id) = &inner.client_id {
-            builder = builder.attribute("messaging.client.id", id.clone());
-        }
-        if let Some((address, port)) = &inner.server {
-            builder = builder
-                .attribute("server.address", address.clone())
-                .attribute("server.port", i64::from(*port));
-        }
+        let mut span = TRACER.span(span_name).kind(span_kind).start_detached();
+        set_attributes(
+            &mut span,
+            &destination,
+            name,
+            kind,
+            kind != OperationType::Send,
+        );
         Self {
-            span: builder.start_detached(),
+            span,
             start: clock::raw_now(),
             destination,
             kind,

@@ -2,7 +2,7 @@
 //! in.
 
 use super::destination::Destination;
-use super::operation::{OperationType, TRACER};
+use super::operation::{set_attributes, OperationType, TRACER};
 use crate::record::{clock, context};
 use crate::{Context, FutureExt as _, KeyValue, Span, SpanContext, SpanKind, Status, Str};
 use futures::FutureExt as _;
@@ -29,11 +29,22 @@ pub struct Delivery {
     delivery_count: u32,
     last_attempt: bool,
     timeout: Option<Duration>,
+    /// Whether the span links to the creation context it is the child of (not for the
+    /// traced channel, where the creation context is just the sender's span).
+    link_creation: bool,
 }
 
 impl Delivery {
     pub(super) fn single(destination: Destination, context: Context) -> Self {
         Self::new(destination, context, None)
+    }
+
+    /// A message of the traced channel: the sender's span is its parent, not linked.
+    pub(super) fn in_process(destination: Destination, context: Context) -> Self {
+        Self {
+            link_creation: false,
+            ..Self::new(destination, context, None)
+        }
     }
 
     pub(super) fn batch(destination: Destination, links: Vec<SpanContext>, count: u64) -> Self {
@@ -54,6 +65,7 @@ impl Delivery {
             delivery_count: 0,
             last_attempt: false,
             timeout: None,
+            link_creation: true,
         }
     }
 
@@ -204,61 +216,62 @@ impl Delivery {
 
     fn start_span(&self) -> Span {
         let inner = &self.destination.inner;
-        let mut builder = TRACER
+        let builder = TRACER
             .span(inner.process_span.clone())
-            .kind(SpanKind::Consumer)
-            .attribute("messaging.system", inner.system.clone())
-            .attribute("messaging.operation.name", "process")
-            .attribute("messaging.operation.type", OperationType::Process.as_str())
-            .attribute("messaging.destination.name", inner.name.clone());
-        if let Some(group) = &inner.group {
-            builder = builder.attribute("messaging.consumer.group.name", group.clone());
+            .kind(SpanKind::Consumer);
+        let ambient = SpanContext::current();
+        let mut links: [Option<SpanContext>; 2] = [None, None];
+        let mut span = match (&self.batch, self.context.span()) {
+            (Some(_), _) => {
+                links[0] = ambient;
+                builder.root().start_detached()
+            }
+            (None, Some(creation)) => {
+                if self.link_creation {
+                    links[0] = Some(creation.clone());
+                }
+                // Processing in the scope of another trace's span: keep that relation too.
+                links[1] = ambient.filter(|a| a.trace_id != creation.trace_id);
+                builder.parent(creation.clone()).start_detached()
+            }
+            // No creation context: the current span, if any, or a new trace.
+            (None, None) => builder.start_detached(),
+        };
+        if !span.is_recording() {
+            return span;
         }
-        if let Some(id) = &inner.client_id {
-            builder = builder.attribute("messaging.client.id", id.clone());
-        }
-        if let Some((address, port)) = &inner.server {
-            builder = builder
-                .attribute("server.address", address.clone())
-                .attribute("server.port", i64::from(*port));
-        }
+        set_attributes(
+            &mut span,
+            &self.destination,
+            "process",
+            OperationType::Process,
+            true,
+        );
         if let Some(id) = &self.message_id {
-            builder = builder.attribute("messaging.message.id", id.clone());
+            span.set_str("messaging.message.id", id.clone());
         }
         if let Some(id) = &self.conversation_id {
-            builder = builder.attribute("messaging.message.conversation_id", id.clone());
+            span.set_str("messaging.message.conversation_id", id.clone());
         }
         if self.delivery_count > 0 {
-            builder = builder.attribute(
+            span.set_i64(
                 inner.delivery_count_key.clone(),
                 i64::from(self.delivery_count),
             );
         }
-        let ambient = SpanContext::current();
-        match (&self.batch, self.context.span()) {
-            (Some((links, count)), _) => {
-                builder = builder.root().attribute(
-                    "messaging.batch.message_count",
-                    i64::try_from(*count).unwrap_or(i64::MAX),
-                );
-                for link in links {
-                    builder = builder.link(link.clone(), []);
-                }
-                if let Some(ambient) = ambient {
-                    builder = builder.link(ambient, []);
-                }
+        if let Some((messages, count)) = &self.batch {
+            span.set_i64(
+                "messaging.batch.message_count",
+                i64::try_from(*count).unwrap_or(i64::MAX),
+            );
+            for link in messages {
+                span.add_link(link.clone(), []);
             }
-            (None, Some(creation)) => {
-                builder = builder.parent(creation.clone()).link(creation.clone(), []);
-                // Processing in the scope of another trace's span: keep that relation too.
-                if let Some(ambient) = ambient.filter(|a| a.trace_id != creation.trace_id) {
-                    builder = builder.link(ambient, []);
-                }
-            }
-            // No creation context: the current span, if any, or a new trace.
-            (None, None) => {}
         }
-        builder.start_detached()
+        for link in links.into_iter().flatten() {
+            span.add_link(link, []);
+        }
+        span
     }
 }
 
