@@ -33,6 +33,10 @@ pub const LOG_BUFFER: &str = "BOOKSTORE_LOG_BUFFER";
 
 /// Whether database spans record their query's text (`db.query.text`).
 pub const DB_QUERY_TEXT: &str = "BOOKSTORE_DB_QUERY_TEXT";
+/// The NATS server the background jobs go through, or `none` (see [`Settings::nats_url`]).
+pub const NATS_URL: &str = "BOOKSTORE_NATS_URL";
+/// Default [`NATS_URL`]: a NATS server on this machine's default port.
+pub const DEFAULT_NATS_URL: &str = "nats://127.0.0.1:4222";
 
 /// Default [`LOG_BUFFER`]: 8 MiB.
 pub const DEFAULT_LOG_BUFFER: usize = 8 << 20;
@@ -114,6 +118,17 @@ const DB_QUERY_TEXT_SETTING: Setting = Setting::bool("db_query_text", true)
          leaves it out",
     );
 
+const NATS_URL_SETTING: Setting = Setting::described(
+    "nats_url",
+    "`nats://127.0.0.1:4222`",
+    "a NATS server address (`nats://host:port` or `host:port`), or `none`",
+)
+.with_variable(NATS_URL)
+.with_description(
+    "the NATS server (with JetStream) the background jobs go through; if it does not \
+     answer at start, or with `none`, jobs run in process (said once on stderr)",
+);
+
 /// The bookstore's own settings, with their `BOOKSTORE_*` variables, defaults and
 /// accepted values (`docs/configuration.md` shows them; a test checks it is up to date).
 /// It also reads the core's ([`telem::SETTINGS`]) and the OTLP exporter's
@@ -128,6 +143,7 @@ pub const SETTINGS: &[Setting] = &[
     METRICS_TOKEN_SETTING,
     LOG_BUFFER_SETTING,
     DB_QUERY_TEXT_SETTING,
+    NATS_URL_SETTING,
 ];
 
 /// What the bookstore runs with. Every variable is optional; an empty one counts as
@@ -160,6 +176,10 @@ pub struct Settings {
     /// record each query's parameterized SQL in `db.query.text`
     /// ([`Store::with_query_text`](crate::Store::with_query_text)).
     pub db_query_text: bool,
+    /// `BOOKSTORE_NATS_URL` (default [`DEFAULT_NATS_URL`]): the NATS server, with
+    /// JetStream, that carries the background jobs ([`Jobs::connect`](crate::Jobs::connect));
+    /// `None` (`none`): jobs run in process.
+    pub nats_url: Option<String>,
     /// The core's settings from `OTEL_*`, `TELEMETRY_*` and `RUST_LOG` (which log records
     /// are made, default `info`; see `telem::Config::with_env`).
     pub core: Config,
@@ -235,6 +255,17 @@ impl Settings {
         let db_query_text = vars
             .bool(&DB_QUERY_TEXT_SETTING)?
             .unwrap_or(DB_QUERY_TEXT_SETTING.default_bool());
+        let nats_url = vars
+            .parse(&NATS_URL_SETTING, |v| {
+                if v.eq_ignore_ascii_case("none") {
+                    Some(None)
+                } else {
+                    v.parse::<async_nats::ServerAddr>()
+                        .ok()
+                        .map(|_| Some(v.to_owned()))
+                }
+            })?
+            .unwrap_or_else(|| Some(DEFAULT_NATS_URL.to_owned()));
         let core = Config::new().with_env_vars(&vars)?;
         let exporters = Exporters::new()
             .with_default_traces(DEFAULT_TRACES_EXPORTER)
@@ -250,6 +281,7 @@ impl Settings {
             metrics_token,
             log_buffer,
             db_query_text,
+            nats_url,
             core,
             exporters,
             otlp,
@@ -310,6 +342,10 @@ impl fmt::Debug for Settings {
             .field("log_format", &self.log_format)
             .field("log_buffer", &self.log_buffer)
             .field("db_query_text", &self.db_query_text)
+            .field(
+                "nats_url",
+                &self.nats_url.as_deref().map(crate::jobs::redacted),
+            )
             .field(
                 "metrics_token",
                 &self.metrics_token.as_ref().map(|_| "<hidden>"),

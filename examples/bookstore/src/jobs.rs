@@ -31,10 +31,16 @@
 //!   attempt.
 
 use crate::store::{ReindexError, Store, StoreError};
+use async_nats::jetstream::consumer::{pull, AckPolicy};
+use async_nats::jetstream::{self, stream};
+use async_nats::{ConnectOptions, HeaderMap, ServerAddr};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
+use std::time::Duration;
 use telem::messaging::{channel, Destination, Received, Receiver, Sender};
+use telem_nats::{PublishError, Worker};
 
 /// The queue (`messaging.destination.name`) of [`Job::Reindex`].
 pub const REINDEX_QUEUE: &str = "bookstore.jobs.reindex";
@@ -44,6 +50,17 @@ pub const RECOMMENDATIONS_QUEUE: &str = "bookstore.jobs.recommendations";
 pub const IN_PROCESS_SYSTEM: &str = "tokio";
 /// Jobs an in-process queue holds before `enqueue` waits for room.
 const IN_PROCESS_CAPACITY: usize = 1024;
+/// The JetStream stream holding both queues (a work queue: a job is gone once acked).
+pub const STREAM: &str = "BOOKSTORE_JOBS";
+/// Deliveries of a job before it is dead-lettered (JetStream's `max_deliver`).
+pub const MAX_DELIVERIES: i64 = 3;
+/// How long a failed job waits before its next delivery.
+pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+/// How long a job may run before it fails with a timeout (and is retried).
+pub const JOB_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to NATS may take at start before the bookstore falls back to
+/// in-process jobs.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A background job, as it travels in its message (JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,10 +94,19 @@ pub struct Jobs {
     backend: Arc<Backend>,
 }
 
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one per process, behind the Arc of `Jobs`"
+)]
 enum Backend {
     InProcess {
         reindex: Sender<Job>,
         recommendations: Sender<Job>,
+    },
+    Nats {
+        js: jetstream::Context,
+        reindex: Destination,
+        recommendations: Destination,
     },
 }
 
@@ -115,10 +141,81 @@ impl Jobs {
         jobs
     }
 
+    /// Jobs through the NATS server at `url` (JetStream): the stream [`STREAM`] with a
+    /// subject per queue, a durable consumer per queue (named after the queue's last
+    /// part: `reindex`, `recommendations`), and a [`Worker`] task per queue, started
+    /// here on the current tokio runtime. A failed job is delivered again after
+    /// [`RETRY_DELAY`], up to [`MAX_DELIVERIES`] times, then dead-lettered (its last
+    /// `process` span says so).
+    ///
+    /// # Errors
+    ///
+    /// The server did not answer within [`CONNECT_TIMEOUT`] (or refused at once), or
+    /// has no JetStream, or the stream or a consumer could not be made.
+    pub async fn connect(url: &str, store: Store) -> Result<Self, ConnectError> {
+        let client = ConnectOptions::new()
+            .name("bookstore")
+            .connection_timeout(CONNECT_TIMEOUT)
+            .connect(url)
+            .await
+            .map_err(|e| ConnectError::new("connecting", e))?;
+        let js = jetstream::new(client);
+        let stream = js
+            .get_or_create_stream(stream::Config {
+                name: STREAM.to_owned(),
+                subjects: vec![REINDEX_QUEUE.to_owned(), RECOMMENDATIONS_QUEUE.to_owned()],
+                retention: stream::RetentionPolicy::WorkQueue,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| ConnectError::new("making the stream", e))?;
+        let server = url.parse::<ServerAddr>().ok();
+        let destination = |queue: &'static str| {
+            let destination = Destination::new("nats", queue);
+            match &server {
+                Some(addr) => destination.with_server(addr.host().to_owned(), addr.port()),
+                None => destination,
+            }
+        };
+        let jobs = Self {
+            backend: Arc::new(Backend::Nats {
+                js: js.clone(),
+                reindex: destination(REINDEX_QUEUE),
+                recommendations: destination(RECOMMENDATIONS_QUEUE),
+            }),
+        };
+        for queue in [REINDEX_QUEUE, RECOMMENDATIONS_QUEUE] {
+            let group = queue.rsplit('.').next().unwrap_or(queue);
+            let consumer = stream
+                .get_or_create_consumer(
+                    group,
+                    pull::Config {
+                        durable_name: Some(group.to_owned()),
+                        filter_subject: queue.to_owned(),
+                        ack_policy: AckPolicy::Explicit,
+                        max_deliver: MAX_DELIVERIES,
+                        ack_wait: JOB_TIMEOUT + Duration::from_secs(5),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map_err(|e| ConnectError::new("making a consumer", e))?;
+            let destination = destination(queue).with_consumer_group(group);
+            let worker = move || {
+                Worker::new(destination.clone(), consumer.clone())
+                    .with_retry_delay(RETRY_DELAY)
+                    .with_timeout(JOB_TIMEOUT)
+            };
+            tokio::spawn(work_on_nats(worker, store.clone(), jobs.clone()));
+        }
+        Ok(jobs)
+    }
+
     /// `in-process` or `nats`.
     pub fn backend_name(&self) -> &'static str {
         match *self.backend {
             Backend::InProcess { .. } => "in-process",
+            Backend::Nats { .. } => "nats",
         }
     }
 
@@ -135,7 +232,51 @@ impl Jobs {
                 };
                 queue.send(job).await.map_err(|_| JobError::QueueClosed)
             }
+            Backend::Nats {
+                js,
+                reindex,
+                recommendations,
+            } => {
+                let destination = match job {
+                    Job::Reindex { .. } => reindex,
+                    Job::RefreshRecommendations { .. } => recommendations,
+                };
+                let payload = serde_json::to_vec(&job).map_err(|_| JobError::Encode)?;
+                telem_nats::publish(
+                    js,
+                    destination,
+                    job.queue(),
+                    HeaderMap::new(),
+                    payload.into(),
+                )
+                .await
+                .map(drop)
+                .map_err(JobError::from)
+            }
         }
+    }
+}
+
+/// The NATS worker of one queue. `Worker::run` ends only if pulling fails (the
+/// connection is gone for good, the consumer deleted): then it is reported and a new
+/// worker starts after a pause.
+async fn work_on_nats(worker: impl Fn() -> Worker, store: Store, jobs: Jobs) {
+    loop {
+        let handler = |message: async_nats::Message| {
+            let (store, jobs) = (store.clone(), jobs.clone());
+            async move {
+                let job: Job = serde_json::from_slice(&message.payload)
+                    .map_err(|e| JobFailed::Decode(e.to_string()))?;
+                run(job, store, jobs).await
+            }
+        };
+        if let Err(e) = worker().run(handler).await {
+            telem::error!(
+                "error.type" = "worker_stopped",
+                "a job worker stopped: {e}; starting it again in 5 s"
+            );
+        }
+        tokio::time::sleep(Duration::from_secs(5)).await;
     }
 }
 
@@ -177,6 +318,18 @@ pub enum JobError {
     /// The in-process queue's worker is gone (the runtime is shutting down).
     #[error("the job queue is closed")]
     QueueClosed,
+    /// The job could not be written as JSON.
+    #[error("the job could not be encoded")]
+    Encode,
+    /// NATS did not take the job (its `error_type` and message).
+    #[error("{1}")]
+    Publish(&'static str, String),
+}
+
+impl From<PublishError> for JobError {
+    fn from(e: PublishError) -> Self {
+        JobError::Publish(e.error_type(), e.to_string())
+    }
 }
 
 impl JobError {
@@ -184,7 +337,38 @@ impl JobError {
     pub const fn error_type(&self) -> &'static str {
         match self {
             JobError::QueueClosed => "queue_closed",
+            JobError::Encode => "encode",
+            JobError::Publish(kind, _) => kind,
         }
+    }
+}
+
+/// [`Jobs::connect`] failed: what it was doing, and async-nats's error.
+#[derive(Debug, thiserror::Error)]
+#[error("{doing} failed: {source}")]
+pub struct ConnectError {
+    doing: &'static str,
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+impl ConnectError {
+    fn new(doing: &'static str, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self {
+            doing,
+            source: Box::new(source),
+        }
+    }
+}
+
+/// `url` without its credentials (`nats://user:secret@host` → `nats://***@host`), for
+/// messages and `Debug`.
+pub fn redacted(url: &str) -> Cow<'_, str> {
+    match url.rfind('@') {
+        Some(at) => {
+            let start = url.find("://").map_or(0, |i| i + 3);
+            Cow::Owned(format!("{}***{}", &url[..start], &url[at..]))
+        }
+        None => Cow::Borrowed(url),
     }
 }
 
@@ -200,4 +384,7 @@ pub enum JobFailed {
     /// The follow-up job could not be enqueued.
     #[error(transparent)]
     Enqueue(#[from] JobError),
+    /// The message is not a job.
+    #[error("not a job: {0}")]
+    Decode(String),
 }

@@ -9,7 +9,9 @@
 //!
 //! The books are in an SQLite database in memory, seeded at start (nothing to install);
 //! `GET /books/{id}/reviews` calls the reviews service the bookstore starts on another
-//! local port.
+//! local port. `POST /books/{id}/reindex` enqueues a background job through NATS
+//! JetStream if a server answers at `BOOKSTORE_NATS_URL` (default
+//! `nats://127.0.0.1:4222`), in process otherwise (said once at start).
 //!
 //! Settings are environment variables (`BOOKSTORE_PORT`, `BOOKSTORE_SAMPLE_RATIO`,
 //! `BOOKSTORE_LOG_FORMAT`, `BOOKSTORE_DB_QUERY_TEXT`, `RUST_LOG`, `OTEL_TRACES_EXPORTER`,
@@ -18,9 +20,10 @@
 //! stops the server gracefully and flushes every span and log record.
 #![forbid(unsafe_code)]
 
-use bookstore::{app, Settings, Store};
+use bookstore::jobs::redacted;
+use bookstore::{app_with_jobs, Jobs, Settings, Store};
 use std::process::ExitCode;
-use telem_axum::MetricsEndpoint;
+use telem_axum::{MetricsEndpoint, TelemetryLayer};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -107,7 +110,35 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let app = match app(store, metrics).await {
+    // Background jobs through NATS if it answers, else in process: said once, here.
+    let jobs = match &settings.nats_url {
+        Some(url) => match Jobs::connect(url, store.clone()).await {
+            Ok(jobs) => {
+                eprintln!(
+                    "bookstore: background jobs through NATS JetStream at {} (BOOKSTORE_NATS_URL)",
+                    redacted(url)
+                );
+                jobs
+            }
+            Err(e) => {
+                eprintln!(
+                    "bookstore: NATS not reachable at {} ({e}): background jobs run in process \
+                     (start nats-server -js, or set BOOKSTORE_NATS_URL)",
+                    redacted(url)
+                );
+                Jobs::in_process(store.clone())
+            }
+        },
+        None => {
+            eprintln!("bookstore: background jobs run in process (BOOKSTORE_NATS_URL=none)");
+            Jobs::in_process(store.clone())
+        }
+    };
+    let app = match app_with_jobs(store, jobs, metrics, |traced| {
+        traced.layer(TelemetryLayer::new())
+    })
+    .await
+    {
         Ok(app) => app,
         Err(e) => {
             eprintln!("bookstore: {e}");

@@ -114,5 +114,5 @@ pub use metrics::{
     CONSUMED_MESSAGES, DEAD_LETTERS, DURATION_BUCKETS, OPERATION_DURATION, PROCESS_DURATION,
     RETRIES, SENT_MESSAGES,
 };
-pub use operation::{Operation, OperationType};
+pub use operation::Operation;
 pub use process::{Delivery, ProcessError, ProcessOutput};

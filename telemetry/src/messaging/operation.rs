@@ -45,8 +45,7 @@ pub(super) fn set_attributes(
 
 /// `messaging.operation.type`: what an operation does to messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum OperationType {
+pub(crate) enum OperationType {
     /// Messages handed to a broker (`send`).
     Send,
     /// Messages pulled from a broker (`receive`).
@@ -59,7 +58,7 @@ pub enum OperationType {
 
 impl OperationType {
     /// The attribute's value.
-    pub const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             Self::Send => "send",
             Self::Receive => "receive",
@@ -140,6 +139,15 @@ impl Operation {
     pub fn record_error<E: Error + ?Sized>(&mut self, error: &E) {
         self.span.record_error(error);
         self.error = Some(std::any::type_name::<E>());
+    }
+
+    /// Sets `error.type`, on the span and the metrics, to a short class of the failure
+    /// the system knows (`timeout`, `stream_not_found`), in place of the error's type
+    /// name that [`record_error`](Self::record_error) sets; it also marks the operation
+    /// failed if `record_error` was not called.
+    pub fn set_error_type(&mut self, error_type: &'static str) {
+        self.span.set_str("error.type", error_type);
+        self.error = Some(error_type);
     }
 
     /// Ends the operation now (the same as dropping it).
