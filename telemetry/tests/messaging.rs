@@ -756,3 +756,121 @@ async fn a_channel_message_is_a_child_without_a_link(t: TestPipeline) {
     let process = spans.named("process jobs").assert_parent("request").data();
     assert!(process.links.is_empty());
 }
+
+/// An operation dropped before it ended (an early return, a cancelled publish) fails
+/// with `error.type` `cancelled`, and a send that may never have reached the broker is
+/// not counted as sent ("messaging.client.sent.messages" MUST NOT count messages not
+/// sent); one ended is a success.
+#[telem::test]
+async fn a_dropped_operation_is_cancelled_not_sent(t: TestPipeline) {
+    let dest = jobs(&t);
+    let mut headers = Headers::new();
+    drop(dest.send(&mut headers));
+    let publish = dest
+        .send(&mut headers)
+        .run(std::future::pending::<Result<(), IndexLocked>>());
+    // Cancelled after one poll, as a client's disconnect drops a handler.
+    assert!(futures::poll!(Box::pin(publish)).is_pending());
+    let spans = t.spans().await;
+    let sends = spans.all_named("send jobs");
+    assert_eq!(sends.len(), 2);
+    for send in sends {
+        assert!(send.status.is_error());
+        assert_eq!(
+            send.attribute("error.type"),
+            Some(&Value::from("cancelled"))
+        );
+    }
+    let m = t.metrics();
+    assert!(m
+        .counter(
+            SENT_MESSAGES,
+            &[
+                ("messaging_system", "fake"),
+                ("messaging_destination_name", "jobs"),
+                ("messaging_operation_name", "send"),
+                ("error_type", "cancelled"),
+            ]
+        )
+        .is_none());
+    m.assert_histogram_count(
+        OPERATION_DURATION,
+        &[
+            ("messaging_system", "fake"),
+            ("messaging_destination_name", "jobs"),
+            ("messaging_operation_name", "send"),
+            ("messaging_operation_type", "send"),
+            ("messaging_consumer_group_name", ""),
+            ("error_type", "cancelled"),
+        ],
+        2,
+    );
+}
+
+/// A processing whose future is dropped before the handler finishes (a worker shut
+/// down) is recorded too: its span fails with `cancelled`, and the process histogram
+/// counts it, so consumed messages and processings agree.
+#[telem::test]
+async fn a_cancelled_processing_is_recorded(t: TestPipeline) {
+    let dest = jobs(&t);
+    let processing = dest
+        .receive(&Headers::new())
+        .with_message_id("c")
+        .process(std::future::pending::<()>());
+    assert!(futures::poll!(Box::pin(processing)).is_pending());
+    let spans = t.spans().await;
+    spans
+        .named("process jobs")
+        .assert_error()
+        .assert_attribute("error.type", "cancelled")
+        .assert_event("exception");
+    t.metrics().assert_histogram_count(
+        PROCESS_DURATION,
+        &[
+            ("messaging_system", "fake"),
+            ("messaging_destination_name", "jobs"),
+            ("messaging_operation_name", "process"),
+            ("messaging_consumer_group_name", "workers"),
+            ("error_type", "cancelled"),
+        ],
+        1,
+    );
+}
+
+/// The traced channel counts the sends that fail, by why; and its handler's closure is
+/// called inside the message's span.
+#[telem::test]
+async fn the_channel_counts_failed_sends_and_calls_the_handler_in_the_span(t: TestPipeline) {
+    let (tx, mut rx) = channel::<u32>(jobs(&t), 1);
+    tx.try_send(1).unwrap();
+    assert!(matches!(
+        tx.try_send(2),
+        Err(telem::messaging::TrySendError::Full(2))
+    ));
+    let message = rx.recv().await.unwrap();
+    message
+        .process(|n| {
+            // Before the handler's future exists: already in the span.
+            let current = SpanContext::current().unwrap();
+            async move {
+                assert_eq!(SpanContext::current(), Some(current));
+                assert_eq!(n, 1);
+            }
+        })
+        .await
+        .unwrap();
+    drop(rx);
+    assert!(tx.send(3).await.is_err());
+    let labels = |error| {
+        [
+            ("messaging_system", "fake"),
+            ("messaging_destination_name", "jobs"),
+            ("messaging_operation_name", "send"),
+            ("error_type", error),
+        ]
+    };
+    let m = t.metrics();
+    m.assert_counter(SENT_MESSAGES, &labels(""), 1);
+    m.assert_counter(SENT_MESSAGES, &labels("channel_full"), 1);
+    m.assert_counter(SENT_MESSAGES, &labels("channel_closed"), 1);
+}

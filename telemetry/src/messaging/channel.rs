@@ -47,6 +47,11 @@ pub fn channel<T>(destination: Destination, capacity: usize) -> (Sender<T>, Rece
     )
 }
 
+/// `error_type` of a message sent to a channel whose receiver is gone.
+const CLOSED: &str = "channel_closed";
+/// `error_type` of a message `try_send` found no room for.
+const FULL: &str = "channel_full";
+
 /// A message and the context it was sent in.
 struct Envelope<T> {
     value: T,
@@ -86,10 +91,13 @@ impl<T> Sender<T> {
         };
         match self.tx.send(envelope).await {
             Ok(()) => {
-                self.count();
+                self.count("");
                 Ok(())
             }
-            Err(mpsc::error::SendError(e)) => Err(SendError(e.value)),
+            Err(mpsc::error::SendError(e)) => {
+                self.count(CLOSED);
+                Err(SendError(e.value))
+            }
         }
     }
 
@@ -101,17 +109,24 @@ impl<T> Sender<T> {
         };
         match self.tx.try_send(envelope) {
             Ok(()) => {
-                self.count();
+                self.count("");
                 Ok(())
             }
-            Err(mpsc::error::TrySendError::Full(e)) => Err(TrySendError::Full(e.value)),
-            Err(mpsc::error::TrySendError::Closed(e)) => Err(TrySendError::Closed(e.value)),
+            Err(mpsc::error::TrySendError::Full(e)) => {
+                self.count(FULL);
+                Err(TrySendError::Full(e.value))
+            }
+            Err(mpsc::error::TrySendError::Closed(e)) => {
+                self.count(CLOSED);
+                Err(TrySendError::Closed(e.value))
+            }
         }
     }
 
-    fn count(&self) {
+    /// Counts a message sent, or one that could not be (`error_type`).
+    fn count(&self, error_type: &str) {
         if let Some(h) = self.destination.handles() {
-            h.sent(1);
+            h.sent(error_type);
         }
     }
 
@@ -183,7 +198,12 @@ impl<T> Received<T> {
         Fut: Future,
         Fut::Output: ProcessOutput,
     {
-        self.delivery.process(handler(self.value)).await
+        let value = self.value;
+        // The handler is called inside the span (and under `catch_unwind`): what its
+        // closure does before its first `.await` belongs to the message too.
+        self.delivery
+            .process(async move { handler(value).await })
+            .await
     }
 }
 

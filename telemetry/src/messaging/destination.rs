@@ -39,6 +39,8 @@ pub(super) struct Inner {
     pub(super) process_span: Str,
     /// `messaging.{system}.message.delivery_count`.
     pub(super) delivery_count_key: Str,
+    /// `{operation} {name}` of the first settle and receive operations.
+    operation_spans: [OnceLock<(&'static str, Str)>; 4],
     registry: Option<Registry>,
     /// The metric handles, resolved at first use (after the `with_*` calls).
     handles: OnceLock<Option<Arc<Handles>>>,
@@ -62,6 +64,7 @@ impl Destination {
                 group: None,
                 client_id: None,
                 server: None,
+                operation_spans: Default::default(),
                 registry: None,
                 handles: OnceLock::new(),
             }),
@@ -159,7 +162,12 @@ impl Destination {
             SpanKind::Producer,
         );
         let mut context = Context::current();
-        context.span = op.context();
+        // A span that records nothing (no pipeline, recording compiled out) has no
+        // context: the current one goes on instead, so the trace still passes through.
+        let own = op.context();
+        if own.is_valid() {
+            context.span = own;
+        }
         crate::propagation::inject_context(&context, carrier);
         op
     }
@@ -167,7 +175,8 @@ impl Destination {
     /// Starts a client span for a settlement (`messaging.operation.type` `settle`): an
     /// acknowledgement, a negative one, a dead-lettering, named by the system
     /// (`ack`, `nak`, `term`, `reject`…). Call it inside the processing (the span is a
-    /// child of the current span) and end it when the broker has answered.
+    /// child of the current span) and end it once the settlement is done: sent, or
+    /// answered for a system that answers (a plain NATS `ack` gets no answer).
     pub fn settle(&self, operation: &'static str) -> Operation {
         self.client_operation(OperationType::Settle, operation)
     }
@@ -180,8 +189,26 @@ impl Destination {
     }
 
     fn client_operation(&self, kind: OperationType, operation: &'static str) -> Operation {
-        let name = Str::from(format!("{operation} {}", self.inner.name));
-        Operation::start(self.clone(), kind, operation, name, SpanKind::Client)
+        Operation::start(
+            self.clone(),
+            kind,
+            operation,
+            self.span_name(operation),
+            SpanKind::Client,
+        )
+    }
+
+    /// `{operation} {destination}`, made once for the first few operation names (an
+    /// `ack` per message takes no allocation), then each time.
+    fn span_name(&self, operation: &'static str) -> Str {
+        let make = || Str::from(format!("{operation} {}", self.inner.name));
+        for slot in &self.inner.operation_spans {
+            let (name, span) = slot.get_or_init(|| (operation, make()));
+            if *name == operation {
+                return span.clone();
+            }
+        }
+        make()
     }
 
     /// A message received: reads its creation context from `carrier` (its headers) for

@@ -128,6 +128,7 @@ impl Handles {
         kind: OperationType,
         name: &'static str,
         error: &str,
+        sent: bool,
         seconds: f64,
     ) {
         let (s, d) = (&*self.labels.system, &*self.labels.destination);
@@ -143,7 +144,9 @@ impl Handles {
                 self.sent_ok.increment(1);
                 return;
             }
-            self.sent.with_labels(&[s, d, name, error]).increment(1);
+            if sent {
+                self.sent.with_labels(&[s, d, name, error]).increment(1);
+            }
         }
         if error.is_empty() {
             if let Some(h) = self.cached(kind, name) {
@@ -180,9 +183,15 @@ impl Handles {
         None
     }
 
-    /// A message sent without an operation to time (the traced channel).
-    pub(crate) fn sent(&self, count: u64) {
-        self.sent_ok.increment(count);
+    /// A message sent without an operation to time (the traced channel); `error` is
+    /// empty for a success.
+    pub(crate) fn sent(&self, error: &str) {
+        if error.is_empty() {
+            self.sent_ok.increment(1);
+        } else {
+            let (s, d) = (&*self.labels.system, &*self.labels.destination);
+            self.sent.with_labels(&[s, d, "send", error]).increment(1);
+        }
     }
 
     /// `count` messages handed to the application; `delivery_count` above 1 is a retry.

@@ -3,9 +3,12 @@
 
 use super::destination::Destination;
 use crate::record::clock;
-use crate::{FutureExt, Span, SpanContext, SpanKind, Str, Tracer};
+use crate::{FutureExt, Span, SpanContext, SpanKind, Status, Str, Tracer};
 use std::error::Error;
 use std::future::Future;
+
+/// `error.type` of an operation or a processing dropped before it ended.
+pub(super) const CANCELLED: &str = "cancelled";
 
 /// The instrumentation scope of the messaging spans.
 pub(super) static TRACER: Tracer = Tracer::new("telem::messaging");
@@ -72,10 +75,11 @@ impl OperationType {
 /// you make it so) and its start time. From [`Destination::send`],
 /// [`Destination::settle`] and [`Destination::receive_operation`].
 ///
-/// Ending it (with [`end`](Self::end), [`run`](Self::run), or by dropping it) ends the
-/// span and records `messaging_client_operation_duration_seconds`, with `error_type`
-/// if [`record_error`](Self::record_error) was called; a send also counts the message in
-/// `messaging_client_sent_messages_total`.
+/// Ending it (with [`end`](Self::end) or [`run`](Self::run)) ends the span and records
+/// `messaging_client_operation_duration_seconds`, with `error_type` if
+/// [`record_error`](Self::record_error) was called; a send also counts the message in
+/// `messaging_client_sent_messages_total`. Dropped without `end`, it is recorded as
+/// failed, `error.type` `cancelled`.
 #[derive(Debug)]
 #[must_use = "the operation is recorded when it ends"]
 pub struct Operation {
@@ -85,6 +89,10 @@ pub struct Operation {
     span: Span,
     start: u64,
     error: Option<&'static str>,
+    /// Whether `error` came from [`Operation::set_error_type`] (then it stays).
+    explicit_error: bool,
+    /// Whether [`Operation::end`] (or [`Operation::run`]) ended it; dropped otherwise.
+    ended: bool,
 }
 
 impl Operation {
@@ -110,6 +118,8 @@ impl Operation {
             kind,
             name,
             error: None,
+            explicit_error: false,
+            ended: false,
         }
     }
 
@@ -134,11 +144,15 @@ impl Operation {
         self.span.set_str("messaging.message.conversation_id", id);
     }
 
-    /// The operation failed: an `exception` event, `error.type` (the error's type name)
-    /// and an error status on the span, and `error_type` on the metrics.
+    /// The operation failed: an `exception` event, `error.type` (the error's type name,
+    /// unless [`set_error_type`](Self::set_error_type) gave a shorter one) and an error
+    /// status on the span, and `error_type` on the metrics.
     pub fn record_error<E: Error + ?Sized>(&mut self, error: &E) {
         self.span.record_error(error);
-        self.error = Some(std::any::type_name::<E>());
+        match self.error.filter(|_| self.explicit_error) {
+            Some(kind) => self.span.set_str("error.type", kind),
+            None => self.error = Some(std::any::type_name::<E>()),
+        }
     }
 
     /// Sets `error.type`, on the span and the metrics, to a short class of the failure
@@ -148,10 +162,16 @@ impl Operation {
     pub fn set_error_type(&mut self, error_type: &'static str) {
         self.span.set_str("error.type", error_type);
         self.error = Some(error_type);
+        self.explicit_error = true;
     }
 
-    /// Ends the operation now (the same as dropping it).
-    pub fn end(self) {}
+    /// Ends the operation: records its span and metrics, as a success unless an error
+    /// was recorded. An operation dropped without `end` (an early return, a cancelled
+    /// future) is recorded as failed with `error.type` `cancelled`: a send that never
+    /// reached the broker is not counted as sent.
+    pub fn end(mut self) {
+        self.ended = true;
+    }
 
     /// Runs `call` (the broker call) with the span current, records its error if it
     /// fails, and ends the operation.
@@ -176,6 +196,7 @@ impl Operation {
         if let Err(e) = &result {
             self.record_error(e);
         }
+        self.end();
         result
     }
 }
@@ -183,9 +204,18 @@ impl Operation {
 impl Drop for Operation {
     fn drop(&mut self) {
         let seconds = clock::elapsed_seconds(self.start);
+        if !self.ended && self.error.is_none() {
+            self.error = Some(CANCELLED);
+            self.span.set_str("error.type", CANCELLED);
+            self.span
+                .set_status(Status::error("the operation was dropped before it ended"));
+        }
         let error = self.error.unwrap_or("");
         if let Some(h) = self.destination.handles() {
-            h.record_operation(self.kind, self.name, error, seconds);
+            // A send dropped before it ended may never have reached the broker: it is
+            // timed, not counted as sent.
+            let sent = self.kind == OperationType::Send && error != CANCELLED;
+            h.record_operation(self.kind, self.name, error, sent, seconds);
         }
     }
 }

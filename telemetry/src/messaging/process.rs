@@ -2,12 +2,12 @@
 //! in.
 
 use super::destination::Destination;
-use super::operation::{set_attributes, OperationType, TRACER};
+use super::metrics::Handles;
+use super::operation::{set_attributes, OperationType, CANCELLED, TRACER};
 use crate::record::{clock, context};
 use crate::{Context, FutureExt as _, KeyValue, Span, SpanContext, SpanKind, Status, Str};
 use futures::FutureExt as _;
 use std::error::Error;
-use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::time::Duration;
@@ -157,13 +157,20 @@ impl Delivery {
         // The span belongs where the message came from: a traced channel's message
         // carries its sender's test scope to a receiver that runs outside it.
         let scope = context::replace_scope(self.context.scope);
-        let mut span = self.start_span();
+        let span = self.start_span();
         context::replace_scope(scope);
         let count = self.batch.as_ref().map_or(1, |(_, n)| *n);
         let handles = self.destination.handles();
         if let Some(h) = handles {
             h.consumed(count, self.delivery_count);
         }
+        // Records the outcome, or `cancelled` if this future is dropped first.
+        let mut processing = Processing {
+            span,
+            start,
+            handles,
+            done: false,
+        };
         let timeout = self.timeout;
         let run = async move {
             match timeout {
@@ -173,8 +180,14 @@ impl Delivery {
                 None => Ok(handler.await),
             }
         };
+        // With no span recorded (no pipeline, or recording compiled out) the handler
+        // still runs in the message's context, so what it sends continues the trace.
+        let current = match processing.span.context() {
+            own if own.is_valid() => own,
+            _ => self.context.span.clone(),
+        };
         let context = Context {
-            span: span.context(),
+            span: current,
             carry: self.context.carry,
             scope: self.context.scope,
         };
@@ -183,34 +196,19 @@ impl Delivery {
             .with_context(context)
             .await
             .unwrap_or_else(|panic| Err(ProcessError::Panicked(panic_message(&*panic))));
+        let span = &mut processing.span;
         let error = match &outcome {
-            Ok(output) => output.record_error(&mut span),
+            Ok(output) => output.record_error(span),
             Err(e) => {
-                let kind = e.error_type();
-                span.add_event(
-                    "exception",
-                    [
-                        KeyValue::new("exception.type", kind),
-                        KeyValue::new("exception.message", e.to_string()),
-                    ],
-                );
-                span.set_str("error.type", kind);
-                span.set_status(Status::error(e.to_string()));
-                Some(kind)
+                fail(span, e.error_type(), e.to_string());
+                Some(e.error_type())
             }
         };
         let dead_letter = error.is_some() && self.last_attempt;
         if dead_letter {
             span.set_bool("telem.messaging.dead_letter", true);
         }
-        drop(span);
-        if let Some(h) = handles {
-            h.record_process(
-                error.unwrap_or(""),
-                dead_letter,
-                clock::elapsed_seconds(start),
-            );
-        }
+        processing.finish(error.unwrap_or(""), dead_letter);
         outcome
     }
 
@@ -230,8 +228,8 @@ impl Delivery {
                 if self.link_creation {
                     links[0] = Some(creation.clone());
                 }
-                // Processing in the scope of another trace's span: keep that relation too.
-                links[1] = ambient.filter(|a| a.trace_id != creation.trace_id);
+                // Processing in the scope of another span: keep that relation too.
+                links[1] = ambient.filter(|a| a.span_id != creation.span_id);
                 builder.parent(creation.clone()).start_detached()
             }
             // No creation context: the current span, if any, or a new trace.
@@ -275,6 +273,52 @@ impl Delivery {
     }
 }
 
+/// A processing in progress: its span and start, recorded when it finishes, or as
+/// `cancelled` if the future running it is dropped first.
+struct Processing<'a> {
+    span: Span,
+    start: u64,
+    handles: Option<&'a Handles>,
+    done: bool,
+}
+
+impl Processing<'_> {
+    /// Records the outcome: the histogram first, then the span's end (so whoever sees
+    /// the span ended finds the metric too).
+    fn finish(&mut self, error: &str, dead_letter: bool) {
+        self.done = true;
+        if let Some(h) = self.handles {
+            h.record_process(error, dead_letter, clock::elapsed_seconds(self.start));
+        }
+    }
+}
+
+impl Drop for Processing<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            fail(
+                &mut self.span,
+                CANCELLED,
+                "the processing was dropped before the handler finished".to_owned(),
+            );
+            self.finish(CANCELLED, false);
+        }
+    }
+}
+
+/// An `exception` event, `error.type` and an error status on `span`.
+fn fail(span: &mut Span, error_type: &'static str, message: String) {
+    span.add_event(
+        "exception",
+        [
+            KeyValue::new("exception.type", error_type),
+            KeyValue::new("exception.message", message.clone()),
+        ],
+    );
+    span.set_str("error.type", error_type);
+    span.set_status(Status::error(message));
+}
+
 /// What a handler returns, and the error it leaves on its span: `Result<T, E>` with
 /// `E: Error` (an `Err` is recorded as [`Span::record_error`] does: an `exception`
 /// event, `error.type` its type name, an error status) and `()` (never an error).
@@ -298,13 +342,16 @@ impl<T, E: Error> ProcessOutput for Result<T, E> {
 }
 
 /// A handler that did not return: it panicked or ran past its time.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProcessError {
     /// The handler panicked, with this message (`<non-string panic payload>` if the
     /// payload was not a string).
+    #[error("the handler panicked: {0}")]
     Panicked(String),
-    /// The handler ran longer than the [timeout](Delivery::with_timeout) and was dropped.
+    /// The handler ran longer than the [timeout](Delivery::with_timeout) and was
+    /// dropped.
+    #[error("the handler timed out after {0:?}")]
     TimedOut(Duration),
 }
 
@@ -317,17 +364,6 @@ impl ProcessError {
         }
     }
 }
-
-impl fmt::Display for ProcessError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Panicked(message) => f.write_str(message),
-            Self::TimedOut(limit) => write!(f, "handler timed out after {limit:?}"),
-        }
-    }
-}
-
-impl Error for ProcessError {}
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
