@@ -302,7 +302,8 @@ fn process(c: &mut Criterion, rt: &Runtime, js: &jetstream::Context) {
         });
     }
     g.bench_function("telemetry/publish_process_ack", |b| {
-        let worker = Worker::new(jobs.clone(), ours.consumer.clone());
+        let worker =
+            Worker::new(jobs.clone(), ours.consumer.clone()).expect("an explicit-ack consumer");
         let mut messages = rt
             .block_on(ours.consumer.stream().max_messages_per_batch(1).messages())
             .expect("pull");

@@ -255,17 +255,18 @@ impl Settings {
         let db_query_text = vars
             .bool(&DB_QUERY_TEXT_SETTING)?
             .unwrap_or(DB_QUERY_TEXT_SETTING.default_bool());
-        let nats_url = vars
-            .parse(&NATS_URL_SETTING, |v| {
-                if v.eq_ignore_ascii_case("none") {
-                    Some(None)
-                } else {
-                    v.parse::<async_nats::ServerAddr>()
-                        .ok()
-                        .map(|_| Some(v.to_owned()))
-                }
-            })?
-            .unwrap_or_else(|| Some(DEFAULT_NATS_URL.to_owned()));
+        let nats_url = match vars.get(NATS_URL) {
+            None => Some(DEFAULT_NATS_URL.to_owned()),
+            Some(v) if v.eq_ignore_ascii_case("none") => None,
+            Some(v) if v.parse::<async_nats::ServerAddr>().is_ok() => Some(v.to_owned()),
+            // A password in a URL stays out of the message (and so out of logs).
+            Some(v) => {
+                return Err(ConfigError::from_env(
+                    &NATS_URL_SETTING,
+                    crate::jobs::redacted(v).into_owned(),
+                ))
+            }
+        };
         let core = Config::new().with_env_vars(&vars)?;
         let exporters = Exporters::new()
             .with_default_traces(DEFAULT_TRACES_EXPORTER)
@@ -389,6 +390,29 @@ mod tests {
         assert!(pipeline.config.validate().is_ok());
         assert_eq!(s.exporters.logs(), ExporterSet::from(Exporter::Console));
         assert_eq!(pipeline.config.log_filter().to_string(), "info");
+    }
+
+    #[test]
+    fn the_nats_url_is_a_server_address_or_none_and_a_bad_one_hides_its_password() {
+        assert_eq!(
+            from(&[]).unwrap().nats_url.as_deref(),
+            Some(DEFAULT_NATS_URL)
+        );
+        assert_eq!(from(&[(NATS_URL, "none")]).unwrap().nats_url, None);
+        assert_eq!(
+            from(&[(NATS_URL, "nats://10.0.0.7:4333")])
+                .unwrap()
+                .nats_url
+                .as_deref(),
+            Some("nats://10.0.0.7:4333")
+        );
+        let err = from(&[(NATS_URL, "nats://user:p#ss@host:notaport")]).unwrap_err();
+        let message = err.to_string();
+        assert!(message.contains("BOOKSTORE_NATS_URL"), "{message}");
+        assert!(message.contains("nats://***@host:notaport"), "{message}");
+        assert!(!message.contains("p#ss"), "{message}");
+        let settings = from(&[(NATS_URL, "nats://user:secret@host:4222")]).unwrap();
+        assert!(!format!("{settings:?}").contains("secret"));
     }
 
     /// The level comes from `RUST_LOG`, read by the core: `info` when unset, which

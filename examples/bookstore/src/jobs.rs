@@ -20,24 +20,28 @@
 //!             └─ SELECT books [client]
 //! ```
 //!
-//! Two backends carry the jobs, with the same spans and the same per-queue metrics
+//! Two backends carry the jobs, with the same `process` spans (NATS adds the `send` and
+//! `ack` spans drawn above; in process, a job's parent is the span that enqueued it)
+//! and the same per-queue metrics
 //! (`messaging_client_sent_messages_total`, `messaging_process_duration_seconds` with
 //! `error_type` for failed jobs, `telem_messaging_process_retries_total`, ...):
 //! - [`Jobs::in_process`]: a traced channel per queue ([`telem::messaging::channel`])
 //!   and a worker task each, in this process; what the bookstore falls back to when no
 //!   broker answers.
-//! - [`Jobs::nats`]: NATS JetStream, through `telem-nats`: a stream for the queues, a
-//!   durable consumer per queue, failed jobs retried and dead-lettered after their last
-//!   attempt.
+//! - [`Jobs::connect`]: NATS JetStream, through `telem-nats`: a stream for the queues,
+//!   a durable consumer per queue, failed jobs retried and dead-lettered after their
+//!   last attempt. The trace context travels in the jobs' NATS headers; the request's
+//!   bound fields (`request.id`) do not (in process they go with the job), so the jobs'
+//!   log records carry the trace ids only.
 
 use crate::store::{ReindexError, Store, StoreError};
-use async_nats::jetstream::consumer::{pull, AckPolicy};
+use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer};
 use async_nats::jetstream::{self, stream};
 use async_nats::{ConnectOptions, HeaderMap, ServerAddr};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 use telem::messaging::{channel, Destination, Received, Receiver, Sender};
 use telem_nats::{PublishError, Worker};
@@ -136,8 +140,9 @@ impl Jobs {
                 recommendations,
             }),
         };
-        tokio::spawn(work_in_process(reindex_rx, store.clone(), jobs.clone()));
-        tokio::spawn(work_in_process(recommendations_rx, store, jobs.clone()));
+        let backend = Arc::downgrade(&jobs.backend);
+        tokio::spawn(work_in_process(reindex_rx, store.clone(), backend.clone()));
+        tokio::spawn(work_in_process(recommendations_rx, store, backend));
         jobs
     }
 
@@ -160,15 +165,6 @@ impl Jobs {
             .await
             .map_err(|e| ConnectError::new("connecting", e))?;
         let js = jetstream::new(client);
-        let stream = js
-            .get_or_create_stream(stream::Config {
-                name: STREAM.to_owned(),
-                subjects: vec![REINDEX_QUEUE.to_owned(), RECOMMENDATIONS_QUEUE.to_owned()],
-                retention: stream::RetentionPolicy::WorkQueue,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| ConnectError::new("making the stream", e))?;
         let server = url.parse::<ServerAddr>().ok();
         let destination = |queue: &'static str| {
             let destination = Destination::new("nats", queue);
@@ -177,6 +173,14 @@ impl Jobs {
                 None => destination,
             }
         };
+        // Both consumers first: a failure here leaves no worker behind.
+        let mut workers = Vec::new();
+        for queue in [REINDEX_QUEUE, RECOMMENDATIONS_QUEUE] {
+            let group = consumer_name(queue);
+            let consumer = get_consumer(&js, queue).await?;
+            let destination = destination(queue).with_consumer_group(group);
+            workers.push((queue, destination, consumer));
+        }
         let jobs = Self {
             backend: Arc::new(Backend::Nats {
                 js: js.clone(),
@@ -184,29 +188,15 @@ impl Jobs {
                 recommendations: destination(RECOMMENDATIONS_QUEUE),
             }),
         };
-        for queue in [REINDEX_QUEUE, RECOMMENDATIONS_QUEUE] {
-            let group = queue.rsplit('.').next().unwrap_or(queue);
-            let consumer = stream
-                .get_or_create_consumer(
-                    group,
-                    pull::Config {
-                        durable_name: Some(group.to_owned()),
-                        filter_subject: queue.to_owned(),
-                        ack_policy: AckPolicy::Explicit,
-                        max_deliver: MAX_DELIVERIES,
-                        ack_wait: JOB_TIMEOUT + Duration::from_secs(5),
-                        ..Default::default()
-                    },
-                )
-                .await
-                .map_err(|e| ConnectError::new("making a consumer", e))?;
-            let destination = destination(queue).with_consumer_group(group);
-            let worker = move || {
-                Worker::new(destination.clone(), consumer.clone())
-                    .with_retry_delay(RETRY_DELAY)
-                    .with_timeout(JOB_TIMEOUT)
-            };
-            tokio::spawn(work_on_nats(worker, store.clone(), jobs.clone()));
+        for (queue, destination, consumer) in workers {
+            tokio::spawn(work_on_nats(
+                js.clone(),
+                queue,
+                destination,
+                consumer,
+                store.clone(),
+                Arc::downgrade(&jobs.backend),
+            ));
         }
         Ok(jobs)
     }
@@ -257,32 +247,102 @@ impl Jobs {
     }
 }
 
-/// The NATS worker of one queue. `Worker::run` ends only if pulling fails (the
-/// connection is gone for good, the consumer deleted): then it is reported and a new
-/// worker starts after a pause.
-async fn work_on_nats(worker: impl Fn() -> Worker, store: Store, jobs: Jobs) {
+/// The durable consumer of `queue` (named after its last part: `reindex`,
+/// `recommendations`), and the stream [`STREAM`] holding both queues, made if missing.
+async fn get_consumer(
+    js: &jetstream::Context,
+    queue: &'static str,
+) -> Result<Consumer<pull::Config>, ConnectError> {
+    let stream = js
+        .get_or_create_stream(stream::Config {
+            name: STREAM.to_owned(),
+            subjects: vec![REINDEX_QUEUE.to_owned(), RECOMMENDATIONS_QUEUE.to_owned()],
+            retention: stream::RetentionPolicy::WorkQueue,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| ConnectError::new("making the stream", e))?;
+    let name = consumer_name(queue);
+    stream
+        .get_or_create_consumer(
+            name,
+            pull::Config {
+                durable_name: Some(name.to_owned()),
+                filter_subject: queue.to_owned(),
+                ack_policy: AckPolicy::Explicit,
+                max_deliver: MAX_DELIVERIES,
+                // Longer than a job may run: the server waits for the worker's verdict.
+                ack_wait: JOB_TIMEOUT + Duration::from_secs(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(|e| ConnectError::new("making a consumer", e))
+}
+
+fn consumer_name(queue: &'static str) -> &'static str {
+    queue.rsplit('.').next().unwrap_or(queue)
+}
+
+/// The NATS worker of one queue, one job at a time (a job pulled ahead would wait with
+/// its `ack_wait` running). `Worker::run` ends only if pulling fails (the connection
+/// is gone for good, the consumer or the stream deleted): then it is reported, and
+/// after a pause the consumer is made again if needed and a new worker starts. Ends
+/// when the bookstore's `Jobs` are gone.
+async fn work_on_nats(
+    js: jetstream::Context,
+    queue: &'static str,
+    destination: Destination,
+    mut consumer: Consumer<pull::Config>,
+    store: Store,
+    jobs: Weak<Backend>,
+) {
     loop {
         let handler = |message: async_nats::Message| {
             let (store, jobs) = (store.clone(), jobs.clone());
             async move {
                 let job: Job = serde_json::from_slice(&message.payload)
                     .map_err(|e| JobFailed::Decode(e.to_string()))?;
-                run(job, store, jobs).await
+                let jobs = jobs.upgrade().map(|backend| Jobs { backend });
+                run(job, store, jobs.ok_or(JobError::QueueClosed)?).await
             }
         };
-        if let Err(e) = worker().run(handler).await {
+        let stopped = match Worker::new(destination.clone(), consumer.clone()) {
+            Ok(worker) => {
+                let worker = worker
+                    .with_batch_size(1)
+                    .with_retry_delay(RETRY_DELAY)
+                    .with_timeout(JOB_TIMEOUT);
+                worker.run(handler).await.err().map(|e| e.to_string())
+            }
+            Err(e) => Some(e.to_string()),
+        };
+        if jobs.strong_count() == 0 {
+            return;
+        }
+        if let Some(e) = stopped {
             telem::error!(
                 "error.type" = "worker_stopped",
+                queue,
                 "a job worker stopped: {e}; starting it again in 5 s"
             );
         }
         tokio::time::sleep(Duration::from_secs(5)).await;
+        match get_consumer(&js, queue).await {
+            Ok(again) => consumer = again,
+            Err(e) => telem::error!(
+                "error.type" = "worker_stopped",
+                queue,
+                "the job queue's consumer is unavailable: {e}"
+            ),
+        }
     }
 }
 
 /// The in-process worker of one queue: each job in a `process` span of its sender's
-/// trace. Ends when every sender is gone.
-async fn work_in_process(mut queue: Receiver<Job>, store: Store, jobs: Jobs) {
+/// trace. Ends when the bookstore's `Jobs` (which hold the senders) are gone: it keeps
+/// only a weak reference, to enqueue follow-up jobs.
+async fn work_in_process(mut queue: Receiver<Job>, store: Store, jobs: Weak<Backend>) {
     while let Some(job) = queue.recv().await {
         let _: Result<_, _> = process(job, &store, &jobs).await;
     }
@@ -291,10 +351,13 @@ async fn work_in_process(mut queue: Receiver<Job>, store: Store, jobs: Jobs) {
 async fn process(
     job: Received<Job>,
     store: &Store,
-    jobs: &Jobs,
+    jobs: &Weak<Backend>,
 ) -> Result<Result<(), JobFailed>, telem::messaging::ProcessError> {
-    job.process(|job| run(job, store.clone(), jobs.clone()))
-        .await
+    job.process(|job| async move {
+        let jobs = jobs.upgrade().map(|backend| Jobs { backend });
+        run(job, store.clone(), jobs.ok_or(JobError::QueueClosed)?).await
+    })
+    .await
 }
 
 /// What a job does; its errors fail its `process` span.

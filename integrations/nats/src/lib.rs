@@ -51,14 +51,15 @@
 //!         },
 //!     )
 //!     .await?;
-//! telem_nats::Worker::new(reindex.clone(), consumer)
+//! // A follow-up job, sent from the handler: the child of the job's `process` span.
+//! let notify = Destination::new("nats", "jobs.notify");
+//! telem_nats::Worker::new(reindex.clone(), consumer)?
 //!     .with_retry_delay(Duration::from_secs(10))
 //!     .run(|message| {
-//!         let (js, reindex) = (js.clone(), reindex.clone());
+//!         let (js, notify) = (js.clone(), notify.clone());
 //!         async move {
-//!             // A job published here is the child of this job's `process` span.
 //!             let book = message.payload;
-//!             telem_nats::publish(&js, &reindex, "jobs.reindex", Default::default(), book)
+//!             telem_nats::publish(&js, &notify, "jobs.notify", Default::default(), book)
 //!                 .await
 //!                 .map(drop)
 //!         }
@@ -77,10 +78,12 @@
 //! | --- | --- | --- |
 //! | `send {destination}` | producer | [`publish`], the stream's acknowledgement included; `messaging.message.id` is the stream sequence it gave the message; a failure's `error.type` is [`PublishError::error_type`] (`stream_not_found`, `timeout`…) |
 //! | `process {destination}` | consumer | the handler's run; `messaging.message.id` (the stream sequence), `messaging.nats.message.delivery_count` (1 for the first delivery); a failure's `error.type` is the error's type name, `panic` or `timeout` |
-//! | `ack`, `nak`, `term` `{destination}` | client | the settlement, child of the `process` span |
+//! | `ack`, `nak`, `term` `{destination}` | client | the settlement, child of the `process` span (NATS does not answer a plain acknowledgement: the span times its sending) |
 //!
 //! A batch ([`Worker::process_batch`]) is processed in one span, the root of a new
-//! trace, linked to each message's `send` span. A message with no trace context (a
+//! trace, linked to each message's `send` span; its metrics count the batch's
+//! messages as consumed and the batch as one processing (one dead letter at most, no
+//! retries: delivery counts are per message, the span per batch). A message with no trace context (a
 //! plain `js.publish`) or a malformed one is processed in a new trace.
 //!
 //! The metrics (in the destination's registry) count sent, consumed and failed

@@ -78,7 +78,8 @@ pub struct Outcome<E> {
 }
 
 impl<E> Outcome<E> {
-    /// Whether the handler succeeded and the acknowledgement was sent.
+    /// Whether the handler succeeded and the acknowledgement was sent (NATS does not
+    /// answer it: the server may still deliver the message again if it never arrives).
     pub fn is_acked(&self) -> bool {
         self.settlement == Settlement::Acked && self.settle_error.is_none()
     }

@@ -67,6 +67,7 @@ pub async fn publish(
     match result {
         Ok(ack) => {
             send.set_message_id(ack.sequence.to_string());
+            send.end();
             Ok(ack)
         }
         Err(source) => {
@@ -74,8 +75,9 @@ pub async fn publish(
                 subject: subject.to_string(),
                 source,
             };
-            send.record_error(&error);
             send.set_error_type(error.error_type());
+            send.record_error(&error);
+            send.end();
             Err(error)
         }
     }

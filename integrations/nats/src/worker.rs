@@ -4,7 +4,7 @@
 use crate::headers::HeaderExtractor;
 use crate::outcome::{Failure, Outcome, SettleError, Settlement};
 use async_nats::jetstream::consumer::pull::{MessagesError, MessagesErrorKind};
-use async_nats::jetstream::consumer::{pull, Consumer, StreamError};
+use async_nats::jetstream::consumer::{pull, AckPolicy, Consumer, StreamError};
 use async_nats::jetstream::{self, message::Acker, AckKind};
 use async_nats::HeaderMap;
 use futures::StreamExt as _;
@@ -53,7 +53,7 @@ const HEARTBEAT: Duration = Duration::from_secs(15);
 ///     )
 ///     .await?;
 /// let jobs = Destination::new("nats", "jobs.reindex").with_consumer_group("indexer");
-/// telem_nats::Worker::new(jobs, consumer)
+/// telem_nats::Worker::new(jobs, consumer)?
 ///     .with_retry_delay(Duration::from_secs(10))
 ///     .with_timeout(Duration::from_secs(60))
 ///     .run(|message| async move {
@@ -82,16 +82,30 @@ impl Worker {
     /// The consumer's `max_deliver` is read from its cached info: a message whose
     /// delivery count reaches it is on its last attempt (0 or -1, unlimited: never).
     /// Retry delay 1 s, no timeout, batches of 10 (see the `with_*` methods).
-    pub fn new(destination: Destination, consumer: Consumer<pull::Config>) -> Self {
-        let max_deliver = consumer.cached_info().config.max_deliver;
-        Self {
+    ///
+    /// # Errors
+    ///
+    /// [`WorkerError::AckPolicy`] if the consumer's acknowledgements are not explicit:
+    /// with `All`, acknowledging one message would acknowledge the failed ones before
+    /// it (never retried, yet recorded as retried); with `None`, `nak` and `term` do
+    /// nothing.
+    pub fn new(
+        destination: Destination,
+        consumer: Consumer<pull::Config>,
+    ) -> Result<Self, WorkerError> {
+        let config = &consumer.cached_info().config;
+        if config.ack_policy != AckPolicy::Explicit {
+            return Err(WorkerError::AckPolicy(config.ack_policy));
+        }
+        let max_deliver = config.max_deliver;
+        Ok(Self {
             destination,
             consumer,
             max_deliver,
             retry_delay: Duration::from_secs(1),
             timeout: None,
             batch_size: 10,
-        }
+        })
     }
 
     /// How long the server waits before delivering a failed message again (the delay of
@@ -126,8 +140,8 @@ impl Worker {
     }
 
     /// Processes the consumer's messages one at a time, each with
-    /// [`process`](Self::process), until the server ends the stream (the consumer w
-    /// deleted) or pulling fails. It never ends otherwise: drop its future (abort its
+    /// [`process`](Self::process), until pulling fails (the consumer or its stream was
+    /// deleted: [`WorkerError::Pull`]) or the client is closed (`Ok`). It never ends otherwise: drop its future (abort its
     /// task) to stop it; a message whose handler was running is not settled then, and
     /// the server delivers it again after the consumer's `ack_wait`.
     ///
@@ -241,7 +255,17 @@ impl Worker {
             .map_err(|e| WorkerError::Fetch(Box::new(e)))?;
         let mut messages = Vec::with_capacity(self.batch_size);
         while let Some(message) = fetched.next().await {
-            messages.push(message.map_err(WorkerError::Fetch)?);
+            match message {
+                Ok(message) => messages.push(message),
+                Err(e) => {
+                    // What came before the failure is handed back for a retry now,
+                    // rather than after its `ack_wait`.
+                    for message in messages {
+                        let _ = message.ack_with(AckKind::Nak(Some(self.retry_delay))).await;
+                    }
+                    return Err(WorkerError::Fetch(e));
+                }
+            }
         }
         if messages.is_empty() {
             return Ok(0);
@@ -331,6 +355,7 @@ impl Worker {
         if let Err(e) = &result {
             span.record_error(e);
         }
+        span.end();
         result
     }
 }
@@ -351,4 +376,8 @@ pub enum WorkerError {
     /// its messages).
     #[error("fetching a batch from the consumer failed: check that it and its stream exist")]
     Fetch(#[source] async_nats::Error),
+    /// The consumer does not acknowledge explicitly (its `ack_policy`): a worker settles
+    /// each message on its own.
+    #[error("the consumer's ack_policy is {0:?}: a Worker needs AckPolicy::Explicit")]
+    AckPolicy(AckPolicy),
 }

@@ -87,6 +87,7 @@ impl Setup {
 
     fn worker(&self) -> Worker {
         Worker::new(self.jobs.clone(), self.consumer.clone())
+            .unwrap()
             .with_retry_delay(Duration::from_millis(50))
     }
 
@@ -634,5 +635,38 @@ async fn run_ends_with_an_error_when_its_consumer_is_deleted(t: TestPipeline) {
         matches!(ended, Err(telem_nats::WorkerError::Pull(_))),
         "{ended:?}"
     );
+    setup.delete().await;
+}
+
+/// A consumer that does not acknowledge explicitly is refused: with `All`, the
+/// acknowledgement of one message would acknowledge failed ones before it.
+#[telem::test]
+#[ignore = "needs a nats-server with JetStream: .ci/run starts one and sets NATS_URL"]
+async fn a_consumer_without_explicit_acks_is_refused(t: TestPipeline) {
+    let setup = Setup::new(&t, 3).await;
+    // A work-queue stream takes only explicit acks: another stream, with limits.
+    let id = setup.subject.trim_end_matches(".jobs");
+    let limits = setup
+        .js
+        .create_stream(stream::Config {
+            name: format!("L_{id}"),
+            subjects: vec![format!("{id}-limits.>")],
+            storage: stream::StorageType::Memory,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for policy in [AckPolicy::All, AckPolicy::None] {
+        let consumer = limits
+            .create_consumer(pull::Config {
+                ack_policy: policy,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let refused = Worker::new(setup.jobs.clone(), consumer).unwrap_err();
+        assert!(matches!(refused, telem_nats::WorkerError::AckPolicy(p) if p == policy));
+    }
+    setup.js.delete_stream(format!("L_{id}")).await.unwrap();
     setup.delete().await;
 }
