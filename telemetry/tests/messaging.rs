@@ -154,6 +154,8 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
             ("messaging_destination_name", "jobs"),
             ("messaging_operation_name", "send"),
             ("error_type", ""),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         3,
     );
@@ -165,6 +167,8 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
             ("messaging_operation_name", "process"),
             ("messaging_consumer_group_name", "workers"),
             ("error_type", ""),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         3,
     );
@@ -177,6 +181,8 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
             ("messaging_operation_type", "send"),
             ("messaging_consumer_group_name", ""),
             ("error_type", ""),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         3,
     );
@@ -187,6 +193,8 @@ async fn a_chain_of_jobs_is_one_trace(t: TestPipeline) {
             ("messaging_destination_name", "jobs"),
             ("messaging_operation_name", "process"),
             ("messaging_consumer_group_name", "workers"),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         3,
     );
@@ -309,6 +317,8 @@ async fn failures_retries_and_the_dead_letter_are_recorded(t: TestPipeline) {
             ("messaging_operation_name", "process"),
             ("messaging_consumer_group_name", "workers"),
             ("error_type", std::any::type_name::<IndexLocked>()),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         3,
     );
@@ -321,6 +331,8 @@ async fn failures_retries_and_the_dead_letter_are_recorded(t: TestPipeline) {
                 ("messaging_operation_name", "process"),
                 ("messaging_consumer_group_name", "workers"),
                 ("error_type", ""),
+                ("server_address", ""),
+                ("server_port", ""),
             ],
         )
         .is_none_or(|h| h.count == 0));
@@ -382,6 +394,8 @@ async fn panics_and_timeouts_fail_the_span(t: TestPipeline) {
                 ("messaging_operation_name", "process"),
                 ("messaging_consumer_group_name", "workers"),
                 ("error_type", kind),
+                ("server_address", ""),
+                ("server_port", ""),
             ],
             1,
         );
@@ -581,6 +595,8 @@ async fn a_failed_send_is_recorded(t: TestPipeline) {
             ("messaging_destination_name", "jobs"),
             ("messaging_operation_name", "send"),
             ("error_type", std::any::type_name::<IndexLocked>()),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         1,
     );
@@ -617,6 +633,8 @@ async fn a_settlement_is_a_client_span_in_the_processing(t: TestPipeline) {
             ("messaging_operation_type", "settle"),
             ("messaging_consumer_group_name", "workers"),
             ("error_type", ""),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         1,
     );
@@ -695,6 +713,8 @@ async fn the_traced_channel_under_join_and_across_workers(t: TestPipeline) {
             ("messaging_destination_name", "reindex"),
             ("messaging_operation_name", "send"),
             ("error_type", ""),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         i128::from(2 * PER_REQUEST),
     );
@@ -790,6 +810,8 @@ async fn a_dropped_operation_is_cancelled_not_sent(t: TestPipeline) {
                 ("messaging_destination_name", "jobs"),
                 ("messaging_operation_name", "send"),
                 ("error_type", "cancelled"),
+                ("server_address", ""),
+                ("server_port", ""),
             ]
         )
         .is_none());
@@ -802,6 +824,8 @@ async fn a_dropped_operation_is_cancelled_not_sent(t: TestPipeline) {
             ("messaging_operation_type", "send"),
             ("messaging_consumer_group_name", ""),
             ("error_type", "cancelled"),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         2,
     );
@@ -832,6 +856,8 @@ async fn a_cancelled_processing_is_recorded(t: TestPipeline) {
             ("messaging_operation_name", "process"),
             ("messaging_consumer_group_name", "workers"),
             ("error_type", "cancelled"),
+            ("server_address", ""),
+            ("server_port", ""),
         ],
         1,
     );
@@ -867,10 +893,38 @@ async fn the_channel_counts_failed_sends_and_calls_the_handler_in_the_span(t: Te
             ("messaging_destination_name", "jobs"),
             ("messaging_operation_name", "send"),
             ("error_type", error),
+            ("server_address", ""),
+            ("server_port", ""),
         ]
     };
     let m = t.metrics();
     m.assert_counter(SENT_MESSAGES, &labels(""), 1);
     m.assert_counter(SENT_MESSAGES, &labels("channel_full"), 1);
     m.assert_counter(SENT_MESSAGES, &labels("channel_closed"), 1);
+}
+
+/// "messaging-metrics.md": `server.address` is conditionally required on the metrics
+/// when available (and `server.port` recommended): a destination's server labels its
+/// series.
+#[telem::test]
+async fn the_server_labels_the_metrics(t: TestPipeline) {
+    let dest = jobs(&t).with_server("broker.local", 4222);
+    dest.send(&mut Headers::new()).end();
+    t.metrics().assert_counter(
+        SENT_MESSAGES,
+        &[
+            ("messaging_system", "fake"),
+            ("messaging_destination_name", "jobs"),
+            ("messaging_operation_name", "send"),
+            ("error_type", ""),
+            ("server_address", "broker.local"),
+            ("server_port", "4222"),
+        ],
+        1,
+    );
+    t.spans()
+        .await
+        .named("send jobs")
+        .assert_attribute("server.address", "broker.local")
+        .assert_attribute("server.port", 4222_i64);
 }

@@ -265,12 +265,13 @@ async fn background_jobs_continue_the_request_trace() {
         for series in [
             format!(
                 "messaging_client_sent_messages_total{{messaging_system=\"tokio\",\
-                 messaging_destination_name=\"{queue}\",messaging_operation_name=\"send\",error_type=\"\"}}"
+                 messaging_destination_name=\"{queue}\",messaging_operation_name=\"send\",error_type=\"\",\
+                 server_address=\"\",server_port=\"\"}}"
             ),
             format!(
                 "messaging_process_duration_seconds_count{{messaging_system=\"tokio\",\
                  messaging_destination_name=\"{queue}\",messaging_operation_name=\"process\",\
-                 messaging_consumer_group_name=\"\",error_type=\"\"}}"
+                 messaging_consumer_group_name=\"\",error_type=\"\",server_address=\"\",server_port=\"\"}}"
             ),
         ] {
             assert!(

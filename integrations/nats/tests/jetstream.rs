@@ -610,6 +610,8 @@ async fn failed_publishes_are_recorded(t: TestPipeline) {
                 ("messaging_destination_name", setup.jobs.name()),
                 ("messaging_operation_name", "send"),
                 ("error_type", class),
+                ("server_address", ""),
+                ("server_port", ""),
             ],
             1,
         );

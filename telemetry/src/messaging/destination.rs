@@ -91,7 +91,8 @@ impl Destination {
         self.with(|i| i.client_id = Some(id))
     }
 
-    /// The broker's address and port (`server.address`, `server.port`), on spans only.
+    /// The broker's address and port (`server.address`, `server.port`), on spans and as
+    /// the metrics' `server_address` and `server_port` labels.
     pub fn with_server(self, address: impl Into<Str>, port: u16) -> Self {
         let address = address.into();
         self.with(|i| i.server = Some((address, port)))

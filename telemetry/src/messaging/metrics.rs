@@ -29,6 +29,8 @@ const OPERATION_NAME: &str = "messaging_operation_name";
 const OPERATION_TYPE: &str = "messaging_operation_type";
 const GROUP: &str = "messaging_consumer_group_name";
 const ERROR_TYPE: &str = "error_type";
+const SERVER_ADDRESS: &str = "server_address";
+const SERVER_PORT: &str = "server_port";
 
 /// Handles cached per operation name beyond `send` (an `ack`, a `nak`, a `fetch`).
 const CACHED_OPERATIONS: usize = 4;
@@ -55,6 +57,9 @@ struct Labels {
     system: String,
     destination: String,
     group: String,
+    /// `server.address` and `server.port` (empty if the destination has none).
+    address: String,
+    port: String,
 }
 
 impl Handles {
@@ -64,6 +69,14 @@ impl Handles {
             system: inner.system.to_string(),
             destination: inner.name.to_string(),
             group: inner.group.as_deref().unwrap_or("").to_owned(),
+            address: inner
+                .server
+                .as_ref()
+                .map_or_else(String::new, |(a, _)| a.to_string()),
+            port: inner
+                .server
+                .as_ref()
+                .map_or_else(String::new, |(_, p)| p.to_string()),
         };
         let operation = registry
             .histogram_family(
@@ -75,6 +88,8 @@ impl Handles {
                     OPERATION_TYPE,
                     GROUP,
                     ERROR_TYPE,
+                    SERVER_ADDRESS,
+                    SERVER_PORT,
                 ],
                 &DURATION_BUCKETS,
             )
@@ -82,20 +97,42 @@ impl Handles {
         let process = registry
             .histogram_family(
                 PROCESS_DURATION,
-                &[SYSTEM, DESTINATION, OPERATION_NAME, GROUP, ERROR_TYPE],
+                &[
+                    SYSTEM,
+                    DESTINATION,
+                    OPERATION_NAME,
+                    GROUP,
+                    ERROR_TYPE,
+                    SERVER_ADDRESS,
+                    SERVER_PORT,
+                ],
                 &DURATION_BUCKETS,
             )
             .ok()?;
         let sent = registry
             .counter_family(
                 SENT_MESSAGES,
-                &[SYSTEM, DESTINATION, OPERATION_NAME, ERROR_TYPE],
+                &[
+                    SYSTEM,
+                    DESTINATION,
+                    OPERATION_NAME,
+                    ERROR_TYPE,
+                    SERVER_ADDRESS,
+                    SERVER_PORT,
+                ],
             )
             .ok()?;
         let consumed = registry
             .counter_family(
                 CONSUMED_MESSAGES,
-                &[SYSTEM, DESTINATION, OPERATION_NAME, GROUP],
+                &[
+                    SYSTEM,
+                    DESTINATION,
+                    OPERATION_NAME,
+                    GROUP,
+                    SERVER_ADDRESS,
+                    SERVER_PORT,
+                ],
             )
             .ok()?;
         let retries = registry
@@ -106,11 +143,12 @@ impl Handles {
             .ok()?;
         describe(registry);
         let (s, d, g) = (&*labels.system, &*labels.destination, &*labels.group);
+        let (a, p) = (&*labels.address, &*labels.port);
         Some(Self {
-            send_ok: operation.with_labels(&[s, d, "send", "send", "", ""]),
-            sent_ok: sent.with_labels(&[s, d, "send", ""]),
-            process_ok: process.with_labels(&[s, d, "process", g, ""]),
-            consumed: consumed.with_labels(&[s, d, "process", g]),
+            send_ok: operation.with_labels(&[s, d, "send", "send", "", "", a, p]),
+            sent_ok: sent.with_labels(&[s, d, "send", "", a, p]),
+            process_ok: process.with_labels(&[s, d, "process", g, "", a, p]),
+            consumed: consumed.with_labels(&[s, d, "process", g, a, p]),
             retries: retries.with_labels(&[s, d, g]),
             dead_letters: dead_letters.with_labels(&[s, d, g]),
             operation,
@@ -132,6 +170,7 @@ impl Handles {
         seconds: f64,
     ) {
         let (s, d) = (&*self.labels.system, &*self.labels.destination);
+        let (a, p) = (&*self.labels.address, &*self.labels.port);
         // A producer's group is not its own: the send series have none.
         let g = if kind == OperationType::Send {
             ""
@@ -145,7 +184,9 @@ impl Handles {
                 return;
             }
             if sent {
-                self.sent.with_labels(&[s, d, name, error]).increment(1);
+                self.sent
+                    .with_labels(&[s, d, name, error, a, p])
+                    .increment(1);
             }
         }
         if error.is_empty() {
@@ -155,7 +196,7 @@ impl Handles {
             }
         }
         self.operation
-            .with_labels(&[s, d, name, kind.as_str(), g, error])
+            .with_labels(&[s, d, name, kind.as_str(), g, error, a, p])
             .record(seconds);
     }
 
@@ -169,11 +210,12 @@ impl Handles {
                     &*self.labels.destination,
                     &*self.labels.group,
                 );
+                let (a, p) = (&*self.labels.address, &*self.labels.port);
                 (
                     kind,
                     name,
                     self.operation
-                        .with_labels(&[s, d, name, kind.as_str(), g, ""]),
+                        .with_labels(&[s, d, name, kind.as_str(), g, "", a, p]),
                 )
             });
             if *k == kind && *n == name {
@@ -190,7 +232,10 @@ impl Handles {
             self.sent_ok.increment(1);
         } else {
             let (s, d) = (&*self.labels.system, &*self.labels.destination);
-            self.sent.with_labels(&[s, d, "send", error]).increment(1);
+            let (a, p) = (&*self.labels.address, &*self.labels.port);
+            self.sent
+                .with_labels(&[s, d, "send", error, a, p])
+                .increment(1);
         }
     }
 
@@ -213,8 +258,9 @@ impl Handles {
             &*self.labels.destination,
             &*self.labels.group,
         );
+        let (a, p) = (&*self.labels.address, &*self.labels.port);
         self.process
-            .with_labels(&[s, d, "process", g, error])
+            .with_labels(&[s, d, "process", g, error, a, p])
             .record(seconds);
         if dead_letter {
             self.dead_letters.increment(1);

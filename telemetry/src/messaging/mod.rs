@@ -80,16 +80,16 @@
 //!
 //! | metric | type | labels |
 //! | --- | --- | --- |
-//! | `messaging_client_operation_duration_seconds` | histogram | system, destination, operation name and type, consumer group, `error_type` |
-//! | `messaging_process_duration_seconds` | histogram | system, destination, operation name, consumer group, `error_type` |
-//! | `messaging_client_sent_messages_total` | counter | system, destination, operation name, `error_type` |
-//! | `messaging_client_consumed_messages_total` | counter | system, destination, operation name, consumer group |
+//! | `messaging_client_operation_duration_seconds` | histogram | system, destination, operation name and type, consumer group, `error_type`, server address and port |
+//! | `messaging_process_duration_seconds` | histogram | system, destination, operation name, consumer group, `error_type`, server address and port |
+//! | `messaging_client_sent_messages_total` | counter | system, destination, operation name, `error_type`, server address and port |
+//! | `messaging_client_consumed_messages_total` | counter | system, destination, operation name, consumer group, server address and port |
 //! | `telem_messaging_process_retries_total` | counter | system, destination, consumer group: deliveries after the first |
 //! | `telem_messaging_process_dead_letters_total` | counter | system, destination, consumer group |
 //!
 //! The histograms use the conventions' buckets ([`DURATION_BUCKETS`]). The last two
 //! are not in the conventions, hence our own prefix. Labels absent for a destination
-//! (no consumer group) are empty, which Prometheus reads as absent; `error_type` is
+//! (no consumer group, no server) are empty, which Prometheus reads as absent; `error_type` is
 //! empty for a success. Failed jobs are the `process` histogram's series with an
 //! `error_type`.
 //!
