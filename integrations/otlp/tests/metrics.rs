@@ -62,6 +62,16 @@ async fn every_kind(protocol: Protocol) {
         (ctx.trace_id, ctx.span_id)
     });
     jobs_family.get(&["print"]).unwrap().increment(2);
+    // An empty label value is an absent label, in OTLP as in Prometheus.
+    let outcomes = format!("{prefix}_job_outcomes_total");
+    let outcome_family = r
+        .counter_family(&outcomes, &["queue", "error_type"])
+        .unwrap();
+    outcome_family.get(&["mail", ""]).unwrap().increment(1);
+    outcome_family
+        .get(&["mail", "timeout"])
+        .unwrap()
+        .increment(1);
     r.gauge_f64(&temperature).unwrap().set(21.5);
     r.up_down_counter(&inflight).unwrap().add(-3);
 
@@ -102,6 +112,18 @@ async fn every_kind(protocol: Protocol) {
     let scope = rm.scope_metrics[0].scope.as_ref().unwrap();
     assert_eq!(scope.name, "telem");
     assert_eq!(scope.version, telem_otlp::SDK_VERSION);
+
+    let (outcome, _) = find(request, &outcomes);
+    let Some(metric::Data::Sum(sum)) = &outcome.data else {
+        panic!("{outcomes} should be a sum: {outcome:?}")
+    };
+    let mut keys: Vec<Vec<&str>> = sum
+        .data_points
+        .iter()
+        .map(|p| p.attributes.iter().map(|kv| kv.key.as_str()).collect())
+        .collect();
+    keys.sort();
+    assert_eq!(keys, [vec!["queue"], vec!["queue", "error_type"]]);
 
     // A counter: a monotonic cumulative sum, one point per label set, with its exemplar.
     assert_eq!(counter.description, "Jobs run.");

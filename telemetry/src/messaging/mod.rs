@@ -89,7 +89,8 @@
 //!
 //! The histograms use the conventions' buckets ([`DURATION_BUCKETS`]). The last two
 //! are not in the conventions, hence our own prefix. Labels absent for a destination
-//! (no consumer group, no server) are empty, which Prometheus reads as absent; `error_type` is
+//! (no consumer group, no server) are empty, which Prometheus reads as absent (and
+//! telem-otlp leaves out); `error_type` is
 //! empty for a success. Failed jobs are the `process` histogram's series with an
 //! `error_type`.
 //!

@@ -19,8 +19,8 @@
 //!
 //! Deliberately not as the conventions say:
 //! - A series that succeeded has `error_type=""`: a family's label names are fixed, and
-//!   Prometheus treats an empty label as an absent one. Over OTLP the metric keeps this
-//!   Prometheus form (its name and labels), so there the attribute is an empty string.
+//!   Prometheus treats an empty label as an absent one (so does the OTLP export, which
+//!   leaves it out).
 //! - `db.response.status_code` (conditionally required on a failure with a status code)
 //!   is not a label of its own: for SQLite it is the value `error_type` already has.
 //!

@@ -246,7 +246,7 @@ fn write_metric(family: &MetricFamilySnapshot, shape: Shape, time: u64, out: &mu
 
 fn write_point_head(series: &SeriesSnapshot, with_start: bool, time: u64, out: &mut Vec<u8>) {
     out.push(b'{');
-    if !series.labels.is_empty() {
+    if series.labels.iter().any(|(_, value)| !value.is_empty()) {
         out.extend_from_slice(b"\"attributes\":");
         write_labels(series, out);
         out.push(b',');
@@ -336,7 +336,7 @@ fn write_exemplar(e: &Exemplar, out: &mut Vec<u8>) {
 fn write_labels(series: &SeriesSnapshot, out: &mut Vec<u8>) {
     out.push(b'[');
     write_list(
-        series.labels.iter(),
+        series.labels.iter().filter(|(_, value)| !value.is_empty()),
         out,
         |(name, value), out| match label(name, value) {
             Label::Overflow => {

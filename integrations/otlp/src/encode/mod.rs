@@ -323,7 +323,10 @@ pub(crate) fn unit(unit: &str) -> &str {
 }
 
 /// A label as an OTLP attribute: the cardinality overflow series' label becomes
-/// OpenTelemetry's `otel.metric.overflow = true`.
+/// OpenTelemetry's `otel.metric.overflow = true`. A label with an empty value is no
+/// attribute at all (the encoders skip it), as Prometheus reads it: a family's label
+/// names are fixed, so an empty value is how a series says "absent" (`error_type` of a
+/// success, no consumer group).
 pub(crate) enum Label<'a> {
     Overflow,
     Text(&'a str, &'a str),

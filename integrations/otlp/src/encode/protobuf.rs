@@ -405,7 +405,7 @@ fn write_exemplar(pb: &mut Pb<'_>, e: &Exemplar) {
 }
 
 fn write_labels(pb: &mut Pb<'_>, field: u32, series: &SeriesSnapshot) {
-    for (name, value) in series.labels.iter() {
+    for (name, value) in series.labels.iter().filter(|(_, value)| !value.is_empty()) {
         pb.message(field, |pb| match label(name, value) {
             Label::Overflow => {
                 pb.string(1, "otel.metric.overflow");
