@@ -303,8 +303,7 @@ async fn work_on_nats(
             async move {
                 let job: Job = serde_json::from_slice(&message.payload)
                     .map_err(|e| JobFailed::Decode(e.to_string()))?;
-                let jobs = jobs.upgrade().map(|backend| Jobs { backend });
-                run(job, store, jobs.ok_or(JobError::QueueClosed)?).await
+                run(job, store, &jobs).await
             }
         };
         let stopped = match Worker::new(destination.clone(), consumer.clone()) {
@@ -353,19 +352,21 @@ async fn process(
     store: &Store,
     jobs: &Weak<Backend>,
 ) -> Result<Result<(), JobFailed>, telem::messaging::ProcessError> {
-    job.process(|job| async move {
-        let jobs = jobs.upgrade().map(|backend| Jobs { backend });
-        run(job, store.clone(), jobs.ok_or(JobError::QueueClosed)?).await
-    })
-    .await
+    job.process(|job| async move { run(job, store.clone(), jobs).await })
+        .await
 }
 
 /// What a job does; its errors fail its `process` span.
-pub(crate) async fn run(job: Job, store: Store, jobs: Jobs) -> Result<(), JobFailed> {
+/// `jobs` is where follow-up jobs go; if the bookstore's `Jobs` are gone by then (it is
+/// shutting down), enqueueing one fails with [`JobError::QueueClosed`].
+async fn run(job: Job, store: Store, jobs: &Weak<Backend>) -> Result<(), JobFailed> {
     match job {
         Job::Reindex { book } => {
             store.reindex(book).await?;
-            jobs.enqueue(Job::RefreshRecommendations { book }).await?;
+            let jobs = jobs.upgrade().ok_or(JobError::QueueClosed)?;
+            Jobs { backend: jobs }
+                .enqueue(Job::RefreshRecommendations { book })
+                .await?;
         }
         Job::RefreshRecommendations { book } => {
             store.recommendations(book).await?;
