@@ -203,13 +203,9 @@ impl Destination {
     /// `ack` per message takes no allocation), then each time.
     fn span_name(&self, operation: &'static str) -> Str {
         let make = || Str::from(format!("{operation} {}", self.inner.name));
-        for slot in &self.inner.operation_spans {
-            let (name, span) = slot.get_or_init(|| (operation, make()));
-            if *name == operation {
-                return span.clone();
-            }
-        }
-        make()
+        super::cached(&self.inner.operation_spans, operation, make)
+            .cloned()
+            .unwrap_or_else(make)
     }
 
     /// A message received: reads its creation context from `carrier` (its headers) for

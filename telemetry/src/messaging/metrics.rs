@@ -49,7 +49,7 @@ pub(crate) struct Handles {
     consumed: Counter,
     retries: Counter,
     dead_letters: Counter,
-    others: [OnceLock<(OperationType, &'static str, Histogram)>; CACHED_OPERATIONS],
+    others: [OnceLock<((OperationType, &'static str), Histogram)>; CACHED_OPERATIONS],
 }
 
 #[derive(Debug)]
@@ -203,26 +203,16 @@ impl Handles {
     /// The success histogram of `kind` and `name`, from a free slot the first time;
     /// `None` once the slots are taken by others.
     fn cached(&self, kind: OperationType, name: &'static str) -> Option<&Histogram> {
-        for slot in &self.others {
-            let (k, n, h) = slot.get_or_init(|| {
-                let (s, d, g) = (
-                    &*self.labels.system,
-                    &*self.labels.destination,
-                    &*self.labels.group,
-                );
-                let (a, p) = (&*self.labels.address, &*self.labels.port);
-                (
-                    kind,
-                    name,
-                    self.operation
-                        .with_labels(&[s, d, name, kind.as_str(), g, "", a, p]),
-                )
-            });
-            if *k == kind && *n == name {
-                return Some(h);
-            }
-        }
-        None
+        super::cached(&self.others, (kind, name), || {
+            let (s, d, g) = (
+                &*self.labels.system,
+                &*self.labels.destination,
+                &*self.labels.group,
+            );
+            let (a, p) = (&*self.labels.address, &*self.labels.port);
+            self.operation
+                .with_labels(&[s, d, name, kind.as_str(), g, "", a, p])
+        })
     }
 
     /// A message sent without an operation to time (the traced channel); `error` is

@@ -117,3 +117,20 @@ pub use metrics::{
 };
 pub use operation::Operation;
 pub use process::{Delivery, ProcessError, ProcessOutput};
+
+use std::sync::OnceLock;
+
+/// The value cached for `key` in `slots`, made by `make` in the first free slot the
+/// first time; `None` once every slot holds another key (the caller then makes the
+/// value each time). Lock-free: what a destination keeps per operation name.
+fn cached<K: Copy + PartialEq, V>(
+    slots: &[OnceLock<(K, V)>],
+    key: K,
+    make: impl Fn() -> V,
+) -> Option<&V> {
+    slots
+        .iter()
+        .map(|slot| slot.get_or_init(|| (key, make())))
+        .find(|(k, _)| *k == key)
+        .map(|(_, v)| v)
+}
